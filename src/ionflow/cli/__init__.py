@@ -1,0 +1,1 @@
+"""The ``ionflow`` command-line interface."""

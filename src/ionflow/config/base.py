@@ -1,0 +1,99 @@
+"""Shared base model and YAML loading helpers for ionflow config files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ionflow.errors import ConfigError
+
+__all__ = ["ConfigModel", "format_validation_error", "load_yaml_model", "read_yaml"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class ConfigModel(BaseModel):
+    """Base for config sections: unknown keys are errors, assignments are validated."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    """Turn a pydantic error into one line per problem that names the key.
+
+    Parameters
+    ----------
+    exc
+        The validation error.
+    source
+        File name (or other label) to prefix the message with.
+
+    Returns
+    -------
+    str
+        A message such as ``study.yaml: md.temperatures_K.0: Input should be greater than 0``.
+    """
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see configs/ for examples)"
+        lines.append(f"{source}: {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """Read a YAML mapping from a file with a clear error on failure.
+
+    Parameters
+    ----------
+    path
+        YAML file.
+
+    Returns
+    -------
+    dict
+        The mapping in the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: file does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not a text file") from None
+    if data is None:
+        raise ConfigError(f"{path}: file is empty")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top level")
+    return data
+
+
+def load_yaml_model(path: str | Path, model: type[M], **context: Any) -> M:
+    """Read a YAML file and validate it into ``model``.
+
+    Parameters
+    ----------
+    path
+        YAML file.
+    model
+        pydantic model class.
+    **context
+        Extra keys merged under the file's own (e.g. ``source_dir``).
+
+    Returns
+    -------
+    BaseModel
+        The validated model.
+    """
+    data = read_yaml(path)
+    try:
+        return model.model_validate({**context, **data})
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, str(path))) from None

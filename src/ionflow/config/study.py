@@ -1,0 +1,201 @@
+"""The study file: one YAML document describing a whole ionflow study.
+
+Example (``configs/studies/demo_li3ocl.yaml``)::
+
+    name: li3ocl_schottky_demo
+    structure: {builtin: Li3OCl}
+    engine: mlip
+    supercell: {matrix: [2, 2, 2]}
+    defects:
+      - {type: schottky, species: [Li, Cl], separation: nearest}
+    md: {temperatures_K: [1000, 1200, 1400], time_step_fs: 2, production_steps: 500}
+    analysis: {specie: Li}
+
+Relative paths are resolved against the study file's folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from ionflow.config.base import ConfigModel, load_yaml_model
+
+__all__ = [
+    "AnalysisSection",
+    "DefectSection",
+    "MdSection",
+    "NebSection",
+    "RelaxSection",
+    "StructureSection",
+    "StudyConfig",
+    "SupercellSection",
+    "WindowSection",
+    "load_study",
+]
+
+
+class StructureSection(ConfigModel):
+    """Where the host structure comes from: a file or a built-in prototype."""
+
+    file: Path | None = Field(None, description="Structure file (CIF, POSCAR, ...) pymatgen can read.")
+    builtin: str | None = Field(
+        None, description="Built-in prototype name (see ionflow.structures.prototypes)."
+    )
+    lattice_parameter_A: float | None = Field(
+        None, gt=0, description="Override the prototype's lattice parameter (Å)."
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self) -> StructureSection:
+        if (self.file is None) == (self.builtin is None):
+            raise ValueError("give exactly one of 'file' or 'builtin'")
+        return self
+
+
+class SupercellSection(ConfigModel):
+    """Supercell choice: an explicit matrix or a minimum image distance and an atom budget."""
+
+    matrix: list[int] | list[list[int]] | None = Field(
+        None, description="Diagonal [a, b, c] or full 3x3 integer supercell matrix."
+    )
+    min_image_distance_A: float | None = Field(
+        None, gt=0, description="Smallest allowed distance between periodic images (Å)."
+    )
+    max_atoms: int = Field(200, gt=0, description="Atom budget for the automatic choice.")
+
+
+class DefectSection(ConfigModel):
+    """One defect (or compensated defect cluster) to put in the supercell.
+
+    ``type`` is one of ``vacancy``, ``interstitial``, ``substitution``, ``schottky``,
+    ``frenkel``, ``pair`` (see ionflow.structures.defects for the full grammar).
+    """
+
+    model_config = ConfigModel.model_config | {"extra": "allow"}
+
+    type: str = Field(..., description="Defect kind.")
+    species: list[str] = Field(default_factory=list, description="Species involved.")
+    separation: Literal["nearest", "farthest", "all"] | float = Field(
+        "nearest", description="Pair separation choice, or a target distance in Å."
+    )
+
+
+class RelaxSection(ConfigModel):
+    """Relaxation of the (defect) supercell before MD or NEB."""
+
+    enabled: bool = Field(True, description="Relax positions before anything else.")
+    fmax_eV_A: float = Field(0.05, gt=0, description="Force convergence (eV/Å).")
+    max_steps: int = Field(300, gt=0, description="Maximum optimizer steps.")
+    relax_cell: bool = Field(False, description="Also relax the cell (off for defect cells).")
+
+
+class MdSection(ConfigModel):
+    """NVT molecular dynamics, one run per temperature."""
+
+    temperatures_K: list[float] = Field(..., min_length=1, description="MD temperatures (K).")
+    time_step_fs: float = Field(2.0, gt=0, le=10, description="Integration time step (fs).")
+    equilibration_steps: int = Field(
+        100, ge=0, description="Steps run first and excluded from analysis."
+    )
+    production_steps: int = Field(1000, gt=0, description="Steps analysed per temperature.")
+    sampling_interval: int = Field(1, gt=0, description="Store every n-th step as a frame.")
+    thermostat: Literal["nose-hoover", "langevin", "berendsen"] = Field(
+        "nose-hoover", description="NVT thermostat."
+    )
+    seed: int = Field(42, description="Random seed for initial velocities.")
+    segments: int = Field(1, ge=1, description="Split production into this many chained segments.")
+
+    @field_validator("temperatures_K")
+    @classmethod
+    def _check_temperatures(cls, temps: list[float]) -> list[float]:
+        for t in temps:
+            if t <= 0:
+                raise ValueError(f"temperature {t} K is not > 0")
+        if len(set(temps)) != len(temps):
+            raise ValueError(f"duplicate temperatures in {temps}")
+        return sorted(temps)
+
+
+class AnalysisSection(ConfigModel):
+    """Transport analysis options."""
+
+    specie: str = Field("Li", description="Mobile species analysed.")
+    target_temperature_K: float = Field(300.0, gt=0, description="Extrapolation temperature (K).")
+    min_time_ps: float | None = Field(
+        None, ge=0, description="Start of the MSD fit window (ps); None picks it automatically."
+    )
+    drift: Literal["framework", "all", "none"] = Field(
+        "framework", description="Which atoms define the drift removed from displacements."
+    )
+
+
+class NebSection(ConfigModel):
+    """Nudged-elastic-band settings (see ionflow.flows.neb)."""
+
+    model_config = ConfigModel.model_config | {"extra": "allow"}
+
+    n_images: int = Field(5, ge=1, description="Intermediate images.")
+    climb: bool = Field(True, description="Climbing image.")
+    fmax_eV_A: float = Field(0.05, gt=0, description="Force convergence (eV/Å).")
+
+
+class WindowSection(ConfigModel):
+    """Electrochemical stability window from the Li grand potential."""
+
+    model_config = ConfigModel.model_config | {"extra": "allow"}
+
+    entries: Path | None = Field(None, description="Entries JSON/CSV of the competing phases.")
+    formula: str | None = Field(None, description="Formula to analyse (default: host).")
+    mobile: str = Field("Li", description="Open element.")
+
+
+class StudyConfig(ConfigModel):
+    """A whole study as described by one YAML file."""
+
+    name: str = Field(..., min_length=1, pattern=r"^[A-Za-z0-9_.+-]+$", description="Study name.")
+    description: str = Field("", description="Free text.")
+    source_dir: Path = Field(Path("."), description="Folder relative paths resolve against.")
+    structure: StructureSection
+    engine: Literal["mlip", "vasp", "cp2k"] | None = Field(
+        None, description="Engine; None uses the settings' default."
+    )
+    engine_overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Engine-specific input-set overrides passed through."
+    )
+    supercell: SupercellSection = Field(default_factory=SupercellSection)
+    defects: list[DefectSection] = Field(default_factory=list)
+    relax: RelaxSection = Field(default_factory=RelaxSection)
+    md: MdSection | None = None
+    analysis: AnalysisSection = Field(default_factory=AnalysisSection)
+    neb: NebSection | None = None
+    window: WindowSection | None = None
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> StudyConfig:
+        base = self.source_dir
+        if self.structure.file is not None and not self.structure.file.is_absolute():
+            self.structure.file = (base / self.structure.file).resolve()
+        if self.window is not None and self.window.entries is not None:
+            if not self.window.entries.is_absolute():
+                self.window.entries = (base / self.window.entries).resolve()
+        return self
+
+
+def load_study(path: str | Path) -> StudyConfig:
+    """Read and validate a study YAML file.
+
+    Parameters
+    ----------
+    path
+        The study file.
+
+    Returns
+    -------
+    StudyConfig
+        The validated study; relative paths resolved against the file's folder.
+    """
+    path = Path(path)
+    return load_yaml_model(path, StudyConfig, source_dir=path.resolve().parent)

@@ -1,0 +1,182 @@
+"""Global ionflow settings.
+
+One :class:`IonflowSettings` object holds where work goes (run directories, reports,
+logs), which result store to open and how each engine is launched. Values come, in
+increasing priority, from the defaults below, an optional YAML file
+(``IONFLOW_CONFIG_FILE`` or ``~/.ionflow.yaml``) and ``IONFLOW_*`` environment
+variables; nested values use ``__`` (``IONFLOW_VASP__CMD="srun vasp_std"``).
+
+Settings are read lazily through :func:`get_settings`, never bound at import time.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ionflow.errors import ConfigError
+
+__all__ = [
+    "Cp2kSettings",
+    "IonflowSettings",
+    "MlipSettings",
+    "VaspSettings",
+    "get_settings",
+    "reset_settings",
+]
+
+DEFAULT_CONFIG_FILE = Path("~/.ionflow.yaml").expanduser()
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class MlipSettings(_Section):
+    """Machine-learned potential engine (the embedded default)."""
+
+    model: str = Field("CHGNet", description="Force-field name as atomate2 spells it.")
+    device: str = Field("cpu", description="torch device for the potential.")
+    n_threads: int | None = Field(
+        None, ge=1, description="torch intra-op threads; None leaves torch's default."
+    )
+
+
+class VaspSettings(_Section):
+    """VASP engine, run through atomate2 and custodian."""
+
+    cmd: str = Field("vasp_std", description="Command that runs VASP (may include mpirun/srun).")
+    gamma_cmd: str = Field("vasp_gam", description="Command for Gamma-only VASP.")
+    handle_unsuccessful: Literal["error", "fizzle", "continue"] = Field(
+        "error", description="What to do with a finished but unconverged run."
+    )
+    wall_time_s: int | None = Field(
+        None, ge=60, description="Queue walltime in s; enables custodian's WalltimeHandler."
+    )
+
+
+class Cp2kSettings(_Section):
+    """CP2K engine, run through atomate2 and custodian."""
+
+    cmd: str = Field("cp2k.psmp", description="Command that runs CP2K (may include mpirun).")
+    data_dir: Path | None = Field(
+        None, description="pymatgen CP2K YAML data dir (PMG_CP2K_DATA_DIR)."
+    )
+    functional: str = Field("PBE", description="Default XC functional (PMG_DEFAULT_CP2K_FUNCTIONAL).")
+
+
+class IonflowSettings(BaseSettings):
+    """All ionflow settings; see the module docstring for where they come from."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="IONFLOW_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_assignment=True,
+    )
+
+    config_file: Path | None = Field(
+        None, description="YAML file these settings were read from (informational)."
+    )
+    work_dir: Path = Field(
+        default_factory=lambda: Path.cwd() / "ionflow_work",
+        description="Top directory for run folders, reports, logs and the embedded store.",
+    )
+    store_config: Path | None = Field(
+        None,
+        description=(
+            "Store YAML (see configs/stores/). None means the embedded on-disk montydb "
+            "store in <work_dir>/store."
+        ),
+    )
+    engine: Literal["mlip", "vasp", "cp2k"] = Field(
+        "mlip", description="Default engine for studies that do not name one."
+    )
+    mlip: MlipSettings = Field(default_factory=MlipSettings)
+    vasp: VaspSettings = Field(default_factory=VaspSettings)
+    cp2k: Cp2kSettings = Field(default_factory=Cp2kSettings)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _load_yaml(cls, values: Any) -> Any:
+        """Merge the YAML settings file under explicitly given values."""
+        if not isinstance(values, dict):
+            return values
+        path = values.get("config_file") or os.environ.get("IONFLOW_CONFIG_FILE")
+        path = Path(path).expanduser() if path else DEFAULT_CONFIG_FILE
+        if not path.is_file():
+            if values.get("config_file") or os.environ.get("IONFLOW_CONFIG_FILE"):
+                raise ValueError(f"settings file {path} does not exist")
+            return values
+        try:
+            file_values = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ValueError(f"settings file {path} is not valid YAML: {exc}") from exc
+        if not isinstance(file_values, dict):
+            raise ValueError(f"settings file {path} must hold a mapping of keys")
+        file_values = {k.lower(): v for k, v in file_values.items()}
+        merged = {**file_values, **values, "config_file": path}
+        return merged
+
+    @property
+    def runs_dir(self) -> Path:
+        """Directory holding one folder per job run."""
+        return self.work_dir / "runs"
+
+    @property
+    def reports_dir(self) -> Path:
+        """Directory holding one folder per study report."""
+        return self.work_dir / "reports"
+
+    @property
+    def store_dir(self) -> Path:
+        """Directory of the embedded montydb store."""
+        return self.work_dir / "store"
+
+
+_SETTINGS: IonflowSettings | None = None
+
+
+def _format_validation_error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        parts.append(f"{loc}: {err['msg']}")
+    return "; ".join(parts)
+
+
+def get_settings(**overrides: Any) -> IonflowSettings:
+    """Return the settings, built on first use (or anew when overrides are given).
+
+    Parameters
+    ----------
+    **overrides
+        Values that take priority over the file and the environment.
+
+    Returns
+    -------
+    IonflowSettings
+        The settings object.
+    """
+    global _SETTINGS  # noqa: PLW0603
+    if overrides or _SETTINGS is None:
+        try:
+            settings = IonflowSettings(**overrides)
+        except ValidationError as exc:
+            raise ConfigError(f"invalid ionflow settings: {_format_validation_error(exc)}") from None
+        if overrides:
+            return settings
+        _SETTINGS = settings
+    return _SETTINGS
+
+
+def reset_settings() -> None:
+    """Forget cached settings (tests and the CLI's ``--work-dir`` use this)."""
+    global _SETTINGS  # noqa: PLW0603
+    _SETTINGS = None
