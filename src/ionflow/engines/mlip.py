@@ -1,0 +1,120 @@
+"""Machine-learned potential engine (CHGNet by default) through atomate2's force-field makers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from ase import units
+
+from ionflow.engines.base import EngineAdapter
+from ionflow.errors import ConfigError
+
+if TYPE_CHECKING:
+    from jobflow import Maker
+
+__all__ = ["THERMOSTATS", "MlipEngine"]
+
+#: ionflow thermostat name -> atomate2/ASE dynamics name for NVT
+THERMOSTATS = {"langevin": "langevin", "nose-hoover": "nose-hoover", "berendsen": "berendsen"}
+
+#: Nosé–Hoover coupling time (fs) used with ASE's NPT class in NVT mode
+NOSE_HOOVER_TTIME_FS = 25.0
+
+
+@dataclass
+class MlipEngine(EngineAdapter):
+    """CHGNet (or another atomate2-supported force field) on the local CPU.
+
+    Parameters
+    ----------
+    model
+        Force-field name as atomate2 spells it (``"CHGNet"``).
+    calculator_kwargs
+        Passed to the ASE calculator (e.g. ``{"device": "cpu"}``).
+    """
+
+    name: ClassVar[str] = "mlip"
+    model: str = "CHGNet"
+    calculator_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def relax_maker(
+        self,
+        *,
+        fmax_eV_A: float = 0.05,
+        max_steps: int = 300,
+        relax_cell: bool = False,
+        overrides: dict[str, Any] | None = None,
+    ) -> Maker:
+        """Return atomate2's ForceFieldRelaxMaker with the given convergence settings."""
+        from atomate2.forcefields.jobs import ForceFieldRelaxMaker
+
+        kwargs: dict[str, Any] = {
+            "force_field_name": self.model,
+            "relax_cell": relax_cell,
+            "steps": max_steps,
+            "relax_kwargs": {"fmax": fmax_eV_A},
+            "calculator_kwargs": dict(self.calculator_kwargs),
+        }
+        kwargs.update(overrides or {})
+        return ForceFieldRelaxMaker(**kwargs)
+
+    def static_maker(self, *, overrides: dict[str, Any] | None = None) -> Maker:
+        """Return atomate2's ForceFieldStaticMaker."""
+        from atomate2.forcefields.jobs import ForceFieldStaticMaker
+
+        kwargs: dict[str, Any] = {
+            "force_field_name": self.model,
+            "calculator_kwargs": dict(self.calculator_kwargs),
+        }
+        kwargs.update(overrides or {})
+        return ForceFieldStaticMaker(**kwargs)
+
+    def md_maker(
+        self,
+        *,
+        temperature_K: float,
+        n_steps: int,
+        time_step_fs: float,
+        thermostat: str = "nose-hoover",
+        seed: int | None = None,
+        traj_interval: int = 1,
+        overrides: dict[str, Any] | None = None,
+    ) -> Maker:
+        """Return atomate2's ForceFieldMDMaker for NVT at one temperature.
+
+        The trajectory (positions, velocities, energies every ``traj_interval`` steps) is
+        kept in the task document's ``objects`` and goes to the JobStore's ``data`` store.
+        """
+        from atomate2.forcefields.md import ForceFieldMDMaker
+
+        if thermostat not in THERMOSTATS:
+            raise ConfigError(
+                f"thermostat {thermostat!r} is not available for the mlip engine; "
+                f"choose one of {', '.join(THERMOSTATS)}"
+            )
+        ase_md_kwargs: dict[str, Any] = {}
+        if thermostat == "nose-hoover":
+            # ASE's NPT class runs NVT when pfactor is None; it needs a coupling time.
+            ase_md_kwargs = {"ttime": NOSE_HOOVER_TTIME_FS * units.fs, "pfactor": None}
+        elif thermostat == "berendsen":
+            ase_md_kwargs = {"taut": 100.0 * units.fs}
+        kwargs: dict[str, Any] = {
+            "force_field_name": self.model,
+            "calculator_kwargs": dict(self.calculator_kwargs),
+            "ensemble": "nvt",
+            "dynamics": THERMOSTATS[thermostat],
+            "temperature": float(temperature_K),
+            "n_steps": int(n_steps),
+            "time_step": float(time_step_fs),
+            "traj_interval": int(traj_interval),
+            "mb_velocity_seed": seed,
+            "zero_linear_momentum": True,
+            "ase_md_kwargs": ase_md_kwargs,
+        }
+        kwargs.update(overrides or {})
+        return ForceFieldMDMaker(**kwargs)
+
+    def describe(self) -> dict[str, Any]:
+        """Return engine name and model for provenance."""
+        return {"engine": self.name, "model": self.model}

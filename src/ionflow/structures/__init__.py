@@ -1,0 +1,1 @@
+"""Pure structure generators: prototypes, supercells, defects and hops (no jobflow imports)."""
