@@ -1,0 +1,32 @@
+"""Helpers shared by CLI modules: settings from options, console output."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ionflow.settings import IonflowSettings, get_settings, reset_settings
+
+__all__ = ["WORK_DIR_OPTION", "echo", "settings_for"]
+
+WORK_DIR_OPTION = typer.Option(
+    None,
+    "--work-dir",
+    "-w",
+    help="ionflow work directory (runs, reports, logs, embedded store). "
+    "Default: $IONFLOW_WORK_DIR or ./ionflow_work.",
+)
+
+
+def settings_for(work_dir: Path | None) -> IonflowSettings:
+    """Return settings, with ``work_dir`` overriding the configured one when given."""
+    reset_settings()
+    if work_dir is not None:
+        return get_settings(work_dir=Path(work_dir).expanduser().resolve())
+    return get_settings()
+
+
+def echo(message: str) -> None:
+    """Print a progress or result line."""
+    typer.echo(message)

@@ -1,0 +1,40 @@
+"""``ionflow report STUDY``: render a study's report from the store alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ionflow.cli.common import WORK_DIR_OPTION
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer, analyze: typer.Typer) -> None:
+    """Register ``ionflow report``."""
+
+    @app.command("report")
+    def report(
+        study: str = typer.Argument(..., help="Study name (see `ionflow query`)."),
+        run_id: str | None = typer.Option(None, "--run-id", help="Run id (default: newest)."),
+        out: Path | None = typer.Option(
+            None, "--out", help="Output folder (default: <work_dir>/reports/<study>/<run_id>)."
+        ),
+        work_dir: Path | None = WORK_DIR_OPTION,
+    ) -> None:
+        """Write report.md, summary.json and plots for a stored study run."""
+        from ionflow.cli.common import settings_for
+        from ionflow.report.transport import write_transport_report
+        from ionflow.results import get_study_doc
+        from ionflow.runner import open_store
+
+        settings = settings_for(work_dir)
+        store = open_store(settings)
+        try:
+            doc = get_study_doc(store, study, run_id)
+        finally:
+            store.close()
+        target = out or settings.reports_dir / doc.meta.study / doc.meta.run_id
+        folder = write_transport_report(doc, target)
+        typer.echo(f"report: {folder / 'report.md'}")

@@ -1,0 +1,1 @@
+"""Studies composed from makers: transport (MD), defects, NEB, stability window."""

@@ -1,0 +1,1 @@
+"""jobflow Makers and jobs; engine-agnostic where possible (engines supply adapters)."""

@@ -1,0 +1,214 @@
+"""Jobs that turn MD trajectories into diffusivities and a study summary.
+
+Each job is a thin wrapper around a plain function (``*_result``) so the logic can be
+called and tested without jobflow.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jobflow import job
+from pymatgen.core.trajectory import Trajectory
+
+from ionflow.errors import InputError
+from ionflow.schemas.study import MDRunDoc, StudyDoc, StudyMeta
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pymatgen.core import Structure
+
+    from ionflow.schemas.transport import DiffusionResult
+
+__all__ = ["analyze_md", "analyze_md_result", "summarize_study", "summarize_study_result"]
+
+logger = logging.getLogger(__name__)
+
+
+def _as_trajectory(obj: Any) -> Trajectory:
+    """Accept a pymatgen Trajectory or its serialised dict (as the store returns it)."""
+    if isinstance(obj, Trajectory):
+        return obj
+    if isinstance(obj, dict) and obj.get("@class") == "Trajectory":
+        return Trajectory.from_dict(obj)
+    raise TypeError(f"expected a pymatgen Trajectory, got {type(obj).__name__}")
+
+
+def analyze_md_result(
+    trajectories: Sequence[Any],
+    temperature_K: float,
+    time_step_fs: float,
+    traj_interval: int,
+    skip_frames: int,
+    specie: str = "Li",
+    min_time_ps: float | None = None,
+    drift: str = "framework",
+) -> DiffusionResult:
+    """Concatenate MD segments, drop equilibration frames and analyse diffusion.
+
+    Parameters
+    ----------
+    trajectories
+        Consecutive trajectory segments of one run (pymatgen Trajectory objects).
+    temperature_K
+        Thermostat temperature (K).
+    time_step_fs
+        Integration time step (fs).
+    traj_interval
+        MD steps between stored frames.
+    skip_frames
+        Leading frames (equilibration) excluded from the analysis.
+    specie
+        Mobile species.
+    min_time_ps
+        Start of the MSD fit window (ps); None chooses automatically.
+    drift
+        Drift removal mode (``framework``, ``all``, ``none``).
+
+    Returns
+    -------
+    DiffusionResult
+        Diffusivity, conductivity and their uncertainties at this temperature.
+    """
+    from ionflow.analysis.diffusion import analyze_diffusion
+    from ionflow.analysis.trajectory import TrajectoryData
+
+    frame_dt_fs = time_step_fs * traj_interval
+    segments = []
+    to_skip = skip_frames
+    for obj in trajectories:
+        traj = _as_trajectory(obj)
+        if to_skip >= len(traj):
+            to_skip -= len(traj)
+            continue
+        if to_skip:
+            traj = traj[to_skip:]
+            to_skip = 0
+        segments.append(TrajectoryData.from_pymatgen(traj, time_step_fs=frame_dt_fs))
+    if not segments:
+        raise InputError(
+            f"no frames left at {temperature_K:g} K after skipping {skip_frames} equilibration frames"
+        )
+    data = TrajectoryData.concatenate(segments) if len(segments) > 1 else segments[0]
+    return analyze_diffusion(
+        data, specie=specie, temperature_K=temperature_K, min_time_ps=min_time_ps, drift=drift
+    )
+
+
+@job(name="analyze md")
+def analyze_md(
+    trajectories: Sequence[Any],
+    temperature_K: float,
+    time_step_fs: float,
+    traj_interval: int,
+    skip_frames: int,
+    specie: str = "Li",
+    min_time_ps: float | None = None,
+    drift: str = "framework",
+) -> DiffusionResult:
+    """Job wrapper of :func:`analyze_md_result`."""
+    return analyze_md_result(
+        trajectories,
+        temperature_K,
+        time_step_fs,
+        traj_interval,
+        skip_frames,
+        specie=specie,
+        min_time_ps=min_time_ps,
+        drift=drift,
+    )
+
+
+def summarize_study_result(
+    meta: StudyMeta,
+    structure: Structure,
+    relaxed_energy_eV: float | None,
+    md_runs: Sequence[MDRunDoc],
+    diffusion: Sequence[DiffusionResult | None],
+    target_temperature_K: float = 300.0,
+    report_dir: str | Path | None = None,
+) -> StudyDoc:
+    """Fit Arrhenius over the available temperatures and write the report.
+
+    Temperatures whose MD or analysis failed arrive as None and are listed in
+    ``missing_temperatures_K`` instead of stopping the fit.
+
+    Parameters
+    ----------
+    meta
+        Study identity.
+    structure
+        The simulated (relaxed) cell.
+    relaxed_energy_eV
+        Energy after relaxation (eV), if a relaxation ran.
+    md_runs
+        MD metadata per temperature.
+    diffusion
+        Diffusion results per temperature (None where missing).
+    target_temperature_K
+        Extrapolation temperature (K).
+    report_dir
+        Where to write the report; None skips it.
+
+    Returns
+    -------
+    StudyDoc
+        The study summary.
+    """
+    from ionflow.analysis.arrhenius import fit_arrhenius
+
+    results = [d for d in diffusion if d is not None]
+    present = {r.temperature_K for r in results}
+    missing = [t for t in meta.temperatures_K if t not in present]
+    warnings = [f"no result at {t:g} K (MD or analysis failed)" for t in missing]
+    arrhenius = None
+    if results:
+        arrhenius = fit_arrhenius(results, target_temperature_K=target_temperature_K)
+    energy = relaxed_energy_eV
+    if energy is not None and not math.isfinite(energy):
+        warnings.append("relaxed energy was not finite and is not stored")
+        energy = None
+    doc = StudyDoc(
+        meta=meta,
+        n_atoms=len(structure),
+        cell_formula=structure.composition.formula.replace(" ", ""),
+        volume_A3=structure.volume,
+        relaxed_energy_eV=energy,
+        md_runs=[r for r in md_runs if r is not None],
+        diffusion=sorted(results, key=lambda r: r.temperature_K),
+        missing_temperatures_K=missing,
+        arrhenius=arrhenius,
+        warnings=warnings,
+    )
+    if report_dir is not None:
+        from ionflow.report.transport import write_transport_report
+
+        out = write_transport_report(doc, Path(report_dir))
+        doc = doc.model_copy(update={"report_dir": str(out)})
+    return doc
+
+
+@job(name="summarize study")
+def summarize_study(
+    meta: StudyMeta,
+    structure: Structure,
+    relaxed_energy_eV: float | None,
+    md_runs: Sequence[MDRunDoc],
+    diffusion: Sequence[DiffusionResult | None],
+    target_temperature_K: float = 300.0,
+    report_dir: str | None = None,
+) -> StudyDoc:
+    """Job wrapper of :func:`summarize_study_result` (tolerates missing temperatures)."""
+    return summarize_study_result(
+        meta,
+        structure,
+        relaxed_energy_eV,
+        md_runs,
+        diffusion,
+        target_temperature_K=target_temperature_K,
+        report_dir=report_dir,
+    )

@@ -1,0 +1,1 @@
+"""Reports (Markdown + PNG plots) written from stored result documents."""

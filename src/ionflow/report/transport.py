@@ -1,0 +1,127 @@
+"""Markdown report of a transport study, written from its StudyDoc alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ionflow.schemas.study import StudyDoc
+
+__all__ = ["render_markdown", "write_transport_report"]
+
+
+def _fmt(value: float | None, spec: str = ".3g", unit: str = "") -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:{spec}}{(' ' + unit) if unit else ''}"
+
+
+def _pm(value: float | None, err: float | None, spec: str = ".3g") -> str:
+    if value is None:
+        return "n/a"
+    if err is None:
+        return f"{value:{spec}}"
+    return f"{value:{spec}} ± {err:{spec}}"
+
+
+def render_markdown(doc: StudyDoc, plots: dict[str, str]) -> str:
+    """Return the report text for a study document.
+
+    Parameters
+    ----------
+    doc
+        The study summary.
+    plots
+        Plot kind -> file name relative to the report folder.
+
+    Returns
+    -------
+    str
+        Markdown.
+    """
+    meta = doc.meta
+    lines = [
+        f"# ionflow transport report: {meta.study}",
+        "",
+        f"- run id: `{meta.run_id}` ({doc.created_at:%Y-%m-%d %H:%M UTC})",
+        f"- host: {meta.host_formula}; simulated cell: {doc.cell_formula} "
+        f"({doc.n_atoms} atoms, {doc.volume_A3:.1f} Å³)",
+        f"- defects: {', '.join(meta.defect_labels) or 'none'}",
+        f"- engine: {meta.engine} {json.dumps(meta.engine_details)}",
+    ]
+    if doc.relaxed_energy_eV is not None:
+        lines.append(f"- relaxed energy: {doc.relaxed_energy_eV:.4f} eV")
+    lines += ["", "## Diffusion per temperature", ""]
+    lines.append(
+        "| T (K) | frames | D (cm²/s) | σ (mS/cm) | diffusing | dimensionality | fit window (ps) |"
+    )
+    lines.append("|---|---|---|---|---|---|---|")
+    for r in doc.diffusion:
+        lines.append(
+            f"| {r.temperature_K:g} | {r.n_frames} | {_pm(r.diffusivity_cm2_s, r.diffusivity_std_cm2_s)}"
+            f" | {_pm(r.conductivity_mS_cm, r.conductivity_std_mS_cm)} | "
+            f"{'yes' if r.diffusing else 'no'} | {r.dimensionality if r.dimensionality else 'n/a'} | "
+            f"{_fmt(r.fit_start_ps, '.2f')}–{_fmt(r.fit_end_ps, '.2f')} |"
+        )
+    for t in doc.missing_temperatures_K:
+        lines.append(f"| {t:g} | — | missing (MD or analysis failed) | | | | |")
+    lines += ["", "## Arrhenius fit", ""]
+    fit = doc.arrhenius
+    if fit is None or fit.activation_energy_eV is None:
+        lines.append("No Arrhenius fit: fewer than two temperatures showed diffusion.")
+    else:
+        ci = fit.conductivity_at_target_ci_mS_cm
+        lines += [
+            f"- Ea = {_pm(fit.activation_energy_eV, fit.activation_energy_std_eV, '.3f')} eV",
+            f"- D0 = {_fmt(fit.prefactor_cm2_s)} cm²/s",
+            f"- D({fit.target_temperature_K:g} K) = {_fmt(fit.diffusivity_at_target_cm2_s)} cm²/s",
+            f"- σ({fit.target_temperature_K:g} K) = {_fmt(fit.conductivity_at_target_mS_cm)} mS/cm"
+            + (f" (CI {ci[0]:.3g}–{ci[1]:.3g})" if ci else ""),
+        ]
+    if fit is not None:
+        for w in fit.warnings:
+            lines.append(f"- warning: {w}")
+    for w in doc.warnings:
+        lines.append(f"- warning: {w}")
+    for r in doc.diffusion:
+        for w in r.warnings:
+            lines.append(f"- {r.temperature_K:g} K: {w}")
+    if plots:
+        lines += ["", "## Plots", ""]
+        for kind, name in plots.items():
+            lines.append(f"![{kind}]({name})")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_transport_report(doc: StudyDoc, out_dir: Path) -> Path:
+    """Write ``report.md``, ``summary.json`` and PNG plots for a study.
+
+    Parameters
+    ----------
+    doc
+        The study summary.
+    out_dir
+        Folder to write into (created).
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    from ionflow.report.plots_transport import plot_arrhenius, plot_msd
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plots: dict[str, str] = {}
+    if doc.diffusion:
+        plot_msd(doc.diffusion, out_dir / "msd.png")
+        plots["MSD vs time"] = "msd.png"
+        if doc.arrhenius is not None:
+            plot_arrhenius(doc.arrhenius, doc.diffusion, out_dir / "arrhenius.png")
+            plots["Arrhenius"] = "arrhenius.png"
+    (out_dir / "report.md").write_text(render_markdown(doc, plots))
+    (out_dir / "summary.json").write_text(doc.model_dump_json(indent=2))
+    return out_dir

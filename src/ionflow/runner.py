@@ -1,0 +1,307 @@
+"""Run a study locally with jobflow: build the cell, the flow, run it, read the result back.
+
+This is what ``ionflow run`` and ``ionflow demo`` call. Cluster submission goes through
+FireWorks instead (``ionflow submit``) but builds the flow with the same
+:func:`build_study_flow`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ionflow.errors import ConfigError, InputError, IonflowError, StoreError
+
+if TYPE_CHECKING:
+    from jobflow import Flow, JobStore
+    from pymatgen.core import Structure
+
+    from ionflow.config.study import StudyConfig
+    from ionflow.schemas.study import StudyDoc, StudyMeta
+    from ionflow.settings import IonflowSettings
+
+__all__ = [
+    "build_cell",
+    "build_study_flow",
+    "check_work_dir",
+    "new_run_id",
+    "open_store",
+    "read_host",
+    "run_study",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def new_run_id() -> str:
+    """Return a unique, sortable run id such as ``20261126-071500-3fa2``."""
+    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def read_host(config: StudyConfig) -> Structure:
+    """Read or build the host structure of a study, with a clear error on failure."""
+    from pymatgen.core import Structure
+
+    from ionflow.structures.prototypes import build_prototype
+
+    section = config.structure
+    if section.builtin is not None:
+        return build_prototype(section.builtin, section.lattice_parameter_A)
+    path = Path(section.file)
+    if not path.is_file():
+        raise InputError(f"structure file {path} does not exist")
+    try:
+        structure = Structure.from_file(path)
+    except Exception as exc:  # pymatgen raises many types for unreadable files
+        raise InputError(
+            f"cannot read structure file {path}: {type(exc).__name__}: {exc}".rstrip(": ")
+        ) from None
+    if len(structure) == 0:
+        raise InputError(f"structure file {path} holds no atoms")
+    return structure
+
+
+def build_cell(config: StudyConfig) -> tuple[Structure, list[str], dict[str, Any]]:
+    """Build the simulation cell: host → supercell → defects.
+
+    Returns
+    -------
+    tuple
+        The cell, its defect labels and a provenance dict (supercell matrix, minimum
+        image distance, Kröger–Vink labels, separations).
+    """
+    from ionflow.structures.defects import generate_defects
+    from ionflow.structures.supercell import choose_supercell
+
+    host = read_host(config)
+    elements = {el.symbol for el in host.composition.elements}
+    if config.analysis.specie not in elements and config.md is not None:
+        raise InputError(
+            f"mobile species {config.analysis.specie!r} is not in the structure "
+            f"({', '.join(sorted(elements))}); set analysis.specie"
+        )
+    sc = config.supercell
+    choice = choose_supercell(
+        host, min_image_distance_A=sc.min_image_distance_A, max_atoms=sc.max_atoms, matrix=sc.matrix
+    )
+    cell = choice.structure
+    labels: list[str] = []
+    provenance: dict[str, Any] = {
+        "host_formula": host.composition.reduced_formula,
+        "supercell_matrix": [list(map(int, row)) for row in choice.matrix],
+        "min_image_distance_A": float(choice.min_image_distance_A),
+        "defects": [],
+    }
+    for spec in config.defects:
+        configs = generate_defects(cell, spec)
+        if not configs:
+            raise InputError(f"defect {spec.model_dump(exclude_none=True)} produced no configuration")
+        chosen = configs[0]
+        cell = chosen.structure
+        labels.append(chosen.label)
+        provenance["defects"].append(
+            {
+                "label": chosen.label,
+                "kroger_vink": chosen.kroger_vink,
+                "separation_A": chosen.separation_A,
+                "charge": chosen.charge,
+            }
+        )
+    return cell, labels, provenance
+
+
+def check_work_dir(work_dir: Path) -> Path:
+    """Create the work directory if needed and check it is writable."""
+    work_dir = Path(work_dir).expanduser().resolve()
+    if work_dir.exists() and not work_dir.is_dir():
+        raise ConfigError(f"work directory {work_dir} exists and is not a directory")
+    try:
+        work_dir.mkdir(parents=True, exist_ok=True)
+        probe = work_dir / f".write-test-{os.getpid()}"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"work directory {work_dir} is not writable ({exc.strerror})") from None
+    return work_dir
+
+
+def open_store(settings: IonflowSettings) -> JobStore:
+    """Build and connect the JobStore, turning backend failures into :class:`StoreError`."""
+    from ionflow.stores import get_job_store
+
+    store = get_job_store(settings)
+    try:
+        store.connect()
+        store.docs_store.count()  # forces the backend to read its files
+        for extra in store.additional_stores.values():
+            extra.count()
+    except IonflowError:
+        raise
+    except Exception as exc:
+        raise StoreError(
+            f"cannot open the result store ({type(exc).__name__}: {exc}); "
+            "check the store config or move the damaged store aside"
+        ) from None
+    return store
+
+
+def build_study_flow(
+    config: StudyConfig, settings: IonflowSettings, run_id: str | None = None
+) -> tuple[Flow, StudyMeta, Structure]:
+    """Build the jobflow Flow of a study (used by ``run`` and ``submit``).
+
+    Returns
+    -------
+    tuple
+        The flow, its metadata and the simulation cell.
+    """
+    from ionflow.engines import get_engine
+    from ionflow.flows.transport import TransportStudyMaker
+    from ionflow.makers.md import MultiTemperatureMDMaker
+    from ionflow.schemas.study import StudyMeta
+
+    if config.md is None:
+        raise ConfigError(f"study {config.name!r} has no 'md' section; nothing to run")
+    run_id = run_id or new_run_id()
+    cell, labels, provenance = build_cell(config)
+    engine_name = config.engine or settings.engine
+    engine_kwargs: dict[str, Any] = {}
+    if engine_name == "mlip":
+        engine_kwargs["model"] = settings.mlip.model
+    engine = get_engine(engine_name, **engine_kwargs)
+    md = config.md
+    meta = StudyMeta(
+        study=config.name,
+        run_id=run_id,
+        host_formula=provenance["host_formula"],
+        engine=engine_name,
+        engine_details=engine.describe(),
+        defect_labels=labels,
+        temperatures_K=list(md.temperatures_K),
+        work_dir=str(settings.work_dir),
+        study_file=None,
+    )
+    md_maker = MultiTemperatureMDMaker(
+        engine=engine,
+        temperatures_K=list(md.temperatures_K),
+        time_step_fs=md.time_step_fs,
+        equilibration_steps=md.equilibration_steps,
+        production_steps=md.production_steps,
+        traj_interval=md.sampling_interval,
+        thermostat=md.thermostat,
+        seed=md.seed,
+        overrides=dict(config.engine_overrides),
+    )
+    report_dir = settings.reports_dir / config.name / run_id
+    maker = TransportStudyMaker(
+        engine=engine,
+        md_maker=md_maker,
+        analysis=config.analysis,
+        relax=config.relax.enabled,
+        relax_fmax_eV_A=config.relax.fmax_eV_A,
+        relax_max_steps=config.relax.max_steps,
+        report_dir=str(report_dir),
+        extra_metadata={"ionflow_provenance": provenance},
+    )
+    return maker.make(cell, meta), meta, cell
+
+
+class _ProgressHandler(logging.Handler):
+    """Turn jobflow's "Starting/Finished job" log lines into a progress display."""
+
+    def __init__(self, total: int, echo: Any) -> None:
+        super().__init__(level=logging.INFO)
+        self.total, self.done, self.echo = total, 0, echo
+        self.t0 = time.monotonic()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if msg.startswith("Starting job - "):
+            name = msg.removeprefix("Starting job - ").rsplit(" (", 1)[0]
+            elapsed = time.monotonic() - self.t0
+            self.echo(f"[{self.done}/{self.total} done, {elapsed:5.0f} s] running {name} ...")
+        elif msg.startswith("Finished job - "):
+            self.done += 1
+
+
+def run_study(
+    config: StudyConfig,
+    settings: IonflowSettings,
+    echo: Any = print,
+    study_file: str | None = None,
+) -> StudyDoc:
+    """Run a study locally and return its summary document from the store.
+
+    Parameters
+    ----------
+    config
+        The validated study.
+    settings
+        ionflow settings (work dir, store, engines).
+    echo
+        Callable used for progress lines.
+    study_file
+        Path of the study YAML, recorded in the metadata.
+
+    Returns
+    -------
+    StudyDoc
+        The summary, as stored.
+    """
+    from jobflow import run_locally
+
+    from ionflow.schemas.study import StudyDoc
+
+    check_work_dir(settings.work_dir)
+    store = open_store(settings)
+    run_id = new_run_id()
+    flow, meta, cell = build_study_flow(config, settings, run_id=run_id)
+    if study_file:
+        meta.study_file = study_file
+        flow.update_metadata({"ionflow": meta.model_dump(mode="json")})
+    run_dir = settings.runs_dir / config.name / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    log_dir = settings.work_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_file = log_dir / f"{config.name}-{run_id}.log"
+
+    n_jobs = len(list(flow.iterflow()))
+    echo(
+        f"study {config.name} run {run_id}: {len(cell)}-atom cell {cell.composition.reduced_formula}"
+        f" ({', '.join(meta.defect_labels) or 'no defects'}), engine {meta.engine}, {n_jobs} jobs"
+    )
+    echo(f"log: {log_file}")
+    jf_logger = logging.getLogger("jobflow")
+    file_handler = logging.FileHandler(log_file)
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    progress = _ProgressHandler(n_jobs, echo)
+    old_level = jf_logger.level
+    jf_logger.setLevel(logging.INFO)
+    for handler in (file_handler, progress):
+        jf_logger.addHandler(handler)
+    logging.getLogger("ionflow").addHandler(file_handler)
+    try:
+        responses = run_locally(
+            flow, store=store, create_folders=True, root_dir=run_dir, log=False
+        )
+    finally:
+        for handler in (file_handler, progress):
+            jf_logger.removeHandler(handler)
+        logging.getLogger("ionflow").removeHandler(file_handler)
+        jf_logger.setLevel(old_level)
+        file_handler.close()
+    summary_uuid = flow.output.uuid
+    if summary_uuid not in responses:
+        raise IonflowError(
+            f"study {config.name} run {run_id} did not finish; see {log_file} "
+            "(results of the jobs that did run are in the store)"
+        )
+    output = responses[summary_uuid][max(responses[summary_uuid])].output
+    doc = output if isinstance(output, StudyDoc) else StudyDoc.model_validate(output)
+    store.close()
+    return doc

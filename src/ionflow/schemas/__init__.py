@@ -1,0 +1,1 @@
+"""pydantic documents stored by ionflow jobs (units in field names and descriptions)."""
