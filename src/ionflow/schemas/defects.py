@@ -1,0 +1,241 @@
+"""Documents for defect supercells and their formation / binding energies.
+
+:class:`DefectConfig` describes one generated, labelled defect supercell (before any
+calculation); :class:`DefectEnergyDoc` is the result of the formation-energy flow for one
+configuration; :class:`DefectStudyDoc` collects a whole defect set with the chemical
+potentials used.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pymatgen.core import Structure
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ChemicalPotentialSet",
+    "DefectConfig",
+    "DefectEnergyDoc",
+    "DefectSite",
+    "DefectStudyDoc",
+    "PairBinding",
+]
+
+SCHEMA_VERSION = "1"
+
+
+def _finite(value: float | None, name: str) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise ValueError(f"{name} is {value}; NaN/inf are never stored")
+    return value
+
+
+class _Doc(BaseModel):
+    """Base: unknown keys are errors; pymatgen objects allowed."""
+
+    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+
+
+class DefectSite(_Doc):
+    """One point defect of a configuration (a vacancy, interstitial or substitution)."""
+
+    kind: Literal["vacancy", "interstitial", "substitution"] = Field(
+        ..., description="Point-defect kind."
+    )
+    species: str = Field(
+        ...,
+        description="Element removed (vacancy), added (interstitial) or put on the site "
+        "(substitution).",
+    )
+    host_species: str | None = Field(
+        None,
+        description="Element originally on the site (vacancy, substitution); None for "
+        "an interstitial.",
+    )
+    frac_coords: list[float] = Field(
+        ..., min_length=3, max_length=3, description="Fractional coordinates in the supercell."
+    )
+    token: str = Field(..., description="Point-defect symbol, e.g. 'V_Li', 'Li_i', 'O_Cl'.")
+    effective_charge: int = Field(
+        ..., description="Nominal Kröger-Vink effective charge from the oxidation states (e)."
+    )
+
+
+class DefectConfig(_Doc):
+    """A labelled, generated defect supercell with its provenance.
+
+    ``structure`` is charge-neutral for compensated clusters; for a single defect it carries
+    ``charge`` as ``Structure.charge`` (0: neutral cell, electronic compensation).
+    """
+
+    schema_version: str = Field(SCHEMA_VERSION, description="Document schema version.")
+    label: str = Field(..., description="Unique label, e.g. 'V_Li+V_Cl_d2.76'.")
+    kroger_vink: str = Field(..., description='Kröger-Vink notation, e.g. "V_Li\' + V_Cl^•".')
+    defect_type: str = Field(..., description="Spec type that generated it (schottky, ...).")
+    structure: Structure = Field(..., description="The defect supercell.")
+    host_formula: str = Field(..., description="Reduced formula of the host.")
+    composition: str = Field(..., description="Formula of the defect supercell.")
+    n_atoms: int = Field(..., ge=1, description="Number of atoms in the defect supercell.")
+    charge: int = Field(0, description="Charge of the supercell (e); 0 is neutral.")
+    separation_A: float | None = Field(
+        None,
+        description="Pair: distance between the two defects (Å); cluster: largest distance "
+        "from the first defect to the others (Å); None for a single defect.",
+    )
+    distances_A: list[float] = Field(
+        default_factory=list,
+        description="Distances from the first defect to each other defect, in order (Å).",
+    )
+    defect_sites: list[DefectSite] = Field(..., min_length=1, description="The point defects.")
+    delta_n: dict[str, int] = Field(
+        ...,
+        description="Atoms added (+) or removed (-) per element relative to the host supercell "
+        "(the n_i of the formation energy).",
+    )
+    multiplicity: int = Field(
+        1, ge=1, description="Number of equivalent configurations in the supercell."
+    )
+    min_image_distance_A: float = Field(
+        ..., gt=0, description="Smallest distance between periodic images of the supercell (Å)."
+    )
+    supercell_matrix: list[list[int]] | None = Field(
+        None, description="Integer matrix building the supercell from the host cell."
+    )
+
+    @field_validator("structure", mode="before")
+    @classmethod
+    def _structure_from_dict(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return Structure.from_dict(value)
+        return value
+
+    @field_validator("separation_A", "min_image_distance_A")
+    @classmethod
+    def _check_finite(cls, value: float | None) -> float | None:
+        return _finite(value, "distance")
+
+    def index_entry(self) -> dict[str, Any]:
+        """Return the JSON index record (no structure) written by ``ionflow defects generate``.
+
+        Returns
+        -------
+        dict
+            label, kroger_vink, composition, n_atoms, charge, separation_A,
+            min_image_distance_A and the rest of the provenance.
+        """
+        return self.model_dump(mode="json", exclude={"structure"})
+
+
+class ChemicalPotentialSet(_Doc):
+    """Atomic chemical potentials used in a formation energy."""
+
+    condition: str = Field(..., description="Named condition, e.g. 'Li-rich' or 'Cl-poor'.")
+    mu_eV: dict[str, float] = Field(..., description="Absolute chemical potential (eV/atom).")
+    mu_relative_eV: dict[str, float] = Field(
+        default_factory=dict,
+        description="Chemical potential relative to the element's reference phase (eV/atom).",
+    )
+    competing_phases: list[str] = Field(
+        default_factory=list, description="Phases in equilibrium with the host at this limit."
+    )
+    source: str = Field("", description="Where the phase diagram came from (file, engine).")
+
+    @field_validator("mu_eV", "mu_relative_eV")
+    @classmethod
+    def _check_finite(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, val in value.items():
+            _finite(val, f"mu[{key}]")
+        return value
+
+
+class PairBinding(_Doc):
+    """Binding of a defect cluster against its isolated parts."""
+
+    parts: list[str] = Field(..., description="Labels of the isolated parts.")
+    binding_energy_eV: float = Field(
+        ..., description="E_f(cluster) - sum E_f(isolated parts) (eV); negative = bound."
+    )
+    coulomb_energy_eV: float | None = Field(
+        None,
+        description="Screened point-charge interaction of the parts at the relaxed separation "
+        "(eV).",
+    )
+    relaxed_separation_A: float | None = Field(
+        None, description="Separation of the defects after relaxation (Å)."
+    )
+    dielectric_constant: float | None = Field(
+        None, gt=0, description="Static dielectric constant used to screen the interaction."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> PairBinding:
+        _finite(self.binding_energy_eV, "binding_energy_eV")
+        _finite(self.coulomb_energy_eV, "coulomb_energy_eV")
+        return self
+
+
+class DefectEnergyDoc(_Doc):
+    """Formation energy of one defect configuration."""
+
+    schema_version: str = Field(SCHEMA_VERSION, description="Document schema version.")
+    label: str = Field(..., description="Configuration label (see DefectConfig.label).")
+    kroger_vink: str = Field(..., description="Kröger-Vink notation.")
+    defect_type: str = Field(..., description="Spec type that generated it.")
+    composition: str = Field(..., description="Formula of the defect supercell.")
+    n_atoms: int = Field(..., ge=1, description="Atoms in the defect supercell.")
+    charge: int = Field(0, description="Supercell charge (e).")
+    separation_A: float | None = Field(None, description="Unrelaxed defect separation (Å).")
+    relaxed_separation_A: float | None = Field(
+        None, description="Defect separation after relaxation (Å)."
+    )
+    delta_n: dict[str, int] = Field(..., description="Atoms added (+) / removed (-) per element.")
+    energy_defect_eV: float = Field(..., description="Total energy of the defect cell (eV).")
+    energy_host_eV: float = Field(..., description="Total energy of the host supercell (eV).")
+    chemical_potentials: ChemicalPotentialSet = Field(..., description="μ set used.")
+    fermi_level_eV: float = Field(0.0, description="E_F relative to the VBM (eV), charged only.")
+    vbm_eV: float | None = Field(None, description="Host VBM (eV), charged defects only.")
+    correction_eV: float = Field(0.0, description="Finite-size correction added (eV).")
+    formation_energy_eV: float = Field(..., description="Defect formation energy (eV).")
+    binding: PairBinding | None = Field(None, description="Binding energy of a cluster.")
+    engine: dict[str, Any] = Field(default_factory=dict, description="Engine name and settings.")
+    relaxed_structure: Structure | None = Field(None, description="Relaxed defect supercell.")
+    multiplicity: int = Field(1, ge=1, description="Equivalent configurations in the supercell.")
+
+    @field_validator("relaxed_structure", mode="before")
+    @classmethod
+    def _structure_from_dict(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return Structure.from_dict(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> DefectEnergyDoc:
+        for name in (
+            "energy_defect_eV",
+            "energy_host_eV",
+            "fermi_level_eV",
+            "correction_eV",
+            "formation_energy_eV",
+            "relaxed_separation_A",
+            "vbm_eV",
+        ):
+            _finite(getattr(self, name), name)
+        return self
+
+
+class DefectStudyDoc(_Doc):
+    """All formation energies of one defect study, with the shared settings."""
+
+    schema_version: str = Field(SCHEMA_VERSION, description="Document schema version.")
+    host_formula: str = Field(..., description="Reduced formula of the host.")
+    energy_host_eV: float = Field(..., description="Total energy of the host supercell (eV).")
+    n_atoms_host: int = Field(..., ge=1, description="Atoms in the host supercell.")
+    chemical_potentials: ChemicalPotentialSet = Field(..., description="μ set used.")
+    defects: list[DefectEnergyDoc] = Field(default_factory=list, description="Per defect.")
+    missing: list[str] = Field(
+        default_factory=list, description="Labels whose calculation failed or is missing."
+    )
+    engine: dict[str, Any] = Field(default_factory=dict, description="Engine name and settings.")
