@@ -1,0 +1,114 @@
+"""Nernst–Einstein conversion between diffusivity and ionic conductivity.
+
+σ = n z² e² D / (k_B T), with n the number density of the mobile ion. With D in cm²/s,
+n in 1/Å³ and σ in mS/cm the constant is ``1e27 e² / k_B`` (see
+:data:`NE_FACTOR_MS_CM`): 1 Å⁻³ = 1e30 m⁻³, 1 cm²/s = 1e-4 m²/s, 1 S/m = 10 mS/cm.
+"""
+
+# ruff: noqa: RUF002, RUF003  (σ, ×, – and − are intended in physics text)
+
+from __future__ import annotations
+
+import math
+
+import scipy.constants as const
+
+from ionflow.errors import InputError
+
+__all__ = [
+    "BOLTZMANN_EV_K",
+    "NE_FACTOR_MS_CM",
+    "conductivity_from_diffusivity",
+    "default_charge",
+    "diffusivity_from_conductivity",
+]
+
+#: Boltzmann constant in eV/K.
+BOLTZMANN_EV_K = const.k / const.e
+#: σ[mS/cm] = NE_FACTOR_MS_CM · n[1/Å³] · z² · D[cm²/s] / T[K].
+NE_FACTOR_MS_CM = 1e30 * 1e-4 * 10.0 * const.e**2 / const.k
+#: Å²/ps → cm²/s.
+A2_PS_TO_CM2_S = 1e-16 / 1e-12
+
+
+def default_charge(specie: str) -> float:
+    """Charge of the mobile ion: its most common oxidation state (Li → 1, Mg → 2).
+
+    Parameters
+    ----------
+    specie
+        Element symbol.
+
+    Returns
+    -------
+    float
+        Charge in units of e.
+    """
+    from pymatgen.core import Element
+
+    try:
+        el = Element(specie)
+    except ValueError:
+        raise InputError(f"{specie!r} is not an element symbol") from None
+    states = el.common_oxidation_states
+    if not states:
+        raise InputError(f"{specie} has no common oxidation state; pass the ion charge explicitly")
+    return float(states[0])
+
+
+def conductivity_from_diffusivity(
+    diffusivity_cm2_s: float,
+    number_density_A3: float,
+    temperature_K: float,
+    charge: float = 1.0,
+) -> float:
+    """Nernst–Einstein conductivity in mS/cm.
+
+    Parameters
+    ----------
+    diffusivity_cm2_s
+        Diffusivity (cm^2/s).
+    number_density_A3
+        Number density of the mobile ion (1/Å^3).
+    temperature_K
+        Temperature (K).
+    charge
+        Ion charge z (units of e).
+
+    Returns
+    -------
+    float
+        Conductivity (mS/cm).
+    """
+    if not (math.isfinite(temperature_K) and temperature_K > 0):
+        raise InputError(f"temperature must be > 0 K, got {temperature_K}")
+    return NE_FACTOR_MS_CM * number_density_A3 * charge**2 * diffusivity_cm2_s / temperature_K
+
+
+def diffusivity_from_conductivity(
+    conductivity_mS_cm: float,
+    number_density_A3: float,
+    temperature_K: float,
+    charge: float = 1.0,
+) -> float:
+    """Inverse of :func:`conductivity_from_diffusivity` (cm^2/s).
+
+    Parameters
+    ----------
+    conductivity_mS_cm
+        Conductivity (mS/cm).
+    number_density_A3
+        Number density of the mobile ion (1/Å^3).
+    temperature_K
+        Temperature (K).
+    charge
+        Ion charge z (units of e).
+
+    Returns
+    -------
+    float
+        Diffusivity (cm^2/s).
+    """
+    return conductivity_mS_cm / conductivity_from_diffusivity(
+        1.0, number_density_A3, temperature_K, charge
+    )

@@ -1,0 +1,424 @@
+"""Tracer diffusivity with an honest uncertainty from one MD trajectory.
+
+Estimator (``method="ionflow"``)
+--------------------------------
+1. Unwrap positions, remove the drift of the framework (or of all atoms).
+2. For every mobile ion compute its time-origin-averaged MSD by FFT for six projections
+   (x, y, z and the three diagonals), which gives the full MSD tensor.
+3. In the fit window [t0, t1] fit a straight line (with intercept, so the vibrational
+   plateau drops out) to each ion's MSD: D_i = slope_i / (2·d). Because the least-squares
+   slope is linear in the data, the mean of the D_i equals the slope of the averaged MSD.
+4. σ(D) = std(D_i) / √N: the ions are the independent observations. This includes the
+   time correlation of the MSD points (each D_i is a full-run estimate) and the
+   heterogeneity between ions (few ions hopping gives a large σ). With fewer than
+   :data:`MIN_SAMPLES` ions the run is also cut into time blocks to get more estimates.
+5. "Diffusing" needs D ≥ 2σ and at least one effective hop (N·6Dt/a² ≥ 1, a the
+   Li–Li nearest-neighbour distance); otherwise the result says ``diffusing: false`` and
+   gives an upper bound instead of fitting noise.
+
+The collective (charge) MSD of the summed displacement gives the Haven ratio; the
+principal values of the diffusion tensor give the dimensionality.
+"""
+
+# ruff: noqa: RUF001, RUF002, RUF003  (σ, ×, – and − are intended in physics text)
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from ionflow.analysis.conductivity import (
+    A2_PS_TO_CM2_S,
+    conductivity_from_diffusivity,
+    default_charge,
+)
+from ionflow.analysis.msd import msd_fft, ols_slope_weights, projections_6, tensor_from_projections
+from ionflow.errors import InputError
+from ionflow.schemas.transport import DiffusionResult
+
+if TYPE_CHECKING:
+    from ionflow.analysis.trajectory import TrajectoryData
+
+__all__ = ["analyze_diffusion", "fit_window_lags", "hop_length_A"]
+
+#: Automatic fit window: start at max(AUTO_START_FRACTION·T, min(AUTO_VIBRATION_PS,
+#: AUTO_MAX_START_FRACTION·T)), end at AUTO_END_FRACTION·T (T = run length).
+AUTO_START_FRACTION = 0.1
+AUTO_VIBRATION_PS = 0.5
+AUTO_MAX_START_FRACTION = 0.25
+AUTO_END_FRACTION = 0.5
+#: Fewest lags a fit window may contain.
+MIN_FIT_LAGS = 3
+#: Fewest independent estimates wanted for σ (ions, or ions × time blocks).
+MIN_SAMPLES = 8
+#: D must exceed this many σ to count as diffusion.
+SIGNIFICANCE = 2.0
+#: ... and correspond to at least this many effective hops.
+MIN_EFFECTIVE_HOPS = 1.0
+#: A principal direction counts for the dimensionality if its D ≥ this × the largest.
+DIMENSION_RATIO = 0.1
+#: Points kept in the stored MSD curve.
+MAX_CURVE_POINTS = 200
+#: Warn when a framework atom moves further than this (Å) after drift removal.
+FRAMEWORK_WARN_A = 2.0
+#: Warn when the file's temperature differs by more than this fraction; error above.
+TEMPERATURE_MISMATCH = 0.05
+
+DriftMode = Literal["framework", "all", "none"]
+
+
+def fit_window_lags(
+    n_frames: int,
+    time_step_fs: float,
+    min_time_ps: float | None = None,
+    max_time_ps: float | None = None,
+) -> tuple[int, int]:
+    """First and last lag (in frames) of the MSD fit window.
+
+    Parameters
+    ----------
+    n_frames
+        Frames in the run.
+    time_step_fs
+        Time between frames (fs).
+    min_time_ps
+        Start of the window (ps); None chooses it (see module constants).
+    max_time_ps
+        End of the window (ps); None uses half the run.
+
+    Returns
+    -------
+    tuple of int
+        ``(start_lag, end_lag)``, inclusive, with at least :data:`MIN_FIT_LAGS` lags.
+    """
+    dt_ps = time_step_fs / 1000.0
+    total_ps = (n_frames - 1) * dt_ps
+    if min_time_ps is None:
+        min_time_ps = max(
+            AUTO_START_FRACTION * total_ps,
+            min(AUTO_VIBRATION_PS, AUTO_MAX_START_FRACTION * total_ps),
+        )
+    if max_time_ps is None:
+        max_time_ps = max(AUTO_END_FRACTION * total_ps, min_time_ps + 0.2 * total_ps)
+    if min_time_ps < 0 or max_time_ps <= min_time_ps:
+        raise InputError(
+            f"fit window {min_time_ps:g}–{max_time_ps:g} ps is empty; the start must be ≥ 0 "
+            "and below the end"
+        )
+    start = max(1, math.ceil(min_time_ps / dt_ps - 1e-9))
+    end = min(n_frames - 1, math.floor(max_time_ps / dt_ps + 1e-9))
+    if end - start + 1 < MIN_FIT_LAGS:
+        raise InputError(
+            f"run too short for the fit window: {n_frames} frames of {time_step_fs:g} fs "
+            f"({total_ps:.3g} ps) leave {max(0, end - start + 1)} lags in "
+            f"{min_time_ps:.3g}–{max_time_ps:.3g} ps (need {MIN_FIT_LAGS}); use a longer run "
+            "or a smaller --min-time / larger --max-time"
+        )
+    return start, end
+
+
+def hop_length_A(traj: TrajectoryData, mobile: np.ndarray, max_atoms: int = 200) -> float:
+    """Median nearest-neighbour distance between mobile ions in frame 0 (Å).
+
+    Parameters
+    ----------
+    traj
+        The trajectory.
+    mobile
+        Indices of the mobile ions.
+    max_atoms
+        Use at most this many ions (evenly spaced) to bound the cost.
+
+    Returns
+    -------
+    float
+        A typical hop length (Å). With one mobile ion: its nearest-neighbour distance.
+    """
+    from pymatgen.core import Lattice
+
+    lat = Lattice(traj.lattice(0))
+    sel = mobile[:: max(1, len(mobile) // max_atoms)]
+    fc = traj.frac_coords[0]
+    others = mobile if len(mobile) > 1 else np.arange(traj.n_atoms)
+    d = lat.get_all_distances(fc[sel], fc[others])
+    d[d < 1e-6] = np.inf  # the atom itself
+    nearest = d.min(axis=1)
+    nearest = nearest[np.isfinite(nearest)]
+    if nearest.size == 0:
+        # a single atom alone in its cell: the shortest lattice vector
+        return float(min(lat.abc))
+    return float(np.median(nearest))
+
+
+def _drift(
+    traj: TrajectoryData, mobile: np.ndarray, mode: str, warnings: list[str]
+) -> tuple[np.ndarray, float | None]:
+    """Drift (n_frames, 3) in Å and the largest framework displacement after removing it."""
+    n = traj.n_frames
+    everyone = np.arange(traj.n_atoms)
+    framework = np.setdiff1d(everyone, mobile)
+    if mode not in ("framework", "all", "none"):
+        raise InputError(f"drift must be 'framework', 'all' or 'none', got {mode!r}")
+    ref = framework if mode == "framework" else everyone
+    if mode == "framework" and framework.size == 0:
+        warnings.append(
+            "no framework atoms (all atoms are mobile); removed the drift of all atoms instead"
+        )
+        ref = everyone
+    drift = np.zeros((n, 3))
+    step = max(1, n // 1000)
+    fw_kept: list[np.ndarray] = []
+    if mode != "none":
+        fw_set = set(framework.tolist())
+        for chunk, disp in traj.iter_unwrapped(ref):
+            drift += disp.sum(axis=1)
+            is_fw = np.array([i in fw_set for i in chunk])
+            if is_fw.any():
+                fw_kept.append(disp[::step][:, is_fw])
+        drift /= len(ref)
+    if framework.size == 0:
+        return drift, None
+    if mode == "all" or mode == "none" or not fw_kept:
+        fw_kept = [d[::step] for _, d in traj.iter_unwrapped(framework)]
+    sub = np.concatenate(fw_kept, axis=1) - drift[::step][:, None, :]
+    return drift, float(np.sqrt((sub**2).sum(axis=-1)).max())
+
+
+def _sample_slopes(
+    disp: np.ndarray, start: int, end: int, dt_ps: float, n_blocks: int
+) -> np.ndarray | None:
+    """Per-(ion, block) OLS slopes (Å²/ps) of the 6 projection MSDs, or None if too short."""
+    n = disp.shape[0]
+    length = n // n_blocks
+    scale = length / n
+    b_start = max(1, round(start * scale))
+    b_end = min(length - 1, round(end * scale))
+    if b_end - b_start + 1 < MIN_FIT_LAGS:
+        return None
+    w = ols_slope_weights(np.arange(b_start, b_end + 1) * dt_ps)
+    out = []
+    for b in range(n_blocks):
+        p = projections_6(disp[b * length : (b + 1) * length])
+        m = msd_fft(p.reshape(length, -1), max_lag=b_end)[b_start:]
+        out.append((w @ m).reshape(-1, 6))
+    return np.concatenate(out)
+
+
+def analyze_diffusion(
+    traj: TrajectoryData,
+    specie: str = "Li",
+    temperature_K: float = 1200.0,
+    min_time_ps: float | None = None,
+    drift: DriftMode = "framework",
+    *,
+    max_time_ps: float | None = None,
+    charge: float | None = None,
+    haven_ratio: float | None = None,
+) -> DiffusionResult:
+    """Tracer diffusivity, conductivity, Haven ratio and dimensionality of one species.
+
+    Parameters
+    ----------
+    traj
+        The run (use :meth:`TrajectoryData.concatenate` for restarted segments).
+    specie
+        Element symbol of the mobile ion.
+    temperature_K
+        MD temperature (K).
+    min_time_ps
+        Start of the MSD fit window (ps); None picks it automatically.
+    drift
+        Remove the mean displacement of the ``framework`` (non-mobile atoms), of ``all``
+        atoms, or ``none``.
+    max_time_ps
+        End of the fit window (ps); None uses half the run.
+    charge
+        Ion charge (e); default: the element's most common oxidation state.
+    haven_ratio
+        Divide the Nernst–Einstein conductivity by this Haven ratio (default: do not).
+
+    Returns
+    -------
+    DiffusionResult
+        The result document.
+    """
+    if not (isinstance(temperature_K, (int, float)) and math.isfinite(temperature_K)):
+        raise InputError(f"temperature must be a number in K, got {temperature_K!r}")
+    if temperature_K <= 0:
+        raise InputError(f"temperature must be > 0 K, got {temperature_K:g}")
+    if haven_ratio is not None and not (math.isfinite(haven_ratio) and haven_ratio > 0):
+        raise InputError(f"Haven ratio must be > 0, got {haven_ratio}")
+    label = traj.source or "trajectory"
+    mobile = traj.indices_of(specie)
+    if mobile.size == 0:
+        present = ", ".join(sorted(set(traj.species)))
+        raise InputError(f"{label}: no {specie} atoms (species present: {present}); set the specie")
+    if traj.n_frames < 2:
+        raise InputError(f"{label}: a single frame; diffusion needs an MD trajectory")
+    warnings = list(traj.warnings)
+    if traj.temperature_K is not None:
+        rel = abs(traj.temperature_K - temperature_K) / temperature_K
+        if rel > TEMPERATURE_MISMATCH:
+            raise InputError(
+                f"{label}: the file says {traj.temperature_K:g} K but {temperature_K:g} K was "
+                "given; pass the temperature the run was made at"
+            )
+    z = default_charge(specie) if charge is None else float(charge)
+    n, n_mob = traj.n_frames, int(mobile.size)
+    dt_ps = traj.time_step_fs / 1000.0
+    start, end = fit_window_lags(n, traj.time_step_fs, min_time_ps, max_time_ps)
+    drift_vec, fw_max = _drift(traj, mobile, drift, warnings)
+
+    curve_lags = np.unique(np.linspace(0, n - 1, MAX_CURVE_POINTS).round().astype(int))
+    w = ols_slope_weights(np.arange(start, end + 1) * dt_ps)
+    msd_sum = np.zeros(curve_lags.size)
+    msd_sq = np.zeros(curve_lags.size)
+    slopes = np.empty((n_mob, 6))
+    collective = np.zeros((n, 3))
+    n_blocks = 1 if n_mob >= MIN_SAMPLES else math.ceil(MIN_SAMPLES / n_mob)
+    block_slopes: list[np.ndarray] = []
+    pos = 0
+    for _, disp in traj.iter_unwrapped(mobile):
+        disp -= drift_vec[:, None, :]
+        collective += disp.sum(axis=1)
+        c = disp.shape[1]
+        m = msd_fft(projections_6(disp).reshape(n, -1)).reshape(n, c, 6)
+        slopes[pos : pos + c] = np.einsum("l,lak->ak", w, m[start : end + 1])
+        tot = m[curve_lags, :, :3].sum(axis=-1)
+        msd_sum += tot.sum(axis=1)
+        msd_sq += (tot**2).sum(axis=1)
+        pos += c
+        if n_blocks > 1:
+            while n_blocks > 1:
+                bs = _sample_slopes(disp, start, end, dt_ps, n_blocks)
+                if bs is not None:
+                    block_slopes.append(bs)
+                    break
+                n_blocks -= 1
+        del m
+    # ---- tracer D, tensor and σ from the per-sample estimates
+    to_d = A2_PS_TO_CM2_S / 2.0  # slope of a 1D MSD (Å²/ps) → D (cm²/s)
+    tensor_i = tensor_from_projections(slopes) * to_d
+    tensor = tensor_i.mean(axis=0)
+    samples = tensor_from_projections(block_slopes[0]) * to_d if block_slopes else tensor_i
+    n_samples = samples.shape[0]
+    iso = np.trace(samples, axis1=1, axis2=2) / 3.0
+    d_tr = float(np.trace(tensor) / 3.0)
+    if n_samples >= 2:
+        d_std = float(iso.std(ddof=1) / math.sqrt(n_samples))
+        comp_std = [float(samples[:, a, a].std(ddof=1) / math.sqrt(n_samples)) for a in range(3)]
+    else:
+        d_std, comp_std = None, None
+        warnings.append("one mobile ion and a run too short for time blocks: no σ for D")
+    if n_blocks > 1 and block_slopes:
+        warnings.append(
+            f"only {n_mob} mobile ion(s): σ(D) from {n_samples} ion × time-block estimates"
+        )
+    # ---- principal directions and dimensionality
+    evals, evecs = np.linalg.eigh(tensor)
+    order = np.argsort(evals)[::-1]
+    evals, evecs = evals[order], evecs[:, order]
+    proj = np.einsum("ak,sab,bk->sk", evecs, samples, evecs)
+    ev_std = proj.std(axis=0, ddof=1) / math.sqrt(n_samples) if n_samples >= 2 else None
+    # ---- diffusing?
+    hop_a = hop_length_A(traj, mobile)
+    total_ps = (n - 1) * dt_ps
+    hops = n_mob * 6.0 * max(d_tr, 0.0) / A2_PS_TO_CM2_S * total_ps / hop_a**2
+    significant = d_tr > 0 and (d_std is None or d_tr >= SIGNIFICANCE * d_std)
+    diffusing = bool(significant and hops >= MIN_EFFECTIVE_HOPS)
+    if not diffusing:
+        why = (
+            f"D is within {SIGNIFICANCE:g}σ of zero"
+            if not significant
+            else f"only {hops:.2g} effective hops in {total_ps:.3g} ps"
+        )
+        warnings.append(f"no diffusion detected ({why}); D is an upper bound, not a fit")
+    dim = 0
+    if diffusing:
+        lam_max = evals[0]
+        for k in range(3):
+            ok = evals[k] >= DIMENSION_RATIO * lam_max
+            if ev_std is not None:
+                ok = ok and evals[k] >= SIGNIFICANCE * ev_std[k]
+            dim += int(ok)
+        dim = max(dim, 1)
+    # ---- collective MSD and Haven ratio
+    mscd_full = msd_fft(collective).sum(axis=1) / n_mob
+    d_chg = float(w @ mscd_full[start : end + 1] / 6.0 * A2_PS_TO_CM2_S)
+    d_chg_std = haven = haven_std = None
+    if d_std is not None and d_tr > 0:
+        rel_single = d_std * math.sqrt(n_samples) / d_tr  # relative error of one walker
+        d_chg_std = abs(d_chg) * rel_single if d_chg > 0 else None
+    if diffusing and d_chg > 0 and d_chg_std is not None:
+        haven = d_tr / d_chg
+        haven_std = haven * math.hypot(d_std / d_tr, d_chg_std / d_chg)
+        if d_chg < SIGNIFICANCE * d_chg_std:
+            warnings.append("collective MSD is too noisy for a reliable Haven ratio")
+    elif diffusing:
+        warnings.append("collective (charge) MSD has no positive slope: Haven ratio not given")
+    # ---- conductivity
+    volume = float(np.mean(traj.volumes_A3))
+    density = n_mob / volume
+    hr = 1.0 if haven_ratio is None else haven_ratio
+    sigma = conductivity_from_diffusivity(d_tr, density, temperature_K, z) / hr
+    sigma_std = (
+        None
+        if d_std is None
+        else conductivity_from_diffusivity(d_std, density, temperature_K, z) / hr
+    )
+    if fw_max is not None and fw_max > FRAMEWORK_WARN_A:
+        warnings.append(
+            f"a non-{specie} atom moved {fw_max:.2f} Å after drift removal (framework melting "
+            "or another mobile species?)"
+        )
+    if total_ps < 5.0:
+        warnings.append(f"short run ({total_ps:.3g} ps): D and σ are rough estimates")
+    msd = msd_sum / n_mob
+    var = (msd_sq / n_mob - msd**2) * n_mob / max(n_mob - 1, 1)
+    msd_std = np.sqrt(np.clip(var, 0, None) / n_mob)
+    return DiffusionResult(
+        method="ionflow",
+        specie=specie,
+        charge=z,
+        temperature_K=float(temperature_K),
+        n_frames=n,
+        n_atoms=traj.n_atoms,
+        n_mobile=n_mob,
+        time_step_fs=traj.time_step_fs,
+        duration_ps=total_ps,
+        volume_A3=volume,
+        drift=drift,
+        diffusivity_cm2_s=d_tr,
+        diffusivity_std_cm2_s=d_std,
+        diffusivity_upper_bound_cm2_s=(
+            None if diffusing else max(d_tr, 0.0) + SIGNIFICANCE * (d_std or 0.0)
+        ),
+        diffusivity_components_cm2_s=[float(tensor[a, a]) for a in range(3)],
+        diffusivity_components_std_cm2_s=comp_std,
+        diffusion_tensor_cm2_s=tensor.tolist(),
+        diffusivity_principal_cm2_s=[float(x) for x in evals],
+        principal_axes=evecs.T.tolist(),
+        dimensionality=dim,
+        diffusing=diffusing,
+        n_effective_hops=float(hops),
+        hop_length_A=hop_a,
+        conductivity_mS_cm=float(sigma),
+        conductivity_std_mS_cm=None if sigma_std is None else float(sigma_std),
+        haven_ratio_applied=haven_ratio,
+        charge_diffusivity_cm2_s=d_chg,
+        charge_diffusivity_std_cm2_s=d_chg_std,
+        haven_ratio=haven,
+        haven_ratio_std=haven_std,
+        fit_start_ps=start * dt_ps,
+        fit_end_ps=end * dt_ps,
+        n_samples=n_samples,
+        max_framework_displacement_A=fw_max,
+        msd_time_ps=(curve_lags * dt_ps).tolist(),
+        msd_A2=msd.tolist(),
+        msd_std_A2=msd_std.tolist(),
+        mscd_A2=mscd_full[curve_lags].tolist(),
+        source=traj.source,
+        warnings=warnings,
+    )

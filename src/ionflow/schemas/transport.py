@@ -1,0 +1,215 @@
+"""Documents of the transport analysis: diffusion at one temperature and the Arrhenius fit.
+
+Both documents are what ``ionflow analyze diffusion|arrhenius --json`` prints and what
+the transport flow stores; the JSON keys listed in issue 4 are fixed. Every float is
+finite or None: a validator rejects NaN/inf so they never reach a store.
+"""
+
+# ruff: noqa: RUF001, RUF002, RUF003  (σ, ×, – and − are intended in physics text)
+
+import math
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = ["SCHEMA_VERSION", "ArrheniusResult", "DiffusionResult"]
+
+SCHEMA_VERSION = "1"
+
+
+def _find_nonfinite(value: Any, path: str) -> str | None:
+    """Return the dotted path of the first NaN/inf inside ``value`` (or None)."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else path
+    if isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            bad = _find_nonfinite(v, f"{path}[{i}]")
+            if bad:
+                return bad
+    return None
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _all_finite(self) -> "_Doc":
+        for name in type(self).model_fields:
+            bad = _find_nonfinite(getattr(self, name), name)
+            if bad:
+                raise ValueError(f"{bad} is not finite; NaN/inf are never stored")
+        return self
+
+
+class DiffusionResult(_Doc):
+    """Tracer diffusivity, conductivity and MSD of one species from one MD run."""
+
+    schema_version: str = Field(SCHEMA_VERSION, description="Version of this document layout.")
+    method: Literal["ionflow", "pymatgen"] = Field(
+        "ionflow",
+        description="Estimator: 'ionflow' (per-ion OLS slopes, σ from the spread over "
+        "ions) or 'pymatgen' (pymatgen-analysis-diffusion DiffusionAnalyzer defaults).",
+    )
+    specie: str = Field(..., description="Element symbol of the mobile species.")
+    charge: float = Field(..., description="Charge z of the mobile ion (units of e).")
+    temperature_K: float = Field(..., gt=0, description="MD temperature (K).")
+    n_frames: int = Field(..., ge=2, description="Stored frames analysed.")
+    n_atoms: int = Field(..., ge=1, description="Atoms in the simulation cell.")
+    n_mobile: int = Field(..., ge=1, description="Atoms of the mobile species.")
+    time_step_fs: float = Field(..., gt=0, description="Time between stored frames (fs).")
+    duration_ps: float = Field(..., gt=0, description="Time spanned by the frames (ps).")
+    volume_A3: float = Field(..., gt=0, description="Mean cell volume (Å^3).")
+    drift: str = Field(..., description="Drift removed: 'framework', 'all' or 'none'.")
+    diffusivity_cm2_s: float = Field(
+        ...,
+        description="Tracer diffusivity D = MSD/(6t) from the fit window (cm^2/s); "
+        "may be ≤ 0 when nothing diffuses.",
+    )
+    diffusivity_std_cm2_s: float | None = Field(
+        None, ge=0, description="Standard error of D (cm^2/s); None if it cannot be estimated."
+    )
+    diffusivity_upper_bound_cm2_s: float | None = Field(
+        None,
+        ge=0,
+        description="When not diffusing: max(D, 0) + 2σ, an approximate 97.5 % upper bound "
+        "on D (cm^2/s).",
+    )
+    diffusivity_components_cm2_s: list[float] = Field(
+        ..., description="D along Cartesian x, y, z: MSD_a/(2t) (cm^2/s)."
+    )
+    diffusivity_components_std_cm2_s: list[float] | None = Field(
+        None, description="Standard errors of the x, y, z components (cm^2/s)."
+    )
+    diffusion_tensor_cm2_s: list[list[float]] = Field(
+        ..., description="Symmetric 3×3 diffusion tensor in Cartesian axes (cm^2/s)."
+    )
+    diffusivity_principal_cm2_s: list[float] = Field(
+        ..., description="Eigenvalues of the diffusion tensor, largest first (cm^2/s)."
+    )
+    principal_axes: list[list[float]] = Field(
+        ..., description="Unit eigenvectors (Cartesian) matching diffusivity_principal_cm2_s."
+    )
+    dimensionality: int = Field(
+        ...,
+        ge=0,
+        le=3,
+        description="Number of principal directions carrying diffusion (1 = channel, "
+        "2 = planes, 3 = bulk); 0 when not diffusing.",
+    )
+    diffusing: bool = Field(
+        ...,
+        description="True when D is significantly positive (≥ 2σ) and ≥ 1 effective hop happened.",
+    )
+    n_effective_hops: float = Field(
+        ..., description="N_mobile × 6 D t_run / hop_length² : effective hops seen in the run."
+    )
+    hop_length_A: float = Field(
+        ..., gt=0, description="Median nearest-neighbour distance between mobile ions (Å)."
+    )
+    conductivity_mS_cm: float = Field(
+        ..., description="Nernst–Einstein conductivity n z² e² D /(k_B T) (mS/cm)."
+    )
+    conductivity_std_mS_cm: float | None = Field(
+        None, ge=0, description="Standard error of the conductivity (mS/cm)."
+    )
+    haven_ratio_applied: float | None = Field(
+        None, gt=0, description="Haven ratio the conductivity was divided by (None = 1)."
+    )
+    charge_diffusivity_cm2_s: float | None = Field(
+        None,
+        description="Collective (charge) diffusivity from the MSD of the summed "
+        "displacement / N (cm^2/s).",
+    )
+    charge_diffusivity_std_cm2_s: float | None = Field(
+        None, ge=0, description="Approximate standard error of the charge diffusivity (cm^2/s)."
+    )
+    haven_ratio: float | None = Field(
+        None, description="D_tracer / D_charge; None when not diffusing or D_charge ≤ 0."
+    )
+    haven_ratio_std: float | None = Field(
+        None, ge=0, description="Standard error of the Haven ratio."
+    )
+    fit_start_ps: float = Field(..., ge=0, description="Start of the MSD fit window (ps).")
+    fit_end_ps: float = Field(..., gt=0, description="End of the MSD fit window (ps).")
+    n_samples: int = Field(
+        ...,
+        ge=1,
+        description="Independent estimates σ is computed from (ions, or ions × time blocks).",
+    )
+    max_framework_displacement_A: float | None = Field(
+        None, ge=0, description="Largest drift-corrected displacement of a non-mobile atom (Å)."
+    )
+    msd_time_ps: list[float] = Field(
+        ..., description="Lag times of the stored MSD curve (ps), ≤ 200 points."
+    )
+    msd_A2: list[float] = Field(
+        ..., description="Tracer MSD of the mobile species at msd_time_ps (Å^2)."
+    )
+    msd_std_A2: list[float] = Field(..., description="Standard error of msd_A2 over ions (Å^2).")
+    mscd_A2: list[float] | None = Field(
+        None, description="Collective (charge) MSD / N_mobile at msd_time_ps (Å^2)."
+    )
+    source: str = Field("", description="Where the trajectory came from (files or object).")
+    warnings: list[str] = Field(default_factory=list, description="Caveats of this result.")
+
+    @model_validator(mode="after")
+    def _check_lengths(self) -> "DiffusionResult":
+        n = len(self.msd_time_ps)
+        if len(self.msd_A2) != n or len(self.msd_std_A2) != n:
+            raise ValueError("msd_time_ps, msd_A2 and msd_std_A2 must have the same length")
+        if self.mscd_A2 is not None and len(self.mscd_A2) != n:
+            raise ValueError("mscd_A2 must have the same length as msd_time_ps")
+        if self.fit_end_ps <= self.fit_start_ps:
+            raise ValueError("fit_end_ps must be larger than fit_start_ps")
+        return self
+
+
+class ArrheniusResult(_Doc):
+    """Weighted Arrhenius fit ln D = ln D0 − Ea/(k_B T) and its extrapolation."""
+
+    schema_version: str = Field(SCHEMA_VERSION, description="Version of this document layout.")
+    specie: str = Field(..., description="Element symbol of the mobile species.")
+    target_temperature_K: float = Field(..., gt=0, description="Extrapolation temperature (K).")
+    confidence_level: float = Field(
+        0.95, gt=0, lt=1, description="Coverage of the *_ci_* intervals (two-sided)."
+    )
+    activation_energy_eV: float | None = Field(None, description="Ea (eV); None without a fit.")
+    activation_energy_std_eV: float | None = Field(
+        None, ge=0, description="Standard error of Ea (eV)."
+    )
+    prefactor_cm2_s: float | None = Field(None, gt=0, description="D0 (cm^2/s).")
+    ln_prefactor_std: float | None = Field(
+        None, ge=0, description="Standard error of ln(D0 / (cm^2/s)) (dimensionless)."
+    )
+    covariance_lnD0_Ea: list[list[float]] | None = Field(
+        None, description="2×2 covariance of (ln D0 [ln cm^2/s], Ea [eV]) used for the bands."
+    )
+    diffusivity_at_target_cm2_s: float | None = Field(
+        None, gt=0, description="D at target T (cm^2/s)."
+    )
+    diffusivity_at_target_ci_cm2_s: list[float] | None = Field(
+        None, description="[low, high] confidence interval of D at target T (cm^2/s)."
+    )
+    conductivity_at_target_mS_cm: float | None = Field(
+        None, gt=0, description="Nernst–Einstein σ at target T (mS/cm), Haven ratio 1."
+    )
+    conductivity_at_target_ci_mS_cm: list[float] | None = Field(
+        None, description="[low, high] confidence interval of σ at target T (mS/cm)."
+    )
+    number_density_A3: float | None = Field(
+        None, gt=0, description="Mobile-ion number density used for σ (1/Å^3)."
+    )
+    charge: float | None = Field(None, description="Charge z of the mobile ion (units of e).")
+    reduced_chi2: float | None = Field(
+        None, ge=0, description="χ²/dof of the weighted fit (None for 2 points)."
+    )
+    fitted_temperatures_K: list[float] = Field(
+        default_factory=list, description="Temperatures used in the fit (K)."
+    )
+    excluded_temperatures_K: list[float] = Field(
+        default_factory=list, description="Temperatures left out (not diffusing) (K)."
+    )
+    results: list[DiffusionResult] = Field(
+        default_factory=list, description="Per-temperature diffusion results (all of them)."
+    )
+    warnings: list[str] = Field(default_factory=list, description="Caveats of the fit.")
