@@ -174,13 +174,33 @@ class NebSection(ConfigModel):
 
 
 class WindowSection(ConfigModel):
-    """Electrochemical stability window from the Li grand potential."""
+    """Electrochemical stability window from the Li grand potential (see ionflow.flows.window).
 
-    model_config = ConfigModel.model_config | {"extra": "allow"}
+    Give ``entries`` (a JSON/CSV of computed entries) or ``structures`` (a folder of
+    competing-phase structures, Li metal included, computed with the study's engine).
+    """
 
     entries: Path | None = Field(None, description="Entries JSON/CSV of the competing phases.")
+    structures: Path | None = Field(
+        None,
+        description="Folder of competing-phase structure files (CIF/POSCAR/JSON) to compute "
+        "with the study's engine; relative to the study file.",
+    )
     formula: str | None = Field(None, description="Formula to analyse (default: host).")
     mobile: str = Field("Li", description="Open element.")
+    compatibility: Literal["auto", "MP2020", "none"] = Field(
+        "auto",
+        description="Energy corrections: MP2020 for VASP GGA/GGA+U entries (auto), or none.",
+    )
+    max_e_above_hull_eV_atom: float = Field(
+        0.05, ge=0, description="Hull distance (eV/atom) above which the window is flagged."
+    )
+
+    @model_validator(mode="after")
+    def _one_entries_source(self) -> WindowSection:
+        if (self.entries is None) == (self.structures is None):
+            raise ValueError("give exactly one of 'entries' or 'structures'")
+        return self
 
 
 class StudyConfig(ConfigModel):
