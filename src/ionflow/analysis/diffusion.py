@@ -273,6 +273,13 @@ def analyze_diffusion(
 
     curve_lags = np.unique(np.linspace(0, n - 1, MAX_CURVE_POINTS).round().astype(int))
     w = ols_slope_weights(np.arange(start, end + 1) * dt_ps)
+    # linearity check: slopes over the first and the second half of the window
+    mid = (start + end) // 2
+    halves = None
+    if mid - start + 1 >= 2 and end - mid + 1 >= 2:
+        w_lo = ols_slope_weights(np.arange(start, mid + 1) * dt_ps)
+        w_hi = ols_slope_weights(np.arange(mid, end + 1) * dt_ps)
+        halves = np.empty((n_mob, 2))
     msd_sum = np.zeros(curve_lags.size)
     msd_sq = np.zeros(curve_lags.size)
     slopes = np.empty((n_mob, 6))
@@ -286,6 +293,10 @@ def analyze_diffusion(
         c = disp.shape[1]
         m = msd_fft(projections_6(disp).reshape(n, -1)).reshape(n, c, 6)
         slopes[pos : pos + c] = np.einsum("l,lak->ak", w, m[start : end + 1])
+        if halves is not None:
+            iso_m = m[start : end + 1, :, :3].sum(axis=-1)
+            halves[pos : pos + c, 0] = w_lo @ iso_m[: mid - start + 1]
+            halves[pos : pos + c, 1] = w_hi @ iso_m[mid - start :]
         tot = m[curve_lags, :, :3].sum(axis=-1)
         msd_sum += tot.sum(axis=1)
         msd_sq += (tot**2).sum(axis=1)
@@ -306,9 +317,14 @@ def analyze_diffusion(
     n_samples = samples.shape[0]
     iso = np.trace(samples, axis1=1, axis2=2) / 3.0
     d_tr = float(np.trace(tensor) / 3.0)
+    # σ of a mean over the n_mob full-run ion estimates. Time blocks only sample the
+    # per-ion spread better: with the window scaled to the block, a block estimate has
+    # the same relative variance as a full-run one (Brownian scale invariance), so the
+    # divisor stays √n_mob (conservative when hops are rare within a block).
+    root_n = math.sqrt(n_mob)
     if n_samples >= 2:
-        d_std = float(iso.std(ddof=1) / math.sqrt(n_samples))
-        comp_std = [float(samples[:, a, a].std(ddof=1) / math.sqrt(n_samples)) for a in range(3)]
+        d_std = float(iso.std(ddof=1) / root_n)
+        comp_std = [float(samples[:, a, a].std(ddof=1) / root_n) for a in range(3)]
     else:
         d_std, comp_std = None, None
         warnings.append("one mobile ion and a run too short for time blocks: no σ for D")
@@ -321,7 +337,7 @@ def analyze_diffusion(
     order = np.argsort(evals)[::-1]
     evals, evecs = evals[order], evecs[:, order]
     proj = np.einsum("ak,sab,bk->sk", evecs, samples, evecs)
-    ev_std = proj.std(axis=0, ddof=1) / math.sqrt(n_samples) if n_samples >= 2 else None
+    ev_std = proj.std(axis=0, ddof=1) / root_n if n_samples >= 2 else None
     # ---- diffusing?
     hop_a = hop_length_A(traj, mobile)
     total_ps = (n - 1) * dt_ps
@@ -335,6 +351,17 @@ def analyze_diffusion(
             else f"only {hops:.2g} effective hops in {total_ps:.3g} ps"
         )
         warnings.append(f"no diffusion detected ({why}); D is an upper bound, not a fit")
+    if diffusing and halves is not None and n_mob >= 2:
+        diff = halves[:, 1] - halves[:, 0]
+        mean_lo = float(halves[:, 0].mean())
+        sd = float(diff.std(ddof=1) / math.sqrt(n_mob))
+        change = float(diff.mean())
+        if abs(change) > 3.0 * sd and abs(change) > 0.2 * abs(mean_lo):
+            warnings.append(
+                f"MSD is not linear in the fit window: the slope changes by "
+                f"{100 * change / mean_lo:+.0f}% from the first to the second half "
+                "(sub-/super-diffusive regime); try a later --min-time or a longer run"
+            )
     dim = 0
     if diffusing:
         lam_max = evals[0]
@@ -349,13 +376,14 @@ def analyze_diffusion(
     d_chg = float(w @ mscd_full[start : end + 1] / 6.0 * A2_PS_TO_CM2_S)
     d_chg_std = haven = haven_std = None
     if d_std is not None and d_tr > 0:
-        rel_single = d_std * math.sqrt(n_samples) / d_tr  # relative error of one walker
+        rel_single = d_std * root_n / d_tr  # relative error of one walker
         d_chg_std = abs(d_chg) * rel_single if d_chg > 0 else None
     if diffusing and d_chg > 0 and d_chg_std is not None:
-        haven = d_tr / d_chg
-        haven_std = haven * math.hypot(d_std / d_tr, d_chg_std / d_chg)
         if d_chg < SIGNIFICANCE * d_chg_std:
-            warnings.append("collective MSD is too noisy for a reliable Haven ratio")
+            warnings.append("collective (charge) MSD too noisy for a Haven ratio: not given")
+        else:
+            haven = d_tr / d_chg
+            haven_std = haven * math.hypot(d_std / d_tr, d_chg_std / d_chg)
     elif diffusing:
         warnings.append("collective (charge) MSD has no positive slope: Haven ratio not given")
     # ---- conductivity
