@@ -8,20 +8,25 @@ Two layouts ship in ``configs/stores/``:
   JobStore's ``data`` store for trajectories, images and volumetric files.
 
 Credentials never live in config files: a spec names the environment variables
-(``uri_env``, ``username_env``, ``password_env``) that hold them, and :func:`describe_store`
-masks them.
+(``uri_env``, ``username_env``, ``password_env``) that hold them (looked up in the
+environment, then in a private secrets file, see :mod:`ionflow.hpc.secrets`), and
+:func:`describe_store` and every error message mask them.
+
+:func:`open_job_store` connects with a bounded server timeout, turns unreachable or
+damaged stores into one :class:`~ionflow.errors.StoreError` (nothing is written then) and
+creates the indexes users query on (:data:`INDEXED_FIELDS`; MongoDB only, montydb has
+no indexes).
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
 from ionflow.config.base import ConfigModel, load_yaml_model
-from ionflow.errors import StoreError
+from ionflow.errors import IonflowError, StoreError
 
 if TYPE_CHECKING:
     from jobflow import JobStore
@@ -30,16 +35,39 @@ if TYPE_CHECKING:
     from ionflow.settings import IonflowSettings
 
 __all__ = [
+    "INDEXED_FIELDS",
     "StoreConfig",
     "StoreSpec",
     "build_store",
     "default_store_config",
     "describe_store",
+    "ensure_indexes",
     "get_job_store",
+    "get_store_config",
     "load_store_config",
+    "open_job_store",
 ]
 
 DATA_STORE_NAME = "data"
+
+#: document fields ``ionflow query`` filters and sorts on (indexed in MongoDB)
+INDEXED_FIELDS: tuple[str, ...] = (
+    "uuid",
+    "index",
+    "name",
+    "completed_at",
+    "metadata.ionflow.study",
+    "metadata.ionflow.run_id",
+    "metadata.ionflow.host_formula",
+    "metadata.ionflow.engine",
+    "metadata.ionflow.defect_labels",
+    "metadata.ionflow.temperatures_K",
+    "output.kind",
+    "output.meta.study",
+    "output.meta.run_id",
+)
+#: fields of the GridFS files collection holding job outputs' bulky objects
+DATA_INDEXED_FIELDS: tuple[str, ...] = ("metadata.job_uuid", "metadata.job_index")
 
 
 class StoreSpec(ConfigModel):
@@ -60,6 +88,13 @@ class StoreSpec(ConfigModel):
     password_env: str | None = Field(None, description="Environment variable with the password.")
     auth_source: str | None = Field(None, description="MongoDB authSource database.")
     tls: bool = Field(False, description="Use TLS for the MongoDB connection.")
+    tls_ca_file: str | None = Field(None, description="CA bundle for TLS (path, ~ expanded).")
+    server_selection_timeout_ms: int = Field(
+        10000, gt=0, description="How long to wait for the MongoDB server (ms)."
+    )
+    secrets_file: str | None = Field(
+        None, description="Private YAML of credential variables (default ~/.ionflow/secrets.yaml)."
+    )
     compression: bool = Field(True, description="zlib-compress GridFS blobs.")
 
 
@@ -83,19 +118,32 @@ def load_store_config(path: str | Path) -> StoreConfig:
     return load_yaml_model(path, StoreConfig)
 
 
-def _env(name: str | None) -> str | None:
+def get_store_config(settings: IonflowSettings) -> StoreConfig:
+    """Return the store layout of the settings (their ``store_config`` file, else montydb)."""
+    if settings.store_config:
+        return load_store_config(settings.store_config)
+    return default_store_config()
+
+
+def _env(name: str | None, spec: StoreSpec) -> str | None:
+    from ionflow.errors import ConfigError
+    from ionflow.hpc.secrets import resolve_secret
+
     if name is None:
         return None
-    value = os.environ.get(name)
-    if value is None:
-        raise StoreError(f"environment variable {name} (named in the store config) is not set")
-    return value
+    secrets_file = Path(spec.secrets_file).expanduser() if spec.secrets_file else None
+    try:
+        return resolve_secret(name, secrets_file)
+    except ConfigError as exc:
+        raise StoreError(f"store config: {exc}") from None
 
 
 def _mongo_client_kwargs(spec: StoreSpec) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"serverSelectionTimeoutMS": spec.server_selection_timeout_ms}
     if spec.tls:
         kwargs["tls"] = True
+        if spec.tls_ca_file:
+            kwargs["tlsCAFile"] = str(Path(spec.tls_ca_file).expanduser())
     return kwargs
 
 
@@ -127,12 +175,12 @@ def build_store(spec: StoreSpec, work_dir: Path) -> Store:
             storage="sqlite",
         )
     common: dict[str, Any] = {"database": spec.database, "collection_name": spec.collection}
-    uri = _env(spec.uri_env)
+    uri = _env(spec.uri_env, spec)
     if uri:
         common["uri"] = uri
     else:
         common.update(host=spec.host, port=spec.port)
-        user, password = _env(spec.username_env), _env(spec.password_env)
+        user, password = _env(spec.username_env, spec), _env(spec.password_env, spec)
         if user:
             common["username"] = user
         if password:
@@ -170,16 +218,91 @@ def get_job_store(
 
     settings = settings or get_settings()
     if config is None:
-        config = (
-            load_store_config(settings.store_config)
-            if settings.store_config
-            else default_store_config()
-        )
+        config = get_store_config(settings)
     docs = build_store(config.docs_store, settings.work_dir)
     additional = {}
     if config.data_store is not None:
         additional[DATA_STORE_NAME] = build_store(config.data_store, settings.work_dir)
     return JobStore(docs, additional_stores=additional)
+
+
+def ensure_indexes(store: JobStore) -> list[str]:
+    """Create the indexes of :data:`INDEXED_FIELDS` on a connected MongoDB JobStore.
+
+    montydb and memory stores have no indexes; nothing is done for them.
+
+    Returns
+    -------
+    list of str
+        Fields indexed (empty for montydb/memory stores).
+    """
+    from maggma.stores import GridFSStore, MongoStore, MontyStore
+
+    done: list[str] = []
+    docs = store.docs_store
+    if isinstance(docs, MongoStore) and not isinstance(docs, MontyStore):
+        for key in INDEXED_FIELDS:
+            docs._collection.create_index(key, background=True)
+            done.append(key)
+    for extra in store.additional_stores.values():
+        if isinstance(extra, GridFSStore):
+            for key in DATA_INDEXED_FIELDS:
+                extra._files_collection.create_index(key, background=True)
+                done.append(f"data:{key}")
+    return done
+
+
+def open_job_store(
+    settings: IonflowSettings | None = None,
+    config: StoreConfig | None = None,
+    create_indexes: bool = True,
+) -> JobStore:
+    """Build, connect and check the JobStore; one clear error if it cannot be used.
+
+    Parameters
+    ----------
+    settings
+        ionflow settings (default: :func:`ionflow.settings.get_settings`).
+    config
+        Store layout (default: from the settings).
+    create_indexes
+        Create the query indexes (MongoDB) after connecting.
+
+    Returns
+    -------
+    jobflow.JobStore
+        The connected store.
+    """
+    from ionflow.hpc.secrets import mask
+    from ionflow.settings import get_settings
+
+    settings = settings or get_settings()
+    config = config or get_store_config(settings)
+    where = describe_store(config, settings.work_dir)
+    for spec in (config.docs_store, config.data_store):
+        if spec is not None and spec.type == "montydb":
+            folder = Path(
+                (spec.path or "{work_dir}/store").replace("{work_dir}", str(settings.work_dir))
+            )
+            if folder.expanduser().exists() and not folder.expanduser().is_dir():
+                raise StoreError(f"store path {folder} is not a folder; move it aside")
+    store = get_job_store(settings, config)
+    try:
+        store.connect()
+        store.docs_store.count({"uuid": "__ionflow_probe__"})  # forces a real read
+        for extra in store.additional_stores.values():
+            extra.count({"job_uuid": "__ionflow_probe__"})
+        if create_indexes:
+            ensure_indexes(store)
+    except IonflowError:
+        raise
+    except Exception as exc:  # backends raise many types (sqlite, pymongo, OSError)
+        raise StoreError(
+            f"cannot open the result store ({where}): {type(exc).__name__}: "
+            f"{mask(str(exc))[:300]}; nothing was written — check the store config, the "
+            "server, or move a damaged store aside"
+        ) from None
+    return store
 
 
 def describe_store(config: StoreConfig, work_dir: Path) -> str:
@@ -191,4 +314,7 @@ def describe_store(config: StoreConfig, work_dir: Path) -> str:
     if spec.type == "memory":
         return "in-memory store (lost at exit)"
     where = f"URI from ${spec.uri_env}" if spec.uri_env else f"{spec.host}:{spec.port}"
-    return f"MongoDB {where}, database {spec.database}, collection {spec.collection} (credentials masked)"
+    return (
+        f"MongoDB {where}, database {spec.database}, collection {spec.collection} "
+        "(credentials masked)"
+    )

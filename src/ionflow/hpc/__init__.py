@@ -1,0 +1,12 @@
+"""HPC submission with FireWorks: cluster configs, launchpad sessions, submit, launch, rerun.
+
+Submodules are imported lazily by the CLI; importing this package loads nothing heavy.
+
+- :mod:`ionflow.hpc.config`: cluster YAML (launchpad, FireWorker, Slurm/PBS queue) models.
+- :mod:`ionflow.hpc.secrets`: credentials from the environment or a private file; masking.
+- :mod:`ionflow.hpc.launchpad`: launchpad sessions (MongoDB, or a mongomock file + fcntl lock).
+- :mod:`ionflow.hpc.submit`: study flow → FireWorks workflow with study metadata; queue launches.
+- :mod:`ionflow.hpc.rocket`: the rocket ionflow sends to the queue.
+- :mod:`ionflow.hpc.failures`: failed and lost runs, grouped by error type; reruns.
+- :mod:`ionflow.hpc.custodian_run`: engine handler sets and custodian runs with attempt history.
+"""

@@ -1,0 +1,274 @@
+"""Submit a study to a FireWorks launchpad and send rockets to the queue.
+
+``submit`` builds the study's jobflow Flow with :func:`ionflow.runner.build_study_flow`,
+converts it with jobflow's ``flow_to_workflow`` (no store in the Fireworks: the rocket
+uses ionflow's store from its settings, so no credentials end up in the launchpad) and
+adds it with the study metadata (name, run id, host formula, defect labels, temperatures,
+engine) on the workflow and on every Firework (``spec._ionflow``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ionflow.errors import ConfigError
+from ionflow.hpc.launchpad import describe_launchpad, launchpad_session
+from ionflow.hpc.queue import ACTIVE_STATES, queue_job_states, render_queue_script, submit_script
+
+if TYPE_CHECKING:
+    from fireworks import Workflow
+
+    from ionflow.config.study import StudyConfig
+    from ionflow.hpc.config import ClusterConfig
+    from ionflow.settings import IonflowSettings
+
+__all__ = [
+    "QUEUE_RECORDS",
+    "LaunchResult",
+    "SubmitPlan",
+    "launch_jobs",
+    "plan_submission",
+    "submit_plan",
+    "workflow_progress",
+]
+
+#: collection (in the launchpad database) of queue jobs ionflow submitted
+QUEUE_RECORDS = "ionflow_queue_jobs"
+FINAL_WF_STATES = ("COMPLETED", "FIZZLED", "DEFUSED", "ARCHIVED")
+
+
+@dataclass
+class SubmitPlan:
+    """What ``ionflow submit`` adds to the launchpad, and the queue script it would use."""
+
+    workflow: Workflow
+    metadata: dict[str, Any]
+    jobs: list[dict[str, Any]]
+    queue_script: str
+    launchpad: str
+    fw_ids: list[int] = field(default_factory=list)
+
+    @property
+    def workflow_id(self) -> int | None:
+        """FireWorks id of the first Firework (FireWorks names a workflow by any of its ids)."""
+        return min(self.fw_ids) if self.fw_ids else None
+
+
+def plan_submission(
+    config: StudyConfig,
+    settings: IonflowSettings,
+    cluster: ClusterConfig,
+    study_file: str | None = None,
+    run_id: str | None = None,
+) -> SubmitPlan:
+    """Build the FireWorks workflow of a study without touching the launchpad.
+
+    Parameters
+    ----------
+    config
+        The validated study.
+    settings
+        ionflow settings (work dir, store).
+    cluster
+        Cluster config (FireWorker category, queue script).
+    study_file
+        Study YAML path, recorded in the metadata.
+    run_id
+        Run id (default: a new one).
+
+    Returns
+    -------
+    SubmitPlan
+        The workflow with its metadata, job list and queue script.
+    """
+    from jobflow.managers.fireworks import flow_to_workflow
+
+    from ionflow.runner import build_study_flow
+    from ionflow.stores import describe_store, get_store_config
+
+    flow, meta, cell = build_study_flow(config, settings, run_id=run_id)
+    if study_file:
+        meta.study_file = str(Path(study_file).resolve())
+    meta_dict = meta.model_dump(mode="json")
+    flow.update_metadata({"ionflow": meta_dict})
+    wf = flow_to_workflow(flow, store=None, name=f"{meta.study} {meta.run_id}")
+    metadata = {
+        **meta_dict,
+        "cell_formula": cell.composition.formula.replace(" ", ""),
+        "n_atoms": len(cell),
+        "cluster": cluster.name,
+        "store": describe_store(get_store_config(settings), settings.work_dir),
+        "submitted_at": datetime.now(UTC).isoformat(),
+    }
+    wf.metadata = {**(wf.metadata or {}), "ionflow": metadata}
+    tag = {k: metadata[k] for k in ("study", "run_id", "host_formula", "engine")}
+    tag |= {
+        "defect_labels": metadata["defect_labels"],
+        "temperatures_K": metadata["temperatures_K"],
+    }
+    names = {fw.fw_id: fw.name for fw in wf.fws}
+    jobs = []
+    for fw in wf.fws:
+        fw.spec["_ionflow"] = tag
+        if cluster.fworker.category:
+            fw.spec.setdefault("_category", cluster.fworker.category)
+        parents = sorted(names[p] for p in wf.links.parent_links.get(fw.fw_id, []))
+        jobs.append({"name": fw.name, "uuid": fw.tasks[0]["job"].uuid, "parents": parents})
+    launch_dir = Path(cluster.queue.launch_dir.replace("{work_dir}", str(settings.work_dir)))
+    script = render_queue_script(cluster, settings, launch_dir / "launcher_<timestamp>")
+    return SubmitPlan(
+        workflow=wf,
+        metadata=metadata,
+        jobs=jobs,
+        queue_script=script,
+        launchpad=describe_launchpad(cluster.launchpad, settings.work_dir),
+    )
+
+
+def _active_runs_of_study(lp: Any, study: str) -> list[tuple[int, str, str]]:
+    out = []
+    for wf in lp.workflows.find(
+        {"metadata.ionflow.study": study, "state": {"$nin": list(FINAL_WF_STATES)}},
+        {"nodes": 1, "state": 1, "metadata.ionflow.run_id": 1},
+    ):
+        out.append((min(wf["nodes"]), wf["state"], wf["metadata"]["ionflow"]["run_id"]))
+    return out
+
+
+def submit_plan(
+    plan: SubmitPlan,
+    cluster: ClusterConfig,
+    settings: IonflowSettings,
+    allow_duplicate: bool = False,
+) -> SubmitPlan:
+    """Add the planned workflow to the launchpad (created if it does not exist yet).
+
+    Raises
+    ------
+    ConfigError
+        When a run of the same study is still active and ``allow_duplicate`` is False.
+    """
+    study = plan.metadata["study"]
+    with launchpad_session(cluster.launchpad, settings.work_dir, create=True) as lp:
+        active = _active_runs_of_study(lp, study)
+        if active and not allow_duplicate:
+            wf_id, state, run_id = active[0]
+            raise ConfigError(
+                f"study {study!r} already has an active run {run_id} (workflow {wf_id}, {state}); "
+                "wait for it, `ionflow rerun` it, or pass --allow-duplicate"
+            )
+        id_map = lp.add_wf(plan.workflow)
+    plan.fw_ids = sorted(int(v) for v in id_map.values())
+    return plan
+
+
+@dataclass
+class LaunchResult:
+    """Queue jobs sent by one :func:`launch_jobs` call."""
+
+    job_ids: list[str]
+    launch_dirs: list[Path]
+    ready: int
+    pending: int
+
+
+def _ready_count(lp: Any, cluster: ClusterConfig) -> int:
+    from fireworks import FWorker
+
+    cfg = cluster.fworker
+    worker = FWorker(name=cfg.name, category=cfg.category or "", query=dict(cfg.query))
+    return lp.fireworks.count_documents({**worker.query, "state": "READY"})
+
+
+def launch_jobs(
+    cluster: ClusterConfig,
+    settings: IonflowSettings,
+    max_jobs: int = 1,
+    max_fws_per_job: int = 1,
+) -> LaunchResult:
+    """Send rockets to the queue for READY Fireworks not already covered by pending jobs.
+
+    Parameters
+    ----------
+    cluster
+        Cluster config.
+    settings
+        ionflow settings.
+    max_jobs
+        Most queue jobs to submit now.
+    max_fws_per_job
+        Fireworks each queue job runs (0: until none is ready).
+
+    Returns
+    -------
+    LaunchResult
+        Job ids and launcher folders submitted, READY and PENDING counts seen.
+    """
+    with launchpad_session(cluster.launchpad, settings.work_dir) as lp:
+        ready = _ready_count(lp, cluster)
+        records = list(lp.db[QUEUE_RECORDS].find({"cluster": cluster.name, "open": True}))
+    states = queue_job_states(cluster.queue.type, [r["queue_job_id"] for r in records])
+    pending_ids = [j for j, s in states.items() if s == "PENDING"]
+    closed = [j for j, s in states.items() if s not in ACTIVE_STATES]
+    n_new = max(0, min(max_jobs, ready - len(pending_ids)))
+    submitted: list[tuple[str, Path]] = [
+        submit_script(cluster, settings, max_fws_per_job) for _ in range(n_new)
+    ]
+    if submitted or closed:
+        now = datetime.now(UTC).isoformat()
+        with launchpad_session(cluster.launchpad, settings.work_dir) as lp:
+            coll = lp.db[QUEUE_RECORDS]
+            for jid in closed:
+                coll.update_many({"queue_job_id": jid}, {"$set": {"open": False}})
+            for jid, folder in submitted:
+                coll.insert_one(
+                    {"cluster": cluster.name, "queue_job_id": jid, "launch_dir": str(folder),
+                     "submitted_at": now, "open": True}
+                )  # fmt: skip
+    return LaunchResult(
+        job_ids=[j for j, _ in submitted],
+        launch_dirs=[d for _, d in submitted],
+        ready=ready,
+        pending=len(pending_ids),
+    )
+
+
+def workflow_progress(
+    cluster: ClusterConfig, settings: IonflowSettings, fw_id: int
+) -> dict[str, int]:
+    """Return the number of Fireworks per state in the workflow holding ``fw_id``."""
+    with launchpad_session(cluster.launchpad, settings.work_dir) as lp:
+        wf = lp.workflows.find_one({"nodes": fw_id}, {"nodes": 1})
+        if wf is None:
+            raise ConfigError(f"no workflow holds Firework {fw_id}")
+        counts: dict[str, int] = {}
+        for doc in lp.fireworks.find({"fw_id": {"$in": wf["nodes"]}}, {"state": 1}):
+            counts[doc["state"]] = counts.get(doc["state"], 0) + 1
+    return counts
+
+
+def wait_for_workflow(
+    cluster: ClusterConfig,
+    settings: IonflowSettings,
+    fw_id: int,
+    timeout_s: float,
+    poll_s: float = 5.0,
+    max_fws_per_job: int = 0,
+    echo: Any = None,
+) -> dict[str, int]:
+    """Keep rockets queued until the workflow holding ``fw_id`` has no runnable Firework left."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        counts = workflow_progress(cluster, settings, fw_id)
+        active = sum(counts.get(s, 0) for s in ("READY", "RESERVED", "RUNNING", "WAITING"))
+        if not active or time.monotonic() > deadline:
+            return counts
+        if counts.get("READY"):
+            result = launch_jobs(cluster, settings, max_jobs=1, max_fws_per_job=max_fws_per_job)
+            if echo and result.job_ids:
+                echo(f"queued job {', '.join(result.job_ids)} ({counts})")
+        time.sleep(poll_s)
