@@ -29,6 +29,13 @@ from typing import TYPE_CHECKING
 from pymatgen.analysis.phase_diagram import GrandPotentialPhaseDiagram, PhaseDiagram
 from pymatgen.core import Composition, Element
 
+from ionflow.analysis.window_entries import (
+    chemical_space_entries,
+    entry_label,
+    find_compound_entry,
+    mobile_reference,
+    parse_formula,
+)
 from ionflow.errors import InputError
 
 if TYPE_CHECKING:
@@ -42,10 +49,6 @@ __all__ = [
     "ProfileSegment",
     "StabilityWindow",
     "WindowWarning",
-    "entry_label",
-    "find_compound_entry",
-    "mobile_reference",
-    "parse_formula",
     "phase_profile",
     "stability_window",
 ]
@@ -208,99 +211,6 @@ class StabilityWindow:
 def _term(amount: float, formula: str) -> str:
     text = f"{amount:.4g}"
     return formula if text == "1" else f"{text} {formula}"
-
-
-def entry_label(entry: Entry) -> str:
-    """Return an identifier for an entry: its ``entry_id``, else its name."""
-    entry_id = getattr(entry, "entry_id", None)
-    return str(entry_id) if entry_id is not None else str(entry.name)
-
-
-def parse_formula(formula: str) -> Composition:
-    """Parse a formula into a composition with a one-line error on failure.
-
-    Parameters
-    ----------
-    formula
-        Chemical formula, e.g. ``"Li3OCl"``.
-
-    Returns
-    -------
-    Composition
-        The composition of one reduced formula unit.
-    """
-    try:
-        comp = Composition(formula)
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputError(f"cannot read formula {formula!r}: {exc}") from None
-    if comp.num_atoms <= 0:
-        raise InputError(f"formula {formula!r} has no atoms")
-    return Composition(comp.reduced_formula)
-
-
-def mobile_reference(entries: Sequence[Entry], mobile: str = "Li") -> Entry:
-    """Return the lowest-energy elemental entry of the mobile element (the 0 V reference).
-
-    Parameters
-    ----------
-    entries
-        Entries of the calculation set.
-    mobile
-        Open element.
-
-    Returns
-    -------
-    Entry
-        The reference entry (e.g. bcc Li metal).
-    """
-    element = Element(mobile)
-    elemental = [e for e in entries if e.composition.elements == [element]]
-    if not elemental:
-        raise InputError(
-            f"no {mobile} metal entry among the entries: the voltage reference needs a "
-            f"{mobile} entry computed with the same settings; add one"
-        )
-    return min(elemental, key=lambda e: e.energy_per_atom)
-
-
-def find_compound_entry(entries: Sequence[Entry], composition: Composition) -> Entry:
-    """Return the lowest-energy entry with the compound's reduced composition.
-
-    Parameters
-    ----------
-    entries
-        Candidate entries.
-    composition
-        Composition of the compound.
-
-    Returns
-    -------
-    Entry
-        The ground-state entry of that composition.
-    """
-    target = composition.reduced_composition
-    matches = [e for e in entries if e.composition.reduced_composition == target]
-    if not matches:
-        raise InputError(
-            f"no entry for {composition.reduced_formula} among the entries; add its computed "
-            "entry (same settings as the others)"
-        )
-    return min(matches, key=lambda e: e.energy_per_atom)
-
-
-def _chemical_space_entries(
-    entries: Sequence[Entry], composition: Composition, mobile: str
-) -> list[Entry]:
-    present = {el for e in entries for el in e.composition.elements}
-    missing = [el.symbol for el in composition.elements if el not in present]
-    if missing:
-        raise InputError(
-            f"{composition.reduced_formula} is outside the entries' chemical space "
-            f"({'-'.join(sorted(el.symbol for el in present))}): no entry contains "
-            f"{', '.join(missing)}"
-        )
-    allowed = set(composition.elements) | {Element(mobile)}
-    return [e for e in entries if set(e.composition.elements) <= allowed]
 
 
 def _products_per_fu(
@@ -476,7 +386,7 @@ def stability_window(
         note = f"{composition.reduced_formula} contains no {mobile}"
     else:
         note = ""
-    subset = _chemical_space_entries(entries, composition, mobile)
+    subset = chemical_space_entries(entries, composition, mobile)
     reference = mobile_reference(subset, mobile)
     compound = find_compound_entry(subset, composition)
     try:

@@ -1,4 +1,4 @@
-"""Calculation-settings checks and energy corrections for window entries (pure functions).
+"""Entry selection, calculation-settings checks and energy corrections (pure functions).
 
 A phase diagram is only meaningful when every entry comes from the same kind of
 calculation. Each entry gets a settings label from its ``parameters``:
@@ -22,7 +22,8 @@ import logging
 from collections import Counter
 from typing import TYPE_CHECKING, Literal
 
-from ionflow.analysis.window import entry_label
+from pymatgen.core import Composition, Element
+
 from ionflow.errors import InputError
 
 if TYPE_CHECKING:
@@ -34,6 +35,11 @@ __all__ = [
     "COMPATIBILITY_SCHEMES",
     "apply_compatibility",
     "check_entry_settings",
+    "chemical_space_entries",
+    "entry_label",
+    "find_compound_entry",
+    "mobile_reference",
+    "parse_formula",
     "settings_family",
     "settings_label",
 ]
@@ -47,6 +53,118 @@ COMPATIBILITY_SCHEMES = ("auto", "MP2020", "none")
 _MP2020_RUN_TYPES = {"GGA", "GGA+U", "PBE", "PBE+U"}
 
 UNKNOWN = "unknown"
+
+
+def entry_label(entry: Entry) -> str:
+    """Return an identifier for an entry: its ``entry_id``, else its name."""
+    entry_id = getattr(entry, "entry_id", None)
+    return str(entry_id) if entry_id is not None else str(entry.name)
+
+
+def parse_formula(formula: str) -> Composition:
+    """Parse a formula into a composition with a one-line error on failure.
+
+    Parameters
+    ----------
+    formula
+        Chemical formula, e.g. ``"Li3OCl"``.
+
+    Returns
+    -------
+    Composition
+        The composition of one reduced formula unit.
+    """
+    try:
+        comp = Composition(formula)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputError(f"cannot read formula {formula!r}: {exc}") from None
+    if comp.num_atoms <= 0:
+        raise InputError(f"formula {formula!r} has no atoms")
+    unknown = [str(el) for el in comp.elements if not isinstance(el, Element)]
+    if unknown:
+        raise InputError(f"cannot read formula {formula!r}: {', '.join(unknown)} not elements")
+    return Composition(comp.reduced_formula)
+
+
+def mobile_reference(entries: Sequence[Entry], mobile: str = "Li") -> Entry:
+    """Return the lowest-energy elemental entry of the mobile element (the 0 V reference).
+
+    Parameters
+    ----------
+    entries
+        Entries of the calculation set.
+    mobile
+        Open element.
+
+    Returns
+    -------
+    Entry
+        The reference entry (e.g. bcc Li metal).
+    """
+    element = Element(mobile)
+    elemental = [e for e in entries if e.composition.elements == [element]]
+    if not elemental:
+        raise InputError(
+            f"no {mobile} metal entry among the entries: the voltage reference needs a "
+            f"{mobile} entry computed with the same settings; add one"
+        )
+    return min(elemental, key=lambda e: e.energy_per_atom)
+
+
+def find_compound_entry(entries: Sequence[Entry], composition: Composition) -> Entry:
+    """Return the lowest-energy entry with the compound's reduced composition.
+
+    Parameters
+    ----------
+    entries
+        Candidate entries.
+    composition
+        Composition of the compound.
+
+    Returns
+    -------
+    Entry
+        The ground-state entry of that composition.
+    """
+    target = composition.reduced_composition
+    matches = [e for e in entries if e.composition.reduced_composition == target]
+    if not matches:
+        raise InputError(
+            f"no entry for {composition.reduced_formula} among the entries; add its computed "
+            "entry (same settings as the others)"
+        )
+    return min(matches, key=lambda e: e.energy_per_atom)
+
+
+def chemical_space_entries(
+    entries: Sequence[Entry], composition: Composition, mobile: str = "Li"
+) -> list[Entry]:
+    """Return the entries within the compound's chemical system plus the mobile element.
+
+    Parameters
+    ----------
+    entries
+        All entries.
+    composition
+        The compound's composition.
+    mobile
+        Open element.
+
+    Returns
+    -------
+    list of Entry
+        Entries whose elements are all in the compound or the mobile element.
+    """
+    present = {el for e in entries for el in e.composition.elements}
+    missing = [el.symbol for el in composition.elements if el not in present]
+    if missing:
+        raise InputError(
+            f"{composition.reduced_formula} is outside the entries' chemical space "
+            f"({'-'.join(sorted(el.symbol for el in present))}): no entry contains "
+            f"{', '.join(missing)}"
+        )
+    allowed = set(composition.elements) | {Element(mobile)}
+    return [e for e in entries if set(e.composition.elements) <= allowed]
 
 
 def settings_label(entry: Entry) -> str:
