@@ -186,16 +186,12 @@ def build_study_flow(
         work_dir=str(settings.work_dir),
         study_file=None,
     )
-    md_maker = MultiTemperatureMDMaker(
-        engine=engine,
-        temperatures_K=list(md.temperatures_K),
-        time_step_fs=md.time_step_fs,
-        equilibration_steps=md.equilibration_steps,
-        production_steps=md.production_steps,
-        traj_interval=md.sampling_interval,
-        thermostat=md.thermostat,
-        seed=md.seed,
+    md_maker = MultiTemperatureMDMaker.from_config(
+        engine,
+        md,
         overrides=dict(config.engine_overrides),
+        analysis=config.analysis,
+        checkpoint_dir=str(settings.work_dir / "md_checkpoints"),
     )
     report_dir = settings.reports_dir / config.name / run_id
     maker = TransportStudyMaker(

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ionflow.config.base import ConfigModel, load_yaml_model
+from ionflow.schemas.md import ConvergenceSettings
 
 __all__ = [
     "AnalysisSection",
@@ -138,6 +139,24 @@ class MdSection(ConfigModel):
     )
     seed: int = Field(42, description="Random seed for initial velocities.")
     segments: int = Field(1, ge=1, description="Split production into this many chained segments.")
+    segment_steps: int | None = Field(
+        None,
+        gt=0,
+        description="MD steps per chained segment (fit it to the queue walltime); overrides "
+        "'segments'.",
+    )
+    heating_steps: int = Field(
+        0, ge=0, description="Leading equilibration steps that ramp up from heating_start_K."
+    )
+    heating_start_K: float = Field(300.0, gt=0, description="Start of the heating ramp (K).")
+    checkpoint_every: int = Field(
+        50, gt=0, description="Stored frames between checkpoints of a running segment."
+    )
+    converge: ConvergenceSettings | None = Field(
+        None,
+        description="Run until converged: {target_rel_err, max_time_ps, extend_segments, "
+        "not_diffusing_checks}; production_steps is then the initial production.",
+    )
 
     @field_validator("temperatures_K")
     @classmethod

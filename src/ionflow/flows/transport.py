@@ -88,6 +88,10 @@ class TransportStudyMaker(Maker):
         skip = md.equilibration_steps // md.traj_interval
         results = []
         for i, temperature in enumerate(sorted(md.temperatures_K)):
+            if md.converge is not None:
+                # run-until-converged: the MD flow's last check already analysed all segments
+                results.append(md_flow.output["diffusion"][i])
+                continue
             analysis_job = analyze_md(
                 md_flow.output["trajectories"][i],
                 temperature_K=float(temperature),

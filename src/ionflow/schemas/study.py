@@ -41,6 +41,15 @@ class MDRunDoc(_Doc):
     production_steps: int = Field(..., gt=0, description="Steps analysed.")
     segments: int = Field(1, ge=1, description="Chained MD segments making up the run.")
     engine: str = Field(..., description="Engine name.")
+    segment_steps: int | None = Field(
+        None, gt=0, description="MD steps per chained segment (None: one segment per phase)."
+    )
+    stop_reason: Literal["fixed_length", "converged", "max_time", "not_diffusing", "failed"] = (
+        Field("fixed_length", description="Why production stopped (run-until-converged mode).")
+    )
+    segment_uuids: list[str] = Field(
+        default_factory=list, description="Job uuids of all segments, equilibration first."
+    )
 
 
 class StudyDoc(_Doc):

@@ -1,0 +1,294 @@
+"""The MD segment job: one skeleton for every engine (run or resume → frames → document).
+
+:func:`run_md_segment` is the plain function; :func:`md_segment` is its jobflow wrapper.
+The engine-specific work (writing inputs, running the code, reading its frames and
+restart data) is done by the runner :func:`ionflow.engines.segments.get_segment_runner`
+picks for the engine's atomate2 maker. This module checks what comes back (frame steps,
+finite values), puts the frames on ionflow's global time axis and writes the document.
+
+A finished segment also leaves ``segment.json.gz`` in its checkpoint folder, so a job
+that is run again (after the store write failed, or when a killed flow is resumed) returns
+the same result instead of integrating again.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from jobflow import job
+from monty.serialization import dumpfn, loadfn
+from pymatgen.core import Structure
+from pymatgen.core.trajectory import Trajectory
+
+from ionflow.engines.segments import SegmentFrames, get_segment_runner
+from ionflow.errors import EngineError, InputError
+from ionflow.schemas.md import MDRestartState, MDSegmentDoc, MDSegmentSpec
+
+if TYPE_CHECKING:
+    from jobflow import Maker
+
+__all__ = [
+    "DONE_FILE",
+    "build_segment_doc",
+    "check_start",
+    "expected_steps",
+    "md_segment",
+    "run_md_segment",
+    "segment_checkpoint_dir",
+    "timestep_warning",
+]
+
+#: time step (fs) above which light mobile species are integrated too coarsely
+LIGHT_SPECIES_MAX_TIME_STEP_FS = {"H": 1.0, "Li": 2.0}
+
+logger = logging.getLogger(__name__)
+
+DONE_FILE = "segment.json.gz"
+
+
+def segment_checkpoint_dir(temperature_dir: str | Path, index: int) -> str:
+    """Checkpoint folder of segment ``index`` of one temperature (absolute path)."""
+    return str(Path(temperature_dir).resolve() / f"segment-{index:03d}")
+
+
+def timestep_warning(species: set[str] | list[str], time_step_fs: float) -> str | None:
+    """Return a warning if the time step is large for the lightest species present."""
+    for element, limit in LIGHT_SPECIES_MAX_TIME_STEP_FS.items():
+        if element in species and time_step_fs > limit:
+            return (
+                f"time step {time_step_fs:g} fs is large for {element} (keep it <= {limit:g} fs); "
+                "energy drift and missed hops are likely"
+            )
+    return None
+
+
+def expected_steps(spec: MDSegmentSpec) -> np.ndarray:
+    """Global steps of the frames a segment must store (see :mod:`ionflow.schemas.md`)."""
+    first = spec.first_step if spec.index == 0 else spec.first_step + spec.traj_interval
+    return np.arange(first, spec.last_step + 1, spec.traj_interval)
+
+
+def check_start(spec: MDSegmentSpec, start: Structure | MDRestartState) -> list[str]:
+    """Check that ``start`` can begin this segment; return warnings.
+
+    Raises
+    ------
+    InputError
+        If a restart state belongs to another step, temperature or structure.
+    """
+    warnings: list[str] = []
+    if isinstance(start, MDRestartState):
+        if start.step != spec.first_step:
+            raise InputError(
+                f"{spec.label}: the restart state is at step {start.step} but the segment "
+                f"starts at step {spec.first_step}; continue from the matching segment"
+            )
+        if (
+            spec.index > 0
+            and spec.start_temperature_K is None
+            and not math.isclose(start.temperature_K, spec.temperature_K, rel_tol=1e-6)
+        ):
+            raise InputError(
+                f"{spec.label}: the restart state was run at {start.temperature_K:g} K, "
+                f"not {spec.temperature_K:g} K; restart from the same temperature"
+            )
+        structure = start.structure
+    else:
+        structure = start
+        if spec.index > 0:
+            warnings.append(
+                f"{spec.label} starts from a plain structure, not a restart state: "
+                "velocities come from the structure or are drawn anew"
+            )
+    elements = {el.symbol for el in structure.composition.elements}
+    message = timestep_warning(elements, spec.time_step_fs) if spec.index == 0 else None
+    if message:
+        warnings.append(message)
+    if spec.formula is not None:
+        formula = structure.composition.formula.replace(" ", "")
+        if formula != spec.formula:
+            raise InputError(
+                f"{spec.label}: the start structure is {formula}, this run is for "
+                f"{spec.formula}; a restart from another structure cannot continue this run"
+            )
+    return warnings
+
+
+def build_segment_doc(
+    spec: MDSegmentSpec,
+    frames: SegmentFrames,
+    engine: str,
+    wall_time_s: float,
+    dir_name: str,
+    warnings: list[str] | None = None,
+) -> MDSegmentDoc:
+    """Check the frames of a segment and put them into the stored document.
+
+    Parameters
+    ----------
+    spec
+        What the segment was asked to run.
+    frames
+        What the runner returned (including the start frame).
+    engine
+        Engine name.
+    wall_time_s
+        Wall time of the last attempt (s).
+    dir_name
+        Folder the segment ran in.
+    warnings
+        Warnings collected before the run.
+
+    Returns
+    -------
+    MDSegmentDoc
+        The document, its trajectory holding only this segment's new frames.
+    """
+    steps = np.asarray(frames.steps, dtype=int)
+    keep = np.ones(len(steps), dtype=bool)
+    if spec.index > 0 and len(steps) and steps[0] == spec.first_step:
+        keep[0] = False  # the previous segment already stored this frame
+    want = expected_steps(spec)
+    got = steps[keep]
+    if got.shape != want.shape or np.any(got != want):
+        raise EngineError(
+            f"{spec.label}: expected {len(want)} frames at steps {want[0]}..{want[-1]} every "
+            f"{spec.traj_interval}, the engine returned {len(got)} "
+            f"({_describe_steps(got)}); the output is truncated or the sampling differs"
+        )
+    cart = np.asarray(frames.cart_coords_A, float)[keep]
+    if not np.isfinite(cart).all():
+        bad = int(got[np.where(~np.isfinite(cart).all(axis=(1, 2)))[0][0]])
+        raise EngineError(f"{spec.label}: positions are not finite from step {bad} (MD blew up)")
+    lattice = np.asarray(frames.lattice_A, float)
+    frac = cart @ np.linalg.inv(lattice)
+    props: list[dict[str, Any]] = [
+        {"step": int(step), "time_fs": float(step * spec.time_step_fs)} for step in got
+    ]
+    for key, values in (
+        ("energy_eV", frames.energies_eV),
+        ("temperature_K", frames.temperatures_K),
+        ("velocities_A_fs", frames.velocities_A_fs),
+        ("forces_eV_A", frames.forces_eV_A if spec.store_forces else None),
+    ):
+        if values is None:
+            continue
+        arr = np.asarray(values, float)[keep]
+        if not np.isfinite(arr).all():
+            raise EngineError(f"{spec.label}: {key} contains NaN/inf; nothing was stored")
+        for i in range(len(props)):
+            props[i][key] = arr[i].tolist() if arr.ndim > 1 else float(arr[i])
+    traj = Trajectory(
+        species=list(frames.species),
+        coords=frac,
+        lattice=lattice,
+        constant_lattice=True,
+        time_step=spec.time_step_fs * spec.traj_interval,
+        frame_properties=props,
+    )
+    temps = frames.temperatures_K
+    mean_t = float(np.mean(np.asarray(temps)[keep])) if temps is not None else None
+    return MDSegmentDoc(
+        engine=engine,
+        spec=spec,
+        first_stored_step=int(got[0]),
+        last_step=int(got[-1]),
+        n_frames=len(got),
+        start_time_fs=float(got[0] * spec.time_step_fs),
+        end_time_fs=float(got[-1] * spec.time_step_fs),
+        mean_temperature_K=mean_t,
+        wall_time_s=float(wall_time_s),
+        attempts=frames.attempts,
+        resumed_from_step=frames.resumed_from_step,
+        dir_name=dir_name,
+        trajectory=traj,
+        restart=frames.restart,
+        warnings=[*(warnings or []), *frames.warnings],
+    )
+
+
+def _describe_steps(steps: np.ndarray) -> str:
+    if len(steps) == 0:
+        return "none"
+    return f"steps {steps[0]}..{steps[-1]}"
+
+
+def run_md_segment(
+    maker: Maker,
+    spec: MDSegmentSpec,
+    start: Structure | MDRestartState,
+    engine: str,
+    work_dir: str | Path | None = None,
+) -> MDSegmentDoc:
+    """Run (or resume, or recover) one MD segment.
+
+    Parameters
+    ----------
+    maker
+        The engine's atomate2 MD maker (settings; the runner sets length and state).
+    spec
+        What to run.
+    start
+        Structure (first segment) or the previous segment's restart state.
+    engine
+        Engine name for provenance.
+    work_dir
+        Folder to run in; default the current directory (the job's folder).
+
+    Returns
+    -------
+    MDSegmentDoc
+        Metadata, trajectory (data store) and restart state of the segment.
+    """
+    work_dir = Path(work_dir or Path.cwd()).resolve()
+    ckpt = Path(spec.checkpoint_dir)
+    done = ckpt / DONE_FILE
+    if done.exists():
+        doc = _load_done(done, spec)
+        if doc is not None:
+            logger.info("%s already finished; returning the checkpointed result", spec.label)
+            return doc
+    warnings = check_start(spec, start)
+    runner = get_segment_runner(maker)
+    t0 = time.perf_counter()
+    frames = runner.run(maker, spec, start, work_dir)
+    wall = time.perf_counter() - t0
+    doc = build_segment_doc(spec, frames, engine, wall, str(work_dir), warnings)
+    ckpt.mkdir(parents=True, exist_ok=True)
+    tmp = ckpt / f".{DONE_FILE}.tmp.json.gz"
+    dumpfn(doc, tmp)
+    os.replace(tmp, done)
+    return doc
+
+
+def _load_done(path: Path, spec: MDSegmentSpec) -> MDSegmentDoc | None:
+    try:
+        doc = loadfn(path)
+    except Exception as exc:  # a truncated gzip raises EOFError, OSError or ValueError
+        logger.warning("ignoring unreadable %s (%s); running the segment again", path, exc)
+        return None
+    if not isinstance(doc, MDSegmentDoc) or doc.spec.model_dump(
+        exclude={"checkpoint_dir"}
+    ) != spec.model_dump(exclude={"checkpoint_dir"}):
+        raise InputError(
+            f"{path} holds a different segment than {spec.label}; point checkpoint_dir to "
+            "a fresh folder or delete it"
+        )
+    return doc
+
+
+@job(data=[Trajectory], name="md segment")
+def md_segment(
+    maker: Maker,
+    spec: MDSegmentSpec,
+    start: Structure | MDRestartState,
+    engine: str,
+) -> MDSegmentDoc:
+    """Job wrapper of :func:`run_md_segment` (the trajectory goes to the data store)."""
+    return run_md_segment(maker, spec, start, engine)
