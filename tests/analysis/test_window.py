@@ -171,6 +171,18 @@ def test_toy_metastable_ternary_window_and_own_energy_limits():
         stability_window(entries, "Li2SeI", max_e_above_hull_eV_atom=0.01)
 
 
+def test_zero_width_window_for_composition_inside_a_three_phase_facet():
+    # Li2Se2I = LiSe + Se + LiI: these coexist only where LiSe and Se do, at V = -HF_LIX
+    entries = _toy_entries()
+    hull = entries[3].energy + entries[1].energy + entries[5].energy
+    entries.append(ComputedEntry("Li2Se2I", hull + 0.1, entry_id="Li2Se2I"))
+    with pytest.warns(WindowWarning, match="zero-width window"):
+        window = stability_window(entries, "Li2Se2I")
+    assert window.reduction_limit_V == pytest.approx(-HF_LIX, abs=1e-9)
+    assert window.oxidation_limit_V == pytest.approx(-HF_LIX, abs=1e-9)
+    assert window.reduction.li_per_fu > 0 > window.oxidation.li_per_fu
+
+
 def test_li_free_compound_has_no_oxidation_limit():
     window = _quiet_window(_toy_entries(), "Se")
     assert window.oxidation_limit_V is None
