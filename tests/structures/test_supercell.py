@@ -61,6 +61,6 @@ def test_min_distance_picks_smallest_cell():
 
 def test_budget_too_small():
     with pytest.raises(InputError, match="raise max_atoms"):
-        choose_supercell(_sc(), min_image_distance_A=20.0, max_atoms=50)
+        choose_supercell(_sc(), min_image_distance_A=20.0, max_atoms=20)
     with pytest.raises(InputError, match="minimum image distance"):
         choose_supercell(_sc(), matrix=[1, 1, 1], min_image_distance_A=5.0)

@@ -133,6 +133,7 @@ class ChemicalPotentialSet(_Doc):
     """Atomic chemical potentials used in a formation energy."""
 
     condition: str = Field(..., description="Named condition, e.g. 'Li-rich' or 'Cl-poor'.")
+    vertex: str = Field("", description="Vertex of the stability region (phases, '-'-joined).")
     mu_eV: dict[str, float] = Field(..., description="Absolute chemical potential (eV/atom).")
     mu_relative_eV: dict[str, float] = Field(
         default_factory=dict,
@@ -142,6 +143,12 @@ class ChemicalPotentialSet(_Doc):
         default_factory=list, description="Phases in equilibrium with the host at this limit."
     )
     source: str = Field("", description="Where the phase diagram came from (file, engine).")
+    host_e_above_hull_eV_atom: float = Field(
+        0.0,
+        ge=0,
+        description="Host distance above the hull (eV/atom); the host was placed on the hull "
+        "to define its stability region.",
+    )
 
     @field_validator("mu_eV", "mu_relative_eV")
     @classmethod

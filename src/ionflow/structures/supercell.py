@@ -27,6 +27,8 @@ __all__ = ["SupercellChoice", "choose_supercell", "min_image_distance"]
 #: Hermite-normal-form enumeration is capped at this determinant (cells of the host);
 #: beyond it only diagonal and scaled-conventional candidates are screened.
 MAX_HNF_DETERMINANT = 48
+#: equally good candidates compared for cubicity after LLL reduction
+MAX_TIE_BREAK = 64
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,17 @@ def _hnf_matrices(det: int) -> np.ndarray:
     return np.concatenate(blocks)
 
 
+def _candidates(det: int) -> np.ndarray:
+    """Candidate matrices of one determinant: all HNFs up to the cap, else diagonals."""
+    if det <= MAX_HNF_DETERMINANT:
+        return _hnf_matrices(det)
+    divisors = [d for d in range(1, det + 1) if det % d == 0]
+    diagonals = [
+        np.diag((a, b, det // (a * b))) for a in divisors for b in divisors if det % (a * b) == 0
+    ]
+    return np.array(diagonals, dtype=int).reshape(-1, 3, 3)
+
+
 def _short_vectors(lattice_matrix: np.ndarray, radius_A: float) -> np.ndarray:
     """Integer coefficient vectors k (sorted by |k·L|) with 0 < |k·L| <= radius."""
     inv_t = np.linalg.inv(lattice_matrix).T
@@ -127,19 +140,24 @@ def _short_vectors(lattice_matrix: np.ndarray, radius_A: float) -> np.ndarray:
 
 
 def _screen(lattice_matrix: np.ndarray, matrices: np.ndarray, radius_A: float) -> np.ndarray:
-    """Minimum image distance of each candidate superlattice (inf when > radius)."""
+    """Minimum image distance of each candidate superlattice (inf when > radius).
+
+    ``k·M⁻¹`` is integer exactly when ``k·adj(M) ≡ 0 (mod det M)``; the short vectors are
+    tested in order of length, so most (skewed) candidates are settled by the first few.
+    """
     ks, lengths = _short_vectors(lattice_matrix, radius_A)
     out = np.full(len(matrices), np.inf)
-    if len(ks) == 0:
-        return out
-    for start in range(0, len(matrices), 2048):
-        block = matrices[start : start + 2048].astype(float)
-        inv = np.linalg.inv(block)  # (b, 3, 3)
-        coeffs = np.einsum("kj,bji->bki", ks.astype(float), inv)
-        in_lattice = np.all(np.abs(coeffs - np.round(coeffs)) < 1e-6, axis=2)
-        has = in_lattice.any(axis=1)
-        first = np.argmax(in_lattice, axis=1)
-        out[start : start + len(block)] = np.where(has, lengths[first], np.inf)
+    dets = np.round(np.linalg.det(matrices)).astype(np.int64)
+    adj = np.round(np.linalg.inv(matrices) * dets[:, None, None]).astype(np.int64)
+    todo = np.arange(len(matrices))
+    for start in range(0, len(ks), 32):
+        if len(todo) == 0:
+            break
+        prod = np.einsum("kj,bji->bki", ks[start : start + 32], adj[todo])
+        hit = np.all(prod % dets[todo, None, None] == 0, axis=2)
+        has = hit.any(axis=1)
+        out[todo[has]] = lengths[start + np.argmax(hit[has], axis=1)]
+        todo = todo[~has]
     return out
 
 
@@ -230,42 +248,43 @@ def choose_supercell(
 
     max_det = max_atoms // n_host
     lat = structure.lattice.matrix
-    blocks = [_hnf_matrices(det) for det in range(1, min(max_det, MAX_HNF_DETERMINANT) + 1)]
-    # beyond the HNF cap, diagonal matrices still cover the large near-cubic cells
-    diagonals = [
-        np.diag(diag)
-        for diag in itertools.product(range(1, max_det + 1), repeat=3)
-        if MAX_HNF_DETERMINANT < int(np.prod(diag)) <= max_det
-    ]
-    if diagonals:
-        blocks.append(np.array(diagonals))
-    candidates = np.concatenate(blocks)
-    dets = np.round(np.linalg.det(candidates)).astype(int)
-    # the largest possible image distance is that of a cube of volume max_det * V
-    radius = 1.2 * (max_det * structure.volume) ** (1 / 3) + 1.0
-    dists = _screen(lat, candidates, radius)
-
-    if min_image_distance_A is not None:
-        ok = dists >= min_image_distance_A - 1e-6
-        if not ok.any():
-            best = float(np.max(dists))
-            raise InputError(
-                f"no supercell of <= {max_atoms} atoms has a minimum image distance of "
-                f"{min_image_distance_A:.2f} Å (the best is {best:.2f} Å); raise max_atoms or "
-                "lower the distance"
-            )
-        smallest = dets[ok].min()
-        pool = np.flatnonzero(ok & (dets == smallest))
-    else:
-        best = dists.max()
-        pool = np.flatnonzero(dists >= best - 1e-6)
-        pool = pool[dets[pool] == dets[pool].min()]
+    best_d, pool_mats, pool_d = 0.0, np.empty((0, 3, 3), dtype=int), np.empty(0)
+    for det in range(1, max_det + 1):
+        # no lattice beats fcc packing: d <= (sqrt(2) * volume)^(1/3)
+        bound = (np.sqrt(2.0) * det * structure.volume) ** (1 / 3)
+        if min_image_distance_A is not None and bound < min_image_distance_A - 1e-6:
+            continue
+        if min_image_distance_A is None and bound < best_d + 1e-6:
+            continue
+        mats = _candidates(det)
+        if len(mats) == 0:
+            continue
+        dists = _screen(lat, mats, bound + 1e-3)
+        if min_image_distance_A is not None:
+            ok = dists >= min_image_distance_A - 1e-6
+            if ok.any():
+                pool_mats, pool_d = mats[ok], dists[ok]
+                break
+        elif dists.max() > best_d + 1e-6:
+            best_d = float(dists.max())
+            keep = dists >= best_d - 1e-6
+            pool_mats, pool_d = mats[keep], dists[keep]
+    if len(pool_mats) == 0:
+        best = choose_supercell(structure, None, max_atoms).min_image_distance_A
+        raise InputError(
+            f"no supercell of <= {max_atoms} atoms has a minimum image distance of "
+            f"{min_image_distance_A:.2f} Å (the best is {best:.2f} Å); raise max_atoms or "
+            "lower the distance"
+        )
     # tie-break: larger image distance, then near-cubic after LLL reduction
     scored = []
-    for idx in pool:
-        red = _reduce_matrix(structure, candidates[idx])
+    # many equal candidates: LLL-reduce only those with the shortest unreduced vectors
+    basis_sum = np.linalg.norm(pool_mats @ lat, axis=2).sum(axis=1)
+    shortlist = np.argsort(basis_sum, kind="stable")[:MAX_TIE_BREAK]
+    for mat, dist in zip(pool_mats[shortlist], pool_d[shortlist], strict=True):
+        red = _reduce_matrix(structure, mat)
         super_lat = type(structure.lattice)(red @ lat)
-        scored.append((-dists[idx], _cubicity(super_lat), red.tolist()))
+        scored.append((-dist, _cubicity(super_lat), red.tolist()))
     scored.sort(key=lambda item: (round(item[0], 6), round(item[1], 6), item[2]))
     chosen = np.array(scored[0][2])
     supercell = structure.make_supercell(chosen, in_place=False)

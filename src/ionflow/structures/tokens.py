@@ -8,6 +8,7 @@ interstitial ``+z``, substitution ``z(new) - z(host)``.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from typing import TYPE_CHECKING
@@ -102,7 +103,8 @@ def host_oxidation_states(
         for sp in comp:
             oxi[sp.symbol] = float(sp.oxi_state)
     else:
-        guesses = Composition(comp.element_composition.reduced_formula).oxi_state_guesses()
+        reduced = Composition(comp.element_composition.reduced_formula)
+        guesses = [g] if (g := _common_state_guess(reduced)) else reduced.oxi_state_guesses()
         if not guesses and not override:
             raise InputError(
                 f"cannot guess oxidation states of {comp.reduced_formula}; give "
@@ -111,6 +113,35 @@ def host_oxidation_states(
         oxi = dict(guesses[0]) if guesses else {}
     oxi.update(override or {})
     return {k: float(v) for k, v in oxi.items()}
+
+
+def _common_state_guess(comp: Composition) -> dict[str, float] | None:
+    """Neutral assignment from each element's common oxidation states (fast path).
+
+    pymatgen's ``oxi_state_guesses`` loads a large probability table (seconds); for
+    ordinary ionic hosts the common states already give one neutral answer. Among several,
+    the one with no cation more electronegative than an anion, then using the most common
+    states (lowest positions in each list), wins.
+    """
+    elements = [el.symbol for el in comp.elements]
+    options = [Element(el).common_oxidation_states or (0,) for el in elements]
+    best = None
+    for combo in itertools.product(*(list(enumerate(o)) for o in options)):
+        total = sum(state * comp[el] for el, (_, state) in zip(elements, combo, strict=True))
+        if abs(total) > 1e-6:
+            continue
+        states = [st for _, st in combo]
+        chi = [Element(el).X for el in elements]
+        # a cation more electronegative than an anion is chemically implausible
+        inverted = sum(
+            1
+            for (ci, si), (cj, sj) in itertools.product(zip(chi, states, strict=True), repeat=2)
+            if si > 0 > sj and ci > cj
+        )
+        rank = 100 * inverted + sum(pos for pos, _ in combo)
+        if best is None or rank < best[0]:
+            best = (rank, {el: float(st) for el, (_, st) in zip(elements, combo, strict=True)})
+    return best[1] if best else None
 
 
 def _foreign_state(element: str, sign: float) -> float:
