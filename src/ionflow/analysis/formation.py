@@ -6,7 +6,7 @@ Pure functions (no jobflow, no store):
 - :func:`binding_energy`: ``E_b = E_f(cluster) - Σ E_f(isolated parts)`` (negative = bound);
 - :func:`screened_coulomb_energy`: ``Σ_{i<j} q_i q_j e² / (4π ε0 ε r_ij)`` for point charges;
 - :func:`point_charge_correction`: first-order (Makov-Payne) image-charge correction of a
-  charged cell, ``-q² α_M / (2 ε L)`` evaluated as the Ewald energy of one point charge in
+  charged cell, ``-q² alpha_M / (2 ε L)`` evaluated as the Ewald energy of one point charge in
   a neutralising background;
 - :func:`chemical_potentials`: μ_i at one vertex of the host's stability region in a phase
   diagram ("Li-rich", "Cl-poor", or a vertex name), extrinsic dopants limited by their
@@ -161,7 +161,7 @@ def point_charge_correction(lattice: Lattice, charge: int, dielectric_constant: 
     """First-order image-charge correction of a charged supercell (eV).
 
     The Ewald energy of one point charge in a uniform neutralising background is
-    ``-q² α_M / (2 L)``; the correction adds it back screened by ε: ``+q² α_M / (2 ε L)``.
+    ``-q² alpha_M / (2 L)``; the correction adds it back screened by ε: ``+q² alpha_M / (2 ε L)``.
 
     Parameters
     ----------
