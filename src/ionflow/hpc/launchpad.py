@@ -178,7 +178,7 @@ def _bind_launchpad(client: Any, database: str) -> LaunchPad:
     lp.username = lp.password = None
     lp.authsource, lp.mongoclient_kwargs, lp.uri_mode = database, {}, False
     lp.logdir, lp.strm_lvl = None, STREAM_LOGLEVEL
-    lp.m_logger = get_fw_logger("launchpad", l_dir=None, stream_level=STREAM_LOGLEVEL)
+    lp.m_logger = get_fw_logger("launchpad", l_dir=None, stream_level="WARNING")
     lp.user_indices, lp.wf_user_indices = [], []
     lp.connection = client
     lp.db = client[database]

@@ -32,6 +32,7 @@ __all__ = [
     "SubmitPlan",
     "launch_jobs",
     "plan_submission",
+    "submit_flow",
     "submit_plan",
     "workflow_progress",
 ]
@@ -164,6 +165,44 @@ def submit_plan(
         id_map = lp.add_wf(plan.workflow)
     plan.fw_ids = sorted(int(v) for v in id_map.values())
     return plan
+
+
+def submit_flow(
+    flow: Any,
+    cluster: ClusterConfig,
+    settings: IonflowSettings,
+    metadata: dict[str, Any] | None = None,
+) -> list[int]:
+    """Add any jobflow Flow (or Job) to the launchpad, e.g. a :mod:`~ionflow.hpc.probe`.
+
+    Parameters
+    ----------
+    flow
+        The flow or job.
+    cluster
+        Cluster config.
+    settings
+        ionflow settings.
+    metadata
+        Stored on the workflow under ``ionflow`` and on each Firework as ``spec._ionflow``.
+
+    Returns
+    -------
+    list of int
+        The Firework ids.
+    """
+    from jobflow.managers.fireworks import flow_to_workflow
+
+    wf = flow_to_workflow(flow, store=None)
+    meta = dict(metadata or {})
+    wf.metadata = {**(wf.metadata or {}), "ionflow": meta}
+    for fw in wf.fws:
+        fw.spec["_ionflow"] = meta
+        if cluster.fworker.category:
+            fw.spec.setdefault("_category", cluster.fworker.category)
+    with launchpad_session(cluster.launchpad, settings.work_dir, create=True) as lp:
+        id_map = lp.add_wf(wf)
+    return sorted(int(v) for v in id_map.values())
 
 
 @dataclass
