@@ -27,6 +27,7 @@ from ionflow.schemas.md import ConvergenceSettings
 __all__ = [
     "AnalysisSection",
     "DefectSection",
+    "FormationSection",
     "MdSection",
     "NebSection",
     "RelaxSection",
@@ -113,6 +114,32 @@ class DefectSection(ConfigModel):
         0.9, gt=0, description="Smallest distance of an interstitial from a host atom (Å)."
     )
     label: str | None = Field(None, description="Label prefix replacing the generated one.")
+
+
+class FormationSection(ConfigModel):
+    """Defect formation and binding energies (``ionflow defects energies``)."""
+
+    entries: Path | None = Field(
+        None, description="Entries JSON/CSV of the host, competing phases and elements."
+    )
+    competing_phases: Path | None = Field(
+        None, description="Folder of competing-phase structures computed with the engine."
+    )
+    condition: str = Field(
+        "Li-rich", description="Chemical-potential vertex: '<El>-rich', '<El>-poor' or a name."
+    )
+    compatibility: Literal["auto", "MP2020", "none"] = Field(
+        "auto", description="Energy corrections applied to the entries."
+    )
+    dielectric_constant: float | None = Field(
+        None, gt=0, description="Static dielectric constant (Coulomb term, charged cells)."
+    )
+    fermi_level_eV: float = Field(0.0, description="E_F above the VBM for charged defects (eV).")
+    vbm_eV: float | None = Field(None, description="Host VBM (eV), needed for charged defects.")
+    binding: bool = Field(True, description="Compute isolated parts and cluster binding energies.")
+    relax_host_cell: bool = Field(
+        True, description="Relax the host cell first and strain all supercells to it."
+    )
 
 
 class RelaxSection(ConfigModel):
@@ -237,6 +264,7 @@ class StudyConfig(ConfigModel):
     )
     supercell: SupercellSection = Field(default_factory=SupercellSection)
     defects: list[DefectSection] = Field(default_factory=list)
+    formation: FormationSection | None = None
     relax: RelaxSection = Field(default_factory=RelaxSection)
     md: MdSection | None = None
     analysis: AnalysisSection = Field(default_factory=AnalysisSection)

@@ -59,6 +59,10 @@ class DefectSite(_Doc):
         ..., min_length=3, max_length=3, description="Fractional coordinates in the supercell."
     )
     token: str = Field(..., description="Point-defect symbol, e.g. 'V_Li', 'Li_i', 'O_Cl'.")
+    index: int | None = Field(
+        None,
+        description="Index of the defect atom in the defect supercell (None for a vacancy).",
+    )
     effective_charge: int = Field(
         ..., description="Nominal Kröger-Vink effective charge from the oxidation states (e)."
     )
@@ -210,6 +214,11 @@ class DefectEnergyDoc(_Doc):
     engine: dict[str, Any] = Field(default_factory=dict, description="Engine name and settings.")
     relaxed_structure: Structure | None = Field(None, description="Relaxed defect supercell.")
     multiplicity: int = Field(1, ge=1, description="Equivalent configurations in the supercell.")
+    role: Literal["requested", "part"] = Field(
+        "requested",
+        description="'part': an isolated defect computed for the binding energy of a cluster.",
+    )
+    defect_sites: list[DefectSite] = Field(default_factory=list, description="Point defects.")
 
     @field_validator("relaxed_structure", mode="before")
     @classmethod
@@ -246,3 +255,11 @@ class DefectStudyDoc(_Doc):
         default_factory=list, description="Labels whose calculation failed or is missing."
     )
     engine: dict[str, Any] = Field(default_factory=dict, description="Engine name and settings.")
+    supercell_matrix: list[list[int]] | None = Field(None, description="Host -> supercell matrix.")
+    min_image_distance_A: float | None = Field(
+        None, description="Smallest periodic-image distance of the supercell (Å)."
+    )
+    dielectric_constant: float | None = Field(
+        None, description="Static dielectric constant used for corrections / Coulomb terms."
+    )
+    warnings: list[str] = Field(default_factory=list, description="Things the user should know.")

@@ -274,8 +274,11 @@ def _build(
     structure.remove_oxidation_states()
     removed, sites = [], []
     delta: dict[str, int] = {}
+    n_host = len(host)
+    n_added = 0
     for d, q, idx in zip(defects, eff, item["config"], strict=True):
         fc = pool.frac_coords[idx]
+        index = None
         if d.kind == "vacancy":
             removed.append(idx)
             delta[d.species] = delta.get(d.species, 0) - 1
@@ -283,9 +286,12 @@ def _build(
             structure.replace(idx, d.species)
             delta[d.species] = delta.get(d.species, 0) + 1
             delta[d.host_species] = delta.get(d.host_species, 0) - 1
+            index = idx
         else:
             structure.append(d.species, fc)
             delta[d.species] = delta.get(d.species, 0) + 1
+            index = n_host + n_added
+            n_added += 1
         sites.append(
             DefectSite(
                 kind=d.kind,
@@ -294,8 +300,13 @@ def _build(
                 frac_coords=[float(x) for x in fc],
                 token=d.token,
                 effective_charge=q,
+                index=index,
             )
         )
+    # indices after the vacancies are removed (all removed sites are host sites)
+    for site in sites:
+        if site.index is not None:
+            site.index -= sum(r < site.index for r in removed)
     structure.remove_sites(sorted(removed))
     if charge:
         with warnings.catch_warnings():  # pymatgen warns when charge != sum of oxi states
