@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import numpy as np
+from ase.calculators.calculator import Calculator, all_changes
+from atomate2.ase.md import AseMDMaker
+
 from ionflow.engines.base import EngineAdapter
 
 if TYPE_CHECKING:
@@ -18,6 +22,8 @@ if TYPE_CHECKING:
 __all__ = [
     "LJ_DEFAULTS",
     "LennardJonesEngine",
+    "PairLJ",
+    "PairLJMDMaker",
     "concatenate_frames",
     "li3ocl_vacancy_cell",
     "memory_job_store",
@@ -25,7 +31,64 @@ __all__ = [
 ]
 
 #: sigma (Å), epsilon (eV), cutoff (Å): a soft, weakly bound "liquid" at 300-2000 K
-LJ_DEFAULTS: dict[str, float] = {"sigma": 1.9, "epsilon": 0.02, "rc": 4.0, "smooth": True}
+LJ_DEFAULTS: dict[str, float] = {"sigma": 1.9, "epsilon": 0.02, "rc": 3.8}
+
+
+class PairLJ(Calculator):
+    """Vectorised truncated-and-shifted Lennard-Jones, minimum image (rc < half the cell).
+
+    Parameters
+    ----------
+    sigma
+        LJ diameter (Å).
+    epsilon
+        Well depth (eV).
+    rc
+        Cutoff (Å); must be below half the shortest cell height.
+    """
+
+    implemented_properties = ("energy", "forces")
+
+    def __init__(self, sigma: float = 1.9, epsilon: float = 0.02, rc: float = 3.8, **kw: Any):
+        super().__init__(**kw)
+        self.sigma, self.epsilon, self.rc = float(sigma), float(epsilon), float(rc)
+
+    def calculate(
+        self, atoms: Any = None, properties: Any = None, system_changes: Any = all_changes
+    ) -> None:
+        """Compute energy and forces of all pairs within the cutoff."""
+        super().calculate(atoms, properties, system_changes)
+        cell = np.asarray(self.atoms.cell)
+        heights = np.abs(np.linalg.det(cell)) / np.linalg.norm(
+            np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1
+        )
+        if self.rc >= heights.min() / 2:
+            raise ValueError(f"PairLJ cutoff {self.rc} Å needs a cell wider than {2 * self.rc} Å")
+        frac = self.atoms.get_scaled_positions(wrap=False)
+        d = frac[None, :, :] - frac[:, None, :]
+        d -= np.round(d)
+        r_vec = d @ cell
+        r2 = np.einsum("ijk,ijk->ij", r_vec, r_vec)
+        np.fill_diagonal(r2, np.inf)
+        mask = r2 < self.rc**2
+        s2 = np.where(mask, self.sigma**2 / r2, 0.0)
+        s6 = s2**3
+        shift = (self.sigma / self.rc) ** 12 - (self.sigma / self.rc) ** 6
+        e_pair = np.where(mask, 4 * self.epsilon * (s6 * s6 - s6 - shift), 0.0)
+        # F_i = sum_j 24 eps (2 s^12 - s^6) / r^2 * (r_i - r_j); r_vec[i, j] = r_j - r_i
+        coef = np.where(mask, 24 * self.epsilon * (2 * s6 * s6 - s6) / r2, 0.0)
+        forces = -np.einsum("ij,ijk->ik", coef, r_vec)
+        self.results = {"energy": 0.5 * float(e_pair.sum()), "forces": forces}
+
+
+@dataclass
+class PairLJMDMaker(AseMDMaker):
+    """atomate2 ASE MD maker using :class:`PairLJ` (``calculator_kwargs`` go to it)."""
+
+    name: str = "pair LJ MD"
+
+    def _get_calculator(self) -> Calculator:
+        return PairLJ(**self.calculator_kwargs)
 
 
 @dataclass
@@ -35,7 +98,7 @@ class LennardJonesEngine(EngineAdapter):
     Parameters
     ----------
     calculator_kwargs
-        Passed to ASE's ``LennardJones`` calculator.
+        Passed to :class:`PairLJ` (MD) and ASE's ``LennardJones`` (relax, static).
     """
 
     name: ClassVar[str] = "mlip"
@@ -76,9 +139,7 @@ class LennardJonesEngine(EngineAdapter):
         traj_interval: int = 1,
         overrides: dict[str, Any] | None = None,
     ) -> Maker:
-        """Return atomate2's Lennard-Jones MD maker (NVT; ionflow sets the thermostat)."""
-        from atomate2.ase.md import LennardJonesMDMaker
-
+        """Return the pair-LJ MD maker (NVT; ionflow sets the thermostat)."""
         kwargs: dict[str, Any] = {
             "calculator_kwargs": dict(self.calculator_kwargs),
             "ensemble": "nvt",
@@ -90,7 +151,7 @@ class LennardJonesEngine(EngineAdapter):
             "zero_linear_momentum": True,
         }
         kwargs.update(overrides or {})
-        return LennardJonesMDMaker(**kwargs)
+        return PairLJMDMaker(**kwargs)
 
     def describe(self) -> dict[str, Any]:
         """Return engine name and potential."""
