@@ -27,6 +27,21 @@ __all__ = [
 BOLTZMANN_EV_K = const.k / const.e
 #: σ[mS/cm] = NE_FACTOR_MS_CM · n[1/Å³] · z² · D[cm²/s] / T[K].
 NE_FACTOR_MS_CM = 1e30 * 1e-4 * 10.0 * const.e**2 / const.k
+#: Charges of common mobile ions (avoids importing pymatgen on the hot path).
+COMMON_CHARGES = {
+    "Li": 1.0,
+    "Na": 1.0,
+    "K": 1.0,
+    "Ag": 1.0,
+    "Cu": 1.0,
+    "H": 1.0,
+    "Mg": 2.0,
+    "Ca": 2.0,
+    "Zn": 2.0,
+    "F": -1.0,
+    "Cl": -1.0,
+    "O": -2.0,
+}
 #: Å²/ps → cm²/s.
 A2_PS_TO_CM2_S = 1e-16 / 1e-12
 
@@ -44,6 +59,8 @@ def default_charge(specie: str) -> float:
     float
         Charge in units of e.
     """
+    if specie in COMMON_CHARGES:
+        return COMMON_CHARGES[specie]
     from pymatgen.core import Element
 
     try:

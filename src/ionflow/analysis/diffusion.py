@@ -28,13 +28,21 @@ import math
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+from scipy.fft import next_fast_len
 
 from ionflow.analysis.conductivity import (
     A2_PS_TO_CM2_S,
     conductivity_from_diffusivity,
     default_charge,
 )
-from ionflow.analysis.msd import msd_fft, ols_slope_weights, projections_6, tensor_from_projections
+from ionflow.analysis.msd import (
+    LagFunctional,
+    ion_window_stats,
+    msd_fft,
+    ols_slope_weights,
+    tensor_from_pairs,
+)
+from ionflow.analysis.trajectory import CHUNK_BYTES
 from ionflow.errors import InputError
 from ionflow.schemas.transport import DiffusionResult
 
@@ -136,19 +144,23 @@ def hop_length_A(traj: TrajectoryData, mobile: np.ndarray, max_atoms: int = 200)
     float
         A typical hop length (Å). With one mobile ion: its nearest-neighbour distance.
     """
-    from pymatgen.core import Lattice
-
-    lat = Lattice(traj.lattice(0))
+    lat = traj.lattice(0)
     sel = mobile[:: max(1, len(mobile) // max_atoms)]
     fc = traj.frac_coords[0]
     others = mobile if len(mobile) > 1 else np.arange(traj.n_atoms)
-    d = lat.get_all_distances(fc[sel], fc[others])
-    d[d < 1e-6] = np.inf  # the atom itself
-    nearest = d.min(axis=1)
+    df = fc[sel][:, None, :] - fc[others][None, :, :]
+    df -= np.rint(df)
+    images = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
+    best = np.full(df.shape[:2], np.inf)
+    for img in images:  # minimum image, safe for skewed cells
+        d = np.linalg.norm((df + img) @ lat, axis=-1)
+        np.minimum(best, d, out=best)
+    best[best < 1e-6] = np.inf  # the atom itself
+    nearest = best.min(axis=1)
     nearest = nearest[np.isfinite(nearest)]
     if nearest.size == 0:
         # a single atom alone in its cell: the shortest lattice vector
-        return float(min(lat.abc))
+        return float(np.linalg.norm(lat, axis=1).min())
     return float(np.median(nearest))
 
 
@@ -189,7 +201,7 @@ def _drift(
 def _sample_slopes(
     disp: np.ndarray, start: int, end: int, dt_ps: float, n_blocks: int
 ) -> np.ndarray | None:
-    """Per-(ion, block) OLS slopes (Å²/ps) of the 6 projection MSDs, or None if too short."""
+    """Per-(ion, block) OLS slopes (Å²/ps) of the 6 tensor components, or None if too short."""
     n = disp.shape[0]
     length = n // n_blocks
     scale = length / n
@@ -197,12 +209,14 @@ def _sample_slopes(
     b_end = min(length - 1, round(end * scale))
     if b_end - b_start + 1 < MIN_FIT_LAGS:
         return None
-    w = ols_slope_weights(np.arange(b_start, b_end + 1) * dt_ps)
+    lags = np.arange(b_start, b_end + 1)
+    n_fft = next_fast_len(2 * length, real=True)
+    fit = LagFunctional(length, lags, ols_slope_weights(lags * dt_ps), n_fft)
     out = []
-    for b in range(n_blocks):
-        p = projections_6(disp[b * length : (b + 1) * length])
-        m = msd_fft(p.reshape(length, -1), max_lag=b_end)[b_start:]
-        out.append((w @ m).reshape(-1, 6))
+    for k in range(n_blocks):
+        block = disp[k * length : (k + 1) * length]
+        (vals,), _ = ion_window_stats(block, [fit], np.array([0]), n_fft)
+        out.append(vals)
     return np.concatenate(out)
 
 
@@ -272,14 +286,17 @@ def analyze_diffusion(
     drift_vec, fw_max = _drift(traj, mobile, drift, warnings)
 
     curve_lags = np.unique(np.linspace(0, n - 1, MAX_CURVE_POINTS).round().astype(int))
-    w = ols_slope_weights(np.arange(start, end + 1) * dt_ps)
+    n_fft = next_fast_len(2 * n, real=True)
+    lags = np.arange(start, end + 1)
+    functionals = [LagFunctional(n, lags, ols_slope_weights(lags * dt_ps), n_fft)]
     # linearity check: slopes over the first and the second half of the window
     mid = (start + end) // 2
-    halves = None
-    if mid - start + 1 >= 2 and end - mid + 1 >= 2:
-        w_lo = ols_slope_weights(np.arange(start, mid + 1) * dt_ps)
-        w_hi = ols_slope_weights(np.arange(mid, end + 1) * dt_ps)
-        halves = np.empty((n_mob, 2))
+    check_linear = mid - start + 1 >= 2 and end - mid + 1 >= 2
+    if check_linear:
+        for lo, hi in ((start, mid), (mid, end)):
+            half = np.arange(lo, hi + 1)
+            functionals.append(LagFunctional(n, half, ols_slope_weights(half * dt_ps), n_fft))
+    halves = np.empty((n_mob, 2))
     msd_sum = np.zeros(curve_lags.size)
     msd_sq = np.zeros(curve_lags.size)
     slopes = np.empty((n_mob, 6))
@@ -287,33 +304,30 @@ def analyze_diffusion(
     n_blocks = 1 if n_mob >= MIN_SAMPLES else math.ceil(MIN_SAMPLES / n_mob)
     block_slopes: list[np.ndarray] = []
     pos = 0
-    for _, disp in traj.iter_unwrapped(mobile):
+    # ~24 doubles per ion and frame live at once (displacements, products, spectra)
+    for _, disp in traj.iter_unwrapped(mobile, chunk_bytes=CHUNK_BYTES // 3):
         disp -= drift_vec[:, None, :]
         collective += disp.sum(axis=1)
         c = disp.shape[1]
-        m = msd_fft(projections_6(disp).reshape(n, -1)).reshape(n, c, 6)
-        slopes[pos : pos + c] = np.einsum("l,lak->ak", w, m[start : end + 1])
-        if halves is not None:
-            iso_m = m[start : end + 1, :, :3].sum(axis=-1)
-            halves[pos : pos + c, 0] = w_lo @ iso_m[: mid - start + 1]
-            halves[pos : pos + c, 1] = w_hi @ iso_m[mid - start :]
-        tot = m[curve_lags, :, :3].sum(axis=-1)
-        msd_sum += tot.sum(axis=1)
-        msd_sq += (tot**2).sum(axis=1)
+        values, curve = ion_window_stats(disp, functionals, curve_lags, n_fft)
+        slopes[pos : pos + c] = values[0]
+        if check_linear:
+            halves[pos : pos + c, 0] = values[1][:, :3].sum(axis=-1)
+            halves[pos : pos + c, 1] = values[2][:, :3].sum(axis=-1)
+        msd_sum += curve.sum(axis=1)
+        msd_sq += (curve**2).sum(axis=1)
         pos += c
-        if n_blocks > 1:
-            while n_blocks > 1:
-                bs = _sample_slopes(disp, start, end, dt_ps, n_blocks)
-                if bs is not None:
-                    block_slopes.append(bs)
-                    break
-                n_blocks -= 1
-        del m
+        while n_blocks > 1:
+            bs = _sample_slopes(disp, start, end, dt_ps, n_blocks)
+            if bs is not None:
+                block_slopes.append(bs)
+                break
+            n_blocks -= 1
     # ---- tracer D, tensor and σ from the per-sample estimates
     to_d = A2_PS_TO_CM2_S / 2.0  # slope of a 1D MSD (Å²/ps) → D (cm²/s)
-    tensor_i = tensor_from_projections(slopes) * to_d
+    tensor_i = tensor_from_pairs(slopes) * to_d
     tensor = tensor_i.mean(axis=0)
-    samples = tensor_from_projections(block_slopes[0]) * to_d if block_slopes else tensor_i
+    samples = tensor_from_pairs(block_slopes[0]) * to_d if block_slopes else tensor_i
     n_samples = samples.shape[0]
     iso = np.trace(samples, axis1=1, axis2=2) / 3.0
     d_tr = float(np.trace(tensor) / 3.0)
@@ -351,7 +365,7 @@ def analyze_diffusion(
             else f"only {hops:.2g} effective hops in {total_ps:.3g} ps"
         )
         warnings.append(f"no diffusion detected ({why}); D is an upper bound, not a fit")
-    if diffusing and halves is not None and n_mob >= 2:
+    if diffusing and check_linear and n_mob >= 2:
         diff = halves[:, 1] - halves[:, 0]
         mean_lo = float(halves[:, 0].mean())
         sd = float(diff.std(ddof=1) / math.sqrt(n_mob))
@@ -373,7 +387,7 @@ def analyze_diffusion(
         dim = max(dim, 1)
     # ---- collective MSD and Haven ratio
     mscd_full = msd_fft(collective).sum(axis=1) / n_mob
-    d_chg = float(w @ mscd_full[start : end + 1] / 6.0 * A2_PS_TO_CM2_S)
+    d_chg = float(functionals[0].weights @ mscd_full[start : end + 1] / 6.0 * A2_PS_TO_CM2_S)
     d_chg_std = haven = haven_std = None
     if d_std is not None and d_tr > 0:
         rel_single = d_std * root_n / d_tr  # relative error of one walker

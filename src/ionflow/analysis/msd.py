@@ -17,9 +17,14 @@ from __future__ import annotations
 import numpy as np
 from scipy.fft import irfft, next_fast_len, rfft
 
-__all__ = ["msd_fft", "ols_slope_weights", "projections_6", "tensor_from_projections"]
-
-_INV_SQRT2 = 1.0 / np.sqrt(2.0)
+__all__ = [
+    "PAIRS",
+    "LagFunctional",
+    "ion_window_stats",
+    "msd_fft",
+    "ols_slope_weights",
+    "tensor_from_pairs",
+]
 
 
 def msd_fft(x: np.ndarray, max_lag: int | None = None) -> np.ndarray:
@@ -60,37 +65,124 @@ def msd_fft(x: np.ndarray, max_lag: int | None = None) -> np.ndarray:
     return msd
 
 
-def projections_6(disp: np.ndarray) -> np.ndarray:
-    """Project displacements on x, y, z, (x+y)/√2, (x+z)/√2, (y+z)/√2.
+#: Component pairs (a, b) of the symmetric MSD tensor, in the order used throughout.
+PAIRS = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
 
-    The MSDs of these six projections give the full symmetric MSD tensor:
-    C_ab = MSD_(a+b)/√2 - (MSD_a + MSD_b) / 2.
+
+class LagFunctional:
+    """A linear functional Σ_m w_m C_ab(m) of the time-origin-averaged cross-MSD.
+
+    C_ab(m) = 1/(n-m) Σ_t (a(t+m) - a(t)) (b(t+m) - b(t)) = S1_ab(m) - X_ab(m)/(n-m), with
+    S1_ab(m) = [Σ_{t<n-m} a_t b_t + Σ_{t≥m} a_t b_t]/(n-m) and X_ab = R_ab + R_ba the
+    symmetrised cross-correlation. Both parts are linear in the data, so the functional
+    is ⟨y, K⟩ - ⟨Q, G⟩ with y = a·b, Q = 2 Re(conj(A) B) the cross spectrum and K, G two
+    kernels computed once: no inverse FFT and no prefix sum per series (a least-squares
+    slope over thousands of lags costs two dot products).
+
+    Parameters
+    ----------
+    n_frames
+        Length n of the series.
+    lags
+        Lags m in the functional (integers in 1..n-1).
+    weights
+        w_m, same length as ``lags``.
+    n_fft
+        FFT length used for the spectra (≥ 2n - 1).
+    """
+
+    def __init__(self, n_frames: int, lags: np.ndarray, weights: np.ndarray, n_fft: int) -> None:
+        n = self.n = int(n_frames)
+        self.lags = np.asarray(lags, dtype=int)
+        self.weights = np.asarray(weights, dtype=float)
+        u = np.zeros(n)
+        u[self.lags] = self.weights / (n - self.lags)
+        cu = np.cumsum(u)
+        # K_t = Σ_m u_m ([t < n - m] + [t ≥ m]) = cu[n - 1 - t] + cu[t]
+        self.kernel_s1 = cu[::-1] + cu
+        v = np.zeros(n_fft)
+        v[:n] = u
+        c = np.full(n_fft // 2 + 1, 2.0)
+        c[0] = 1.0
+        if n_fft % 2 == 0:
+            c[-1] = 1.0
+        self.kernel_x = c / n_fft * rfft(v).real
+
+    def apply(self, products: np.ndarray, cross_spectrum: np.ndarray) -> np.ndarray:
+        """Evaluate the functional for many series pairs at once.
+
+        Parameters
+        ----------
+        products
+            a(t)·b(t), shape ``(n, ...)``.
+        cross_spectrum
+            Q = 2 Re(conj(A) B), shape ``(n_fft // 2 + 1, ...)``.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(...)``.
+        """
+        return np.tensordot(self.kernel_s1, products, axes=1) - np.tensordot(
+            self.kernel_x, cross_spectrum, axes=1
+        )
+
+
+def ion_window_stats(
+    disp: np.ndarray, functionals: list[LagFunctional], curve_lags: np.ndarray, n_fft: int
+) -> tuple[list[np.ndarray], np.ndarray]:
+    """Per-ion tensor functionals and the per-ion isotropic MSD at a few lags.
 
     Parameters
     ----------
     disp
-        Displacements, shape ``(n_frames, n_atoms, 3)``.
+        Unwrapped, drift-corrected displacements, shape ``(n_frames, n_ions, 3)``.
+    functionals
+        Functionals to evaluate on the six tensor components (see :data:`PAIRS`).
+    curve_lags
+        Lags at which the isotropic MSD of every ion is returned.
+    n_fft
+        FFT length (≥ 2 n_frames - 1), the one the functionals were built with.
 
     Returns
     -------
-    numpy.ndarray
-        Shape ``(n_frames, n_atoms, 6)``.
+    tuple
+        List of arrays ``(n_ions, 6)`` (one per functional) and the isotropic MSD,
+        shape ``(len(curve_lags), n_ions)``.
     """
-    out = np.empty((*disp.shape[:2], 6))
-    out[..., :3] = disp
-    out[..., 3] = (disp[..., 0] + disp[..., 1]) * _INV_SQRT2
-    out[..., 4] = (disp[..., 0] + disp[..., 2]) * _INV_SQRT2
-    out[..., 5] = (disp[..., 1] + disp[..., 2]) * _INV_SQRT2
-    return out
+    n, c, _ = disp.shape
+    series = np.ascontiguousarray(disp.transpose(1, 2, 0))  # (ion, xyz, time)
+    spec = rfft(series, n=n_fft, axis=-1)
+    re, im = spec.real, spec.imag
+    n_k = spec.shape[-1]
+    q = np.empty((c, 6, n_k))
+    prod = np.empty((c, 6, n))
+    for k, (a, b) in enumerate(PAIRS):
+        np.multiply(re[:, a], re[:, b], out=q[:, k])
+        q[:, k] += im[:, a] * im[:, b]
+        np.multiply(series[:, a], series[:, b], out=prod[:, k])
+    del spec, re, im
+    q *= 2.0
+    values = [prod @ f.kernel_s1 - q @ f.kernel_x for f in functionals]
+    iso_q = q[:, :3].sum(axis=1)
+    del q
+    x = irfft(iso_q, n=n_fft, axis=-1)[:, curve_lags]
+    del iso_q
+    prefix = np.zeros((c, n + 1))
+    np.cumsum(prod[:, :3].sum(axis=1), axis=-1, out=prefix[:, 1:])
+    m = curve_lags
+    s1 = prefix[:, n - m] + (prefix[:, -1:] - prefix[:, m])
+    curve = ((s1 - x) / (n - m)).T
+    return values, np.maximum(curve, 0.0)
 
 
-def tensor_from_projections(p: np.ndarray) -> np.ndarray:
-    """Turn values for the 6 projections (last axis) into symmetric 3×3 tensors.
+def tensor_from_pairs(p: np.ndarray) -> np.ndarray:
+    """Turn values for the six :data:`PAIRS` (last axis) into symmetric 3×3 tensors.
 
     Parameters
     ----------
     p
-        Array ``(..., 6)`` of MSDs or slopes for the projections of :func:`projections_6`.
+        Array ``(..., 6)``.
 
     Returns
     -------
@@ -98,12 +190,9 @@ def tensor_from_projections(p: np.ndarray) -> np.ndarray:
         Array ``(..., 3, 3)``.
     """
     t = np.empty((*p.shape[:-1], 3, 3))
-    for a in range(3):
-        t[..., a, a] = p[..., a]
-    for k, (a, b) in zip((3, 4, 5), ((0, 1), (0, 2), (1, 2)), strict=True):
-        c = p[..., k] - 0.5 * (p[..., a] + p[..., b])
-        t[..., a, b] = c
-        t[..., b, a] = c
+    for k, (a, b) in enumerate(PAIRS):
+        t[..., a, b] = p[..., k]
+        t[..., b, a] = p[..., k]
     return t
 
 

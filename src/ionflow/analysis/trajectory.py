@@ -342,7 +342,7 @@ class TrajectoryData:
         if self.n_frames < 2:
             return disp
         df = np.diff(f, axis=0)
-        df -= np.round(df)
+        df -= np.rint(df)
         if self.constant_lattice:
             step = df @ self.lattices
         else:

@@ -1,0 +1,308 @@
+"""``ionflow analyze diffusion`` and ``ionflow analyze arrhenius``: transport from trajectories.
+
+The ``--json`` output is a fixed interface (other tools read its keys): one
+:class:`~ionflow.schemas.transport.DiffusionResult` object per run, or one
+:class:`~ionflow.schemas.transport.ArrheniusResult` with the per-temperature results.
+"""
+
+# ruff: noqa: RUF001, RUF003  (σ, ×, – and − are intended in physics text)
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import typer
+
+from ionflow.errors import InputError
+
+if TYPE_CHECKING:
+    from ionflow.analysis.trajectory import TrajectoryData
+    from ionflow.schemas.transport import ArrheniusResult, DiffusionResult
+
+__all__ = ["analyze_run", "parse_runspec", "register"]
+
+METHODS = ("ionflow", "pymatgen")
+DRIFTS = ("framework", "all", "none")
+
+
+def parse_runspec(spec: str) -> tuple[float, list[Path]]:
+    """Split ``T:FILE[,FILE...]`` into a temperature (K) and the files of one run.
+
+    Parameters
+    ----------
+    spec
+        The run specification.
+
+    Returns
+    -------
+    tuple
+        Temperature (K) and file paths.
+    """
+    head, sep, tail = spec.partition(":")
+    if not sep or not tail.strip():
+        raise InputError(f"run {spec!r}: expected TEMPERATURE:FILE[,FILE...], e.g. 900:vasprun.xml")
+    try:
+        temp = float(head.strip().removesuffix("K").removesuffix("k"))
+    except ValueError:
+        raise InputError(f"run {spec!r}: {head!r} is not a temperature in K") from None
+    if not (math.isfinite(temp) and temp > 0):
+        raise InputError(f"run {spec!r}: temperature must be > 0 K")
+    files = [Path(p.strip()) for p in tail.split(",") if p.strip()]
+    return temp, files
+
+
+def _load(
+    files: list[Path], time_step_fs: float | None, step_skip: int, cell: Path | None
+) -> TrajectoryData:
+    from ionflow.analysis.readers import read_run
+
+    if step_skip < 1:
+        raise InputError(f"--step-skip must be ≥ 1, got {step_skip}")
+    return read_run(files, time_step_fs=time_step_fs, step_skip=step_skip, cell=cell)
+
+
+def analyze_run(
+    files: list[Path],
+    specie: str,
+    temperature_K: float | None,
+    *,
+    time_step_fs: float | None = None,
+    step_skip: int = 1,
+    method: str = "ionflow",
+    min_time_ps: float | None = None,
+    max_time_ps: float | None = None,
+    drift: str = "framework",
+    cell: Path | None = None,
+) -> tuple[DiffusionResult, TrajectoryData]:
+    """Read one run (one or more consecutive files) and analyse it.
+
+    Parameters
+    ----------
+    files
+        Consecutive segments of one run.
+    specie
+        Mobile element.
+    temperature_K
+        MD temperature (K); None takes it from the files.
+    time_step_fs
+        Time between stored frames (fs) when the files do not state it.
+    step_skip
+        Analyse every N-th stored frame.
+    method
+        ``ionflow`` or ``pymatgen``.
+    min_time_ps, max_time_ps
+        Fit window (ionflow method only); None chooses automatically.
+    drift
+        Drift removal (ionflow method only).
+    cell
+        CP2K cell/input file.
+
+    Returns
+    -------
+    tuple
+        The result and the trajectory it came from.
+    """
+    from ionflow.analysis.diffusion import TEMPERATURE_MISMATCH, analyze_diffusion
+
+    if method not in METHODS:
+        raise InputError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
+    if drift not in DRIFTS:
+        raise InputError(f"--drift must be one of {', '.join(DRIFTS)}, got {drift!r}")
+    traj = _load(files, time_step_fs, step_skip, cell)
+    if temperature_K is None:
+        if traj.temperature_K is None:
+            raise InputError(
+                f"{traj.source}: the file does not state the temperature; pass --temperature"
+            )
+        temperature_K = traj.temperature_K
+    if method == "pymatgen":
+        from ionflow.analysis.pmg_compat import analyze_diffusion_pymatgen
+
+        if traj.temperature_K is not None and (
+            abs(traj.temperature_K - temperature_K) > TEMPERATURE_MISMATCH * temperature_K
+        ):
+            raise InputError(
+                f"{traj.source}: the file says {traj.temperature_K:g} K but {temperature_K:g} K "
+                "was given; pass the temperature the run was made at"
+            )
+        return analyze_diffusion_pymatgen(traj, specie, temperature_K), traj
+    result = analyze_diffusion(
+        traj,
+        specie,
+        temperature_K,
+        min_time_ps,
+        drift,
+        max_time_ps=max_time_ps,  # type: ignore[arg-type]
+    )
+    return result, traj
+
+
+def _print_diffusion(r: DiffusionResult) -> None:
+    pm = f" ± {r.diffusivity_std_cm2_s:.2e}" if r.diffusivity_std_cm2_s is not None else ""
+    spm = f" ± {r.conductivity_std_mS_cm:.2e}" if r.conductivity_std_mS_cm is not None else ""
+    typer.echo(f"{r.source}")
+    typer.echo(
+        f"  {r.specie} at {r.temperature_K:g} K: {r.n_frames} frames × {r.time_step_fs:g} fs "
+        f"({r.duration_ps:.3g} ps), {r.n_mobile} mobile of {r.n_atoms} atoms, method {r.method}"
+    )
+    typer.echo(
+        f"  D = {r.diffusivity_cm2_s:.3e}{pm} cm²/s   (fit {r.fit_start_ps:.3g}–"
+        f"{r.fit_end_ps:.3g} ps)"
+    )
+    typer.echo(f"  σ = {r.conductivity_mS_cm:.3e}{spm} mS/cm (Nernst–Einstein)")
+    haven = "n/a" if r.haven_ratio is None else f"{r.haven_ratio:.2f}"
+    typer.echo(
+        f"  diffusing: {'yes' if r.diffusing else 'no'}; dimensionality {r.dimensionality}; "
+        f"effective hops {r.n_effective_hops:.1f}; Haven ratio {haven}"
+    )
+    for w in r.warnings:
+        typer.echo(f"  warning: {w}")
+
+
+def _print_arrhenius(fit: ArrheniusResult) -> None:
+    for r in fit.results:
+        _print_diffusion(r)
+    t = fit.target_temperature_K
+    if fit.activation_energy_eV is None:
+        typer.echo("Arrhenius: no fit")
+    else:
+        std = fit.activation_energy_std_eV
+        typer.echo(
+            f"Arrhenius ({len(fit.fitted_temperatures_K)} temperatures): Ea = "
+            f"{fit.activation_energy_eV:.3f}"
+            + (f" ± {std:.3f}" if std is not None else "")
+            + f" eV, D0 = {fit.prefactor_cm2_s or float('nan'):.3e} cm²/s"
+        )
+        if fit.conductivity_at_target_mS_cm is not None:
+            ci = fit.conductivity_at_target_ci_mS_cm
+            ci_txt = f" ({fit.confidence_level:.0%} CI {ci[0]:.3g}–{ci[1]:.3g})" if ci else ""
+            typer.echo(
+                f"  D({t:g} K) = {fit.diffusivity_at_target_cm2_s:.3e} cm²/s, σ({t:g} K) = "
+                f"{fit.conductivity_at_target_mS_cm:.3g} mS/cm{ci_txt}"
+            )
+    for w in fit.warnings:
+        typer.echo(f"  warning: {w}")
+
+
+def register(app: typer.Typer, analyze: typer.Typer) -> None:
+    """Register ``ionflow analyze diffusion`` and ``ionflow analyze arrhenius``."""
+    specie_opt = typer.Option("Li", "--specie", "-s", help="Mobile element.")
+    time_step_opt = typer.Option(
+        None,
+        "--time-step",
+        help="Time between STORED frames in fs (default: from the file; required for "
+        "XDATCAR = POTIM × NBLOCK and ASE files).",
+    )
+    skip_opt = typer.Option(1, "--step-skip", help="Analyse every N-th stored frame.")
+    method_opt = typer.Option(
+        "ionflow", "--method", help="ionflow (per-ion σ) or pymatgen (DiffusionAnalyzer numbers)."
+    )
+    json_opt = typer.Option(False, "--json", help="Print the result document as JSON.")
+    plot_opt = typer.Option(None, "--plot", help="Write PNG plots into this folder.")
+    min_opt = typer.Option(None, "--min-time", help="Start of the MSD fit window (ps).")
+    max_opt = typer.Option(None, "--max-time", help="End of the MSD fit window (ps).")
+    drift_opt = typer.Option("framework", "--drift", help="Drift removed: framework, all, none.")
+    cell_opt = typer.Option(None, "--cell", help="CP2K .cell or .inp file with the cell.")
+
+    @analyze.command("diffusion")
+    def diffusion(
+        files: list[Path] = typer.Argument(..., help="Consecutive trajectory files of ONE run."),
+        specie: str = specie_opt,
+        temperature: float | None = typer.Option(
+            None, "--temperature", "-T", help="MD temperature in K (default: from the file)."
+        ),
+        time_step: float | None = time_step_opt,
+        step_skip: int = skip_opt,
+        method: str = method_opt,
+        as_json: bool = json_opt,
+        plot: Path | None = plot_opt,
+        min_time: float | None = min_opt,
+        max_time: float | None = max_opt,
+        drift: str = drift_opt,
+        cell: Path | None = cell_opt,
+        density: Path | None = typer.Option(
+            None, "--density", help="Write the mobile-ion density as a CHGCAR-style file."
+        ),
+    ) -> None:
+        """Diffusivity, conductivity, Haven ratio and dimensionality from one MD run."""
+        result, traj = analyze_run(
+            files,
+            specie,
+            temperature,
+            time_step_fs=time_step,
+            step_skip=step_skip,
+            method=method,
+            min_time_ps=min_time,
+            max_time_ps=max_time,
+            drift=drift,
+            cell=cell,
+        )
+        if plot is not None:
+            from ionflow.report.plots_transport import plot_msd
+
+            plot_msd([result], Path(plot) / f"msd_{result.temperature_K:g}K.png")
+        if density is not None:
+            from ionflow.analysis.density import density_chgcar
+
+            density.parent.mkdir(parents=True, exist_ok=True)
+            density_chgcar(traj, specie).write_file(str(density))
+        if as_json:
+            typer.echo(result.model_dump_json(indent=2))
+        else:
+            _print_diffusion(result)
+
+    @analyze.command("arrhenius")
+    def arrhenius(
+        runs: list[str] = typer.Argument(
+            ..., help="Runs as TEMPERATURE:FILE[,FILE...] (files of one run comma-separated)."
+        ),
+        specie: str = specie_opt,
+        target_temperature: float = typer.Option(
+            300.0, "--target-temperature", help="Extrapolation temperature (K)."
+        ),
+        time_step: float | None = time_step_opt,
+        step_skip: int = skip_opt,
+        method: str = method_opt,
+        as_json: bool = json_opt,
+        plot: Path | None = plot_opt,
+        min_time: float | None = min_opt,
+        max_time: float | None = max_opt,
+        drift: str = drift_opt,
+        cell: Path | None = cell_opt,
+    ) -> None:
+        """Arrhenius fit over several temperatures and the extrapolated conductivity."""
+        results = []
+        for spec in runs:
+            temp, files = parse_runspec(spec)
+            result, _ = analyze_run(
+                files,
+                specie,
+                temp,
+                time_step_fs=time_step,
+                step_skip=step_skip,
+                method=method,
+                min_time_ps=min_time,
+                max_time_ps=max_time,
+                drift=drift,
+                cell=cell,
+            )
+            results.append(result)
+        if method == "pymatgen":
+            from ionflow.analysis.pmg_compat import fit_arrhenius_pymatgen
+
+            fit = fit_arrhenius_pymatgen(results, target_temperature)
+        else:
+            from ionflow.analysis.arrhenius import fit_arrhenius
+
+            fit = fit_arrhenius(results, target_temperature_K=target_temperature)
+        if plot is not None:
+            from ionflow.report.plots_transport import plot_arrhenius, plot_msd
+
+            plot_msd(results, Path(plot) / "msd.png")
+            plot_arrhenius(fit, results, Path(plot) / "arrhenius.png")
+        if as_json:
+            typer.echo(fit.model_dump_json(indent=2))
+        else:
+            _print_arrhenius(fit)
