@@ -1,19 +1,127 @@
-"""Read results back from the JobStore: studies, their summary documents and jobs."""
+"""Read results back from the JobStore: studies, their jobs and the key numbers per study.
+
+All functions take a connected JobStore and only read from it. Filters (:class:`Filters`)
+select by study, host formula, defect label, engine, temperature range and state; rows are
+plain dicts ready for a table, JSON or CSV. Job states come from the store (a stored output
+means COMPLETED) and, when the caller passes the launchpad's Firework rows, from FireWorks
+(READY, RUNNING, FIZZLED, ... for work that has not stored anything yet).
+"""
 
 from __future__ import annotations
 
+import math
+import re
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ionflow.errors import StoreError
+from ionflow.errors import InputError, StoreError
 
 if TYPE_CHECKING:
     from jobflow import JobStore
 
     from ionflow.schemas.study import StudyDoc
 
-__all__ = ["get_study_doc", "list_jobs", "list_studies"]
+__all__ = [
+    "Filters",
+    "collect_results",
+    "get_study_doc",
+    "list_jobs",
+    "list_studies",
+    "merge_launchpad_jobs",
+]
 
 _STUDY_QUERY = {"output.kind": "transport_study"}
+_TEMPERATURE_IN_NAME = re.compile(r"(\d+(?:\.\d+)?)\s*K\b")
+
+
+def _reduced(formula: str | None) -> str | None:
+    """Reduced formula in pymatgen's order (so 'Li3OCl' matches 'Li3ClO'); None if unparsable."""
+    if not formula:
+        return None
+    from pymatgen.core import Composition, Element
+
+    try:
+        comp = Composition(formula)
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not comp or not all(isinstance(el, Element) for el in comp.elements):
+        return None
+    return comp.reduced_formula
+
+
+@dataclass
+class Filters:
+    """Row filters shared by ``ionflow query`` sub-commands (None: no filter).
+
+    Parameters
+    ----------
+    study
+        Study name.
+    formula
+        Host formula (any order of elements: Li3OCl = Li3ClO).
+    defect
+        Defect label (exact, or a substring such as ``V_Li``).
+    engine
+        Engine name (mlip, vasp, cp2k).
+    t_min_K, t_max_K
+        Temperature range (K); a study matches if any of its temperatures is inside.
+    state
+        State (COMPLETED, READY, RUNNING, FIZZLED, ...), case-insensitive.
+    """
+
+    study: str | None = None
+    formula: str | None = None
+    defect: str | None = None
+    engine: str | None = None
+    t_min_K: float | None = None
+    t_max_K: float | None = None
+    state: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("t_min_K", "t_max_K"):
+            value = getattr(self, name)
+            if value is not None and (not math.isfinite(value) or value <= 0):
+                raise InputError(f"{name} must be a temperature > 0 K, got {value}")
+        if self.t_min_K is not None and self.t_max_K is not None and self.t_min_K > self.t_max_K:
+            raise InputError(f"temperature range is empty: {self.t_min_K} K > {self.t_max_K} K")
+        if self.formula is not None and _reduced(self.formula) is None:
+            raise InputError(f"formula {self.formula!r} is not a chemical formula")
+
+    def store_criteria(self, prefix: str) -> dict[str, Any]:
+        """MongoDB criteria for the filters that map to stored fields under ``prefix``."""
+        crit: dict[str, Any] = {}
+        if self.study:
+            crit[f"{prefix}.study"] = self.study
+        if self.engine:
+            crit[f"{prefix}.engine"] = self.engine
+        return crit
+
+    def temperature_ok(self, temps: list[float]) -> bool:
+        """Return True if any temperature lies in the range (or no range is set)."""
+        if self.t_min_K is None and self.t_max_K is None:
+            return True
+        lo = self.t_min_K if self.t_min_K is not None else -math.inf
+        hi = self.t_max_K if self.t_max_K is not None else math.inf
+        return any(lo <= t <= hi for t in temps)
+
+    def matches(self, row: dict[str, Any]) -> bool:
+        """Apply every filter to a study or job row."""
+        if self.study and row.get("study") != self.study:
+            return False
+        if self.engine and row.get("engine") not in (None, self.engine):
+            return False
+        if self.formula and _reduced(row.get("host_formula")) != _reduced(self.formula):
+            return False
+        if self.defect and not any(self.defect in d for d in row.get("defects") or []):
+            return False
+        temps = row.get("temperatures_K")
+        if temps is None and row.get("temperature_K") is not None:
+            temps = [row["temperature_K"]]
+        if (self.t_min_K is not None or self.t_max_K is not None) and not temps:
+            return False
+        if temps and not self.temperature_ok(temps):
+            return False
+        return not (self.state and str(row.get("state", "")).upper() != self.state.upper())
 
 
 def _study_row(doc: dict[str, Any]) -> dict[str, Any]:
@@ -40,7 +148,9 @@ def _study_row(doc: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def list_studies(store: JobStore, study: str | None = None) -> list[dict[str, Any]]:
+def list_studies(
+    store: JobStore, study: str | None = None, filters: Filters | None = None
+) -> list[dict[str, Any]]:
     """Return one summary row per stored study run, newest first.
 
     Parameters
@@ -49,16 +159,21 @@ def list_studies(store: JobStore, study: str | None = None) -> list[dict[str, An
         A connected JobStore.
     study
         Only runs of this study name.
+    filters
+        Further filters (formula, defect, engine, temperature range, state).
 
     Returns
     -------
     list of dict
-        Rows with study, run id, formula, engine, defects, temperatures, Ea and σ(300 K).
+        Rows with study, run id, formula, engine, defects, temperatures, Ea and sigma(300 K).
     """
+    filters = filters or Filters()
     criteria = dict(_STUDY_QUERY)
     if study:
         criteria["output.meta.study"] = study
+    criteria |= filters.store_criteria("output.meta")
     rows = [_study_row(d) for d in store.query(criteria, properties=["output", "uuid"])]
+    rows = [r for r in rows if filters.matches(r)]
     return sorted(rows, key=lambda r: r["run_id"], reverse=True)
 
 
@@ -79,15 +194,51 @@ def get_study_doc(store: JobStore, study: str, run_id: str | None = None) -> Stu
     return StudyDoc.model_validate(newest["output"])
 
 
-def list_jobs(store: JobStore, study: str | None = None, run_id: str | None = None) -> list[dict]:
-    """Return the stored jobs of ionflow studies (name, uuid, run, completion time)."""
+def _job_temperature(name: str | None, output: Any) -> float | None:
+    if isinstance(output, dict):
+        value = output.get("temperature_K")
+        if isinstance(value, int | float) and math.isfinite(value):
+            return float(value)
+    match = _TEMPERATURE_IN_NAME.search(name or "")
+    return float(match.group(1)) if match else None
+
+
+def list_jobs(
+    store: JobStore,
+    study: str | None = None,
+    run_id: str | None = None,
+    filters: Filters | None = None,
+) -> list[dict]:
+    """Return the stored jobs of ionflow studies (name, uuid, run, temperature, completion).
+
+    Parameters
+    ----------
+    store
+        A connected JobStore.
+    study, run_id
+        Only jobs of this study / run.
+    filters
+        Further filters.
+
+    Returns
+    -------
+    list of dict
+        One row per stored job output (newest index of each job).
+    """
+    filters = filters or Filters()
     criteria: dict[str, Any] = {"metadata.ionflow.study": {"$exists": True}}
     if study:
         criteria["metadata.ionflow.study"] = study
     if run_id:
         criteria["metadata.ionflow.run_id"] = run_id
+    criteria |= filters.store_criteria("metadata.ionflow")
+    props = ["uuid", "index", "name", "completed_at", "metadata", "output.temperature_K"]
+    newest: dict[str, dict[str, Any]] = {}
+    for d in store.query(criteria, properties=props):
+        if d["uuid"] not in newest or d.get("index", 1) > newest[d["uuid"]].get("index", 1):
+            newest[d["uuid"]] = d
     rows = []
-    for d in store.query(criteria, properties=["uuid", "name", "completed_at", "metadata"]):
+    for d in newest.values():
         meta = d.get("metadata", {}).get("ionflow", {})
         rows.append(
             {
@@ -95,8 +246,173 @@ def list_jobs(store: JobStore, study: str | None = None, run_id: str | None = No
                 "run_id": meta.get("run_id"),
                 "job": d.get("name"),
                 "uuid": d.get("uuid"),
+                "index": d.get("index", 1),
+                "host_formula": meta.get("host_formula"),
+                "engine": meta.get("engine"),
+                "defects": meta.get("defect_labels", []),
+                "temperature_K": _job_temperature(d.get("name"), d.get("output")),
                 "state": "COMPLETED",
+                "fw_id": None,
                 "completed_at": str(d.get("completed_at")),
             }
         )
+    rows = [r for r in rows if filters.matches(r)]
     return sorted(rows, key=lambda r: (r["run_id"] or "", r["completed_at"]))
+
+
+def merge_launchpad_jobs(
+    rows: list[dict[str, Any]], fireworks: list[dict[str, Any]], filters: Filters | None = None
+) -> list[dict[str, Any]]:
+    """Add FireWorks states to job rows and rows for work with no stored output yet.
+
+    Parameters
+    ----------
+    rows
+        Rows from :func:`list_jobs` (unfiltered by state).
+    fireworks
+        One dict per Firework: ``fw_id``, ``uuid``, ``name``, ``state`` and the study tag
+        (``study``, ``run_id``, ``host_formula``, ``engine``, ``defect_labels``).
+    filters
+        Filters applied to the merged rows.
+
+    Returns
+    -------
+    list of dict
+        Merged rows; the FireWorks state wins except that a stored output is COMPLETED.
+    """
+    filters = filters or Filters()
+    by_uuid = {r["uuid"]: dict(r) for r in rows}
+    for fw in fireworks:
+        row = by_uuid.get(fw["uuid"])
+        if row is None:
+            row = {
+                "study": fw.get("study"),
+                "run_id": fw.get("run_id"),
+                "job": fw.get("name"),
+                "uuid": fw["uuid"],
+                "index": None,
+                "host_formula": fw.get("host_formula"),
+                "engine": fw.get("engine"),
+                "defects": fw.get("defect_labels", []),
+                "temperature_K": _job_temperature(fw.get("name"), None),
+                "state": fw["state"],
+                "completed_at": None,
+            }
+            by_uuid[fw["uuid"]] = row
+        elif fw["state"] != "COMPLETED":
+            row["state"] = f"COMPLETED (Firework {fw['state']})"
+        row["fw_id"] = fw["fw_id"]
+    merged = [r for r in by_uuid.values() if filters.matches(r)]
+    return sorted(merged, key=lambda r: (r["run_id"] or "", r["fw_id"] or 0, r["job"] or ""))
+
+
+def _finite(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def _barriers(output: dict[str, Any], name: str | None) -> list[dict[str, Any]]:
+    """NEB barriers: every finite number in the output whose key holds 'barrier' and ends _eV."""
+    label = output.get("hop_label") or output.get("label") or name
+    out = []
+    for key, value in output.items():
+        if "barrier" in key and key.endswith("_eV") and _finite(value) is not None:
+            out.append({"label": label, "quantity": key, "value_eV": float(value)})
+    return out
+
+
+def _formation(output: dict[str, Any]) -> list[dict[str, Any]]:
+    docs = output.get("defects") if isinstance(output.get("defects"), list) else [output]
+    out = []
+    for d in docs:
+        if isinstance(d, dict) and _finite(d.get("formation_energy_eV")) is not None:
+            binding = d.get("binding") or {}
+            out.append(
+                {
+                    "label": d.get("label"),
+                    "kroger_vink": d.get("kroger_vink"),
+                    "charge": d.get("charge", 0),
+                    "formation_energy_eV": float(d["formation_energy_eV"]),
+                    "binding_energy_eV": _finite(binding.get("binding_energy_eV")),
+                }
+            )
+    return out
+
+
+def collect_results(store: JobStore, filters: Filters | None = None) -> list[dict[str, Any]]:
+    """Return the key numbers per study run: Ea, sigma(300 K) ± CI, barriers, formation energies.
+
+    Transport numbers come from each run's summary document; barriers and formation
+    energies from any stored job output of the same study and run that carries them
+    (NEB documents: fields named ``*barrier*_eV``; defect documents: ``formation_energy_eV``).
+
+    Parameters
+    ----------
+    store
+        A connected JobStore.
+    filters
+        Row filters.
+
+    Returns
+    -------
+    list of dict
+        One row per (study, run id), newest first.
+    """
+    filters = filters or Filters()
+    runs: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in list_studies(store):
+        fit_ci = row["conductivity_300K_ci_mS_cm"] or [None, None]
+        runs[(row["study"], row["run_id"])] = {
+            "study": row["study"],
+            "run_id": row["run_id"],
+            "host_formula": row["host_formula"],
+            "engine": row["engine"],
+            "defects": row["defects"],
+            "temperatures_K": row["temperatures_K"],
+            "state": row["state"],
+            "activation_energy_eV": row["activation_energy_eV"],
+            "activation_energy_std_eV": row["activation_energy_std_eV"],
+            "conductivity_300K_mS_cm": row["conductivity_300K_mS_cm"],
+            "conductivity_300K_ci_low_mS_cm": fit_ci[0],
+            "conductivity_300K_ci_high_mS_cm": fit_ci[1],
+            "barriers": [],
+            "formation_energies": [],
+        }
+    criteria = {
+        "metadata.ionflow.study": {"$exists": True},
+        "$or": [
+            {"output.formation_energy_eV": {"$exists": True}},
+            {"output.defects.formation_energy_eV": {"$exists": True}},
+            {"name": {"$regex": "neb|barrier", "$options": "i"}},
+        ],
+    }
+    for d in store.query(criteria, properties=["name", "output", "metadata"]):
+        meta = d.get("metadata", {}).get("ionflow", {})
+        key = (meta.get("study"), meta.get("run_id"))
+        output = d.get("output")
+        if not isinstance(output, dict) or key[0] is None:
+            continue
+        run = runs.setdefault(
+            key,
+            {
+                "study": key[0],
+                "run_id": key[1],
+                "host_formula": meta.get("host_formula"),
+                "engine": meta.get("engine"),
+                "defects": meta.get("defect_labels", []),
+                "temperatures_K": meta.get("temperatures_K", []),
+                "state": "COMPLETED",
+                "activation_energy_eV": None,
+                "activation_energy_std_eV": None,
+                "conductivity_300K_mS_cm": None,
+                "conductivity_300K_ci_low_mS_cm": None,
+                "conductivity_300K_ci_high_mS_cm": None,
+                "barriers": [],
+                "formation_energies": [],
+            },
+        )
+        run["barriers"] += _barriers(output, d.get("name"))
+        run["formation_energies"] += _formation(output)
+    rows = [r for r in runs.values() if filters.matches(r)]
+    return sorted(rows, key=lambda r: (r["study"], r["run_id"] or ""), reverse=True)

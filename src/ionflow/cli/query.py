@@ -1,19 +1,103 @@
-"""``ionflow query``: list stored studies or jobs with their state and key results."""
+"""``ionflow query``: stored studies, jobs or key results, filtered; table, JSON or CSV."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from ionflow.cli.common import WORK_DIR_OPTION
 
-__all__ = ["register"]
+__all__ = ["register", "rows_to_csv"]
+
+WHAT = ("studies", "jobs", "results")
 
 
 def _fmt(v: float | None, spec: str = ".3g") -> str:
     return "—" if v is None else format(v, spec)
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return ";".join(
+            json.dumps(v, default=str, sort_keys=True) if isinstance(v, dict) else str(v)
+            for v in value
+        )
+    if isinstance(value, dict):
+        return json.dumps(value, default=str, sort_keys=True)
+    return "" if value is None else value
+
+
+def rows_to_csv(rows: list[dict[str, Any]]) -> str:
+    """Return rows as CSV (lists joined with ';', nested dicts as JSON)."""
+    if not rows:
+        return ""
+    fields = list(dict.fromkeys(k for r in rows for k in r))
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow({k: _csv_value(r.get(k)) for k in fields})
+    return buf.getvalue()
+
+
+def _launchpad_rows(cluster: str, work_dir: Path, study: str | None) -> list[dict[str, Any]]:
+    from ionflow.hpc.config import load_cluster_config
+    from ionflow.hpc.launchpad import launchpad_session
+    from ionflow.hpc.submit import list_fireworks
+
+    cfg = load_cluster_config(cluster)
+    with launchpad_session(cfg.launchpad, work_dir) as lp:
+        return list_fireworks(lp, study)
+
+
+def _table(what: str, rows: list[dict[str, Any]], title: str) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title)
+    if what == "studies":
+        cols = ("study", "run id", "cell", "defects", "engine", "T (K)", "Ea (eV)", "σ300 (mS/cm)")  # noqa: RUF001
+        for col in (*cols, "state"):
+            table.add_column(col)
+        for r in rows:
+            ea = r["activation_energy_eV"]
+            ea_s = "—" if ea is None else f"{ea:.3f} ± {_fmt(r['activation_energy_std_eV'], '.3f')}"
+            table.add_row(
+                r["study"], r["run_id"], r["cell_formula"], ", ".join(r["defects"]),
+                r["engine"], ", ".join(f"{t:g}" for t in r["temperatures_K"]), ea_s,
+                _fmt(r["conductivity_300K_mS_cm"]), r["state"],
+            )  # fmt: skip
+    elif what == "jobs":
+        for col in ("study", "run id", "job", "T (K)", "fw", "state", "completed"):
+            table.add_column(col)
+        for r in rows:
+            table.add_row(
+                r["study"], r["run_id"], r["job"], _fmt(r["temperature_K"], "g"),
+                "—" if r.get("fw_id") is None else str(r["fw_id"]), r["state"],
+                str(r["completed_at"] or "—"),
+            )  # fmt: skip
+    else:
+        cols = ("study", "run id", "host", "Ea (eV)", "σ300 (mS/cm) [CI]", "barriers")  # noqa: RUF001
+        for col in (*cols, "E_f (eV)"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            ea = r["activation_energy_eV"]
+            ea_s = "—" if ea is None else f"{ea:.3f} ± {_fmt(r['activation_energy_std_eV'], '.3f')}"
+            sigma = r["conductivity_300K_mS_cm"]
+            lo, hi = r["conductivity_300K_ci_low_mS_cm"], r["conductivity_300K_ci_high_mS_cm"]
+            sig_s = "—" if sigma is None else f"{sigma:.3g} [{_fmt(lo)}, {_fmt(hi)}]"
+            barriers = ", ".join(f"{b['label']}: {b['value_eV']:.3f}" for b in r["barriers"])
+            ef = ", ".join(
+                f"{e['label']}: {e['formation_energy_eV']:.3f}" for e in r["formation_energies"]
+            )
+            table.add_row(
+                r["study"], r["run_id"], r["host_formula"], ea_s, sig_s, barriers or "—", ef or "—"
+            )
+    return table
 
 
 def register(app: typer.Typer, analyze: typer.Typer) -> None:
@@ -21,52 +105,72 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
 
     @app.command("query")
     def query(
-        what: str = typer.Argument("studies", help="'studies' or 'jobs'."),
+        what: str = typer.Argument("studies", help="'studies', 'jobs' or 'results'."),
         study: str | None = typer.Option(None, "--study", help="Only this study name."),
         run_id: str | None = typer.Option(None, "--run-id", help="Only this run (jobs)."),
+        formula: str | None = typer.Option(None, "--formula", help="Host formula (Li3OCl)."),
+        defect: str | None = typer.Option(None, "--defect", help="Defect label (or part)."),
+        engine: str | None = typer.Option(None, "--engine", help="mlip, vasp or cp2k."),
+        t_min: float | None = typer.Option(None, "--t-min", help="Lowest temperature (K)."),
+        t_max: float | None = typer.Option(None, "--t-max", help="Highest temperature (K)."),
+        state: str | None = typer.Option(
+            None, "--state", help="COMPLETED, READY, RUNNING, FIZZLED, ... (with --cluster)."
+        ),
+        cluster: str | None = typer.Option(
+            None, "--cluster", "-c", help="Also show FireWorks states from this cluster."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+        as_csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
         work_dir: Path | None = WORK_DIR_OPTION,
     ) -> None:
-        """List stored study runs (Ea, sigma(300 K)) or their jobs."""
+        """List stored study runs (Ea, sigma(300 K)), their jobs, or key results per study."""
         from rich.console import Console
-        from rich.table import Table
 
         from ionflow.cli.common import settings_for
         from ionflow.errors import ConfigError
-        from ionflow.results import list_jobs, list_studies
-        from ionflow.runner import open_store
+        from ionflow.results import (
+            Filters,
+            collect_results,
+            list_jobs,
+            list_studies,
+            merge_launchpad_jobs,
+        )
+        from ionflow.stores import describe_store, get_store_config, open_job_store
 
+        if what not in WHAT:
+            raise ConfigError(f"unknown query {what!r}; use {', '.join(WHAT)}")
+        if as_json and as_csv:
+            raise ConfigError("choose one of --json and --csv")
+        filters = Filters(
+            study=study, formula=formula, defect=defect, engine=engine,
+            t_min_K=t_min, t_max_K=t_max, state=state,
+        )  # fmt: skip
         settings = settings_for(work_dir)
-        if what not in ("studies", "jobs"):
-            raise ConfigError(f"unknown query {what!r}; use 'studies' or 'jobs'")
-        store = open_store(settings)
+        store = open_job_store(settings, create_indexes=False)
         try:
-            rows = list_studies(store, study) if what == "studies" else list_jobs(store, study, run_id)
+            if what == "studies":
+                rows = list_studies(store, study, filters)
+            elif what == "results":
+                rows = collect_results(store, filters)
+            else:
+                unfiltered = Filters(**{**filters.__dict__, "state": None})
+                rows = list_jobs(store, study, run_id, filters if cluster is None else unfiltered)
         finally:
             store.close()
+        if what == "jobs" and cluster is not None:
+            fws = _launchpad_rows(cluster, settings.work_dir, study)
+            if run_id:
+                fws = [f for f in fws if f["run_id"] == run_id]
+            rows = merge_launchpad_jobs(rows, fws, filters)
         if as_json:
             typer.echo(json.dumps(rows, indent=2, default=str))
             return
-        console = Console()
-        if not rows:
-            console.print(f"no {what} stored in {settings.work_dir}")
+        if as_csv:
+            typer.echo(rows_to_csv(rows), nl=False)
             return
-        table = Table(title=f"ionflow {what} in {settings.work_dir}")
-        if what == "studies":
-            for col in ("study", "run id", "cell", "defects", "engine", "T (K)", "Ea (eV)",
-                        "σ300 (mS/cm)", "state"):
-                table.add_column(col)
-            for r in rows:
-                ea = r["activation_energy_eV"]
-                ea_s = "—" if ea is None else f"{ea:.3f} ± {_fmt(r['activation_energy_std_eV'], '.3f')}"
-                table.add_row(
-                    r["study"], r["run_id"], r["cell_formula"], ", ".join(r["defects"]),
-                    r["engine"], ", ".join(f"{t:g}" for t in r["temperatures_K"]), ea_s,
-                    _fmt(r["conductivity_300K_mS_cm"]), r["state"],
-                )
-        else:
-            for col in ("study", "run id", "job", "state", "completed"):
-                table.add_column(col)
-            for r in rows:
-                table.add_row(r["study"], r["run_id"], r["job"], r["state"], r["completed_at"])
-        console.print(table)
+        console = Console()
+        where = describe_store(get_store_config(settings), settings.work_dir)
+        if not rows:
+            console.print(f"no {what} match in {where}")
+            return
+        console.print(_table(what, rows, f"ionflow {what} — {where}"))

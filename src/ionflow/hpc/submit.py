@@ -31,6 +31,7 @@ __all__ = [
     "LaunchResult",
     "SubmitPlan",
     "launch_jobs",
+    "list_fireworks",
     "plan_submission",
     "submit_flow",
     "submit_plan",
@@ -193,8 +194,9 @@ def submit_flow(
     """
     from jobflow.managers.fireworks import flow_to_workflow
 
-    wf = flow_to_workflow(flow, store=None)
     meta = dict(metadata or {})
+    flow.update_metadata({"ionflow": meta})
+    wf = flow_to_workflow(flow, store=None)
     wf.metadata = {**(wf.metadata or {}), "ionflow": meta}
     for fw in wf.fws:
         fw.spec["_ionflow"] = meta
@@ -274,6 +276,31 @@ def launch_jobs(
         ready=ready,
         pending=len(pending_ids),
     )
+
+
+def list_fireworks(lp: Any, study: str | None = None) -> list[dict[str, Any]]:
+    """Return ionflow's Fireworks on a launchpad with their job uuid, state and study tag."""
+    query: dict[str, Any] = {"spec._ionflow": {"$exists": True}}
+    if study:
+        query["spec._ionflow.study"] = study
+    rows = []
+    for fw in lp.fireworks.find(query, {"fw_id": 1, "name": 1, "state": 1, "spec": 1}):
+        tasks = fw.get("spec", {}).get("_tasks") or [{}]
+        job = tasks[0].get("job") if isinstance(tasks[0], dict) else None
+        if not isinstance(job, dict) or "uuid" not in job:
+            continue
+        tag = fw["spec"]["_ionflow"]
+        rows.append(
+            {
+                "fw_id": fw["fw_id"],
+                "uuid": job["uuid"],
+                "name": fw.get("name"),
+                "state": fw["state"],
+                **{k: tag.get(k) for k in ("study", "run_id", "host_formula", "engine")},
+                "defect_labels": tag.get("defect_labels", []),
+            }
+        )
+    return rows
 
 
 def workflow_progress(
