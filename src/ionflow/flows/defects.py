@@ -1,0 +1,380 @@
+"""Defect formation and binding energies with one engine.
+
+``DefectFormationMaker.make(host, specs)`` generates every requested configuration (and,
+for clusters, their isolated parts) when the flow is built, then::
+
+    defects relax host cell            (cell + positions; optional)
+      -> defects strain to relaxed lattice
+      -> defects relax host supercell, defects relax <label> (one per configuration)
+    defects relax phase <label>        (competing phases, when computed with the engine)
+      -> window entries
+    -> defect formation energies <formula>  (runs even if some relaxations failed)
+
+The output is a :class:`~ionflow.schemas.defects.DefectStudyDoc`.
+``defects_flow_from_study`` builds it from a study file's ``defects``, ``supercell``,
+``relax`` and ``formation`` sections.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from jobflow import Flow, Maker, OnMissing
+
+from ionflow.errors import ConfigError, InputError
+from ionflow.makers.defects import collect_defect_energies, strain_structures
+from ionflow.structures.defects import as_defect_spec, generate_defects
+from ionflow.structures.supercell import choose_supercell
+from ionflow.structures.tokens import PointDefect
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pymatgen.core import Structure
+    from pymatgen.entries import Entry
+
+    from ionflow.config.study import DefectSection, StudyConfig
+    from ionflow.engines.base import EngineAdapter
+    from ionflow.schemas.defects import DefectConfig
+    from ionflow.settings import IonflowSettings
+
+__all__ = ["DefectFormationMaker", "defects_flow_from_study", "isolated_parts"]
+
+
+def isolated_parts(
+    supercell: Any,
+    clusters: Sequence[DefectConfig],
+    charged: bool,
+    existing: Sequence[DefectConfig] = (),
+) -> tuple[list[DefectConfig], dict[str, list[str]]]:
+    """Single-defect configurations of every token appearing in the clusters.
+
+    Parameters
+    ----------
+    supercell
+        Host supercell (Structure or SupercellChoice).
+    clusters
+        Cluster configurations (two or more defects).
+    charged
+        Give each part its nominal effective charge (DFT); else neutral cells (MLIP).
+    existing
+        Configurations already in the flow; a part with the same label is reused.
+
+    Returns
+    -------
+    parts, part_labels
+        New configurations to compute, and token → labels of its configurations.
+    """
+    have = {c.label: c for c in existing}
+    parts: list[DefectConfig] = []
+    part_labels: dict[str, list[str]] = {}
+    for cluster in clusters:
+        for site in cluster.defect_sites:
+            if site.token in part_labels:
+                continue
+            d = PointDefect(site.token)
+            spec: dict[str, Any] = {
+                "type": d.kind,
+                "species": [d.species] if d.kind != "substitution" else [d.species, d.host_species],
+                "separation": "all",
+            }
+            if charged:
+                spec["charge"] = site.effective_charge
+            configs = generate_defects(supercell, spec)
+            part_labels[site.token] = [c.label for c in configs]
+            parts.extend(c for c in configs if c.label not in have)
+            have.update({c.label: c for c in configs})
+    return parts, part_labels
+
+
+def _check_entries(entries: Sequence[Entry], host_formula: str, elements: set[str]) -> None:
+    from pymatgen.core import Composition
+
+    formulas = {e.composition.reduced_formula for e in entries}
+    if Composition(host_formula).reduced_formula not in formulas:
+        raise InputError(
+            f"missing chemical potentials: the entries have no {host_formula} entry; add the "
+            "host computed with the same settings"
+        )
+    elemental = {e.composition.elements[0].symbol for e in entries if e.composition.is_element}
+    lacking = sorted(elements - elemental)
+    if lacking:
+        raise InputError(
+            f"missing chemical potentials: no elemental {', '.join(lacking)} among the "
+            "competing phases; add them"
+        )
+
+
+@dataclass
+class DefectFormationMaker(Maker):
+    """Formation (and binding) energies of a defect set with one engine.
+
+    Parameters
+    ----------
+    name
+        Flow name; ``" <host formula>"`` is appended.
+    engine
+        Engine adapter; None uses the MLIP engine (CHGNet).
+    fmax_eV_A
+        Force convergence of the relaxations (eV/Å).
+    max_steps
+        Maximum relaxation steps.
+    relax_host_cell
+        Relax the host cell first and strain every supercell to the relaxed lattice.
+    condition
+        Chemical-potential vertex (``"Li-rich"``, ``"Cl-poor"``, a vertex name).
+    compatibility
+        Energy corrections for the entries (``"auto"``, ``"MP2020"``, ``"none"``).
+    dielectric_constant
+        ε for charged-cell corrections and the screened Coulomb term (None: neither).
+    fermi_level_eV, vbm_eV
+        Fermi level above the VBM and the VBM (eV); only charged cells use them.
+    binding
+        Also compute the isolated parts of each cluster and its binding energy.
+    charged_parts
+        Isolated parts carry their effective charges (None: yes unless the engine is mlip).
+    engine_overrides
+        Engine-specific relaxation settings passed through unchanged.
+    """
+
+    name: str = "defect formation"
+    engine: EngineAdapter | None = None
+    fmax_eV_A: float = 0.05
+    max_steps: int = 300
+    relax_host_cell: bool = True
+    condition: str = "Li-rich"
+    compatibility: str = "auto"
+    dielectric_constant: float | None = None
+    fermi_level_eV: float = 0.0
+    vbm_eV: float | None = None
+    binding: bool = True
+    charged_parts: bool | None = None
+    engine_overrides: dict[str, Any] = field(default_factory=dict)
+
+    def make(
+        self,
+        host: Structure,
+        specs: Sequence[DefectSection | dict[str, Any]],
+        *,
+        supercell_matrix: Any = None,
+        min_image_distance_A: float | None = None,
+        max_atoms: int = 200,
+        entries: Sequence[Entry] | None = None,
+        competing_phases: dict[str, Structure] | None = None,
+    ) -> Flow:
+        """Build the flow.
+
+        Parameters
+        ----------
+        host
+            Host cell.
+        specs
+            Defect specs (DefectSection or dicts).
+        supercell_matrix, min_image_distance_A, max_atoms
+            Supercell choice (see :func:`~ionflow.structures.supercell.choose_supercell`).
+        entries
+            Computed entries of the host, competing phases and elements.
+        competing_phases
+            ``{label: structure}`` computed with the engine instead (elements included;
+            the host is added from its own relaxation).
+
+        Returns
+        -------
+        Flow
+            Output: the DefectStudyDoc.
+        """
+        from ionflow.engines import get_engine
+        from ionflow.makers.window import collect_entries
+
+        if not specs:
+            raise ConfigError("no defects given; add a 'defects:' list")
+        if entries is None and not competing_phases:
+            raise ConfigError(
+                "missing chemical potentials: give formation.entries (a JSON/CSV file) or "
+                "formation.competing_phases (a folder of structures to compute)"
+            )
+        engine = self.engine or get_engine("mlip")
+        formula = host.composition.reduced_formula
+        choice = choose_supercell(host, min_image_distance_A, max_atoms, supercell_matrix)
+        configs: list[DefectConfig] = []
+        for spec in specs:
+            configs.extend(generate_defects(choice, as_defect_spec(spec)))
+        labels = [c.label for c in configs]
+        if len(set(labels)) != len(labels):
+            dup = sorted({x for x in labels if labels.count(x) > 1})
+            raise ConfigError(f"two defect specs give the same configuration(s) {dup}")
+        roles = ["requested"] * len(configs)
+        part_labels: dict[str, list[str]] = {}
+        clusters = [c for c in configs if len(c.defect_sites) > 1]
+        if self.binding and clusters:
+            charged = self.charged_parts
+            if charged is None:
+                charged = engine.name != "mlip"
+            parts, part_labels = isolated_parts(choice, clusters, charged, configs)
+            configs += parts
+            roles += ["part"] * len(parts)
+        if any(c.charge for c in configs) and self.vbm_eV is None:
+            raise ConfigError(
+                "charged defect cells need the host VBM: set formation.vbm_eV (or use "
+                "neutral cells / charged_parts: false)"
+            )
+        host_els = {el.symbol for el in host.composition.elements}
+        extrinsic = sorted({el for c in configs for el in c.delta_n} - host_els)
+        if entries is not None:
+            _check_entries(entries, formula, host_els | set(extrinsic))
+        else:
+            elemental = {
+                s.composition.elements[0].symbol
+                for s in competing_phases.values()
+                if s.composition.is_element
+            }
+            lacking = sorted((host_els | set(extrinsic)) - elemental)
+            if lacking:
+                raise InputError(
+                    f"missing chemical potentials: no elemental {', '.join(lacking)} structure "
+                    "among the competing phases; add them"
+                )
+
+        relax = engine.relax_maker(
+            fmax_eV_A=self.fmax_eV_A,
+            max_steps=self.max_steps,
+            relax_cell=False,
+            overrides=dict(self.engine_overrides),
+        )
+        cell_relax = engine.relax_maker(
+            fmax_eV_A=self.fmax_eV_A,
+            max_steps=self.max_steps,
+            relax_cell=True,
+            overrides=dict(self.engine_overrides),
+        )
+        jobs = []
+        structures: list[Any] = [choice.structure] + [c.structure for c in configs]
+        host_cell_job = None
+        if self.relax_host_cell:
+            host_cell_job = cell_relax.make(host)
+            host_cell_job.name = f"defects relax host cell {formula}"
+            strain = strain_structures(structures, host_cell_job.output.structure, choice.matrix)
+            jobs += [host_cell_job, strain]
+            structures = [strain.output[i] for i in range(len(structures))]
+        host_job = relax.make(structures[0])
+        host_job.name = f"defects relax host supercell {formula}"
+        jobs.append(host_job)
+        relax_jobs = []
+        for config, structure in zip(configs, structures[1:], strict=True):
+            relax_job = relax.make(structure)
+            relax_job.name = f"defects relax {config.label}"
+            relax_jobs.append(relax_job)
+        jobs += relax_jobs
+
+        entries_ref: Any = list(entries) if entries is not None else None
+        source = "entries file"
+        if competing_phases:
+            phase_jobs, phase_labels = [], []
+            for label, structure in competing_phases.items():
+                if structure.composition.reduced_formula == formula and host_cell_job:
+                    continue
+                phase_job = cell_relax.make(structure)
+                phase_job.name = f"defects relax phase {label}"
+                phase_jobs.append(phase_job)
+                phase_labels.append(label)
+            if host_cell_job is not None:
+                phase_jobs.append(host_cell_job)
+                phase_labels.append(formula)
+            entries_job = collect_entries(
+                [j.output.structure for j in phase_jobs],
+                [j.output.entry for j in phase_jobs],
+                phase_labels,
+                engine.describe(),
+            )
+            entries_job.name = f"defects competing-phase entries {formula}"
+            jobs += [j for j in phase_jobs if j is not host_cell_job] + [entries_job]
+            entries_ref = entries_job.output
+            source = f"computed: {engine.describe()}"
+
+        collector = collect_defect_energies(
+            host_job.output.output.energy,
+            host_job.output.output.structure,
+            [c.model_dump() for c in configs],
+            [j.output.output.energy for j in relax_jobs],
+            [j.output.output.structure for j in relax_jobs],
+            entries_ref,
+            {
+                "host_formula": formula,
+                "condition": self.condition,
+                "extrinsic": extrinsic,
+                "compatibility": self.compatibility,
+                "roles": roles,
+                "part_labels": part_labels,
+                "fermi_level_eV": self.fermi_level_eV,
+                "vbm_eV": self.vbm_eV,
+                "dielectric_constant": self.dielectric_constant,
+                "engine": engine.describe(),
+                "source": source,
+            },
+        )
+        collector.name = f"defect formation energies {formula}"
+        collector.config.on_missing_references = OnMissing.NONE
+        jobs.append(collector)
+        return Flow(jobs, output=collector.output, name=f"{self.name} {formula}")
+
+
+def defects_flow_from_study(config: StudyConfig, settings: IonflowSettings) -> Flow:
+    """Build the formation-energy flow of a study file.
+
+    Parameters
+    ----------
+    config
+        Study with ``defects`` and ``formation`` sections.
+    settings
+        ionflow settings (engine default, MLIP model).
+
+    Returns
+    -------
+    Flow
+        See :class:`DefectFormationMaker`.
+    """
+    from ionflow.engines import get_engine
+    from ionflow.flows.window import read_structure_folder
+    from ionflow.makers.window import read_entries
+    from ionflow.runner import read_host
+
+    form = config.formation
+    if form is None:
+        raise ConfigError(
+            f"study {config.name!r} has no 'formation' section; add one with 'entries' or "
+            "'competing_phases' (see configs/studies/)"
+        )
+
+    def resolve(path: Any) -> Any:
+        return path if path is None or path.is_absolute() else config.source_dir / path
+
+    entries = read_entries(resolve(form.entries)) if form.entries else None
+    phases = (
+        read_structure_folder(resolve(form.competing_phases)) if form.competing_phases else None
+    )
+    engine_name = config.engine or settings.engine
+    kwargs: dict[str, Any] = {"model": settings.mlip.model} if engine_name == "mlip" else {}
+    maker = DefectFormationMaker(
+        engine=get_engine(engine_name, **kwargs),
+        fmax_eV_A=config.relax.fmax_eV_A,
+        max_steps=config.relax.max_steps,
+        relax_host_cell=form.relax_host_cell,
+        condition=form.condition,
+        compatibility=form.compatibility,
+        dielectric_constant=form.dielectric_constant,
+        fermi_level_eV=form.fermi_level_eV,
+        vbm_eV=form.vbm_eV,
+        binding=form.binding,
+        engine_overrides=dict(config.engine_overrides),
+    )
+    sc = config.supercell
+    return maker.make(
+        read_host(config),
+        config.defects,
+        supercell_matrix=sc.matrix,
+        min_image_distance_A=sc.min_image_distance_A,
+        max_atoms=sc.max_atoms,
+        entries=entries,
+        competing_phases=phases,
+    )

@@ -1,0 +1,339 @@
+"""Jobs of the defect formation-energy flow and the plain functions behind them.
+
+- :func:`strain_to_lattice` / :func:`strain_structures`: put supercells built on the input
+  lattice onto the engine-relaxed host lattice (fractional coordinates kept);
+- :func:`defect_study_doc`: formation energies, binding energies of clusters against their
+  isolated parts, screened Coulomb terms at the relaxed separation;
+- :func:`collect_defect_energies`: the collector job (tolerates failed relaxations).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from jobflow import job
+from monty.json import MontyDecoder
+from pymatgen.core import Lattice, Structure
+
+from ionflow.analysis.formation import (
+    binding_energy,
+    chemical_potentials,
+    formation_energy,
+    point_charge_correction,
+    screened_coulomb_energy,
+)
+from ionflow.errors import InputError
+from ionflow.schemas.defects import (
+    ChemicalPotentialSet,
+    DefectConfig,
+    DefectEnergyDoc,
+    DefectStudyDoc,
+    PairBinding,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pymatgen.entries import Entry
+
+__all__ = [
+    "collect_defect_energies",
+    "defect_positions_cart",
+    "defect_study_doc",
+    "strain_structures",
+    "strain_to_lattice",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def _structure(obj: Any) -> Structure:
+    return MontyDecoder().process_decoded(obj) if isinstance(obj, dict) else obj
+
+
+def strain_to_lattice(
+    structure: Structure, relaxed_unit: Structure, supercell_matrix: Sequence[Sequence[int]]
+) -> Structure:
+    """Return ``structure`` on the lattice ``supercell_matrix · relaxed_unit.lattice``.
+
+    Parameters
+    ----------
+    structure
+        Supercell built on the unrelaxed host lattice.
+    relaxed_unit
+        Engine-relaxed host cell.
+    supercell_matrix
+        Matrix that built ``structure``'s lattice from the host cell.
+
+    Returns
+    -------
+    Structure
+        Same species, fractional coordinates and charge; new lattice.
+    """
+    structure, relaxed_unit = _structure(structure), _structure(relaxed_unit)
+    lattice = Lattice(np.array(supercell_matrix) @ relaxed_unit.lattice.matrix)
+    return Structure(
+        lattice,
+        structure.species,
+        structure.frac_coords,
+        charge=structure.charge if structure.charge else None,
+    )
+
+
+@job(name="defects strain to relaxed lattice")
+def strain_structures(
+    structures: list[Structure], relaxed_unit: Structure, supercell_matrix: list[list[int]]
+) -> list[Structure]:
+    """Job: :func:`strain_to_lattice` for every supercell (output indexed like the input)."""
+    return [strain_to_lattice(s, relaxed_unit, supercell_matrix) for s in structures]
+
+
+def defect_positions_cart(config: DefectConfig, relaxed: Structure | None) -> np.ndarray:
+    """Cartesian position of each point defect (relaxed atom, else the original site).
+
+    Vacancies keep their original site; interstitial and substituted atoms are read from
+    the relaxed structure when it is given.
+    """
+    lattice = relaxed.lattice if relaxed is not None else config.structure.lattice
+    positions = []
+    for site in config.defect_sites:
+        if relaxed is not None and site.index is not None:
+            positions.append(relaxed[site.index].coords)
+        else:
+            positions.append(lattice.get_cartesian_coords(site.frac_coords))
+    return np.array(positions)
+
+
+def _max_separation(config: DefectConfig, relaxed: Structure) -> float | None:
+    if len(config.defect_sites) < 2:
+        return None
+    pos = defect_positions_cart(config, relaxed)
+    frac = relaxed.lattice.get_fractional_coords(pos)
+    return float(relaxed.lattice.get_all_distances(frac[:1], frac[1:]).max())
+
+
+def _part_energies(
+    docs: dict[str, DefectEnergyDoc], part_labels: dict[str, list[str]]
+) -> dict[str, DefectEnergyDoc]:
+    """Lowest-energy isolated configuration per token (e.g. the best Li_i site)."""
+    best: dict[str, DefectEnergyDoc] = {}
+    for token, labels in part_labels.items():
+        found = [docs[label] for label in labels if label in docs]
+        if found:
+            best[token] = min(found, key=lambda d: d.formation_energy_eV)
+    return best
+
+
+def defect_study_doc(
+    host_energy_eV: float,
+    host_structure: Structure,
+    configs: Sequence[DefectConfig],
+    energies_eV: Sequence[float | None],
+    relaxed: Sequence[Structure | None],
+    chempots: ChemicalPotentialSet,
+    *,
+    roles: Sequence[str] | None = None,
+    part_labels: dict[str, list[str]] | None = None,
+    fermi_level_eV: float = 0.0,
+    vbm_eV: float | None = None,
+    dielectric_constant: float | None = None,
+    engine: dict[str, Any] | None = None,
+) -> DefectStudyDoc:
+    """Build the study document from relaxed energies (pure function).
+
+    Parameters
+    ----------
+    host_energy_eV, host_structure
+        Relaxed host supercell energy (eV) and structure.
+    configs
+        Generated defect configurations (requested ones and isolated parts).
+    energies_eV, relaxed
+        Relaxed total energy (eV) and structure per configuration; None when it failed.
+    chempots
+        Chemical potentials.
+    roles
+        ``"requested"`` or ``"part"`` per configuration (default: all requested).
+    part_labels
+        Token (``V_Li``) → labels of the isolated configurations computed for it.
+    fermi_level_eV, vbm_eV
+        Fermi level above the VBM and the VBM (eV), for charged cells.
+    dielectric_constant
+        ε for the charged-cell correction and the screened Coulomb term (None: neither).
+    engine
+        Engine description for provenance.
+
+    Returns
+    -------
+    DefectStudyDoc
+        One DefectEnergyDoc per finished configuration, missing labels listed.
+    """
+    roles = list(roles or ["requested"] * len(configs))
+    docs: dict[str, DefectEnergyDoc] = {}
+    missing, warnings = [], []
+    for config, energy, structure, role in zip(configs, energies_eV, relaxed, roles, strict=True):
+        structure = _structure(structure) if structure is not None else None
+        if energy is None or structure is None or not math.isfinite(energy):
+            missing.append(config.label)
+            continue
+        correction = 0.0
+        if config.charge and dielectric_constant:
+            correction = point_charge_correction(
+                structure.lattice, config.charge, dielectric_constant
+            )
+        e_f = formation_energy(
+            energy,
+            host_energy_eV,
+            config.delta_n,
+            chempots.mu_eV,
+            charge=config.charge,
+            fermi_level_eV=fermi_level_eV,
+            vbm_eV=vbm_eV,
+            correction_eV=correction,
+        )
+        docs[config.label] = DefectEnergyDoc(
+            label=config.label,
+            kroger_vink=config.kroger_vink,
+            defect_type=config.defect_type,
+            composition=config.composition,
+            n_atoms=config.n_atoms,
+            charge=config.charge,
+            separation_A=config.separation_A,
+            relaxed_separation_A=_max_separation(config, structure),
+            delta_n=config.delta_n,
+            energy_defect_eV=energy,
+            energy_host_eV=host_energy_eV,
+            chemical_potentials=chempots,
+            fermi_level_eV=fermi_level_eV if config.charge else 0.0,
+            vbm_eV=vbm_eV if config.charge else None,
+            correction_eV=correction,
+            formation_energy_eV=e_f,
+            engine=engine or {},
+            relaxed_structure=structure,
+            multiplicity=config.multiplicity,
+            role=role,
+            defect_sites=config.defect_sites,
+        )
+    parts = _part_energies(docs, part_labels or {})
+    by_label = {c.label: c for c in configs}
+    for label, doc in docs.items():
+        config = by_label[label]
+        if len(config.defect_sites) < 2 or not part_labels:
+            continue
+        tokens = [s.token for s in config.defect_sites]
+        if not all(t in parts for t in tokens):
+            warnings.append(f"{label}: no binding energy (an isolated part failed or is missing)")
+            continue
+        coulomb = None
+        if dielectric_constant:
+            coulomb = screened_coulomb_energy(
+                [s.effective_charge for s in config.defect_sites],
+                defect_positions_cart(config, doc.relaxed_structure),
+                dielectric_constant,
+                lattice=doc.relaxed_structure.lattice,
+            )
+        doc.binding = PairBinding(
+            parts=[parts[t].label for t in tokens],
+            binding_energy_eV=binding_energy(
+                doc.formation_energy_eV, [parts[t].formation_energy_eV for t in tokens]
+            ),
+            coulomb_energy_eV=coulomb,
+            relaxed_separation_A=doc.relaxed_separation_A,
+            dielectric_constant=dielectric_constant,
+        )
+    if chempots.host_e_above_hull_eV_atom > 0:
+        warnings.append(
+            f"the host is {chempots.host_e_above_hull_eV_atom * 1000:.1f} meV/atom above the "
+            "hull of the competing phases; it was placed on the hull to define μ"
+        )
+    host_structure = _structure(host_structure)
+    first = configs[0] if configs else None
+    return DefectStudyDoc(
+        host_formula=host_structure.composition.reduced_formula,
+        energy_host_eV=host_energy_eV,
+        n_atoms_host=len(host_structure),
+        chemical_potentials=chempots,
+        defects=list(docs.values()),
+        missing=missing,
+        engine=engine or {},
+        supercell_matrix=first.supercell_matrix if first else None,
+        min_image_distance_A=first.min_image_distance_A if first else None,
+        dielectric_constant=dielectric_constant,
+        warnings=warnings,
+    )
+
+
+def _decode_entries(entries: Sequence[Any]) -> list[Entry]:
+    decoder = MontyDecoder()
+    return [decoder.process_decoded(e) if isinstance(e, dict) else e for e in entries]
+
+
+@job(name="defect formation energies")
+def collect_defect_energies(
+    host_energy_eV: float | None,
+    host_structure: Structure | None,
+    configs: list[dict[str, Any]],
+    energies_eV: list[float | None],
+    relaxed: list[Structure | None],
+    entries: list[Any] | None,
+    settings: dict[str, Any],
+) -> DefectStudyDoc:
+    """Job: chemical potentials from the entries, then :func:`defect_study_doc`.
+
+    Parameters
+    ----------
+    host_energy_eV, host_structure
+        Relaxed host supercell (a failed host relaxation makes the whole set fail).
+    configs
+        ``DefectConfig.model_dump()`` per configuration (requested ones, then parts).
+    energies_eV, relaxed
+        Relaxation outputs (None for failed jobs; the job runs with missing references).
+    entries
+        Computed entries of the competing phases (host included).
+    settings
+        ``host_formula``, ``condition``, ``extrinsic``, ``compatibility``, ``roles``,
+        ``part_labels``, ``fermi_level_eV``, ``vbm_eV``, ``dielectric_constant``,
+        ``engine``, ``source``.
+
+    Returns
+    -------
+    DefectStudyDoc
+        The study document.
+    """
+    from ionflow.analysis.window_entries import apply_compatibility, check_entry_settings
+
+    if host_energy_eV is None or host_structure is None:
+        raise InputError("the host supercell relaxation failed; no formation energy possible")
+    if not entries or any(e is None for e in entries):
+        raise InputError(
+            "missing chemical potentials: a competing-phase calculation failed or no entries "
+            "were given"
+        )
+    entries = _decode_entries(entries)
+    notes = check_entry_settings(entries)
+    entries, _ = apply_compatibility(entries, settings.get("compatibility", "auto"))
+    mus = chemical_potentials(
+        entries,
+        settings["host_formula"],
+        settings.get("condition", "Li-rich"),
+        extrinsic=settings.get("extrinsic", []),
+        source=settings.get("source", ""),
+    )
+    doc = defect_study_doc(
+        host_energy_eV,
+        host_structure,
+        [DefectConfig.model_validate(c) for c in configs],
+        energies_eV,
+        relaxed,
+        mus,
+        roles=settings.get("roles"),
+        part_labels=settings.get("part_labels"),
+        fermi_level_eV=settings.get("fermi_level_eV", 0.0),
+        vbm_eV=settings.get("vbm_eV"),
+        dielectric_constant=settings.get("dielectric_constant"),
+        engine=settings.get("engine"),
+    )
+    doc.warnings.extend(notes)
+    return doc

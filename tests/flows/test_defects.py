@@ -1,0 +1,113 @@
+"""Formation-energy flow with the Lennard-Jones test engine: plumbing and bookkeeping."""
+
+from __future__ import annotations
+
+import pytest
+from jobflow import run_locally
+from pymatgen.core import Lattice, Structure
+from pymatgen.entries.computed_entries import ComputedEntry
+
+from ionflow.analysis.formation import chemical_potentials
+from ionflow.errors import ConfigError, InputError
+from ionflow.flows.defects import DefectFormationMaker
+from ionflow.testing.md import LennardJonesEngine, memory_job_store
+
+A = 3.91
+SCHOTTKY = {"type": "schottky", "species": ["Li", "Cl"], "separation": "nearest"}
+
+#: toy entries (eV per formula unit); only their bookkeeping is tested
+TOY = {"Li": -1.9, "Cl2": -3.6, "O2": -9.8, "Li2O": -14.8, "LiCl": -7.9, "Li3OCl": -22.8}
+
+
+def _li3ocl() -> Structure:
+    return Structure(
+        Lattice.cubic(A),
+        ["O", "Cl", "Li", "Li", "Li"],
+        [[0.5, 0.5, 0.5], [0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]],
+    )
+
+
+def _entries() -> list[ComputedEntry]:
+    return [ComputedEntry(f, e) for f, e in TOY.items()]
+
+
+def _run(flow, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    store = memory_job_store()
+    responses = run_locally(flow, store=store, create_folders=False, ensure_success=False)
+    return responses[flow.jobs[-1].uuid][1].output, responses
+
+
+def test_schottky_flow_bookkeeping(tmp_path, monkeypatch):
+    maker = DefectFormationMaker(engine=LennardJonesEngine(), max_steps=60, fmax_eV_A=0.1)
+    flow = maker.make(_li3ocl(), [SCHOTTKY], supercell_matrix=[2, 2, 2], entries=_entries())
+    names = [j.name for j in flow.jobs]
+    assert names[0] == "defects relax host cell Li3ClO"
+    assert "defects relax host supercell Li3ClO" in names
+    assert "defects relax V_Li+V_Cl_d2.76" in names
+    # isolated parts for the binding energy, neutral for an mlip-type engine
+    assert {"defects relax V_Li", "defects relax V_Cl"} <= set(names)
+    assert names[-1] == "defect formation energies Li3ClO"
+
+    doc, _ = _run(flow, tmp_path, monkeypatch)
+    assert doc.missing == []
+    mus = chemical_potentials(_entries(), "Li3OCl", "Li-rich")
+    assert doc.chemical_potentials.mu_eV == pytest.approx(mus.mu_eV)
+    by_label = {d.label: d for d in doc.defects}
+    pair = by_label["V_Li+V_Cl_d2.76"]
+    assert pair.role == "requested"
+    assert pair.n_atoms == 38
+    expected = pair.energy_defect_eV - doc.energy_host_eV + mus.mu_eV["Li"] + mus.mu_eV["Cl"]
+    assert pair.formation_energy_eV == pytest.approx(expected)
+    v_li, v_cl = by_label["V_Li"], by_label["V_Cl"]
+    assert v_li.role == v_cl.role == "part"
+    assert pair.binding.parts == ["V_Li", "V_Cl"]
+    assert pair.binding.binding_energy_eV == pytest.approx(
+        pair.formation_energy_eV - v_li.formation_energy_eV - v_cl.formation_energy_eV
+    )
+    assert pair.binding.coulomb_energy_eV is None  # no dielectric constant given
+    # strained to the LJ-relaxed lattice: the host supercell is twice the relaxed cell
+    assert doc.n_atoms_host == 40
+    assert pair.relaxed_structure.lattice.a == pytest.approx(
+        pair.relaxed_structure.lattice.b, rel=1e-6
+    )
+
+
+def test_failed_relaxation_is_listed_not_fatal(tmp_path, monkeypatch):
+    maker = DefectFormationMaker(
+        engine=LennardJonesEngine(),
+        max_steps=40,
+        fmax_eV_A=0.2,
+        relax_host_cell=False,
+        binding=False,
+        dielectric_constant=10.0,
+    )
+    flow = maker.make(_li3ocl(), [SCHOTTKY], supercell_matrix=[2, 2, 2], entries=_entries())
+    relax = next(j for j in flow.jobs if j.name == "defects relax V_Li+V_Cl_d2.76")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("engine crashed")
+
+    monkeypatch.setattr(relax, "function", broken)
+    doc, _ = _run(flow, tmp_path, monkeypatch)
+    assert doc.missing == ["V_Li+V_Cl_d2.76"]
+    assert doc.defects == []
+
+
+def test_bad_inputs_fail_at_build_time():
+    maker = DefectFormationMaker(engine=LennardJonesEngine())
+    with pytest.raises(ConfigError, match="missing chemical potentials"):
+        maker.make(_li3ocl(), [SCHOTTKY], supercell_matrix=[2, 2, 2])
+    no_li = [e for e in _entries() if e.composition.reduced_formula != "Li"]
+    with pytest.raises(InputError, match="no elemental Li"):
+        maker.make(_li3ocl(), [SCHOTTKY], supercell_matrix=[2, 2, 2], entries=no_li)
+    s_o = {"type": "substitution", "species": ["S", "O"]}
+    with pytest.raises(InputError, match="no elemental S"):
+        maker.make(_li3ocl(), [s_o], supercell_matrix=[2, 2, 2], entries=_entries())
+    charged = {"type": "vacancy", "species": ["Li"], "charge": -1}
+    with pytest.raises(ConfigError, match="VBM"):
+        maker.make(_li3ocl(), [charged], supercell_matrix=[2, 2, 2], entries=_entries())
+    with pytest.raises(InputError, match="max_atoms"):
+        maker.make(
+            _li3ocl(), [SCHOTTKY], min_image_distance_A=30, max_atoms=100, entries=_entries()
+        )
