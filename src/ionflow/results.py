@@ -177,6 +177,15 @@ def list_studies(
     return sorted(rows, key=lambda r: r["run_id"], reverse=True)
 
 
+def _strip_monty_keys(obj: Any) -> Any:
+    """Drop the ``@module/@class/@version`` keys jobflow adds when it serialises models."""
+    if isinstance(obj, dict):
+        return {k: _strip_monty_keys(v) for k, v in obj.items() if not k.startswith("@")}
+    if isinstance(obj, list):
+        return [_strip_monty_keys(v) for v in obj]
+    return obj
+
+
 def get_study_doc(store: JobStore, study: str, run_id: str | None = None) -> StudyDoc:
     """Return the summary document of a study run (the newest when ``run_id`` is None)."""
     from ionflow.schemas.study import StudyDoc
@@ -191,7 +200,7 @@ def get_study_doc(store: JobStore, study: str, run_id: str | None = None) -> Stu
         which = f"run {run_id} of study {study!r}" if run_id else f"study {study!r}"
         raise StoreError(f"no results for {which}{hint}")
     newest = max(docs, key=lambda d: d["output"]["meta"]["run_id"])
-    return StudyDoc.model_validate(newest["output"])
+    return StudyDoc.model_validate(_strip_monty_keys(newest["output"]))
 
 
 def _job_temperature(name: str | None, output: Any) -> float | None:

@@ -20,6 +20,7 @@ no indexes).
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -49,6 +50,7 @@ __all__ = [
 ]
 
 DATA_STORE_NAME = "data"
+logger = logging.getLogger(__name__)
 
 #: document fields ``ionflow query`` filters and sorts on (indexed in MongoDB)
 INDEXED_FIELDS: tuple[str, ...] = (
@@ -292,8 +294,6 @@ def open_job_store(
         store.docs_store.count({"uuid": "__ionflow_probe__"})  # forces a real read
         for extra in store.additional_stores.values():
             extra.count({"job_uuid": "__ionflow_probe__"})
-        if create_indexes:
-            ensure_indexes(store)
     except IonflowError:
         raise
     except Exception as exc:  # backends raise many types (sqlite, pymongo, OSError)
@@ -302,6 +302,13 @@ def open_job_store(
             f"{mask(str(exc))[:300]}; nothing was written — check the store config, the "
             "server, or move a damaged store aside"
         ) from None
+    if create_indexes:
+        try:
+            ensure_indexes(store)
+        except Exception as exc:  # e.g. a read-only MongoDB user may not create indexes
+            logger.warning(
+                "could not create store indexes (%s): %s", type(exc).__name__, mask(str(exc))
+            )
     return store
 
 

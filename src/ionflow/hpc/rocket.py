@@ -65,10 +65,10 @@ def configure_job_store() -> None:
     """Point jobflow's default JobStore at ionflow's store (from the exported settings)."""
     import jobflow
 
-    from ionflow.runner import open_store
     from ionflow.settings import get_settings
+    from ionflow.stores import open_job_store
 
-    jobflow.SETTINGS.JOB_STORE = open_store(get_settings())
+    jobflow.SETTINGS.JOB_STORE = open_job_store(get_settings(), create_indexes=True)
 
 
 def run_rocket(cluster: ClusterConfig, work_dir: Path, max_fws: int = 1) -> int:
