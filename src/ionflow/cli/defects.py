@@ -1,0 +1,287 @@
+"""``ionflow defects generate`` and ``ionflow defects energies``.
+
+``generate STRUCTURE --defect SPEC ...`` writes one POSCAR (or CIF) per configuration and
+an ``index.json``; it never overwrites an existing file unless ``--force`` is given.
+SPEC is either ``TYPE:SPECIES[@SEPARATION]`` (``schottky:Li,Cl@nearest``,
+``vacancy:La``, ``cluster:Li_i,O_Cl@all``, ``frenkel:Li@2.9``) or a YAML mapping with any
+key of a study's ``defects`` entries (``{type: vacancy, species: [La], compensation: Li_i}``).
+
+``energies STUDY.yaml`` runs the formation-energy flow of a study (or, if a finished one
+is in the store and ``--rerun`` is not given, reads it back) and prints a table.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from ionflow.cli.common import WORK_DIR_OPTION, echo, settings_for
+from ionflow.errors import InputError
+
+if TYPE_CHECKING:
+    from pymatgen.core import Structure
+
+    from ionflow.schemas.defects import DefectStudyDoc
+
+__all__ = ["INDEX_KEYS", "parse_defect_option", "register", "write_configs"]
+
+#: Keys first in every ``index.json`` record (the rest of the provenance follows).
+INDEX_KEYS = (
+    "label",
+    "kroger_vink",
+    "composition",
+    "n_atoms",
+    "charge",
+    "separation_A",
+    "min_image_distance_A",
+)
+_SEPARATIONS = ("nearest", "farthest", "all")
+
+
+def parse_defect_option(text: str) -> dict[str, Any]:
+    """Turn a ``--defect`` value into a spec dict (see the module docstring)."""
+    import yaml
+
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            spec = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise InputError(f"--defect {text!r}: not a valid YAML mapping ({exc})") from None
+        if not isinstance(spec, dict):
+            raise InputError(f"--defect {text!r}: expected a mapping")
+        return spec
+    body, _, sep = text.partition("@")
+    kind, colon, species = body.partition(":")
+    if not colon or not species:
+        raise InputError(
+            f"--defect {text!r}: write TYPE:SPECIES[@SEPARATION], e.g. schottky:Li,Cl@nearest"
+        )
+    items = [s.strip() for s in species.split(",") if s.strip()]
+    spec: dict[str, Any] = {"type": kind.strip()}
+    spec["defects" if kind.strip() in ("cluster", "pair") else "species"] = items
+    if sep:
+        sep = sep.strip()
+        if sep not in _SEPARATIONS:
+            try:
+                sep = float(sep)
+            except ValueError:
+                raise InputError(
+                    f"--defect {text!r}: separation must be nearest, farthest, all or Å"
+                ) from None
+        spec["separation"] = sep
+    return spec
+
+
+def read_structure(text: str) -> Structure:
+    """Read ``builtin:NAME`` or a structure file pymatgen understands."""
+    from pymatgen.core import Structure
+
+    if text.startswith("builtin:"):
+        from ionflow.structures.prototypes import build_prototype
+
+        return build_prototype(text.removeprefix("builtin:"))
+    path = Path(text)
+    if not path.is_file():
+        raise InputError(f"structure file {path} does not exist (or use builtin:Li3OCl)")
+    try:
+        return Structure.from_file(path)
+    except Exception as exc:  # pymatgen raises many types for unreadable files
+        raise InputError(f"cannot read structure file {path}: {type(exc).__name__}") from None
+
+
+def write_configs(
+    configs: list[Any], out: Path, fmt: str = "poscar", force: bool = False
+) -> list[dict[str, Any]]:
+    """Write one structure file per configuration and ``index.json``; return the index.
+
+    Nothing is written if any target file exists and ``force`` is False.
+    """
+    suffix = {"poscar": ".vasp", "cif": ".cif"}.get(fmt)
+    if suffix is None:
+        raise InputError(f"--format {fmt!r}: choose poscar or cif")
+    targets = [out / f"{c.label}{suffix}" for c in configs] + [out / "index.json"]
+    existing = [p for p in targets if p.exists()]
+    if existing and not force:
+        raise InputError(
+            f"{existing[0]} exists ({len(existing)} file(s) would be overwritten); use --force "
+            "or another --out folder"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    index = []
+    for config, path in zip(configs, targets, strict=False):
+        config.structure.to(filename=str(path), fmt=fmt)
+        record = config.index_entry()
+        index.append({k: record[k] for k in INDEX_KEYS} | record | {"file": path.name})
+    (out / "index.json").write_text(json.dumps(index, indent=2, ensure_ascii=False))
+    return index
+
+
+def _table(doc: DefectStudyDoc) -> list[str]:
+    mus = doc.chemical_potentials
+    lines = [
+        f"{doc.host_formula}: {len(doc.defects)} defect cells, host {doc.n_atoms_host} atoms, "
+        f"engine {doc.engine.get('engine', '?')} {doc.engine.get('model', '')}".rstrip(),
+        f"  mu ({mus.condition}, vertex {mus.vertex}): "
+        + ", ".join(f"{el} {v:+.3f}" for el, v in mus.mu_relative_eV.items())
+        + " eV vs elements",
+        f"  {'label':<22} {'Kroger-Vink':<22} {'d_A':>6} {'d_rel_A':>7} {'E_f_eV':>8} "
+        f"{'E_b_eV':>8} {'E_coul_eV':>9}",
+    ]
+
+    def fmt(value: float | None, spec: str) -> str:
+        return "-" if value is None else format(value, spec)
+
+    for d in doc.defects:
+        b = d.binding
+        lines.append(
+            f"  {d.label:<22} {d.kroger_vink:<22} {fmt(d.separation_A, '6.2f'):>6} "
+            f"{fmt(d.relaxed_separation_A, '7.2f'):>7} {d.formation_energy_eV:8.3f} "
+            f"{fmt(b and b.binding_energy_eV, '8.3f'):>8} "
+            f"{fmt(b and b.coulomb_energy_eV, '9.3f'):>9}"
+            + ("  (isolated part)" if d.role == "part" else "")
+        )
+    if doc.missing:
+        lines.append(f"  missing (failed): {', '.join(doc.missing)}")
+    lines += [f"  warning: {w}" for w in doc.warnings]
+    return lines
+
+
+def _stored_doc(store: Any, study: str) -> DefectStudyDoc | None:
+    from ionflow.schemas.defects import DefectStudyDoc
+
+    docs = list(
+        store.query(
+            {"metadata.ionflow.study": study, "name": {"$regex": "^defect formation energies"}},
+            properties=["output", "completed_at"],
+            sort={"completed_at": -1},
+            limit=1,
+        )
+    )
+    if not docs or not isinstance(docs[0].get("output"), dict):
+        return None
+    output = {k: v for k, v in docs[0]["output"].items() if not k.startswith("@")}
+    return DefectStudyDoc.model_validate(output)
+
+
+def run_energies(study: Path, work_dir: Path | None, rerun: bool) -> DefectStudyDoc:
+    """Run (or read back) the formation-energy flow of a study file."""
+    from jobflow import run_locally
+
+    from ionflow.config.study import load_study
+    from ionflow.errors import IonflowError
+    from ionflow.flows.defects import defects_flow_from_study
+    from ionflow.runner import check_work_dir, new_run_id, open_store
+    from ionflow.schemas.defects import DefectStudyDoc
+
+    settings = settings_for(work_dir)
+    config = load_study(study)
+    check_work_dir(settings.work_dir)
+    store = open_store(settings)
+    if not rerun and (doc := _stored_doc(store, config.name)) is not None:
+        echo(f"read stored result of study {config.name} (use --rerun to compute again)")
+        return doc
+    flow = defects_flow_from_study(config, settings)
+    run_id = new_run_id()
+    flow.update_metadata(
+        {
+            "ionflow": {
+                "study": config.name,
+                "run_id": run_id,
+                "kind": "defects",
+                "host_formula": flow.name.rsplit(" ", 1)[-1],
+                "engine": config.engine or settings.engine,
+                "study_file": str(study),
+            }
+        }
+    )
+    run_dir = settings.runs_dir / config.name / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    n_jobs = len(list(flow.iterflow()))
+    echo(f"study {config.name} run {run_id}: {n_jobs} jobs, run folder {run_dir}")
+    responses = run_locally(flow, store=store, create_folders=True, root_dir=run_dir, log=False)
+    uuid = flow.jobs[-1].uuid
+    if uuid not in responses:
+        raise IonflowError(f"the formation-energy job of {config.name} did not run; see {run_dir}")
+    output = responses[uuid][max(responses[uuid])].output
+    return output if isinstance(output, DefectStudyDoc) else DefectStudyDoc.model_validate(output)
+
+
+def register(app: typer.Typer, analyze: typer.Typer) -> None:
+    """Register ``ionflow defects generate`` and ``ionflow defects energies``."""
+    defects = typer.Typer(help="Defect supercells and formation energies.", no_args_is_help=True)
+    app.add_typer(defects, name="defects")
+
+    @defects.command("generate")
+    def generate(
+        structure: str = typer.Argument(..., help="Host structure file, or builtin:Li3OCl."),
+        defect: list[str] = typer.Option(
+            ..., "--defect", "-d", help="TYPE:SPECIES[@SEP] or a YAML mapping; repeatable."
+        ),
+        min_distance: float | None = typer.Option(
+            None, "--supercell-min-distance", help="Minimum periodic-image distance (Å)."
+        ),
+        max_atoms: int = typer.Option(200, "--max-atoms", help="Supercell atom budget."),
+        matrix: str | None = typer.Option(
+            None, "--matrix", help="Explicit supercell, e.g. '2 2 2' (skips the search)."
+        ),
+        out: Path = typer.Option(Path("defects"), "--out", "-o", help="Output folder."),
+        fmt: str = typer.Option("poscar", "--format", help="poscar or cif."),
+        force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
+        as_json: bool = typer.Option(False, "--json", help="Print the index as JSON."),
+    ) -> None:
+        """Write labelled defect supercells of STRUCTURE and a JSON index."""
+        from ionflow.structures.defects import generate_defects
+        from ionflow.structures.supercell import choose_supercell
+
+        host = read_structure(structure)
+        mat = None
+        if matrix:
+            try:
+                mat = [int(x) for x in matrix.replace(",", " ").split()]
+            except ValueError:
+                raise InputError(f"--matrix {matrix!r}: give 3 or 9 integers") from None
+            if len(mat) == 9:
+                mat = [mat[0:3], mat[3:6], mat[6:9]]
+            elif len(mat) != 3:
+                raise InputError(f"--matrix {matrix!r}: give 3 or 9 integers")
+        choice = choose_supercell(host, min_distance, max_atoms, mat)
+        configs = []
+        for text in defect:
+            configs.extend(generate_defects(choice, parse_defect_option(text)))
+        index = write_configs(configs, out, fmt, force)
+        if as_json:
+            typer.echo(json.dumps(index, indent=2, ensure_ascii=False))
+            return
+        echo(
+            f"supercell {choice.matrix} of {host.composition.reduced_formula}: "
+            f"{choice.n_atoms} atoms, minimum image distance {choice.min_image_distance_A:.2f} Å"
+        )
+        for rec in index:
+            sep = "-" if rec["separation_A"] is None else f"{rec['separation_A']:.2f} Å"
+            echo(
+                f"  {rec['file']:<28} {rec['kroger_vink']:<24} {rec['composition']:<14} "
+                f"{rec['n_atoms']:>4} atoms  q={rec['charge']:+d}  d={sep}"
+            )
+        echo(f"wrote {len(index)} structures and index.json to {out}")
+
+    @defects.command("energies")
+    def energies(
+        study: Path = typer.Argument(..., help="Study YAML with defects and formation sections."),
+        work_dir: Path | None = WORK_DIR_OPTION,
+        rerun: bool = typer.Option(False, "--rerun", help="Compute even if a result is stored."),
+        as_json: bool = typer.Option(False, "--json", help="Print the document as JSON."),
+    ) -> None:
+        """Compute formation and binding energies of a study's defects (runs the flow locally)."""
+        doc = run_energies(study, work_dir, rerun)
+        if as_json:
+            data = doc.model_dump(
+                mode="json", exclude={"defects": {"__all__": {"relaxed_structure"}}}
+            )
+            typer.echo(json.dumps(data, indent=2))
+            return
+        for line in _table(doc):
+            echo(line)

@@ -1,0 +1,113 @@
+"""``ionflow defects generate`` / ``ionflow defects energies`` end to end (LJ engine)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from monty.serialization import dumpfn
+from pymatgen.core import Structure
+from pymatgen.entries.computed_entries import ComputedEntry
+
+from ionflow.cli.defects import parse_defect_option
+from ionflow.cli.main import main
+from ionflow.errors import InputError
+from ionflow.testing.md import LennardJonesEngine
+
+A = 3.91
+TOY = {"Li": -1.9, "Cl2": -3.6, "O2": -9.8, "Li2O": -14.8, "LiCl": -7.9, "Li3OCl": -22.8}
+
+
+def test_parse_defect_option():
+    assert parse_defect_option("schottky:Li,Cl@nearest") == {
+        "type": "schottky",
+        "species": ["Li", "Cl"],
+        "separation": "nearest",
+    }
+    assert parse_defect_option("cluster:Li_i,O_Cl@3.5") == {
+        "type": "cluster",
+        "defects": ["Li_i", "O_Cl"],
+        "separation": 3.5,
+    }
+    assert parse_defect_option("{type: vacancy, species: [La], compensation: Li_i}") == {
+        "type": "vacancy",
+        "species": ["La"],
+        "compensation": "Li_i",
+    }
+    for bad in ("vacancy", "schottky:Li,Cl@closest", "{type: [}"):
+        with pytest.raises(InputError):
+            parse_defect_option(bad)
+
+
+def test_generate_writes_files_and_refuses_overwrite(tmp_path, capsys):
+    out = tmp_path / "cells"
+    args = ["defects", "generate", "builtin:Li3OCl", "--matrix", "2 2 2", "-o", str(out)]
+    rc = main([*args, "-d", "schottky:Li,Cl@all", "-d", "vacancy:Li", "--json"])
+    assert rc == 0
+    index = json.loads(capsys.readouterr().out)
+    assert [r["label"] for r in index] == ["V_Li+V_Cl_d2.76", "V_Li+V_Cl_d4.79", "V_Li"]
+    assert list(index[0])[:7] == [
+        "label",
+        "kroger_vink",
+        "composition",
+        "n_atoms",
+        "charge",
+        "separation_A",
+        "min_image_distance_A",
+    ]
+    assert index[0]["separation_A"] == pytest.approx(A / np.sqrt(2))
+    assert index[0]["min_image_distance_A"] == pytest.approx(2 * A)
+    cell = Structure.from_file(out / "V_Li+V_Cl_d2.76.vasp")
+    assert len(cell) == 38
+    assert json.loads((out / "index.json").read_text()) == index
+    before = (out / "V_Li.vasp").read_text()
+    # second run: refuses to overwrite, writes nothing, exit status 2
+    assert main([*args, "-d", "vacancy:Li", "--format", "poscar"]) == 2
+    assert "exists" in capsys.readouterr().err
+    assert (out / "V_Li.vasp").read_text() == before
+    assert main([*args, "-d", "vacancy:Li", "--force"]) == 0
+    assert len(json.loads((out / "index.json").read_text())) == 1
+
+
+def test_generate_bad_input(tmp_path, capsys):
+    base = ["defects", "generate", "builtin:Li3OCl", "-o", str(tmp_path / "x")]
+    assert main([*base, "-d", "vacancy:Br"]) == 2
+    assert "no Br site" in capsys.readouterr().err
+    assert main([*base, "-d", "cluster:V_Li,V_O"]) == 2
+    assert "cannot be neutral" in capsys.readouterr().err
+    assert main([*base, "-d", "vacancy:Li", "--supercell-min-distance", "40"]) == 2
+    assert "raise max_atoms" in capsys.readouterr().err
+    assert main(["defects", "generate", str(tmp_path / "nope.cif"), "-d", "vacancy:Li"]) == 2
+    assert not (tmp_path / "x").exists()
+
+
+def test_energies_runs_then_reads_back(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("ionflow.engines.get_engine", lambda name, **kw: LennardJonesEngine())
+    dumpfn([ComputedEntry(f, e) for f, e in TOY.items()], tmp_path / "entries.json")
+    study = tmp_path / "study.yaml"
+    study.write_text(
+        "name: li3ocl_defects\n"
+        "structure: {builtin: Li3OCl}\n"
+        "engine: mlip\n"
+        "supercell: {matrix: [2, 2, 2]}\n"
+        "defects:\n"
+        "  - {type: schottky, species: [Li, Cl], separation: nearest}\n"
+        "relax: {fmax_eV_A: 0.2, max_steps: 30}\n"
+        "formation: {entries: entries.json, condition: Li-rich, dielectric_constant: 10}\n"
+    )
+    work = ["--work-dir", str(tmp_path / "work")]
+    assert main(["defects", "energies", str(study), *work, "--json"]) == 0
+    out = capsys.readouterr().out
+    doc = json.loads(out[out.index("{") :])
+    labels = {d["label"]: d for d in doc["defects"]}
+    assert set(labels) == {"V_Li+V_Cl_d2.76", "V_Li", "V_Cl"}
+    pair = labels["V_Li+V_Cl_d2.76"]
+    assert pair["binding"]["coulomb_energy_eV"] < 0  # V_Li' and V_Cl^• attract
+    assert "relaxed_structure" not in pair
+    # second call reads the stored result instead of recomputing
+    assert main(["defects", "energies", str(study), *work]) == 0
+    text = capsys.readouterr().out
+    assert "read stored result" in text
+    assert "V_Li+V_Cl_d2.76" in text
+    assert f"{pair['formation_energy_eV']:8.3f}" in text
