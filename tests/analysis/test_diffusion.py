@@ -89,3 +89,116 @@ def test_bad_inputs(random_walk):
     bad[3, 0, 0] = np.nan
     with pytest.raises(InputError, match="NaN"):
         TrajectoryData(traj.species, bad, traj.lattices, 10.0)
+
+
+def test_sigma_is_calibrated_on_many_walks(random_walk):
+    """The stated sigma covers the true D about as often as it claims (68 % / 95 %)."""
+    d_true, z = 1e-5, []
+    for seed in range(150):
+        traj = random_walk(
+            n_frames=400, n_li=16, n_fw=4, diffusivity_cm2_s=d_true, vibration_A=0.1, seed=seed
+        )
+        r = analyze_diffusion(traj, "Li", 1000.0)
+        z.append((r.diffusivity_cm2_s - d_true) / r.diffusivity_std_cm2_s)
+    z = np.abs(np.array(z))
+    # sampling error of a coverage fraction from 150 trials is ~4 %
+    assert 0.56 < np.mean(z < 1) < 0.80
+    assert 0.88 < np.mean(z < 2) <= 1.0
+
+
+def test_sigma_with_few_ions_uses_time_blocks(random_walk):
+    d_true, z = 2e-5, []
+    for seed in range(120):
+        traj = random_walk(n_frames=600, n_li=2, n_fw=4, diffusivity_cm2_s=d_true, seed=seed)
+        r = analyze_diffusion(traj, "Li", 1000.0)
+        z.append((r.diffusivity_cm2_s - d_true) / r.diffusivity_std_cm2_s)
+    assert r.n_samples == 8
+    assert any("time-block" in w for w in r.warnings)
+    z = np.abs(np.array(z))
+    assert 0.5 < np.mean(z < 1) < 0.85
+    assert np.mean(z < 2) > 0.85
+
+
+def test_haven_ratio_of_collective_motion_is_one_over_n(random_walk):
+    """All Li take identical steps: D_charge = N D_tracer, so H_R = 1/N exactly."""
+    walk = random_walk(n_frames=1500, n_li=1, n_fw=6, diffusivity_cm2_s=2e-5)
+    n_li = 8
+    offsets = np.random.default_rng(1).uniform(0, 1, (1, n_li, 3))
+    li = walk.frac_coords[:, :1, :] + offsets
+    frac = np.concatenate([li, walk.frac_coords[:, 1:, :]], axis=1) % 1.0
+    traj = TrajectoryData(["Li"] * n_li + ["O"] * 6, frac, walk.lattices, walk.time_step_fs)
+    r = analyze_diffusion(traj, "Li", 1000.0)
+    assert r.charge_diffusivity_cm2_s == pytest.approx(n_li * r.diffusivity_cm2_s, rel=1e-9)
+    assert r.haven_ratio == pytest.approx(1 / n_li, rel=1e-9)
+
+
+def test_framework_drift_is_removed(random_walk):
+    traj = random_walk(n_frames=1500, n_li=30, n_fw=20, diffusivity_cm2_s=1e-5, vibration_A=0.05)
+    base = analyze_diffusion(traj, "Li", 1000.0)
+    velocity = np.array([0.003, -0.002, 0.001])  # fractional per frame, all atoms
+    shifted = (traj.frac_coords + velocity * np.arange(traj.n_frames)[:, None, None]) % 1.0
+    drifting = TrajectoryData(traj.species, shifted, traj.lattices, traj.time_step_fs)
+    fixed = analyze_diffusion(drifting, "Li", 1000.0, drift="framework")
+    assert fixed.diffusivity_cm2_s == pytest.approx(base.diffusivity_cm2_s, rel=1e-6)
+    raw = analyze_diffusion(drifting, "Li", 1000.0, drift="none")
+    assert raw.diffusivity_cm2_s > 3 * base.diffusivity_cm2_s
+    with pytest.raises(InputError, match="drift"):
+        analyze_diffusion(traj, "Li", 1000.0, drift="sideways")
+
+
+def test_two_dimensional_planes(random_walk):
+    traj = random_walk(n_frames=2500, n_li=40, diffusivity_cm2_s=(2e-5, 2e-5, 0.0), vibration_A=0.1)
+    r = analyze_diffusion(traj, "Li", 1000.0)
+    assert r.dimensionality == 2
+    assert abs(r.principal_axes[2][2]) == pytest.approx(1.0, abs=0.05)
+
+
+def test_random_walk_has_no_linearity_warning_but_caged_motion_does(random_walk):
+    for seed in range(3):
+        r = analyze_diffusion(random_walk(n_frames=1500, n_li=40, seed=seed), "Li", 1000.0)
+        assert not any("not linear" in w for w in r.warnings)
+    # fast rattling in a cage (D_cage) plus slow long-range motion: MSD bends over
+    walk = random_walk(n_frames=3000, n_li=40, diffusivity_cm2_s=2e-6, seed=4)
+    rng = np.random.default_rng(9)
+    cage = np.zeros((3000, 40, 3))
+    for t in range(1, 3000):  # Ornstein-Uhlenbeck rattling, relaxation ~ 400 frames
+        cage[t] = cage[t - 1] * (1 - 1 / 400) + rng.normal(0, 0.08, (40, 3))
+    frac = walk.frac_coords.copy()
+    frac[:, :40] = (frac[:, :40] + cage / 12.0) % 1.0
+    caged = TrajectoryData(walk.species, frac, walk.lattices, walk.time_step_fs)
+    r = analyze_diffusion(caged, "Li", 1000.0, min_time_ps=1.0, max_time_ps=20.0)
+    assert any("not linear" in w for w in r.warnings)
+
+
+def test_short_noisy_demo_like_run_behaves():
+    """~38-atom cell, 0.6 ps at 2 fs/frame, one vacancy-like hopper: no crash, finite values."""
+    rng = np.random.default_rng(0)
+    n, n_li = 300, 23
+    sites = rng.uniform(0, 1, (1, 38, 3))
+    frac = np.repeat(sites, n, axis=0) + rng.normal(0, 0.1 / 7.7, (n, 38, 3))
+    frac[150:, 0] += np.array([0.35, 0.0, 0.0])  # one hop of ~2.7 Å half-way
+    traj = TrajectoryData(["Li"] * n_li + ["O"] * 5 + ["Cl"] * 10, frac % 1.0, np.eye(3) * 7.7, 2.0)
+    r = analyze_diffusion(traj, "Li", 1200.0)
+    data = r.model_dump()
+    assert data["diffusivity_std_cm2_s"] is not None
+    assert not r.diffusing or r.diffusivity_std_cm2_s > 0.3 * r.diffusivity_cm2_s
+    assert r.fit_end_ps <= 0.6
+    text = r.model_dump_json()
+    assert "NaN" not in text
+    assert "Infinity" not in text
+
+
+def test_schema_rejects_nan(random_walk):
+    r = analyze_diffusion(random_walk(n_frames=300, n_li=10), "Li", 1000.0)
+    with pytest.raises(ValueError, match="not finite"):
+        r.model_validate({**r.model_dump(), "diffusivity_cm2_s": float("nan")})
+    with pytest.raises(ValueError, match="not finite"):
+        r.model_validate({**r.model_dump(), "msd_A2": [float("inf")] * len(r.msd_A2)})
+
+
+def test_temperature_mismatch_with_file_is_an_error(random_walk):
+    traj = random_walk(n_frames=300, n_li=10)
+    traj.temperature_K = 800.0
+    with pytest.raises(InputError, match="file says 800 K"):
+        analyze_diffusion(traj, "Li", 1200.0)
+    assert analyze_diffusion(traj, "Li", 810.0).temperature_K == 810.0
