@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ionflow.errors import StoreError
+from ionflow.errors import IonflowError, StoreError
 from ionflow.hpc.secrets import mask, mask_uri, resolve_secret
 
 if TYPE_CHECKING:
@@ -209,16 +209,15 @@ def _file_session(config: LaunchpadConfig, work_dir: Path, create: bool) -> Iter
     import mongomock.gridfs
 
     path = config.file_path(work_dir)
+    missing = f"launchpad file {path} does not exist; `ionflow submit` creates it"
     if not path.parent.is_dir():
         if not create:
-            raise LaunchpadError(f"launchpad folder {path.parent} does not exist")
+            raise LaunchpadError(missing)
         path.parent.mkdir(parents=True, exist_ok=True)
     with _exclusive_lock(path, config.lock_timeout_s):
         if not path.exists():
             if not create:
-                raise LaunchpadError(
-                    f"launchpad file {path} does not exist; `ionflow submit` creates it"
-                )
+                raise LaunchpadError(missing)
             path.write_text("{}", encoding="utf-8")
         store, original = _load_server_store(path)
         mongomock.gridfs.enable_gridfs_integration()
@@ -274,7 +273,7 @@ def _mongo_launchpad(config: LaunchpadConfig, create: bool) -> LaunchPad:
                     f"launchpad database {config.database} was never initialised; submit first"
                 )
             _initialise(lp)
-    except StoreError:
+    except IonflowError:
         raise
     except Exception as exc:  # pymongo raises many types for unreachable/auth/TLS problems
         raise LaunchpadError(

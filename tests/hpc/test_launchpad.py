@@ -1,0 +1,199 @@
+"""Launchpad sessions: file lock, atomic flush, corrupt/unreachable launchpads, MongoDB path."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+from pathlib import Path
+
+import pytest
+
+from ionflow.errors import ConfigError
+from ionflow.hpc.config import LaunchpadConfig
+from ionflow.hpc.launchpad import (
+    LaunchpadError,
+    SessionLaunchPad,
+    describe_launchpad,
+    launchpad_session,
+)
+
+
+def file_config(**kw) -> LaunchpadConfig:
+    return LaunchpadConfig(type="mongomock_file", path="{work_dir}/lp/launchpad.json", **kw)
+
+
+def touch(cfg: LaunchpadConfig, work_dir: Path, create: bool = False) -> None:
+    """Open and close a session (raises what opening raises)."""
+    with launchpad_session(cfg, work_dir, create=create):
+        pass
+
+
+def _workflow(n: int, name: str = "t"):
+    from fireworks import Firework, ScriptTask, Workflow
+
+    return Workflow([Firework(ScriptTask.from_str("true"), name=f"{name}{i}") for i in range(n)])
+
+
+def test_session_persists_and_only_writes_on_success(tmp_path):
+    cfg = file_config()
+    with pytest.raises(LaunchpadError, match="does not exist; `ionflow submit` creates it"):
+        touch(cfg, tmp_path)
+    with launchpad_session(cfg, tmp_path, create=True) as lp:
+        lp.add_wf(_workflow(3))
+        with launchpad_session(cfg, tmp_path) as inner:  # nested: same object, no deadlock
+            assert inner is lp
+    path = tmp_path / "lp" / "launchpad.json"
+    saved = path.read_bytes()
+    with launchpad_session(cfg, tmp_path) as lp:
+        assert sorted(lp.get_fw_ids()) == [1, 2, 3]
+    assert path.read_bytes() == saved  # a read-only session does not rewrite the file
+    with pytest.raises(RuntimeError, match="boom"), launchpad_session(cfg, tmp_path) as lp:  # noqa: PT012
+        lp.add_wf(_workflow(2))
+        raise RuntimeError("boom")
+    assert path.read_bytes() == saved  # the failed operation wrote nothing
+    with launchpad_session(cfg, tmp_path) as lp:
+        assert lp.fireworks.count_documents({}) == 3
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        (b"{not json at all", "cannot be read"),
+        (b"[1, 2, 3]", "does not hold a database mapping"),
+        (b'{"fireworks": {"fireworks": 7}}', "is not a mongomock database"),
+    ],
+)
+def test_corrupt_launchpad_is_reported_and_left_alone(tmp_path, content, match):
+    path = tmp_path / "lp" / "launchpad.json"
+    path.parent.mkdir()
+    path.write_bytes(content)
+    with pytest.raises(LaunchpadError, match=match):
+        touch(file_config(), tmp_path, create=True)
+    assert path.read_bytes() == content
+    assert not path.with_name("launchpad.json.bak").exists()
+
+
+def _checkout_all(args: tuple[str, str]) -> list[int]:
+    """Worker process: check Fireworks out one session at a time until none is left."""
+    from fireworks import FWorker
+
+    work_dir, launch_dir = args
+    lp = SessionLaunchPad(file_config(), Path(work_dir))
+    got = []
+    while True:
+        fw, _ = lp.checkout_fw(FWorker(), launch_dir)
+        if fw is None:
+            return got
+        got.append(fw.fw_id)
+
+
+def _add_workflows(work_dir: str) -> list[int]:
+    ids = []
+    for _ in range(5):
+        with launchpad_session(file_config(), Path(work_dir)) as lp:
+            ids += list(lp.add_wf(_workflow(2)).values())
+    return ids
+
+
+def test_concurrent_workers_never_share_or_lose_a_firework(tmp_path):
+    cfg = file_config()
+    with launchpad_session(cfg, tmp_path, create=True) as lp:
+        lp.add_wf(_workflow(40))
+    ctx = mp.get_context("fork")
+    with ctx.Pool(4) as pool:
+        taken = pool.map(_checkout_all, [(str(tmp_path), str(tmp_path))] * 4)
+        added = pool.map(_add_workflows, [str(tmp_path)] * 4)
+    flat = [i for t in taken for i in t]
+    assert sorted(flat) == list(range(1, 41))  # each Firework checked out exactly once
+    ids = [i for a in added for i in a]
+    assert len(set(ids)) == 40  # concurrent adds got distinct ids
+    with launchpad_session(cfg, tmp_path) as lp:
+        assert lp.fireworks.count_documents({"state": "RUNNING"}) == 40
+        assert lp.launches.count_documents({}) == 40
+        assert lp.workflows.count_documents({}) == 21
+        assert lp.fireworks.count_documents({}) == 80
+
+
+def test_lock_timeout_names_the_lock(tmp_path):
+    import fcntl
+
+    cfg = file_config(lock_timeout_s=0.3)
+    with launchpad_session(cfg, tmp_path, create=True):
+        pass
+    lock = tmp_path / "lp" / "launchpad.json.lock"
+    ctx = mp.get_context("fork")
+    ready, release = ctx.Event(), ctx.Event()
+
+    def hold() -> None:
+        with open(lock, "a") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            ready.set()
+            release.wait(10)
+
+    proc = ctx.Process(target=hold)
+    proc.start()
+    try:
+        assert ready.wait(10)
+        with pytest.raises(LaunchpadError, match="stayed locked by another process"):
+            touch(cfg, tmp_path)
+    finally:
+        release.set()
+        proc.join(10)
+
+
+@pytest.mark.mongo
+def test_mongodb_launchpad_against_mongomock(tmp_path, monkeypatch, caplog):
+    import mongomock
+
+    server = mongomock.MongoClient()._store
+    seen = []
+
+    def fake_client(host=None, *args, **kwargs):
+        seen.append((host, kwargs))
+        return mongomock.MongoClient(_store=server)
+
+    monkeypatch.setattr("fireworks.core.launchpad.MongoClient", fake_client)
+    secret = "pw-7f3a9c"
+    monkeypatch.setenv("TEST_LP_URI", f"mongodb://alice:{secret}@db.example.org/?authSource=admin")
+    cfg = LaunchpadConfig(type="mongodb", uri_env="TEST_LP_URI", database="fw_test", tls=True)
+    with launchpad_session(cfg, tmp_path, create=True) as lp:
+        lp.add_wf(_workflow(2))
+    with launchpad_session(cfg, tmp_path) as lp:
+        assert lp.fireworks.count_documents({}) == 2
+    host, kwargs = seen[0]
+    assert host.endswith("@db.example.org/?authSource=admin")  # the URI reached the client
+    assert kwargs["tls"] is True
+    assert kwargs["serverSelectionTimeoutMS"] == 10000
+    text = describe_launchpad(cfg, tmp_path) + caplog.text
+    assert "TEST_LP_URI" in text
+    assert secret not in text
+
+
+@pytest.mark.mongo
+def test_unreachable_mongodb_launchpad_is_one_clear_error(tmp_path, monkeypatch):
+    secret = "pw-unreachable-91"
+    monkeypatch.setenv("TEST_LP_USER", "bob")
+    monkeypatch.setenv("TEST_LP_PASSWORD", secret)
+    cfg = LaunchpadConfig(
+        type="mongodb",
+        host="127.0.0.1",
+        port=1,
+        username_env="TEST_LP_USER",
+        password_env="TEST_LP_PASSWORD",
+        server_selection_timeout_ms=300,
+    )
+    with (
+        pytest.raises(
+            LaunchpadError, match=r"cannot reach the launchpad \(MongoDB 127.0.0.1:1"
+        ) as err,
+        launchpad_session(cfg, tmp_path),
+    ):
+        pass
+    assert secret not in str(err.value)
+
+
+def test_missing_credential_variable_is_named(tmp_path, monkeypatch):
+    monkeypatch.delenv("NOPE_LP_URI", raising=False)
+    monkeypatch.setenv("IONFLOW_SECRETS_FILE", str(tmp_path / "absent.yaml"))
+    cfg = LaunchpadConfig(type="mongodb", uri_env="NOPE_LP_URI")
+    with pytest.raises(ConfigError, match="credential variable NOPE_LP_URI is not set: export it"):
+        touch(cfg, tmp_path)
