@@ -122,8 +122,9 @@ class FormationSection(ConfigModel):
     entries: Path | None = Field(
         None, description="Entries JSON/CSV of the host, competing phases and elements."
     )
-    competing_phases: Path | None = Field(
-        None, description="Folder of competing-phase structures computed with the engine."
+    competing_phases: list[Path] = Field(
+        default_factory=list,
+        description="Folder(s) of competing-phase structures computed with the engine.",
     )
     condition: str = Field(
         "Li-rich", description="Chemical-potential vertex: '<El>-rich', '<El>-poor' or a name."
@@ -140,6 +141,11 @@ class FormationSection(ConfigModel):
     relax_host_cell: bool = Field(
         True, description="Relax the host cell first and strain all supercells to it."
     )
+
+    @field_validator("competing_phases", mode="before")
+    @classmethod
+    def _one_or_more(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str | Path) else value
 
 
 class RelaxSection(ConfigModel):

@@ -350,9 +350,12 @@ def defects_flow_from_study(config: StudyConfig, settings: IonflowSettings) -> F
         return path if path is None or path.is_absolute() else config.source_dir / path
 
     entries = read_entries(resolve(form.entries)) if form.entries else None
-    phases = (
-        read_structure_folder(resolve(form.competing_phases)) if form.competing_phases else None
-    )
+    phases: dict[str, Any] = {}
+    for folder in form.competing_phases:
+        for label, structure in read_structure_folder(resolve(folder)).items():
+            if label in phases:
+                raise ConfigError(f"competing phase {label!r} appears in two folders")
+            phases[label] = structure
     engine_name = config.engine or settings.engine
     kwargs: dict[str, Any] = {"model": settings.mlip.model} if engine_name == "mlip" else {}
     maker = DefectFormationMaker(
@@ -376,5 +379,5 @@ def defects_flow_from_study(config: StudyConfig, settings: IonflowSettings) -> F
         min_image_distance_A=sc.min_image_distance_A,
         max_atoms=sc.max_atoms,
         entries=entries,
-        competing_phases=phases,
+        competing_phases=phases or None,
     )
