@@ -73,8 +73,9 @@ def engine_handlers(engine: str, wall_time_s: int | None = None) -> list[Any]:
     engine
         ``"vasp"`` or ``"cp2k"``.
     wall_time_s
-        Queue walltime (s); adds custodian's WalltimeHandler (stops the run cleanly
-        before the queue kills it).
+        Queue walltime (s); for VASP adds custodian's WalltimeHandler (stops the run
+        cleanly before the queue kills it). CP2K always has its WalltimeHandler, which
+        works from CP2K's own ``GLOBAL/WALLTIME``.
 
     Returns
     -------
@@ -133,9 +134,10 @@ def engine_handlers(engine: str, wall_time_s: int | None = None) -> list[Any]:
             AbortHandler(),
             NumericalPrecisionHandler(),
             UnconvergedRelaxationErrorHandler(),
+            # CP2K stops itself at GLOBAL/WALLTIME (set by the input set); this handler
+            # turns that stop into a restartable checkpoint, so it is always on (as in atomate2)
+            WalltimeHandler(),
         ]
-        if wall_time_s:
-            handlers.append(WalltimeHandler(wall_time=int(wall_time_s)))
         return handlers
     raise ConfigError(f"no custodian handlers for engine {engine!r}; use vasp or cp2k")
 
