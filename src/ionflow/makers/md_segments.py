@@ -130,6 +130,10 @@ def build_segment_doc(
 ) -> MDSegmentDoc:
     """Check the frames of a segment and put them into the stored document.
 
+    Per-frame values the engine did not report or that are not finite (energy,
+    temperature, velocities, forces) are left out of that frame; positions must be
+    finite.
+
     Parameters
     ----------
     spec
@@ -166,6 +170,7 @@ def build_segment_doc(
     if not np.isfinite(cart).all():
         bad = int(got[np.where(~np.isfinite(cart).all(axis=(1, 2)))[0][0]])
         raise EngineError(f"{spec.label}: positions are not finite from step {bad} (MD blew up)")
+    warnings = list(warnings or [])
     lattice = np.asarray(frames.lattice_A, float)
     frac = cart @ np.linalg.inv(lattice)
     props: list[dict[str, Any]] = [
@@ -180,10 +185,16 @@ def build_segment_doc(
         if values is None:
             continue
         arr = np.asarray(values, float)[keep]
-        if not np.isfinite(arr).all():
-            raise EngineError(f"{spec.label}: {key} contains NaN/inf; nothing was stored")
+        finite = np.isfinite(arr.reshape(len(arr), -1)).all(axis=1)
+        # frames the engine did not report (e.g. VASP's energy of the final CONTCAR) or
+        # that are not finite simply lack the key: NaN/inf are never stored
+        if (~finite[:-1]).any():
+            warnings.append(
+                f"{spec.label}: {key} missing or not finite in {int((~finite).sum())} frames"
+            )
         for i in range(len(props)):
-            props[i][key] = arr[i].tolist() if arr.ndim > 1 else float(arr[i])
+            if finite[i]:
+                props[i][key] = arr[i].tolist() if arr.ndim > 1 else float(arr[i])
     traj = Trajectory(
         species=list(frames.species),
         coords=frac,
@@ -192,8 +203,9 @@ def build_segment_doc(
         time_step=spec.time_step_fs * spec.traj_interval,
         frame_properties=props,
     )
-    temps = frames.temperatures_K
-    mean_t = float(np.mean(np.asarray(temps)[keep])) if temps is not None else None
+    temps = None if frames.temperatures_K is None else np.asarray(frames.temperatures_K)[keep]
+    temps = None if temps is None else temps[np.isfinite(temps)]
+    mean_t = float(np.mean(temps)) if temps is not None and len(temps) else None
     return MDSegmentDoc(
         engine=engine,
         spec=spec,
@@ -209,7 +221,7 @@ def build_segment_doc(
         dir_name=dir_name,
         trajectory=traj,
         restart=frames.restart,
-        warnings=[*(warnings or []), *frames.warnings],
+        warnings=[*warnings, *frames.warnings],
     )
 
 

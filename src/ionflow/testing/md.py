@@ -7,6 +7,7 @@ tested in milliseconds per step. The physics is meaningless for real electrolyte
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -45,19 +46,31 @@ class PairLJ(Calculator):
         Well depth (eV).
     rc
         Cutoff (Å); must be below half the shortest cell height.
+    delay_s
+        Sleep this long per evaluation (fault tests need a segment that runs a while).
     """
 
     implemented_properties = ("energy", "forces")
 
-    def __init__(self, sigma: float = 1.9, epsilon: float = 0.02, rc: float = 3.8, **kw: Any):
+    def __init__(
+        self,
+        sigma: float = 1.9,
+        epsilon: float = 0.02,
+        rc: float = 3.8,
+        delay_s: float = 0.0,
+        **kw: Any,
+    ):
         super().__init__(**kw)
         self.sigma, self.epsilon, self.rc = float(sigma), float(epsilon), float(rc)
+        self.delay_s = float(delay_s)
 
     def calculate(
         self, atoms: Any = None, properties: Any = None, system_changes: Any = all_changes
     ) -> None:
         """Compute energy and forces of all pairs within the cutoff."""
         super().calculate(atoms, properties, system_changes)
+        if self.delay_s:
+            time.sleep(self.delay_s)
         cell = np.asarray(self.atoms.cell)
         heights = np.abs(np.linalg.det(cell)) / np.linalg.norm(
             np.cross(cell[[1, 2, 0]], cell[[2, 0, 1]]), axis=1
@@ -116,7 +129,7 @@ class LennardJonesEngine(EngineAdapter):
         from atomate2.ase.jobs import LennardJonesRelaxMaker
 
         return LennardJonesRelaxMaker(
-            calculator_kwargs=dict(self.calculator_kwargs),
+            calculator_kwargs=self._ase_lj_kwargs(),
             relax_cell=relax_cell,
             steps=max_steps,
             relax_kwargs={"fmax": fmax_eV_A},
@@ -126,7 +139,10 @@ class LennardJonesEngine(EngineAdapter):
         """Return atomate2's Lennard-Jones static maker."""
         from atomate2.ase.jobs import LennardJonesStaticMaker
 
-        return LennardJonesStaticMaker(calculator_kwargs=dict(self.calculator_kwargs))
+        return LennardJonesStaticMaker(calculator_kwargs=self._ase_lj_kwargs())
+
+    def _ase_lj_kwargs(self) -> dict[str, Any]:
+        return {k: v for k, v in self.calculator_kwargs.items() if k in {"sigma", "epsilon", "rc"}}
 
     def md_maker(
         self,
