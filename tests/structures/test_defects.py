@@ -22,9 +22,9 @@ def _li3ocl() -> Structure:
 
 
 def _rocksalt(a: float = 4.0) -> Structure:
-    return Structure.from_spacegroup(
-        "Fm-3m", Lattice.cubic(a), ["Na", "Cl"], [[0, 0, 0], [0.5] * 3]
-    )
+    fcc = [[0, 0, 0], [0, 0.5, 0.5], [0.5, 0, 0.5], [0.5, 0.5, 0]]
+    shifted = [[(x + 0.5) % 1, y, z] for x, y, z in fcc]
+    return Structure(Lattice.cubic(a), ["Na"] * 4 + ["Cl"] * 4, fcc + shifted)
 
 
 @pytest.fixture(scope="module")

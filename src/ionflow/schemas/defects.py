@@ -21,6 +21,7 @@ __all__ = [
     "DefectEnergyDoc",
     "DefectSite",
     "DefectStudyDoc",
+    "LiContentConfig",
     "PairBinding",
 ]
 
@@ -263,3 +264,27 @@ class DefectStudyDoc(_Doc):
         None, description="Static dielectric constant used for corrections / Coulomb terms."
     )
     warnings: list[str] = Field(default_factory=list, description="Things the user should know.")
+
+
+class LiContentConfig(_Doc):
+    """One ordering of a Li-content series, ranked by its Ewald energy."""
+
+    label: str = Field(..., description="Label, e.g. 'Li12_r1' (count, rank).")
+    n_li: int = Field(..., ge=0, description="Li atoms in the supercell.")
+    x: float = Field(..., ge=0, description="Li per formula unit of the host.")
+    structure: Structure = Field(..., description="The ordered supercell.")
+    composition: str = Field(..., description="Formula of the supercell.")
+    ewald_energy_eV: float = Field(..., description="Ewald energy of the point charges (eV).")
+    ewald_above_min_eV: float = Field(
+        ..., ge=0, description="Ewald energy above the best ordering of this Li count (eV)."
+    )
+    rank: int = Field(..., ge=1, description="1 = lowest Ewald energy for this Li count.")
+    compensation: str = Field(..., description="'electronic' or 'counter'.")
+    charges: dict[str, float] = Field(..., description="Point charges used per element (e).")
+
+    @field_validator("structure", mode="before")
+    @classmethod
+    def _structure_from_dict(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return Structure.from_dict(value)
+        return value
