@@ -71,9 +71,9 @@ def mobile_ion_density(
     shape = _grid_shape(lat0, grid_spacing_A)
     drift_frac = np.zeros((traj.n_frames, 3))
     if remove_drift:
-        from ionflow.analysis.diffusion import _drift
+        from ionflow.analysis.displacements import framework_drift
 
-        drift_cart, _ = _drift(traj, mobile, "framework", [])
+        drift_cart, _ = framework_drift(traj, mobile, "framework", [])
         drift_frac = drift_cart @ np.linalg.inv(lat0)
     counts = np.zeros(int(np.prod(shape)), dtype=np.int64)
     grid = np.array(shape)

@@ -35,8 +35,10 @@ from ionflow.analysis.conductivity import (
     conductivity_from_diffusivity,
     default_charge,
 )
+from ionflow.analysis.displacements import framework_drift, hop_length_A
 from ionflow.analysis.msd import (
     LagFunctional,
+    block_tensor_slopes,
     ion_window_stats,
     msd_fft,
     ols_slope_weights,
@@ -67,8 +69,9 @@ SIGNIFICANCE = 2.0
 MIN_EFFECTIVE_HOPS = 1.0
 #: A principal direction counts for the dimensionality if its D ≥ this × the largest.
 DIMENSION_RATIO = 0.1
-#: Points kept in the stored MSD curve.
+#: Points kept in the stored MSD curve, and the fraction of the run it spans.
 MAX_CURVE_POINTS = 200
+CURVE_FRACTION = 0.75
 #: Warn when a framework atom moves further than this (Å) after drift removal.
 FRAMEWORK_WARN_A = 2.0
 #: Warn when the file's temperature differs by more than this fraction; error above.
@@ -125,99 +128,6 @@ def fit_window_lags(
             "or a smaller --min-time / larger --max-time"
         )
     return start, end
-
-
-def hop_length_A(traj: TrajectoryData, mobile: np.ndarray, max_atoms: int = 200) -> float:
-    """Median nearest-neighbour distance between mobile ions in frame 0 (Å).
-
-    Parameters
-    ----------
-    traj
-        The trajectory.
-    mobile
-        Indices of the mobile ions.
-    max_atoms
-        Use at most this many ions (evenly spaced) to bound the cost.
-
-    Returns
-    -------
-    float
-        A typical hop length (Å). With one mobile ion: its nearest-neighbour distance.
-    """
-    lat = traj.lattice(0)
-    sel = mobile[:: max(1, len(mobile) // max_atoms)]
-    fc = traj.frac_coords[0]
-    others = mobile if len(mobile) > 1 else np.arange(traj.n_atoms)
-    df = fc[sel][:, None, :] - fc[others][None, :, :]
-    df -= np.rint(df)
-    images = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
-    best = np.full(df.shape[:2], np.inf)
-    for img in images:  # minimum image, safe for skewed cells
-        d = np.linalg.norm((df + img) @ lat, axis=-1)
-        np.minimum(best, d, out=best)
-    best[best < 1e-6] = np.inf  # the atom itself
-    nearest = best.min(axis=1)
-    nearest = nearest[np.isfinite(nearest)]
-    if nearest.size == 0:
-        # a single atom alone in its cell: the shortest lattice vector
-        return float(np.linalg.norm(lat, axis=1).min())
-    return float(np.median(nearest))
-
-
-def _drift(
-    traj: TrajectoryData, mobile: np.ndarray, mode: str, warnings: list[str]
-) -> tuple[np.ndarray, float | None]:
-    """Drift (n_frames, 3) in Å and the largest framework displacement after removing it."""
-    n = traj.n_frames
-    everyone = np.arange(traj.n_atoms)
-    framework = np.setdiff1d(everyone, mobile)
-    if mode not in ("framework", "all", "none"):
-        raise InputError(f"drift must be 'framework', 'all' or 'none', got {mode!r}")
-    ref = framework if mode == "framework" else everyone
-    if mode == "framework" and framework.size == 0:
-        warnings.append(
-            "no framework atoms (all atoms are mobile); removed the drift of all atoms instead"
-        )
-        ref = everyone
-    drift = np.zeros((n, 3))
-    step = max(1, n // 1000)
-    fw_kept: list[np.ndarray] = []
-    if mode != "none":
-        fw_set = set(framework.tolist())
-        for chunk, disp in traj.iter_unwrapped(ref):
-            drift += disp.sum(axis=1)
-            is_fw = np.array([i in fw_set for i in chunk])
-            if is_fw.any():
-                fw_kept.append(disp[::step][:, is_fw])
-        drift /= len(ref)
-    if framework.size == 0:
-        return drift, None
-    if mode == "all" or mode == "none" or not fw_kept:
-        fw_kept = [d[::step] for _, d in traj.iter_unwrapped(framework)]
-    sub = np.concatenate(fw_kept, axis=1) - drift[::step][:, None, :]
-    return drift, float(np.sqrt((sub**2).sum(axis=-1)).max())
-
-
-def _sample_slopes(
-    disp: np.ndarray, start: int, end: int, dt_ps: float, n_blocks: int
-) -> np.ndarray | None:
-    """Per-(ion, block) OLS slopes (Å²/ps) of the 6 tensor components, or None if too short."""
-    n = disp.shape[0]
-    length = n // n_blocks
-    scale = length / n
-    b_start = max(1, round(start * scale))
-    b_end = min(length - 1, round(end * scale))
-    if b_end - b_start + 1 < MIN_FIT_LAGS:
-        return None
-    lags = np.arange(b_start, b_end + 1)
-    n_fft = next_fast_len(2 * length, real=True)
-    fit = LagFunctional(length, lags, ols_slope_weights(lags * dt_ps), n_fft)
-    out = []
-    for k in range(n_blocks):
-        block = disp[k * length : (k + 1) * length]
-        (vals,), _ = ion_window_stats(block, [fit], np.array([0]), n_fft)
-        out.append(vals)
-    return np.concatenate(out)
 
 
 def analyze_diffusion(
@@ -283,9 +193,11 @@ def analyze_diffusion(
     n, n_mob = traj.n_frames, int(mobile.size)
     dt_ps = traj.time_step_fs / 1000.0
     start, end = fit_window_lags(n, traj.time_step_fs, min_time_ps, max_time_ps)
-    drift_vec, fw_max = _drift(traj, mobile, drift, warnings)
+    drift_vec, fw_max = framework_drift(traj, mobile, drift, warnings)
 
-    curve_lags = np.unique(np.linspace(0, n - 1, MAX_CURVE_POINTS).round().astype(int))
+    # stored curve: up to 3/4 of the run (the last lags have too few time origins to show)
+    curve_end = max(end, int(CURVE_FRACTION * (n - 1)))
+    curve_lags = np.unique(np.linspace(0, curve_end, MAX_CURVE_POINTS).round().astype(int))
     n_fft = next_fast_len(2 * n, real=True)
     lags = np.arange(start, end + 1)
     functionals = [LagFunctional(n, lags, ols_slope_weights(lags * dt_ps), n_fft)]
@@ -318,7 +230,7 @@ def analyze_diffusion(
         msd_sq += (curve**2).sum(axis=1)
         pos += c
         while n_blocks > 1:
-            bs = _sample_slopes(disp, start, end, dt_ps, n_blocks)
+            bs = block_tensor_slopes(disp, start, end, dt_ps, n_blocks, MIN_FIT_LAGS)
             if bs is not None:
                 block_slopes.append(bs)
                 break

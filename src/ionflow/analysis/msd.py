@@ -20,6 +20,7 @@ from scipy.fft import irfft, next_fast_len, rfft
 __all__ = [
     "PAIRS",
     "LagFunctional",
+    "block_tensor_slopes",
     "ion_window_stats",
     "msd_fft",
     "ols_slope_weights",
@@ -212,3 +213,47 @@ def ols_slope_weights(t: np.ndarray) -> np.ndarray:
     t = np.asarray(t, dtype=float)
     dt = t - t.mean()
     return dt / np.dot(dt, dt)
+
+
+def block_tensor_slopes(
+    disp: np.ndarray, start: int, end: int, dt_ps: float, n_blocks: int, min_lags: int = 3
+) -> np.ndarray | None:
+    """Per-(ion, time block) OLS slopes (Å²/ps) of the six MSD-tensor components.
+
+    The run is cut into ``n_blocks`` equal blocks and the fit window is scaled to the
+    block length.
+
+    Parameters
+    ----------
+    disp
+        Displacements (n_frames, n_ions, 3) in Å.
+    start, end
+        Fit window of the full run (lags, inclusive).
+    dt_ps
+        Time between frames (ps).
+    n_blocks
+        Number of blocks.
+    min_lags
+        Fewest lags a block window may have.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        Shape ``(n_blocks * n_ions, 6)``; None when the blocks are too short.
+    """
+    n = disp.shape[0]
+    length = n // n_blocks
+    scale = length / n
+    b_start = max(1, round(start * scale))
+    b_end = min(length - 1, round(end * scale))
+    if b_end - b_start + 1 < min_lags:
+        return None
+    lags = np.arange(b_start, b_end + 1)
+    n_fft = next_fast_len(2 * length, real=True)
+    fit = LagFunctional(length, lags, ols_slope_weights(lags * dt_ps), n_fft)
+    out = []
+    for k in range(n_blocks):
+        block = disp[k * length : (k + 1) * length]
+        (vals,), _ = ion_window_stats(block, [fit], np.array([0]), n_fft)
+        out.append(vals)
+    return np.concatenate(out)

@@ -1,0 +1,182 @@
+"""Streaming readers of VASP MD output: ``vasprun.xml`` and ``XDATCAR`` (plain or compressed)."""
+
+# ruff: noqa: RUF001, RUF002, RUF003  (σ, ×, – and − are intended in physics text)
+
+from __future__ import annotations
+
+from pathlib import Path
+from xml.etree.ElementTree import iterparse
+
+import numpy as np
+
+from ionflow.analysis.readers_base import (
+    STREAM_ERRORS,
+    frames_to_array,
+    open_binary,
+    open_text,
+    truncation_warning,
+)
+from ionflow.analysis.trajectory import TrajectoryData
+from ionflow.errors import InputError
+
+__all__ = ["read_vasprun", "read_xdatcar"]
+
+
+def read_vasprun(path: str | Path, time_step_fs: float | None = None) -> TrajectoryData:
+    """Stream the ionic steps of an MD ``vasprun.xml`` (plain, .gz, .bz2, .xz).
+
+    Parameters
+    ----------
+    path
+        The file.
+    time_step_fs
+        Override of the time between ionic steps (default POTIM from the file).
+
+    Returns
+    -------
+    TrajectoryData
+        One frame per ionic step; temperature TEBEG when TEBEG = TEEND.
+    """
+    path = Path(path)
+    label = str(path)
+    params: dict[str, str] = {}
+    species: list[str] = []
+    frames: list[np.ndarray] = []
+    lattices: list[np.ndarray] = []
+    warnings: list[str] = []
+    wanted = {"POTIM", "TEBEG", "TEEND", "IBRION", "NBLOCK"}
+    try:
+        with open_binary(path) as fh:
+            for _, elem in iterparse(fh, events=("end",)):
+                tag = elem.tag
+                if tag == "i" and elem.get("name") in wanted:
+                    params.setdefault(elem.get("name"), (elem.text or "").strip())
+                elif tag == "array" and elem.get("name") == "atoms":
+                    species = [rc[0].text.strip() for rc in elem.iter("rc")]
+                elif tag == "calculation":
+                    st = elem.find("structure")
+                    if st is not None:
+                        basis = st.find("crystal/varray[@name='basis']")
+                        pos = st.find("varray[@name='positions']")
+                        if basis is not None and pos is not None:
+                            lattices.append(_varray(basis))
+                            frames.append(_varray(pos))
+                    elem.clear()
+    except STREAM_ERRORS as exc:
+        if not species:
+            raise InputError(f"{label}: not a readable vasprun.xml ({exc})") from None
+        warnings.append(truncation_warning(label, len(frames), exc))
+    if not species:
+        raise InputError(f"{label}: no <atominfo> atoms found; is this a vasprun.xml?")
+    if params.get("IBRION", "0").strip() not in ("0", ""):
+        raise InputError(
+            f"{label}: IBRION = {params['IBRION']} is not molecular dynamics (IBRION = 0)"
+        )
+    n_atoms = len(species)
+    frac = frames_to_array(frames, label, n_atoms)
+    if time_step_fs is None:
+        if "POTIM" not in params:
+            raise InputError(f"{label}: no POTIM in the file; pass the time step (fs)")
+        time_step_fs = float(params["POTIM"])
+    temperature = None
+    if "TEBEG" in params:
+        tebeg = float(params["TEBEG"])
+        teend = float(params.get("TEEND", tebeg))
+        if teend > 0 and abs(teend - tebeg) > 1e-6:
+            warnings.append(f"{label}: temperature ramp TEBEG {tebeg:g} → TEEND {teend:g} K")
+        else:
+            temperature = tebeg
+    return TrajectoryData(
+        species,
+        frac,
+        np.asarray(lattices),
+        time_step_fs,
+        temperature_K=temperature,
+        source=label,
+        warnings=warnings,
+    )
+
+
+def _varray(elem) -> np.ndarray:
+    return np.array(" ".join(v.text for v in elem).split(), dtype=float).reshape(-1, 3)
+
+
+def read_xdatcar(path: str | Path, time_step_fs: float | None = None) -> TrajectoryData:
+    """Stream an XDATCAR (VASP 5+, fixed or variable cell; plain or compressed).
+
+    Parameters
+    ----------
+    path
+        The file.
+    time_step_fs
+        Time between stored frames (POTIM × NBLOCK) in fs; XDATCAR does not store it.
+
+    Returns
+    -------
+    TrajectoryData
+        One frame per configuration block.
+    """
+    path = Path(path)
+    label = str(path)
+    if time_step_fs is None:
+        raise InputError(
+            f"{label}: XDATCAR does not store the time step; pass the time between stored "
+            "frames (POTIM × NBLOCK, fs) with --time-step"
+        )
+    frames: list[np.ndarray] = []
+    lattices: list[np.ndarray] = []
+    warnings: list[str] = []
+    species: list[str] = []
+    lattice = None
+    try:
+        with open_text(path) as fh:
+            lines = iter(fh)
+            line = next(lines, "")
+            while line:
+                if line.strip().lower().startswith(("direct", "cartesian")):
+                    if lattice is None:
+                        raise InputError(f"{label}: configuration before any cell header")
+                    cart = line.strip().lower().startswith("cartesian")
+                    block = [next(lines) for _ in range(len(species))]
+                    xyz = np.array(
+                        " ".join(" ".join(b.split()[:3]) for b in block).split(), dtype=float
+                    )
+                    xyz = xyz.reshape(len(species), 3)
+                    if cart:
+                        xyz = xyz @ np.linalg.inv(lattice)
+                    frames.append(xyz)
+                    lattices.append(lattice)
+                    line = next(lines, "")
+                    continue
+                if not line.strip():
+                    line = next(lines, "")
+                    continue
+                # header: comment, scale, 3 lattice lines, symbols, counts
+                head = [next(lines) for _ in range(6)]
+                scale = float(head[0].split()[0])
+                lat = np.array(" ".join(head[1:4]).split(), dtype=float).reshape(3, 3)
+                if scale < 0:
+                    scale = (abs(scale) / abs(np.linalg.det(lat))) ** (1.0 / 3.0)
+                lattice = lat * scale
+                symbols, counts = head[4].split(), [int(c) for c in head[5].split()]
+                if len(symbols) != len(counts):
+                    raise InputError(f"{label}: species line and counts line do not match")
+                new_species = [
+                    s.split("_")[0].split("/")[0]
+                    for s, c in zip(symbols, counts, strict=True)
+                    for _ in range(c)
+                ]
+                if species and new_species != species:
+                    raise InputError(f"{label}: the atoms change between frames")
+                species = new_species
+                line = next(lines, "")
+    except InputError:
+        raise
+    except (StopIteration, ValueError, IndexError, *STREAM_ERRORS) as exc:
+        if not frames:
+            raise InputError(f"{label}: not a readable XDATCAR ({exc})") from None
+        warnings.append(truncation_warning(label, len(frames), exc))
+    frac = frames_to_array(frames, label, len(species))
+    return TrajectoryData(
+        species, frac, np.asarray(lattices), time_step_fs, source=label, warnings=warnings
+    )
