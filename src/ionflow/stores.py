@@ -20,6 +20,7 @@ no indexes).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,6 +31,8 @@ from ionflow.config.base import ConfigModel, load_yaml_model
 from ionflow.errors import IonflowError, StoreError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from jobflow import JobStore
     from maggma.core import Store
 
@@ -254,6 +257,40 @@ def ensure_indexes(store: JobStore) -> list[str]:
     return done
 
 
+@contextlib.contextmanager
+def _montydb_lock(store: JobStore) -> Iterator[list[Any]]:
+    """Hold an exclusive lock on every montydb folder of the store; yield its MontyStores.
+
+    maggma's ``MontyStore.connect`` rewrites ``monty.storage.cfg`` each time, and a process
+    connecting at the same moment can read a half-written file (``ValueError: Empty module
+    name``); montydb also decides that a collection exists when its sqlite file exists but
+    creates the file before the table (``OperationalError: no such table: documents``).
+    Connecting and creating collections one process at a time closes both windows.
+    """
+    import fcntl
+
+    from maggma.stores import MontyStore
+
+    montys = [s for s in (store.docs_store, *store.additional_stores.values())]
+    montys = [s for s in montys if isinstance(s, MontyStore)]
+    folders = sorted({Path(m.database_path) for m in montys})
+    with contextlib.ExitStack() as stack:
+        for folder in folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            lock = stack.enter_context(open(folder / ".ionflow.lock", "a"))
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            stack.callback(fcntl.flock, lock, fcntl.LOCK_UN)
+        yield montys
+
+
+def _create_montydb_collections(montys: list[Any]) -> None:
+    """Create missing montydb collections (call inside :func:`_montydb_lock`)."""
+    for monty in montys:
+        database = monty._collection.database
+        if monty.collection_name not in database.list_collection_names():
+            database.create_collection(monty.collection_name)
+
+
 def open_job_store(
     settings: IonflowSettings | None = None,
     config: StoreConfig | None = None,
@@ -290,10 +327,12 @@ def open_job_store(
                 raise StoreError(f"store path {folder} is not a folder; move it aside")
     store = get_job_store(settings, config)
     try:
-        store.connect()
-        store.docs_store.count({"uuid": "__ionflow_probe__"})  # forces a real read
-        for extra in store.additional_stores.values():
-            extra.count({"job_uuid": "__ionflow_probe__"})
+        with _montydb_lock(store) as montys:
+            store.connect()
+            store.docs_store.count({"uuid": "__ionflow_probe__"})  # forces a real read
+            for extra in store.additional_stores.values():
+                extra.count({"job_uuid": "__ionflow_probe__"})
+            _create_montydb_collections(montys)
     except IonflowError:
         raise
     except Exception as exc:  # backends raise many types (sqlite, pymongo, OSError)
