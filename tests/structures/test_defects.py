@@ -103,3 +103,87 @@ def test_bad_species_and_neutrality(li3ocl_222):
         generate_defects(li3ocl_222, {"type": "cluster", "defects": ["Vac_Li"]})
     with pytest.raises(InputError, match="defect spec"):
         generate_defects(li3ocl_222, {"type": "vacancy", "species": ["Li"], "sepration": 3})
+
+
+def _lacl3() -> Structure:
+    """UCl3-type LaCl3 (P6_3/m): La 2c, Cl 6h (x = 0.3875, y = 0.3009)."""
+    x, y = 0.3875, 0.3009
+    la = [[1 / 3, 2 / 3, 0.25], [2 / 3, 1 / 3, 0.75]]
+    cl = [
+        [x, y, 0.25],
+        [-y, x - y, 0.25],
+        [-x + y, -x, 0.25],
+        [-x, -y, 0.75],
+        [y, -x + y, 0.75],
+        [x - y, x, 0.75],
+    ]
+    return Structure(Lattice.hexagonal(7.483, 4.375), ["La"] * 2 + ["Cl"] * 6, la + cl)
+
+
+def test_frenkel_multiplicities_cover_all_placements(li3ocl_222):
+    inter = generate_defects(li3ocl_222, {"type": "interstitial", "species": ["Li"]})
+    # Voronoi sites of the antiperovskite: 3 edge centres and 8 "tetrahedral" sites per cell
+    assert sorted(c.multiplicity for c in inter) == [24, 64]
+    assert [c.label for c in inter] == ["Li_i_1", "Li_i_2"]
+    for c in inter:
+        i = c.defect_sites[0].index
+        assert min(c.structure.get_distance(i, j) for j in range(len(c.structure)) if j != i) > 0.9
+    frenkel = generate_defects(
+        li3ocl_222, {"type": "frenkel", "species": ["Li"], "separation": "all"}
+    )
+    # every (vacancy, interstitial) placement belongs to exactly one listed orbit
+    assert sum(c.multiplicity for c in frenkel) == 24 * (24 + 64)
+    seps = [c.separation_A for c in frenkel]
+    assert seps == sorted(seps)
+    assert len({c.label for c in frenkel}) == len(frenkel)
+    some = generate_defects(
+        li3ocl_222, {"type": "frenkel", "species": ["Li"], "separation": "all", "max_configs": 3}
+    )
+    assert [c.label for c in some] == [c.label for c in frenkel[:3]]
+
+
+def test_compensated_substitutions(li3ocl_222):
+    (o_cl,) = generate_defects(
+        li3ocl_222,
+        {"type": "substitution", "species": ["O", "Cl"], "compensation": "Li_i"},
+    )
+    assert o_cl.kroger_vink == "O_Cl' + Li_i^•"
+    assert o_cl.delta_n == {"Cl": -1, "Li": 1, "O": 1}
+    assert o_cl.structure.composition.as_dict() == {"Li": 25, "O": 9, "Cl": 7}
+    (s_o,) = generate_defects(li3ocl_222, {"type": "substitution", "species": ["S", "O"]})
+    assert s_o.kroger_vink == "S_O^x"  # isovalent
+    assert s_o.separation_A is None
+    (br,) = generate_defects(li3ocl_222, {"type": "substitution", "species": ["Br", "Cl"]})
+    assert br.kroger_vink == "Br_Cl^x"
+    assert br.multiplicity == 8
+
+
+def test_charged_single_vacancy(li3ocl_222):
+    (v,) = generate_defects(li3ocl_222, {"type": "vacancy", "species": ["Li"], "charge": -1})
+    assert v.charge == -1
+    assert v.structure.charge == -1
+    assert v.kroger_vink == "V_Li'"
+    assert v.label == "V_Li_q-1"
+
+
+def test_la_vacancy_with_three_li_interstitials():
+    cell = choose_supercell(_lacl3(), matrix=[1, 1, 2])
+    assert cell.n_atoms == 16
+    configs = generate_defects(
+        cell,
+        {"type": "vacancy", "species": ["La"], "compensation": "Li_i", "separation": "all"},
+    )
+    assert configs
+    for c in configs:
+        assert c.kroger_vink == "V_La''' + 3Li_i^•"
+        assert c.delta_n == {"La": -1, "Li": 3}
+        assert c.structure.composition.as_dict() == {"La": 3, "Cl": 12, "Li": 3}
+        li = [s.index for s in c.defect_sites if s.kind == "interstitial"]
+        assert len(set(li)) == 3
+        # separation is the farthest Li_i from the La vacancy
+        assert c.separation_A == pytest.approx(max(c.distances_A))
+        assert c.label.startswith("V_La+3Li_i_d")
+    seps = np.array([c.separation_A for c in configs])
+    assert np.all(np.diff(seps) > -1e-6)
+    with pytest.raises(InputError, match="cannot be neutralised"):
+        generate_defects(cell, {"type": "vacancy", "species": ["La"], "compensation": "O_Cl"})

@@ -1,4 +1,4 @@
-"""Candidate interstitial sites of a supercell (Voronoi nodes via pymatgen-analysis-defects)."""
+"""Candidate interstitial sites of a supercell: clustered Voronoi nodes, tiled over the cell."""
 
 from __future__ import annotations
 
@@ -12,10 +12,50 @@ from ionflow.errors import InputError
 if TYPE_CHECKING:
     from pymatgen.core import Structure
 
-__all__ = ["interstitial_candidates"]
+__all__ = ["interstitial_candidates", "voronoi_nodes"]
 
 #: candidates closer than this to another candidate (Å) are merged
 _DEDUP_A = 0.1
+
+
+def voronoi_nodes(
+    structure: Structure, *, min_dist_A: float = 0.9, clustering_tol_A: float = 0.5
+) -> np.ndarray:
+    """Voronoi vertices of a periodic structure, clustered and filtered (fractional coords).
+
+    Vertices closer than ``clustering_tol_A`` are merged (single linkage, periodic), each
+    cluster is replaced by its centroid, and nodes closer than ``min_dist_A`` to an atom
+    are dropped. Single linkage is symmetry-invariant, so the result keeps the
+    structure's symmetry.
+    """
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial import Voronoi
+
+    lat = structure.lattice
+    shifts = np.array(list(itertools.product((-1, 0, 1), repeat=3)))
+    frac = structure.frac_coords % 1.0
+    points = (frac[None, :, :] + shifts[:, None, :]).reshape(-1, 3) @ lat.matrix
+    vertices = Voronoi(points).vertices
+    vfrac = lat.get_fractional_coords(vertices)
+    inside = np.all((vfrac >= -1e-6) & (vfrac < 1 - 1e-6), axis=1)
+    vfrac = vfrac[inside] % 1.0
+    if len(vfrac) == 0:
+        return vfrac
+    if len(vfrac) > 1:
+        dist = lat.get_all_distances(vfrac, vfrac)
+        condensed = dist[np.triu_indices(len(vfrac), 1)]
+        labels = fcluster(linkage(condensed, "single"), clustering_tol_A, criterion="distance")
+    else:
+        labels = np.array([1])
+    nodes = []
+    for lab in np.unique(labels):
+        members = vfrac[labels == lab]
+        ref = members[0]
+        unwrapped = ref + (members - ref) - np.round(members - ref)
+        nodes.append(unwrapped.mean(axis=0) % 1.0)
+    nodes = np.array(nodes)
+    dmin = lat.get_all_distances(nodes, frac).min(axis=1)
+    return nodes[dmin >= min_dist_A]
 
 
 def interstitial_candidates(
@@ -27,16 +67,17 @@ def interstitial_candidates(
 ) -> np.ndarray:
     """Return every candidate interstitial position in a supercell.
 
-    The Voronoi interstitial generator of pymatgen-analysis-defects runs on the primitive
-    cell (fast); its symmetry-equivalent sites are then tiled over the supercell, so the
-    result is closed under the supercell's symmetry operations.
+    Voronoi nodes of the primitive cell (clustered, away from atoms; the approach of
+    pymatgen-analysis-defects' ``VoronoiInterstitialGenerator``, written here with scipy so
+    it costs milliseconds) are tiled over the supercell, so the result is closed under the
+    supercell's symmetry operations.
 
     Parameters
     ----------
     supercell
         Host supercell.
     species
-        Element to insert (only used by the generator for labelling).
+        Element to insert (used in the error message only).
     min_dist_A
         Smallest allowed distance from a host atom (Å).
     clustering_tol_A
@@ -52,21 +93,14 @@ def interstitial_candidates(
     InputError
         If the host has no void large enough.
     """
-    from pymatgen.analysis.defects.generators import VoronoiInterstitialGenerator
-
     prim = supercell.get_primitive_structure()
-    generator = VoronoiInterstitialGenerator(clustering_tol=clustering_tol_A, min_dist=min_dist_A)
-    cart = [
-        site.coords
-        for inter in generator.generate(prim, [species])
-        for site in inter.equivalent_sites
-    ]
-    if not cart:
+    nodes = voronoi_nodes(prim, min_dist_A=min_dist_A, clustering_tol_A=clustering_tol_A)
+    if len(nodes) == 0:
         raise InputError(
             f"no interstitial site for {species} found in {supercell.composition.reduced_formula} "
             f"(no void farther than {min_dist_A} Å from all atoms); lower min_dist_A"
         )
-    cart = np.array(cart)
+    cart = prim.lattice.get_cartesian_coords(nodes)
     # tile primitive translations over the supercell
     frac_in_prim = prim.lattice.get_fractional_coords(supercell.lattice.matrix)
     span = int(np.ceil(np.abs(frac_in_prim).sum(axis=0).max())) + 1
