@@ -207,7 +207,8 @@ def expand_spec(spec: DefectSection, oxi: dict[str, float]) -> list[str]:
     if spec.compensation:
         comp = PointDefect(spec.compensation)
         if comp.species not in oxi:
-            oxi[comp.species] = _foreign_state(comp.species, 1.0)
+            sign = oxi.get(comp.host_species, 1.0) if comp.kind == "substitution" else 1.0
+            oxi[comp.species] = _foreign_state(comp.species, sign)
         total = sum(d.effective_charge(oxi) for d in defects)
         q_comp = comp.effective_charge(oxi)
         n = -total / q_comp if q_comp else 0.0
