@@ -111,3 +111,45 @@ def test_bad_inputs_fail_at_build_time():
         maker.make(
             _li3ocl(), [SCHOTTKY], min_image_distance_A=30, max_atoms=100, entries=_entries()
         )
+
+
+def test_study_doc_charged_cells_and_binding():
+    from ionflow.analysis.formation import point_charge_correction
+    from ionflow.makers.defects import defect_study_doc
+    from ionflow.schemas.defects import ChemicalPotentialSet
+    from ionflow.structures.defects import generate_defects
+    from ionflow.structures.supercell import choose_supercell
+
+    choice = choose_supercell(_li3ocl(), matrix=[2, 2, 2])
+    pair = generate_defects(choice, {**SCHOTTKY, "separation": "farthest"})[0]
+    v_li = generate_defects(choice, {"type": "vacancy", "species": ["Li"], "charge": -1})[0]
+    v_cl = generate_defects(choice, {"type": "vacancy", "species": ["Cl"], "charge": 1})[0]
+    mus = ChemicalPotentialSet(condition="test", mu_eV={"Li": -2.0, "Cl": -1.5})
+    e_host = -200.0
+    energies = [-190.0, -196.0, -197.0]
+    doc = defect_study_doc(
+        e_host,
+        choice.structure,
+        [pair, v_li, v_cl],
+        energies,
+        [pair.structure, v_li.structure, v_cl.structure],
+        mus,
+        roles=["requested", "part", "part"],
+        part_labels={"V_Li": [v_li.label], "V_Cl": [v_cl.label]},
+        fermi_level_eV=0.3,
+        vbm_eV=2.0,
+        dielectric_constant=5.0,
+    )
+    by = {d.label: d for d in doc.defects}
+    corr = point_charge_correction(choice.structure.lattice, 1, 5.0)
+    assert by["V_Li_q-1"].correction_eV == pytest.approx(corr)  # q^2 = 1 for both signs
+    assert by["V_Li_q-1"].formation_energy_eV == pytest.approx(-196 + 200 - 2.0 - 2.3 + corr)
+    assert by["V_Cl_q+1"].formation_energy_eV == pytest.approx(-197 + 200 - 1.5 + 2.3 + corr)
+    e_pair = by[pair.label].formation_energy_eV
+    assert e_pair == pytest.approx(-190 + 200 - 3.5)
+    b = by[pair.label].binding
+    # the Fermi-level terms of the parts cancel in the binding energy
+    assert b.binding_energy_eV == pytest.approx(e_pair - (-0.3 + 3.8 + 2 * corr))
+    # unrelaxed structures: the screened Coulomb term at the generated separation
+    assert b.relaxed_separation_A == pytest.approx(pair.separation_A)
+    assert b.coulomb_energy_eV == pytest.approx(-14.399645 / (5.0 * pair.separation_A))
