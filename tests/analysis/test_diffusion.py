@@ -202,3 +202,30 @@ def test_temperature_mismatch_with_file_is_an_error(random_walk):
     with pytest.raises(InputError, match="file says 800 K"):
         analyze_diffusion(traj, "Li", 1200.0)
     assert analyze_diffusion(traj, "Li", 810.0).temperature_K == 810.0
+
+
+def test_auto_window_has_an_absolute_scale_so_sigma_shrinks_with_run_length(random_walk):
+    from ionflow.analysis.fit_window import auto_fit_windows
+
+    # short runs: fractions of the run; long runs: an absolute window after 2 ps
+    assert auto_fit_windows(226, 4.0)[0] == (57, 112)  # 0.9 ps demo run: 0.225-0.45 ps
+    long_windows = auto_fit_windows(50_001, 20.0)  # 1 ns
+    assert long_windows[0] == (100, 500)  # 2-10 ps
+    assert long_windows[-1][0] * 20.0 / 1000 <= 250.0
+    rel = []
+    for n in (1000, 16000):
+        traj = random_walk(
+            n_frames=n, n_li=20, n_fw=4, diffusivity_cm2_s=1e-5, time_step_fs=20.0, seed=n
+        )
+        r = analyze_diffusion(traj, "Li", 1000.0)
+        rel.append(r.diffusivity_std_cm2_s / r.diffusivity_cm2_s)
+    assert rel[1] < 0.6 * rel[0]
+
+
+def test_window_moves_later_when_msd_is_not_linear(aimd_dir):
+    from ionflow.analysis.readers import read_run
+
+    files = [aimd_dir / f"li6ps5cl_500K_0p/run{i}/XDATCAR.gz" for i in (1, 2)]
+    r = analyze_diffusion(read_run(files, time_step_fs=100.0), "Li", 500.0)
+    assert r.fit_start_ps > 2.0
+    assert any("fit window moved" in w for w in r.warnings)

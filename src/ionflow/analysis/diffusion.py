@@ -36,6 +36,12 @@ from ionflow.analysis.conductivity import (
     default_charge,
 )
 from ionflow.analysis.displacements import framework_drift, hop_length_A
+from ionflow.analysis.fit_window import (
+    MIN_FIT_LAGS,
+    auto_fit_windows,
+    fit_window_lags,
+    slope_change,
+)
 from ionflow.analysis.msd import (
     LagFunctional,
     block_tensor_slopes,
@@ -51,16 +57,8 @@ from ionflow.schemas.transport import DiffusionResult
 if TYPE_CHECKING:
     from ionflow.analysis.trajectory import TrajectoryData
 
-__all__ = ["analyze_diffusion", "fit_window_lags", "hop_length_A"]
+__all__ = ["analyze_diffusion", "fit_window_lags", "hop_length_A"]  # re-exported helpers
 
-#: Automatic fit window: start at max(AUTO_START_FRACTION·T, min(AUTO_VIBRATION_PS,
-#: AUTO_MAX_START_FRACTION·T)), end at AUTO_END_FRACTION·T (T = run length).
-AUTO_START_FRACTION = 0.1
-AUTO_VIBRATION_PS = 0.5
-AUTO_MAX_START_FRACTION = 0.25
-AUTO_END_FRACTION = 0.5
-#: Fewest lags a fit window may contain.
-MIN_FIT_LAGS = 3
 #: Fewest independent estimates wanted for σ (ions, or ions × time blocks).
 MIN_SAMPLES = 8
 #: D must exceed this many σ to count as diffusion.
@@ -78,56 +76,6 @@ FRAMEWORK_WARN_A = 2.0
 TEMPERATURE_MISMATCH = 0.05
 
 DriftMode = Literal["framework", "all", "none"]
-
-
-def fit_window_lags(
-    n_frames: int,
-    time_step_fs: float,
-    min_time_ps: float | None = None,
-    max_time_ps: float | None = None,
-) -> tuple[int, int]:
-    """First and last lag (in frames) of the MSD fit window.
-
-    Parameters
-    ----------
-    n_frames
-        Frames in the run.
-    time_step_fs
-        Time between frames (fs).
-    min_time_ps
-        Start of the window (ps); None chooses it (see module constants).
-    max_time_ps
-        End of the window (ps); None uses half the run.
-
-    Returns
-    -------
-    tuple of int
-        ``(start_lag, end_lag)``, inclusive, with at least :data:`MIN_FIT_LAGS` lags.
-    """
-    dt_ps = time_step_fs / 1000.0
-    total_ps = (n_frames - 1) * dt_ps
-    if min_time_ps is None:
-        min_time_ps = max(
-            AUTO_START_FRACTION * total_ps,
-            min(AUTO_VIBRATION_PS, AUTO_MAX_START_FRACTION * total_ps),
-        )
-    if max_time_ps is None:
-        max_time_ps = max(AUTO_END_FRACTION * total_ps, min_time_ps + 0.2 * total_ps)
-    if min_time_ps < 0 or max_time_ps <= min_time_ps:
-        raise InputError(
-            f"fit window {min_time_ps:g}–{max_time_ps:g} ps is empty; the start must be ≥ 0 "
-            "and below the end"
-        )
-    start = max(1, math.ceil(min_time_ps / dt_ps - 1e-9))
-    end = min(n_frames - 1, math.floor(max_time_ps / dt_ps + 1e-9))
-    if end - start + 1 < MIN_FIT_LAGS:
-        raise InputError(
-            f"run too short for the fit window: {n_frames} frames of {time_step_fs:g} fs "
-            f"({total_ps:.3g} ps) leave {max(0, end - start + 1)} lags in "
-            f"{min_time_ps:.3g}–{max_time_ps:.3g} ps (need {MIN_FIT_LAGS}); use a longer run "
-            "or a smaller --min-time / larger --max-time"
-        )
-    return start, end
 
 
 def analyze_diffusion(
@@ -192,29 +140,28 @@ def analyze_diffusion(
     z = default_charge(specie) if charge is None else float(charge)
     n, n_mob = traj.n_frames, int(mobile.size)
     dt_ps = traj.time_step_fs / 1000.0
-    start, end = fit_window_lags(n, traj.time_step_fs, min_time_ps, max_time_ps)
+    if min_time_ps is None and max_time_ps is None:
+        windows = auto_fit_windows(n, traj.time_step_fs)
+    else:
+        windows = [fit_window_lags(n, traj.time_step_fs, min_time_ps, max_time_ps)]
     drift_vec, fw_max = framework_drift(traj, mobile, drift, warnings)
 
     # stored curve: up to 3/4 of the run (the last lags have too few time origins to show)
-    curve_end = max(end, int(CURVE_FRACTION * (n - 1)))
+    curve_end = max(max(e for _, e in windows), int(CURVE_FRACTION * (n - 1)))
     curve_lags = np.unique(np.linspace(0, curve_end, MAX_CURVE_POINTS).round().astype(int))
     n_fft = next_fast_len(2 * n, real=True)
-    lags = np.arange(start, end + 1)
-    functionals = [LagFunctional(n, lags, ols_slope_weights(lags * dt_ps), n_fft)]
-    # linearity check: slopes over the first and the second half of the window
-    mid = (start + end) // 2
-    check_linear = mid - start + 1 >= 2 and end - mid + 1 >= 2
-    if check_linear:
-        for lo, hi in ((start, mid), (mid, end)):
-            half = np.arange(lo, hi + 1)
-            functionals.append(LagFunctional(n, half, ols_slope_weights(half * dt_ps), n_fft))
-    halves = np.empty((n_mob, 2))
+    # per candidate window: the full window, its first half and its second half
+    functionals = []
+    for start, end in windows:
+        mid = (start + end) // 2
+        for lo, hi in ((start, end), (start, mid), (mid, end)):
+            lags = np.arange(lo, hi + 1)
+            functionals.append(LagFunctional(n, lags, ols_slope_weights(lags * dt_ps), n_fft))
+    slopes_w = np.empty((len(windows), n_mob, 6))
+    halves_w = np.empty((len(windows), n_mob, 2))
     msd_sum = np.zeros(curve_lags.size)
     msd_sq = np.zeros(curve_lags.size)
-    slopes = np.empty((n_mob, 6))
     collective = np.zeros((n, 3))
-    n_blocks = 1 if n_mob >= MIN_SAMPLES else math.ceil(MIN_SAMPLES / n_mob)
-    block_slopes: list[np.ndarray] = []
     pos = 0
     # ~24 doubles per ion and frame live at once (displacements, products, spectra)
     for _, disp in traj.iter_unwrapped(mobile, chunk_bytes=CHUNK_BYTES // 3):
@@ -222,13 +169,30 @@ def analyze_diffusion(
         collective += disp.sum(axis=1)
         c = disp.shape[1]
         values, curve = ion_window_stats(disp, functionals, curve_lags, n_fft)
-        slopes[pos : pos + c] = values[0]
-        if check_linear:
-            halves[pos : pos + c, 0] = values[1][:, :3].sum(axis=-1)
-            halves[pos : pos + c, 1] = values[2][:, :3].sum(axis=-1)
+        for k in range(len(windows)):
+            slopes_w[k, pos : pos + c] = values[3 * k]
+            halves_w[k, pos : pos + c, 0] = values[3 * k + 1][:, :3].sum(axis=-1)
+            halves_w[k, pos : pos + c, 1] = values[3 * k + 2][:, :3].sum(axis=-1)
         msd_sum += curve.sum(axis=1)
         msd_sq += (curve**2).sum(axis=1)
         pos += c
+    # earliest candidate window in which the MSD is linear (else the latest one)
+    chosen = len(windows) - 1
+    for k in range(len(windows)):
+        if not slope_change(halves_w[k])[1]:
+            chosen = k
+            break
+    start, end = windows[chosen]
+    slopes, halves = slopes_w[chosen], halves_w[chosen]
+    if chosen > 0:
+        warnings.append(
+            f"MSD not linear from {windows[0][0] * dt_ps:.3g} ps: fit window moved to "
+            f"{start * dt_ps:.3g}–{end * dt_ps:.3g} ps"
+        )
+    n_blocks = 1 if n_mob >= MIN_SAMPLES else math.ceil(MIN_SAMPLES / n_mob)
+    block_slopes: list[np.ndarray] = []
+    if n_blocks > 1:  # few ions: more samples of the per-ion spread from time blocks
+        disp = traj.unwrapped_displacements(mobile) - drift_vec[:, None, :]
         while n_blocks > 1:
             bs = block_tensor_slopes(disp, start, end, dt_ps, n_blocks, MIN_FIT_LAGS)
             if bs is not None:
@@ -277,17 +241,13 @@ def analyze_diffusion(
             else f"only {hops:.2g} effective hops in {total_ps:.3g} ps"
         )
         warnings.append(f"no diffusion detected ({why}); D is an upper bound, not a fit")
-    if diffusing and check_linear and n_mob >= 2:
-        diff = halves[:, 1] - halves[:, 0]
-        mean_lo = float(halves[:, 0].mean())
-        sd = float(diff.std(ddof=1) / math.sqrt(n_mob))
-        change = float(diff.mean())
-        if abs(change) > 3.0 * sd and abs(change) > 0.2 * abs(mean_lo):
-            warnings.append(
-                f"MSD is not linear in the fit window: the slope changes by "
-                f"{100 * change / mean_lo:+.0f}% from the first to the second half "
-                "(sub-/super-diffusive regime); try a later --min-time or a longer run"
-            )
+    rel_change, nonlinear = slope_change(halves)
+    if diffusing and nonlinear:
+        warnings.append(
+            f"MSD is not linear in the fit window: the slope changes by {100 * rel_change:+.0f}% "
+            "from the first to the second half (sub-/super-diffusive regime); try a later "
+            "--min-time or a longer run"
+        )
     dim = 0
     if diffusing:
         lam_max = evals[0]
@@ -299,7 +259,8 @@ def analyze_diffusion(
         dim = max(dim, 1)
     # ---- collective MSD and Haven ratio
     mscd_full = msd_fft(collective).sum(axis=1) / n_mob
-    d_chg = float(functionals[0].weights @ mscd_full[start : end + 1] / 6.0 * A2_PS_TO_CM2_S)
+    fit = functionals[3 * chosen]
+    d_chg = float(fit.weights @ mscd_full[start : end + 1] / 6.0 * A2_PS_TO_CM2_S)
     d_chg_std = haven = haven_std = None
     if d_std is not None and d_tr > 0:
         rel_single = d_std * root_n / d_tr  # relative error of one walker

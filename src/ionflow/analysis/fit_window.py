@@ -1,0 +1,148 @@
+"""Choice of the MSD fit window and the linearity test that guards it.
+
+Why the default window is not a fixed fraction of the run: for diffusive motion the
+relative error of a slope fitted over [a·T, b·T] does not shrink with the run length T
+(scale invariance of Brownian motion), so a run-until-converged loop would never
+converge. The automatic window therefore has an absolute scale: it starts after the
+vibrational regime (at most :data:`AUTO_START_CAP_PS`) and ends at
+:data:`AUTO_END_RATIO` × its start (at most half the run). When the MSD is not linear
+there (cage rattling, correlated back-hops), the start is doubled until it is, up to a
+quarter of the run. Short runs get the old fractions (0.1–0.25 T to 0.5 T).
+"""
+
+# ruff: noqa: RUF001, RUF002, RUF003  (σ, ×, – and − are intended in physics text)
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ionflow.errors import InputError
+
+__all__ = ["auto_fit_windows", "fit_window_lags", "slope_change"]
+
+#: Fewest lags a fit window may contain.
+MIN_FIT_LAGS = 3
+#: Automatic start: max(min(AUTO_VIBRATION_PS, AUTO_MAX_START_FRACTION·T),
+#: min(AUTO_START_FRACTION·T, AUTO_START_CAP_PS)); end: min(AUTO_END_FRACTION·T,
+#: AUTO_END_RATIO·start).
+AUTO_START_FRACTION = 0.1
+AUTO_VIBRATION_PS = 0.5
+AUTO_MAX_START_FRACTION = 0.25
+AUTO_START_CAP_PS = 2.0
+AUTO_END_FRACTION = 0.5
+AUTO_END_RATIO = 5.0
+#: The slope of the second half of the window differs from the first by more than
+#: LINEAR_SIGMA standard errors AND by more than LINEAR_REL (relative): not linear.
+LINEAR_SIGMA = 3.0
+LINEAR_REL = 0.2
+
+
+def fit_window_lags(
+    n_frames: int,
+    time_step_fs: float,
+    min_time_ps: float | None = None,
+    max_time_ps: float | None = None,
+) -> tuple[int, int]:
+    """First and last lag (in frames) of the MSD fit window.
+
+    Parameters
+    ----------
+    n_frames
+        Frames in the run.
+    time_step_fs
+        Time between frames (fs).
+    min_time_ps
+        Start of the window (ps); None uses the first automatic start.
+    max_time_ps
+        End of the window (ps); None uses the automatic end for that start.
+
+    Returns
+    -------
+    tuple of int
+        ``(start_lag, end_lag)``, inclusive, with at least :data:`MIN_FIT_LAGS` lags.
+    """
+    dt_ps = time_step_fs / 1000.0
+    total_ps = (n_frames - 1) * dt_ps
+    if min_time_ps is None:
+        min_time_ps = max(
+            min(AUTO_VIBRATION_PS, AUTO_MAX_START_FRACTION * total_ps),
+            min(AUTO_START_FRACTION * total_ps, AUTO_START_CAP_PS),
+        )
+    if max_time_ps is None:
+        max_time_ps = min(AUTO_END_FRACTION * total_ps, AUTO_END_RATIO * min_time_ps)
+        max_time_ps = max(max_time_ps, min_time_ps + 3 * dt_ps)
+    if min_time_ps < 0 or max_time_ps <= min_time_ps:
+        raise InputError(
+            f"fit window {min_time_ps:g}–{max_time_ps:g} ps is empty; the start must be ≥ 0 "
+            "and below the end"
+        )
+    start = max(1, math.ceil(min_time_ps / dt_ps - 1e-9))
+    end = min(n_frames - 1, math.floor(max_time_ps / dt_ps + 1e-9))
+    if end - start + 1 < MIN_FIT_LAGS:
+        raise InputError(
+            f"run too short for the fit window: {n_frames} frames of {time_step_fs:g} fs "
+            f"({total_ps:.3g} ps) leave {max(0, end - start + 1)} lags in "
+            f"{min_time_ps:.3g}–{max_time_ps:.3g} ps (need {MIN_FIT_LAGS}); use a longer run "
+            "or a smaller --min-time / larger --max-time"
+        )
+    return start, end
+
+
+def auto_fit_windows(n_frames: int, time_step_fs: float) -> list[tuple[int, int]]:
+    """Candidate fit windows (lags, inclusive), earliest first; see the module docstring.
+
+    Parameters
+    ----------
+    n_frames
+        Frames in the run.
+    time_step_fs
+        Time between frames (fs).
+
+    Returns
+    -------
+    list of tuple
+        ``(start_lag, end_lag)`` pairs; the first is the default, later ones start
+        twice as late (used when the MSD is not linear in the earlier window).
+    """
+    dt_ps = time_step_fs / 1000.0
+    total = (n_frames - 1) * dt_ps
+    start = max(
+        min(AUTO_VIBRATION_PS, AUTO_MAX_START_FRACTION * total),
+        min(AUTO_START_FRACTION * total, AUTO_START_CAP_PS),
+    )
+    windows: list[tuple[int, int]] = []
+    while True:
+        end = min(AUTO_END_FRACTION * total, AUTO_END_RATIO * start)
+        lags = fit_window_lags(n_frames, time_step_fs, start, end)
+        if not windows or lags != windows[-1]:
+            windows.append(lags)
+        start *= 2.0
+        if start > AUTO_MAX_START_FRACTION * total + 1e-12:
+            return windows
+
+
+def slope_change(halves: np.ndarray) -> tuple[float, bool]:
+    """Relative change of the per-ion slopes from the first to the second half-window.
+
+    Parameters
+    ----------
+    halves
+        Per-ion slopes (any unit) of the first and second half, shape ``(n_ions, 2)``.
+
+    Returns
+    -------
+    tuple
+        The relative change (second − first) / first of the mean slopes, and whether it
+        is significant (> LINEAR_SIGMA standard errors and > LINEAR_REL).
+    """
+    n = halves.shape[0]
+    if n < 2:
+        return 0.0, False
+    diff = halves[:, 1] - halves[:, 0]
+    mean_lo = float(halves[:, 0].mean())
+    sd = float(diff.std(ddof=1) / math.sqrt(n))
+    change = float(diff.mean())
+    rel = change / mean_lo if mean_lo != 0 else math.inf
+    return rel, abs(change) > LINEAR_SIGMA * sd and abs(change) > LINEAR_REL * abs(mean_lo)
