@@ -1,17 +1,33 @@
 """Built-in host structures of the design studies.
 
-Only structures that are fully determined by a space group, a lattice parameter and a
-few Wyckoff positions are built here; anything else is read from a file in
-``configs/structures/``.
+Only structures that are fully determined by a space group, lattice parameters and a
+few Wyckoff positions (or, for LLTO, by a documented ordering rule) are built here;
+anything else is read from a file in ``configs/structures/`` (provenance of every
+number: ``configs/structures/README.md``).
+
+- ``Li3OCl``, ``Li3OBr``, ``Li3SCl``: cubic antiperovskites (Pm-3m);
+- ``LaCl3``: UCl3-type, P6_3/m, La 2c, Cl 6h (Materials Project mp-22896, PBE);
+- ``LLTO``: ordered Li_xLa_yTiO3 supercell (see :mod:`ionflow.structures.llto`); its
+  ``parameters`` are ``x_li``, ``y_la``, ``repeat``.
+
+``lattice_parameter_A`` sets the cubic (antiperovskite) or pseudo-cubic (LLTO) lattice
+parameter, or ``a`` of LaCl3 with c/a kept.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from pymatgen.core import Lattice, Structure
 
 from ionflow.errors import ConfigError
 
 __all__ = ["PROTOTYPES", "build_prototype"]
+
+#: LaCl3 mp-22896 (PBE): a, c (Å) and the Cl 6h parameters (La at 2c 1/3, 2/3, 1/4)
+LACL3_A_A = 7.602965
+LACL3_C_A = 4.375408
+LACL3_CL_XY = (0.392001, 0.305097)
 
 
 def _antiperovskite(anion: str, halide: str, a_A: float) -> Structure:
@@ -23,15 +39,41 @@ def _antiperovskite(anion: str, halide: str, a_A: float) -> Structure:
     )
 
 
-#: name -> (builder, default lattice parameter in Å, reference)
+def _lacl3(a_A: float) -> Structure:
+    """UCl3-type LaCl3 (P6_3/m, 8 atoms) with c/a of mp-22896."""
+    c_A = a_A * LACL3_C_A / LACL3_A_A
+    x, y = LACL3_CL_XY
+    return Structure.from_spacegroup(
+        "P6_3/m", Lattice.hexagonal(a_A, c_A), ["La", "Cl"], [[1 / 3, 2 / 3, 0.25], [x, y, 0.25]]
+    )
+
+
+def _llto(a_A: float, **parameters: Any) -> Structure:
+    """Ordered Li_xLa_yTiO3 supercell (c/a of the layered cell kept)."""
+    from ionflow.structures.llto import LLTO_A_A, LLTO_C_A, llto_cell
+
+    allowed = {"x_li", "y_la", "repeat", "n_la_rich"}
+    unknown = sorted(set(parameters) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"unknown LLTO parameter(s) {', '.join(unknown)}; use {', '.join(sorted(allowed))}"
+        )
+    return llto_cell(a_A=a_A, c_A=a_A * LLTO_C_A / LLTO_A_A, **parameters)
+
+
+#: name -> (builder(a, **parameters), default lattice parameter in Å, reference)
 PROTOTYPES: dict[str, tuple] = {
     "Li3OCl": (lambda a: _antiperovskite("O", "Cl", a), 3.91, "cubic antiperovskite, Pm-3m"),
     "Li3OBr": (lambda a: _antiperovskite("O", "Br", a), 4.02, "cubic antiperovskite, Pm-3m"),
     "Li3SCl": (lambda a: _antiperovskite("S", "Cl", a), 4.32, "hypothetical S analogue"),
+    "LaCl3": (_lacl3, LACL3_A_A, "UCl3-type P6_3/m, Materials Project mp-22896 (PBE)"),
+    "LLTO": (_llto, 3.866, "layered A-site-ordered perovskite, ICSD 92234 occupancies"),
 }
 
 
-def build_prototype(name: str, lattice_parameter_A: float | None = None) -> Structure:
+def build_prototype(
+    name: str, lattice_parameter_A: float | None = None, **parameters: Any
+) -> Structure:
     """Build a built-in host structure.
 
     Parameters
@@ -39,12 +81,14 @@ def build_prototype(name: str, lattice_parameter_A: float | None = None) -> Stru
     name
         Prototype name, e.g. ``"Li3OCl"`` (see :data:`PROTOTYPES`).
     lattice_parameter_A
-        Cubic lattice parameter in Å; None uses the prototype's default.
+        Lattice parameter in Å (see the module docstring); None uses the default.
+    **parameters
+        Builder parameters (only ``LLTO`` takes any: ``x_li``, ``y_la``, ``repeat``).
 
     Returns
     -------
     Structure
-        The conventional cell.
+        The conventional cell (LLTO: the ordered supercell).
     """
     try:
         builder, default_a, _ = PROTOTYPES[name]
@@ -53,4 +97,6 @@ def build_prototype(name: str, lattice_parameter_A: float | None = None) -> Stru
             f"unknown built-in structure {name!r}; choose one of {', '.join(PROTOTYPES)} "
             "or give 'structure: {file: ...}'"
         ) from None
-    return builder(lattice_parameter_A or default_a)
+    if parameters and name != "LLTO":
+        raise ConfigError(f"built-in structure {name!r} takes no parameters")
+    return builder(lattice_parameter_A or default_a, **parameters)

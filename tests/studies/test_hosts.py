@@ -1,0 +1,103 @@
+"""Host structures of the design studies: built-in prototypes, LLTO orderings, shipped CIFs."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pymatgen.core import Structure
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+from ionflow.errors import ConfigError, InputError
+from ionflow.structures.llto import MIN_LI_LA_A, MIN_LI_LI_A, llto_cell
+from ionflow.structures.prototypes import build_prototype
+
+HOSTS = Path(__file__).resolve().parents[2] / "configs" / "structures" / "hosts"
+
+
+def test_lacl3_is_ucl3_type_with_ninefold_la():
+    s = build_prototype("LaCl3")
+    assert s.composition.reduced_formula == "LaCl3"
+    assert len(s) == 8
+    assert SpacegroupAnalyzer(s, symprec=1e-3).get_space_group_number() == 176
+    for i, site in enumerate(s):
+        if site.specie.symbol != "La":
+            continue
+        shell = [n.nn_distance for n in s.get_neighbors(s[i], 3.3)]
+        # tricapped trigonal prism: 6 + 3 Cl within 0.1 Å of each other, nothing else < 3.3 Å
+        assert len(shell) == 9
+        assert all(n.specie.symbol == "Cl" for n in s.get_neighbors(s[i], 3.3))
+        assert max(shell) - min(shell) < 0.1
+    bigger = build_prototype("LaCl3", 7.8)
+    assert bigger.lattice.c / bigger.lattice.a == pytest.approx(s.lattice.c / s.lattice.a)
+
+
+def test_prototype_parameters_are_checked():
+    with pytest.raises(ConfigError, match="takes no parameters"):
+        build_prototype("Li3OCl", x_li=0.3)
+    with pytest.raises(ConfigError, match="unknown LLTO parameter"):
+        build_prototype("LLTO", x=0.3)
+
+
+def _ewald(structure: Structure, q_ti: float) -> float:
+    from pymatgen.analysis.ewald import EwaldSummation
+
+    s = structure.copy()
+    s.add_oxidation_state_by_element({"Li": 1, "La": 3, "O": -2, "Ti": q_ti})
+    return EwaldSummation(s).total_energy
+
+
+@pytest.mark.parametrize("x_li", [0.5, 0.625])
+def test_llto_ordering_is_neutral_valid_and_lowest(x_li):
+    cell = build_prototype("LLTO", x_li=x_li, repeat=[2, 2])
+    info = cell.properties["llto"]
+    comp = cell.composition
+    assert comp["Ti"] == 8
+    assert comp["O"] == 24
+    assert comp["Li"] == round(8 * x_li)
+    assert comp["La"] == round(0.56 * 8)
+    # charge neutrality with the recorded Ti oxidation state
+    charge = comp["Li"] + 3 * comp["La"] + info["ti_oxidation_state"] * 8 - 2 * 24
+    assert charge == pytest.approx(0, abs=1e-9)
+    # the stored energy is the Ewald energy of the structure (independent pymatgen call)
+    assert info["ewald_energy_eV"] == pytest.approx(
+        _ewald(cell, info["ti_oxidation_state"]), rel=1e-6
+    )
+    li = [i for i, s in enumerate(cell) if s.specie.symbol == "Li"]
+    la = [i for i, s in enumerate(cell) if s.specie.symbol == "La"]
+    d = cell.distance_matrix
+    assert d[np.ix_(li, la)].min() >= MIN_LI_LA_A - 1e-6
+    if len(li) > 1:
+        dl = d[np.ix_(li, li)] + np.eye(len(li)) * 99
+        assert dl.min() >= MIN_LI_LI_A - 1e-6
+    # moving any one Li to another free A site of the same framework raises the energy
+    others = [s for s in cell if s.specie.symbol != "Li"]
+    a_sites = [(i / 2, j / 2, z) for i, j, z in itertools.product(range(2), range(2), (0.0, 0.5))]
+    occupied = [tuple(np.round(cell[k].frac_coords % 1, 3)) for k in li + la]
+    free = [p for p in a_sites if tuple(np.round(np.array(p) % 1, 3)) not in occupied]
+    for k, target in itertools.product(li, free):
+        moved = cell.copy()
+        moved.replace(k, "Li", coords=target)
+        dm = moved.distance_matrix[k]
+        if min(dm[j] for j in range(len(moved)) if j != k) < 1.5:
+            continue
+        assert _ewald(moved, info["ti_oxidation_state"]) >= info["ewald_energy_eV"] - 1e-6
+    assert len(others) == len(cell) - len(li)
+
+
+def test_llto_rejects_impossible_contents():
+    with pytest.raises(InputError, match="Ti"):
+        llto_cell(x_li=0.0, y_la=0.3, repeat=(2, 2))
+    with pytest.raises(InputError, match="do not fit"):
+        llto_cell(x_li=2.0, repeat=(2, 2))
+
+
+def test_lita2po8_host_file():
+    s = Structure.from_file(HOSTS / "LiTa2PO8.cif")
+    assert len(s) == 48
+    assert s.composition.reduced_formula == "LiTa2PO8"
+    assert SpacegroupAnalyzer(s, symprec=0.01).get_space_group_symbol() == "C2/c"
+    d = s.distance_matrix + np.eye(len(s)) * 99
+    assert d.min() > 1.4  # P-O in the (noisy) published positions; nothing overlaps
