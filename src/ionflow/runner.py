@@ -51,7 +51,9 @@ def read_host(config: StudyConfig) -> Structure:
 
     section = config.structure
     if section.builtin is not None:
-        return build_prototype(section.builtin, section.lattice_parameter_A)
+        return build_prototype(
+            section.builtin, section.lattice_parameter_A, **section.parameters
+        )
     path = Path(section.file)
     if not path.is_file():
         raise InputError(f"structure file {path} does not exist")

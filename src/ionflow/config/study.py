@@ -49,11 +49,17 @@ class StructureSection(ConfigModel):
     lattice_parameter_A: float | None = Field(
         None, gt=0, description="Override the prototype's lattice parameter (Å)."
     )
+    parameters: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Builder parameters of the built-in prototype (LLTO: x_li, y_la, repeat).",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> StructureSection:
         if (self.file is None) == (self.builtin is None):
             raise ValueError("give exactly one of 'file' or 'builtin'")
+        if self.parameters and self.builtin is None:
+            raise ValueError("'parameters' only applies to a 'builtin' structure")
         return self
 
 
