@@ -27,6 +27,14 @@ def settings_for(work_dir: Path | None) -> IonflowSettings:
     return get_settings()
 
 
+_CONSOLE = None
+
+
 def echo(message: str) -> None:
-    """Print a progress or result line."""
-    typer.echo(message)
+    """Print a progress or result line (rich console: colours on a terminal, plain in pipes)."""
+    global _CONSOLE  # noqa: PLW0603
+    if _CONSOLE is None:
+        from rich.console import Console
+
+        _CONSOLE = Console(highlight=False, soft_wrap=True)
+    _CONSOLE.print(message, markup=False)
