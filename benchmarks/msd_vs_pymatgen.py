@@ -5,7 +5,9 @@ Run:  OMP_NUM_THREADS=1 python benchmarks/msd_vs_pymatgen.py [--frames 50000] [-
 (a) synthetic Gaussian random walk (known D) of ``--li`` Li among a static framework,
     ``--frames`` frames; the same fractional coordinates go to every method.
 (b) a real trajectory from ../shared/data (default: the Li6PS5Cl XDATCAR pair, 280 frames,
-    416 atoms), timed INCLUDING file parsing.
+    416 atoms; no public Li AIMD vasprun.xml long enough for DiffusionAnalyzer is
+    available), timed INCLUDING file parsing;
+(c) parsing alone of the one public MD vasprun.xml.gz (Si64, 10 steps).
 
 Methods compared
 - ionflow          : ``analyze_diffusion`` (per-ion σ, tensor, Haven, linearity check)
@@ -183,6 +185,23 @@ def part_b(args: argparse.Namespace) -> None:
     )
 
 
+def part_c(args: argparse.Namespace) -> None:
+    """Parsing only: the one public MD vasprun.xml (Si64, 10 steps), read N times."""
+    from pymatgen.io.vasp import Vasprun
+
+    from ionflow.analysis.readers import read_vasprun
+
+    path = SHARED / "aimd/pmg_vasprun_md_si/vasprun.md.xml.gz"
+    reps = 20
+    _, t_i, m_i = measure(lambda: [read_vasprun(path) for _ in range(reps)], 1)
+    _, t_p, m_p = measure(
+        lambda: [Vasprun(path, parse_dos=False, parse_eigen=False) for _ in range(reps)], 1
+    )
+    print(f"(c) vasprun.xml.gz parsing ×{reps}: {path.name} (Si64, 10 MD steps)")
+    print(f"  ionflow read_vasprun   {t_i:7.3f} s  peak {m_i:7.1f} MB")
+    print(f"  pymatgen Vasprun       {t_p:7.3f} s  peak {m_p:7.1f} MB   speed-up ×{t_p / t_i:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=50_000)
@@ -204,6 +223,7 @@ def main() -> None:
         part_a(args)
     if not args.skip_b:
         part_b(args)
+        part_c(args)
 
 
 if __name__ == "__main__":

@@ -162,3 +162,26 @@ def test_read_run_concatenates_and_rejects_mixed_temperatures(si_vasprun, tmp_pa
     assert run.time_step_fs == 6.0
     with pytest.raises(InputError, match="does not exist"):
         read_run([tmp_path / "missing.xml"])
+
+
+def test_line_scanner_and_xml_parser_agree(si_vasprun):
+    from ionflow.analysis.readers_vasp import _iterparse_vasprun, _scan_vasprun
+
+    fast = _scan_vasprun(si_vasprun, "x")
+    strict = _iterparse_vasprun(si_vasprun, "x")
+    assert fast[0] == strict[0]
+    assert fast[1] == strict[1]
+    assert np.array_equal(np.array(fast[2]), np.array(strict[2]))
+    assert np.array_equal(np.array(fast[3]), np.array(strict[3]))
+
+
+def test_damaged_calculation_in_the_middle_stops_without_a_gap(si_vasprun, tmp_path):
+    text = _text(si_vasprun)
+    starts = [i for i in range(len(text)) if text.startswith("<calculation>", i)]
+    fourth = text[starts[3] : starts[4]]
+    broken = fourth.replace('<varray name="positions" >', '<varray name="garbled" >')
+    damaged = tmp_path / "vasprun.xml"
+    damaged.write_text(text[: starts[3]] + broken + text[starts[4] :])
+    traj = read_vasprun(damaged)
+    assert traj.n_frames == 3
+    assert any("without a structure" in w for w in traj.warnings)

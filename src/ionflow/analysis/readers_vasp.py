@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from xml.etree.ElementTree import iterparse
 
@@ -39,33 +40,10 @@ def read_vasprun(path: str | Path, time_step_fs: float | None = None) -> Traject
     """
     path = Path(path)
     label = str(path)
-    params: dict[str, str] = {}
-    species: list[str] = []
-    frames: list[np.ndarray] = []
-    lattices: list[np.ndarray] = []
-    warnings: list[str] = []
-    wanted = {"POTIM", "TEBEG", "TEEND", "IBRION", "NBLOCK"}
     try:
-        with open_binary(path) as fh:
-            for _, elem in iterparse(fh, events=("end",)):
-                tag = elem.tag
-                if tag == "i" and elem.get("name") in wanted:
-                    params.setdefault(elem.get("name"), (elem.text or "").strip())
-                elif tag == "array" and elem.get("name") == "atoms":
-                    species = [rc[0].text.strip() for rc in elem.iter("rc")]
-                elif tag == "calculation":
-                    st = elem.find("structure")
-                    if st is not None:
-                        basis = st.find("crystal/varray[@name='basis']")
-                        pos = st.find("varray[@name='positions']")
-                        if basis is not None and pos is not None:
-                            lattices.append(_varray(basis))
-                            frames.append(_varray(pos))
-                    elem.clear()
-    except STREAM_ERRORS as exc:
-        if not species:
-            raise InputError(f"{label}: not a readable vasprun.xml ({exc})") from None
-        warnings.append(truncation_warning(label, len(frames), exc))
+        species, params, frames, lattices, warnings = _scan_vasprun(path, label)
+    except _Irregular:
+        species, params, frames, lattices, warnings = _iterparse_vasprun(path, label)
     if not species:
         raise InputError(f"{label}: no <atominfo> atoms found; is this a vasprun.xml?")
     if params.get("IBRION", "0").strip() not in ("0", ""):
@@ -95,6 +73,122 @@ def read_vasprun(path: str | Path, time_step_fs: float | None = None) -> Traject
         source=label,
         warnings=warnings,
     )
+
+
+_WANTED = ("POTIM", "TEBEG", "TEEND", "IBRION", "NBLOCK")
+_PARAM = re.compile(r'<i\b[^>]*name="(POTIM|TEBEG|TEEND|IBRION|NBLOCK)"[^>]*>([^<]*)</i>')
+_ATOM = re.compile(r"<rc>\s*<c>\s*([^<\s]+)\s*</c>")
+
+
+class _Irregular(Exception):
+    """The line scanner met a layout it does not know; use the XML parser instead."""
+
+
+def _read_v(lines, k: int) -> np.ndarray:
+    rows = [next(lines).split() for _ in range(k)]
+    if any(len(r) != 5 or r[0] != "<v>" for r in rows):
+        raise ValueError("unexpected <v> row")
+    return np.array([r[1:4] for r in rows], dtype=float)
+
+
+def _scan_vasprun(path: Path, label: str) -> tuple:
+    """Fast line scan of VASP's regular vasprun.xml layout (positions and cells only).
+
+    A frame counts only once its ``</calculation>`` is read; a calculation without a
+    structure, a nested calculation or an unreadable number ends the scan with a warning
+    (the frames before it are kept), so a damaged file never yields a gap in time.
+    """
+    params: dict[str, str] = {}
+    species: list[str] = []
+    frames: list[np.ndarray] = []
+    lattices: list[np.ndarray] = []
+    warnings: list[str] = []
+    complete = False
+    try:
+        with open_text(path) as fh:
+            lines = iter(fh)
+            for line in lines:
+                s = line.lstrip()
+                if s.startswith("<calculation"):
+                    if not species:
+                        raise _Irregular
+                    basis = pos = None
+                    for inner in lines:
+                        t = inner.lstrip()
+                        if t.startswith('<varray name="basis"') and basis is None:
+                            basis = _read_v(lines, 3)
+                        elif t.startswith('<varray name="positions"') and pos is None:
+                            pos = _read_v(lines, len(species))
+                        elif t.startswith("</calculation"):
+                            break
+                        elif t.startswith("<calculation"):
+                            raise ValueError("a <calculation> inside a <calculation>")
+                    else:
+                        break  # end of file inside a calculation: truncated
+                    if basis is None or pos is None:
+                        raise ValueError("a <calculation> without a structure")
+                    frames.append(pos)
+                    lattices.append(basis)
+                elif s.startswith("<i ") and not frames:
+                    m = _PARAM.search(s)
+                    if m:
+                        params.setdefault(m.group(1), m.group(2).strip())
+                elif s.startswith('<array name="atoms"'):
+                    for inner in lines:
+                        if "</array>" in inner:
+                            break
+                        m = _ATOM.search(inner)
+                        if m:
+                            species.append(m.group(1))
+                elif s.startswith("</modeling"):
+                    complete = True
+    except _Irregular:
+        raise
+    except (ValueError, StopIteration, *STREAM_ERRORS) as exc:
+        if not species:
+            raise InputError(f"{label}: not a readable vasprun.xml ({exc})") from None
+        warnings.append(truncation_warning(label, len(frames), exc))
+        return species, params, frames, lattices, warnings
+    if not species:
+        raise _Irregular
+    if not complete:
+        warnings.append(
+            f"{label} is truncated (no closing </modeling>); used the {len(frames)} complete "
+            "frame(s)"
+        )
+    return species, params, frames, lattices, warnings
+
+
+def _iterparse_vasprun(path: Path, label: str) -> tuple:
+    """Strict XML parse (fallback for files the line scanner does not recognise)."""
+    params: dict[str, str] = {}
+    species: list[str] = []
+    frames: list[np.ndarray] = []
+    lattices: list[np.ndarray] = []
+    warnings: list[str] = []
+    wanted = set(_WANTED)
+    try:
+        with open_binary(path) as fh:
+            for _, elem in iterparse(fh, events=("end",)):
+                tag = elem.tag
+                if tag == "i" and elem.get("name") in wanted:
+                    params.setdefault(elem.get("name"), (elem.text or "").strip())
+                elif tag == "array" and elem.get("name") == "atoms":
+                    species = [rc[0].text.strip() for rc in elem.iter("rc")]
+                elif tag == "calculation":
+                    st = elem.find("structure")
+                    if st is not None:
+                        basis = st.find("crystal/varray[@name='basis']")
+                        pos = st.find("varray[@name='positions']")
+                        if basis is not None and pos is not None:
+                            lattices.append(_varray(basis))
+                            frames.append(_varray(pos))
+                    elem.clear()
+    except STREAM_ERRORS as exc:
+        if not species:
+            raise InputError(f"{label}: not a readable vasprun.xml ({exc})") from None
+        warnings.append(truncation_warning(label, len(frames), exc))
+    return species, params, frames, lattices, warnings
 
 
 def _varray(elem) -> np.ndarray:
