@@ -72,3 +72,13 @@ def test_subsample_and_shape_errors():
         TrajectoryData(["Li"], traj.frac_coords, traj.lattices, 2.0)
     with pytest.raises(InputError, match="zero volume"):
         TrajectoryData(traj.species, traj.frac_coords, np.zeros((3, 3)), 2.0)
+
+
+def test_concatenate_rejects_segments_at_different_temperatures():
+    traj = _straight_line(20)
+    hot = TrajectoryData(traj.species, traj.frac_coords[:10], traj.lattices, 2.0, temperature_K=900)
+    cold = TrajectoryData(
+        traj.species, traj.frac_coords[10:], traj.lattices, 2.0, temperature_K=600
+    )
+    with pytest.raises(InputError, match="different temperatures"):
+        TrajectoryData.concatenate([hot, cold])

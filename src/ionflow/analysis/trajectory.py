@@ -280,7 +280,13 @@ class TrajectoryData:
             frac.append(seg_frac)
             lat.append(seg_lat)
         lattices = np.concatenate(lat)
-        temps = {s.temperature_K for s in segments if s.temperature_K is not None}
+        temps = {round(s.temperature_K, 3) for s in segments if s.temperature_K is not None}
+        if len(temps) > 1:
+            raise InputError(
+                "segments were run at different temperatures ("
+                + ", ".join(f"{t:g} K" for t in sorted(temps))
+                + "); segments must be restarts of one run"
+            )
         return cls(
             species=list(first.species),
             frac_coords=np.concatenate(frac),
