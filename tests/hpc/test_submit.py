@@ -1,0 +1,103 @@
+"""Submission without a queue: study metadata on the workflow, no credentials in Fireworks or
+queue scripts, duplicate runs refused, nothing launched when nothing is ready."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from tests.hpc.conftest import write_cluster
+
+from ionflow.errors import ConfigError
+
+STUDY = """
+name: submit_test
+structure: {builtin: Li3OCl}
+engine: mlip
+supercell: {matrix: [2, 2, 2]}
+defects:
+  - {type: schottky, species: [Li, Cl], separation: nearest}
+md: {temperatures_K: [1200, 900], production_steps: 20}
+"""
+SECRET = "pw-submit-0c4e"
+
+
+@pytest.fixture
+def plan_inputs(tmp_path, monkeypatch):
+    from ionflow.config.study import load_study
+    from ionflow.hpc.config import load_cluster_config
+    from ionflow.settings import get_settings, reset_settings
+
+    store_cfg = {
+        "docs_store": {"type": "mongodb", "uri_env": "T_SUBMIT_URI", "database": "ionflow"},
+        "data_store": {"type": "gridfs", "uri_env": "T_SUBMIT_URI", "collection": "outputs_data"},
+    }
+    (tmp_path / "store.yaml").write_text(yaml.safe_dump(store_cfg))
+    monkeypatch.setenv("IONFLOW_STORE_CONFIG", str(tmp_path / "store.yaml"))
+    monkeypatch.setenv("T_SUBMIT_URI", f"mongodb://ionflow:{SECRET}@db.example.org/")
+    reset_settings()
+    study = tmp_path / "study.yaml"
+    study.write_text(STUDY)
+    return load_study(study), get_settings(), load_cluster_config(write_cluster(tmp_path)), study
+
+
+def test_plan_carries_study_metadata_and_no_credentials(plan_inputs):
+    from ionflow.hpc.submit import plan_submission
+
+    config, settings, cluster, study = plan_inputs
+    plan = plan_submission(config, settings, cluster, study_file=str(study))
+    meta = plan.metadata
+    assert meta["study"] == "submit_test"
+    assert meta["host_formula"] == "Li3ClO"
+    assert meta["temperatures_K"] == [900.0, 1200.0]
+    assert meta["defect_labels"]  # the Schottky pair's label
+    assert meta["n_atoms"] == 40 - 2  # 2x2x2 Li3OCl (40 atoms) minus one V_Li and one V_Cl
+    assert meta["study_file"] == str(study.resolve())
+    assert meta["store"].startswith("MongoDB URI from $T_SUBMIT_URI")
+    names = [j["name"] for j in plan.jobs]
+    assert names[:1] == ["relax cell"]
+    assert names[-1] == "summarize study"
+    md_temps = {n.split()[1] for n in names if n.startswith("md ")}
+    assert md_temps == {"900K", "1200K"}
+    wf = plan.workflow.to_dict()
+    for fw in wf["fws"]:
+        assert fw["spec"]["_ionflow"]["study"] == "submit_test"
+        assert fw["spec"]["_tasks"][0]["store"] is None  # the rocket uses its own settings
+    text = json.dumps(wf, default=str) + plan.queue_script + json.dumps(meta)
+    assert SECRET not in text
+    assert 'export IONFLOW_STORE_CONFIG="' in plan.queue_script
+
+
+def test_active_study_run_is_not_submitted_twice(plan_inputs):
+    from ionflow.hpc.launchpad import launchpad_session
+    from ionflow.hpc.submit import plan_submission, submit_plan
+
+    config, settings, cluster, _ = plan_inputs
+    config = config.model_copy(update={"defects": []})  # quicker cell, same workflow shape
+    first = submit_plan(plan_submission(config, settings, cluster), cluster, settings)
+    assert first.workflow_id == 1
+    with pytest.raises(ConfigError, match="study 'submit_test' already has an active run"):
+        submit_plan(plan_submission(config, settings, cluster), cluster, settings)
+    again = submit_plan(
+        plan_submission(config, settings, cluster), cluster, settings, allow_duplicate=True
+    )
+    assert min(again.fw_ids) == max(first.fw_ids) + 1
+    with launchpad_session(cluster.launchpad, settings.work_dir) as lp:
+        assert lp.workflows.count_documents({"metadata.ionflow.study": "submit_test"}) == 2
+
+
+def test_launch_submits_nothing_without_ready_fireworks(plan_inputs, monkeypatch):
+    from ionflow.hpc import submit as submit_mod
+    from ionflow.hpc.launchpad import launchpad_session
+
+    _, settings, cluster, _ = plan_inputs
+    with launchpad_session(cluster.launchpad, settings.work_dir, create=True):
+        pass
+
+    def no_sbatch(*args, **kwargs):
+        raise AssertionError("nothing should be submitted")
+
+    monkeypatch.setattr(submit_mod, "submit_script", no_sbatch)
+    result = submit_mod.launch_jobs(cluster, settings, max_jobs=3)
+    assert (result.job_ids, result.ready, result.pending) == ([], 0, 0)
