@@ -43,6 +43,7 @@ from ionflow.analysis.fit_window import (
     slope_change,
 )
 from ionflow.analysis.msd import (
+    LagBank,
     LagFunctional,
     block_tensor_slopes,
     ion_window_stats,
@@ -157,6 +158,7 @@ def analyze_diffusion(
         for lo, hi in ((start, end), (start, mid), (mid, end)):
             lags = np.arange(lo, hi + 1)
             functionals.append(LagFunctional(n, lags, ols_slope_weights(lags * dt_ps), n_fft))
+    functionals = LagBank(functionals)
     slopes_w = np.empty((len(windows), n_mob, 6))
     halves_w = np.empty((len(windows), n_mob, 2))
     msd_sum = np.zeros(curve_lags.size)

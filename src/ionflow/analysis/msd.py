@@ -19,6 +19,7 @@ from scipy.fft import irfft, next_fast_len, rfft
 
 __all__ = [
     "PAIRS",
+    "LagBank",
     "LagFunctional",
     "block_tensor_slopes",
     "ion_window_stats",
@@ -129,8 +130,32 @@ class LagFunctional:
         )
 
 
+class LagBank:
+    """Several :class:`LagFunctional` stacked so they are applied in one matrix product.
+
+    Parameters
+    ----------
+    functionals
+        Functionals built for the same ``n_frames`` and ``n_fft``.
+    """
+
+    def __init__(self, functionals: list[LagFunctional]) -> None:
+        self.functionals = list(functionals)
+        self.s1 = np.stack([f.kernel_s1 for f in self.functionals], axis=1)
+        self.x = np.stack([f.kernel_x for f in self.functionals], axis=1)
+
+    def __len__(self) -> int:
+        return len(self.functionals)
+
+    def __getitem__(self, k: int) -> LagFunctional:
+        return self.functionals[k]
+
+
 def ion_window_stats(
-    disp: np.ndarray, functionals: list[LagFunctional], curve_lags: np.ndarray, n_fft: int
+    disp: np.ndarray,
+    functionals: list[LagFunctional] | LagBank,
+    curve_lags: np.ndarray,
+    n_fft: int,
 ) -> tuple[list[np.ndarray], np.ndarray]:
     """Per-ion tensor functionals and the per-ion isotropic MSD at a few lags.
 
@@ -164,7 +189,11 @@ def ion_window_stats(
         np.multiply(series[:, a], series[:, b], out=prod[:, k])
     del spec, re, im
     q *= 2.0
-    values = [prod @ f.kernel_s1 - q @ f.kernel_x for f in functionals]
+    bank = functionals if isinstance(functionals, LagBank) else LagBank(functionals)
+    # one matrix product per chunk for all functionals (reads the data once)
+    both = prod.reshape(c * 6, n) @ bank.s1 - q.reshape(c * 6, n_k) @ bank.x
+    both = both.reshape(c, 6, -1)
+    values = [both[:, :, k] for k in range(both.shape[-1])]
     iso_q = q[:, :3].sum(axis=1)
     del q
     x = irfft(iso_q, n=n_fft, axis=-1)[:, curve_lags]
