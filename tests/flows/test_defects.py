@@ -47,6 +47,7 @@ def test_schottky_flow_bookkeeping(tmp_path, monkeypatch):
     assert "defects relax V_Li+V_Cl_d2.76" in names
     # isolated parts for the binding energy, neutral for an mlip-type engine
     assert {"defects relax V_Li", "defects relax V_Cl"} <= set(names)
+    assert "defects relax V_Li+V_Cl_d4.79" in names  # farthest placement, for E_b
     assert names[-1] == "defect formation energies Li3ClO"
 
     doc, _ = _run(flow, tmp_path, monkeypatch)
@@ -66,6 +67,12 @@ def test_schottky_flow_bookkeeping(tmp_path, monkeypatch):
         pair.formation_energy_eV - v_li.formation_energy_eV - v_cl.formation_energy_eV
     )
     assert pair.binding.coulomb_energy_eV is None  # no dielectric constant given
+    far = by_label["V_Li+V_Cl_d4.79"]
+    assert far.role == "part"
+    assert pair.binding.farthest_label == far.label
+    assert pair.binding.binding_vs_farthest_eV == pytest.approx(
+        pair.formation_energy_eV - far.formation_energy_eV
+    )
     # strained to the LJ-relaxed lattice: the host supercell is twice the relaxed cell
     assert doc.n_atoms_host == 40
     assert pair.relaxed_structure.lattice.a == pytest.approx(

@@ -101,7 +101,7 @@ def test_energies_runs_then_reads_back(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     doc = json.loads(out[out.index("{") :])
     labels = {d["label"]: d for d in doc["defects"]}
-    assert set(labels) == {"V_Li+V_Cl_d2.76", "V_Li", "V_Cl"}
+    assert set(labels) == {"V_Li+V_Cl_d2.76", "V_Li+V_Cl_d4.79", "V_Li", "V_Cl"}
     pair = labels["V_Li+V_Cl_d2.76"]
     assert pair["binding"]["coulomb_energy_eV"] < 0  # V_Li' and V_Cl^• attract
     assert "relaxed_structure" not in pair

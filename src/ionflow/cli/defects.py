@@ -129,7 +129,7 @@ def _table(doc: DefectStudyDoc) -> list[str]:
         + ", ".join(f"{el} {v:+.3f}" for el, v in mus.mu_relative_eV.items())
         + " eV vs elements",
         f"  {'label':<22} {'Kroger-Vink':<22} {'d_A':>6} {'d_rel_A':>7} {'E_f_eV':>8} "
-        f"{'E_b_eV':>8} {'E_coul_eV':>9}",
+        f"{'E_b_eV':>8} {'E_bfar_eV':>9} {'E_coul_eV':>9}",
     ]
 
     def fmt(value: float | None, spec: str) -> str:
@@ -141,9 +141,14 @@ def _table(doc: DefectStudyDoc) -> list[str]:
             f"  {d.label:<22} {d.kroger_vink:<22} {fmt(d.separation_A, '6.2f'):>6} "
             f"{fmt(d.relaxed_separation_A, '7.2f'):>7} {d.formation_energy_eV:8.3f} "
             f"{fmt(b and b.binding_energy_eV, '8.3f'):>8} "
+            f"{fmt(b and b.binding_vs_farthest_eV, '9.3f'):>9} "
             f"{fmt(b and b.coulomb_energy_eV, '9.3f'):>9}"
             + ("  (isolated part)" if d.role == "part" else "")
         )
+    lines.append(
+        "  E_b: vs isolated parts; E_bfar: vs the farthest placement of the same cluster in "
+        "the cell; E_coul: screened point charges at the relaxed separation"
+    )
     if doc.missing:
         lines.append(f"  missing (failed): {', '.join(doc.missing)}")
     lines += [f"  warning: {w}" for w in doc.warnings]

@@ -5,7 +5,8 @@ for clusters, their isolated parts) when the flow is built, then::
 
     defects relax host cell            (cell + positions; optional)
       -> defects strain to relaxed lattice
-      -> defects relax host supercell, defects relax <label> (one per configuration)
+      -> defects relax host supercell, defects relax <label> (one per configuration,
+         plus isolated parts and farthest placements of clusters for binding energies)
     defects relax phase <label>        (competing phases, when computed with the engine)
       -> window entries
     -> defect formation energies <formula>  (runs even if some relaxations failed)
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Maker, OnMissing
 
 from ionflow.errors import ConfigError, InputError
-from ionflow.makers.defects import collect_defect_energies, strain_structures
+from ionflow.makers.defects import cluster_key, collect_defect_energies, strain_structures
 from ionflow.structures.defects import as_defect_spec, generate_defects
 from ionflow.structures.supercell import choose_supercell
 from ionflow.structures.tokens import PointDefect
@@ -131,7 +132,8 @@ class DefectFormationMaker(Maker):
     fermi_level_eV, vbm_eV
         Fermi level above the VBM and the VBM (eV); only charged cells use them.
     binding
-        Also compute the isolated parts of each cluster and its binding energy.
+        Also compute, for each cluster, its isolated parts and its farthest-separated
+        placement in the supercell, and the binding energies against both.
     charged_parts
         Isolated parts carry their effective charges (None: yes unless the engine is mlip).
     engine_overrides
@@ -198,22 +200,32 @@ class DefectFormationMaker(Maker):
         formula = host.composition.reduced_formula
         choice = choose_supercell(host, min_image_distance_A, max_atoms, supercell_matrix)
         configs: list[DefectConfig] = []
+        far_configs: list[DefectConfig] = []
         for spec in specs:
-            configs.extend(generate_defects(choice, as_defect_spec(spec)))
+            spec = as_defect_spec(spec)
+            found = generate_defects(choice, spec)
+            configs.extend(found)
+            if self.binding and len(found[0].defect_sites) > 1:
+                far_spec = spec.model_copy(update={"separation": "farthest", "max_configs": None})
+                far_configs.extend(generate_defects(choice, far_spec))
         labels = [c.label for c in configs]
         if len(set(labels)) != len(labels):
             dup = sorted({x for x in labels if labels.count(x) > 1})
             raise ConfigError(f"two defect specs give the same configuration(s) {dup}")
         roles = ["requested"] * len(configs)
         part_labels: dict[str, list[str]] = {}
+        farthest: dict[str, str] = {}
         clusters = [c for c in configs if len(c.defect_sites) > 1]
         if self.binding and clusters:
             charged = self.charged_parts
             if charged is None:
                 charged = engine.name != "mlip"
             parts, part_labels = isolated_parts(choice, clusters, charged, configs)
+            have = {c.label for c in configs + parts}
+            parts += [c for c in far_configs if c.label not in have]
             configs += parts
             roles += ["part"] * len(parts)
+        farthest = {cluster_key(c): c.label for c in far_configs}
         if any(c.charge for c in configs) and self.vbm_eV is None:
             raise ConfigError(
                 "charged defect cells need the host VBM: set formation.vbm_eV (or use "
@@ -306,6 +318,7 @@ class DefectFormationMaker(Maker):
                 "compatibility": self.compatibility,
                 "roles": roles,
                 "part_labels": part_labels,
+                "farthest": farthest,
                 "fermi_level_eV": self.fermi_level_eV,
                 "vbm_eV": self.vbm_eV,
                 "dielectric_constant": self.dielectric_constant,

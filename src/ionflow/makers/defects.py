@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from pymatgen.entries import Entry
 
 __all__ = [
+    "cluster_key",
     "collect_defect_energies",
     "defect_positions_cart",
     "defect_study_doc",
@@ -107,6 +108,11 @@ def defect_positions_cart(config: DefectConfig, relaxed: Structure | None) -> np
     return np.array(positions)
 
 
+def cluster_key(config: DefectConfig) -> str:
+    """Key shared by all placements of one cluster, e.g. ``Li_i+O_Cl`` (tokens sorted)."""
+    return "+".join(sorted(site.token for site in config.defect_sites))
+
+
 def _max_separation(config: DefectConfig, relaxed: Structure) -> float | None:
     if len(config.defect_sites) < 2:
         return None
@@ -137,6 +143,7 @@ def defect_study_doc(
     *,
     roles: Sequence[str] | None = None,
     part_labels: dict[str, list[str]] | None = None,
+    farthest: dict[str, str] | None = None,
     fermi_level_eV: float = 0.0,
     vbm_eV: float | None = None,
     dielectric_constant: float | None = None,
@@ -158,6 +165,8 @@ def defect_study_doc(
         ``"requested"`` or ``"part"`` per configuration (default: all requested).
     part_labels
         Token (``V_Li``) → labels of the isolated configurations computed for it.
+    farthest
+        :func:`cluster_key` → label of the farthest-separated configuration of that cluster.
     fermi_level_eV, vbm_eV
         Fermi level above the VBM and the VBM (eV), for charged cells.
     dielectric_constant
@@ -234,7 +243,13 @@ def defect_study_doc(
                 dielectric_constant,
                 lattice=doc.relaxed_structure.lattice,
             )
+        far_label = (farthest or {}).get(cluster_key(config))
+        far = docs.get(far_label) if far_label else None
         doc.binding = PairBinding(
+            farthest_label=far_label if far else None,
+            binding_vs_farthest_eV=(
+                doc.formation_energy_eV - far.formation_energy_eV if far else None
+            ),
             parts=[parts[t].label for t in tokens],
             binding_energy_eV=binding_energy(
                 doc.formation_energy_eV, [parts[t].formation_energy_eV for t in tokens]
@@ -330,6 +345,7 @@ def collect_defect_energies(
         mus,
         roles=settings.get("roles"),
         part_labels=settings.get("part_labels"),
+        farthest=settings.get("farthest"),
         fermi_level_eV=settings.get("fermi_level_eV", 0.0),
         vbm_eV=settings.get("vbm_eV"),
         dielectric_constant=settings.get("dielectric_constant"),

@@ -181,11 +181,20 @@ class PairBinding(_Doc):
     dielectric_constant: float | None = Field(
         None, gt=0, description="Static dielectric constant used to screen the interaction."
     )
+    farthest_label: str | None = Field(
+        None, description="Farthest-separated configuration of the same cluster in the cell."
+    )
+    binding_vs_farthest_eV: float | None = Field(
+        None,
+        description="E_f(this) - E_f(farthest configuration) (eV): the pair interaction "
+        "within the supercell, free of the isolated parts' charge states.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> PairBinding:
         _finite(self.binding_energy_eV, "binding_energy_eV")
         _finite(self.coulomb_energy_eV, "coulomb_energy_eV")
+        _finite(self.binding_vs_farthest_eV, "binding_vs_farthest_eV")
         return self
 
 
