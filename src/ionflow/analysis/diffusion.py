@@ -178,9 +178,12 @@ def analyze_diffusion(
         msd_sum += curve.sum(axis=1)
         msd_sq += (curve**2).sum(axis=1)
         pos += c
-    # earliest candidate window in which the MSD is linear (else the latest one)
-    chosen = len(windows) - 1
-    for k in range(len(windows)):
+    # earliest candidate window in which the MSD is linear (else the latest one); a
+    # run without significant motion in the first window keeps it (nothing to linearise)
+    first = slopes_w[0][:, :3].sum(axis=-1)
+    moving = n_mob >= 2 and first.mean() > SIGNIFICANCE * first.std(ddof=1) / math.sqrt(n_mob)
+    chosen = len(windows) - 1 if moving else 0
+    for k in range(len(windows) if moving else 0):
         if not slope_change(halves_w[k])[1]:
             chosen = k
             break
