@@ -144,6 +144,11 @@ class FormationSection(ConfigModel):
     fermi_level_eV: float = Field(0.0, description="E_F above the VBM for charged defects (eV).")
     vbm_eV: float | None = Field(None, description="Host VBM (eV), needed for charged defects.")
     binding: bool = Field(True, description="Compute isolated parts and cluster binding energies.")
+    charged_parts: bool | None = Field(
+        None,
+        description="Isolated parts of a cluster carry their effective charges (None: yes "
+        "unless the engine is mlip; false: neutral parts, as the seed's Li3OCl table).",
+    )
     relax_host_cell: bool = Field(
         True, description="Relax the host cell first and strain all supercells to it."
     )

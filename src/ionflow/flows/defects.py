@@ -382,6 +382,7 @@ def defects_flow_from_study(config: StudyConfig, settings: IonflowSettings) -> F
         fermi_level_eV=form.fermi_level_eV,
         vbm_eV=form.vbm_eV,
         binding=form.binding,
+        charged_parts=form.charged_parts,
         engine_overrides=dict(config.engine_overrides),
     )
     sc = config.supercell
