@@ -5,7 +5,7 @@ The ``--json`` output is a fixed interface (other tools read its keys): one
 :class:`~ionflow.schemas.transport.ArrheniusResult` with the per-temperature results.
 """
 
-# ruff: noqa: RUF001, RUF003  (σ, ×, – and − are intended in physics text)
+# ruff: noqa: RUF001, RUF002, RUF003  (σ, ×, – and − are intended in physics text)
 
 from __future__ import annotations
 
@@ -75,6 +75,7 @@ def analyze_run(
     max_time_ps: float | None = None,
     drift: str = "framework",
     cell: Path | None = None,
+    haven_ratio: float | None = None,
 ) -> tuple[DiffusionResult, TrajectoryData]:
     """Read one run (one or more consecutive files) and analyse it.
 
@@ -98,6 +99,8 @@ def analyze_run(
         Drift removal (ionflow method only).
     cell
         CP2K cell/input file.
+    haven_ratio
+        Divide the Nernst–Einstein conductivity by this (ionflow method only).
 
     Returns
     -------
@@ -133,8 +136,9 @@ def analyze_run(
         specie,
         temperature_K,
         min_time_ps,
-        drift,
-        max_time_ps=max_time_ps,  # type: ignore[arg-type]
+        drift,  # type: ignore[arg-type]
+        max_time_ps=max_time_ps,
+        haven_ratio=haven_ratio,
     )
     return result, traj
 
@@ -225,6 +229,9 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         density: Path | None = typer.Option(
             None, "--density", help="Write the mobile-ion density as a CHGCAR-style file."
         ),
+        haven: float | None = typer.Option(
+            None, "--haven-ratio", help="Divide the Nernst–Einstein conductivity by this."
+        ),
     ) -> None:
         """Diffusivity, conductivity, Haven ratio and dimensionality from one MD run."""
         result, traj = analyze_run(
@@ -238,6 +245,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             max_time_ps=max_time,
             drift=drift,
             cell=cell,
+            haven_ratio=haven,
         )
         if plot is not None:
             from ionflow.report.plots_transport import plot_msd
