@@ -111,3 +111,31 @@ def test_energies_runs_then_reads_back(tmp_path, monkeypatch, capsys):
     assert "read stored result" in text
     assert "V_Li+V_Cl_d2.76" in text
     assert f"{pair['formation_energy_eV']:8.3f}" in text
+
+
+def test_li_series_cli(tmp_path, capsys):
+    out = tmp_path / "series"
+    args = [
+        "defects",
+        "li-series",
+        "builtin:Li3OCl",
+        "--counts",
+        "23",
+        "--compensation",
+        "counter",
+        "--counter",
+        "Cl",
+        "--matrix",
+        "2 2 2",
+        "--starts",
+        "5",
+        "-o",
+        str(out),
+    ]
+    assert main([*args, "--json"]) == 0
+    index = json.loads(capsys.readouterr().out)
+    assert index[0]["label"] == "Li23_r1"
+    assert index[0]["composition"] == "Li23Cl7O8"
+    assert (out / "Li23_r1.vasp").is_file()
+    assert main(args) == 2  # no overwrite without --force
+    assert main(["defects", "li-series", "builtin:Li3OCl", "--counts", "x"]) == 2

@@ -1,4 +1,4 @@
-"""``ionflow defects generate`` and ``ionflow defects energies``.
+"""``ionflow defects generate``, ``ionflow defects li-series``, ``ionflow defects energies``.
 
 ``generate STRUCTURE --defect SPEC ...`` writes one POSCAR (or CIF) per configuration and
 an ``index.json``; it never overwrites an existing file unless ``--force`` is given.
@@ -104,12 +104,7 @@ def write_configs(
     if suffix is None:
         raise InputError(f"--format {fmt!r}: choose poscar or cif")
     targets = [out / f"{c.label}{suffix}" for c in configs] + [out / "index.json"]
-    existing = [p for p in targets if p.exists()]
-    if existing and not force:
-        raise InputError(
-            f"{existing[0]} exists ({len(existing)} file(s) would be overwritten); use --force "
-            "or another --out folder"
-        )
+    _check_targets(targets, force)
     out.mkdir(parents=True, exist_ok=True)
     index = []
     for config, path in zip(configs, targets, strict=False):
@@ -118,6 +113,29 @@ def write_configs(
         index.append({k: record[k] for k in INDEX_KEYS} | record | {"file": path.name})
     (out / "index.json").write_text(json.dumps(index, indent=2, ensure_ascii=False))
     return index
+
+
+def _check_targets(targets: list[Path], force: bool) -> None:
+    existing = [p for p in targets if p.exists()]
+    if existing and not force:
+        raise InputError(
+            f"{existing[0]} exists ({len(existing)} file(s) would be overwritten); use --force "
+            "or another --out folder"
+        )
+
+
+def _parse_matrix(matrix: str | None) -> Any:
+    if not matrix:
+        return None
+    try:
+        mat = [int(x) for x in matrix.replace(",", " ").split()]
+    except ValueError:
+        raise InputError(f"--matrix {matrix!r}: give 3 or 9 integers") from None
+    if len(mat) == 9:
+        return [mat[0:3], mat[3:6], mat[6:9]]
+    if len(mat) != 3:
+        raise InputError(f"--matrix {matrix!r}: give 3 or 9 integers")
+    return mat
 
 
 def _table(doc: DefectStudyDoc) -> list[str]:
@@ -216,7 +234,7 @@ def run_energies(study: Path, work_dir: Path | None, rerun: bool) -> DefectStudy
 
 
 def register(app: typer.Typer, analyze: typer.Typer) -> None:
-    """Register ``ionflow defects generate`` and ``ionflow defects energies``."""
+    """Register ``ionflow defects generate``, ``li-series`` and ``energies``."""
     defects = typer.Typer(help="Defect supercells and formation energies.", no_args_is_help=True)
     app.add_typer(defects, name="defects")
 
@@ -243,17 +261,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         from ionflow.structures.supercell import choose_supercell
 
         host = read_structure(structure)
-        mat = None
-        if matrix:
-            try:
-                mat = [int(x) for x in matrix.replace(",", " ").split()]
-            except ValueError:
-                raise InputError(f"--matrix {matrix!r}: give 3 or 9 integers") from None
-            if len(mat) == 9:
-                mat = [mat[0:3], mat[3:6], mat[6:9]]
-            elif len(mat) != 3:
-                raise InputError(f"--matrix {matrix!r}: give 3 or 9 integers")
-        choice = choose_supercell(host, min_distance, max_atoms, mat)
+        choice = choose_supercell(host, min_distance, max_atoms, _parse_matrix(matrix))
         configs = []
         for text in defect:
             configs.extend(generate_defects(choice, parse_defect_option(text)))
@@ -270,6 +278,62 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             echo(
                 f"  {rec['file']:<28} {rec['kroger_vink']:<24} {rec['composition']:<14} "
                 f"{rec['n_atoms']:>4} atoms  q={rec['charge']:+d}  d={sep}"
+            )
+        echo(f"wrote {len(index)} structures and index.json to {out}")
+
+    @defects.command("li-series")
+    def li_series(
+        structure: str = typer.Argument(..., help="Host structure file, or builtin:NAME."),
+        counts: str = typer.Option(..., "--counts", help="Li counts in the supercell: 4,6,8."),
+        compensation: str = typer.Option("electronic", help="electronic or counter."),
+        redox: str | None = typer.Option(None, "--redox", help="Redox species (electronic)."),
+        counter: str | None = typer.Option(None, "--counter", help="Counter-cation (counter)."),
+        matrix: str | None = typer.Option(None, "--matrix", help="Supercell, e.g. '2 2 2'."),
+        keep: int = typer.Option(3, "--keep", help="Orderings kept per Li count."),
+        starts: int = typer.Option(50, "--starts", help="Random starts per Li count."),
+        seed: int = typer.Option(0, "--seed", help="Random seed."),
+        out: Path = typer.Option(Path("li_series"), "--out", "-o", help="Output folder."),
+        force: bool = typer.Option(False, "--force", help="Overwrite existing files."),
+        as_json: bool = typer.Option(False, "--json", help="Print the index as JSON."),
+    ) -> None:
+        """Write low-Ewald-energy Li orderings for each Li count and a JSON index."""
+        from ionflow.structures.li_content import li_content_series
+
+        try:
+            li_counts = [int(x) for x in counts.replace(",", " ").split()]
+        except ValueError:
+            raise InputError(f"--counts {counts!r}: give integers, e.g. 4,6,8") from None
+        host = read_structure(structure)
+        mat = _parse_matrix(matrix)
+        if mat is not None:
+            host = host.make_supercell(mat, in_place=False)
+        series = li_content_series(
+            host,
+            li_counts,
+            compensation=compensation,
+            redox_species=redox,
+            counter_species=counter,
+            n_starts=starts,
+            n_keep=keep,
+            seed=seed,
+        )
+        targets = [out / f"{c.label}.vasp" for c in series] + [out / "index.json"]
+        _check_targets(targets, force)
+        out.mkdir(parents=True, exist_ok=True)
+        index = []
+        for config, path in zip(series, targets, strict=False):
+            config.structure.to(filename=str(path), fmt="poscar")
+            index.append(
+                config.model_dump(mode="json", exclude={"structure"}) | {"file": path.name}
+            )
+        (out / "index.json").write_text(json.dumps(index, indent=2))
+        if as_json:
+            typer.echo(json.dumps(index, indent=2))
+            return
+        for rec in index:
+            echo(
+                f"  {rec['file']:<16} {rec['composition']:<18} x={rec['x']:.3f}  "
+                f"E_ewald={rec['ewald_energy_eV']:.3f} eV (+{rec['ewald_above_min_eV']:.3f})"
             )
         echo(f"wrote {len(index)} structures and index.json to {out}")
 

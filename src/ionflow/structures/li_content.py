@@ -8,7 +8,8 @@ For each target Li count the mobile ions are distributed over the candidate posi
 - ``"counter"``: a counter-cation (e.g. La) is removed / kept in proportion to the charge
   change (3 Li per La), its vacancies placed by the same energy ranking.
 
-Orderings are ranked by the Ewald energy of point charges. Because every ordering is
+Orderings are ranked by the Ewald energy of point charges; symmetry-equivalent orderings
+(under the host supercell's space group) are reported once. Because every ordering is
 charge-neutral, the energy is an exact sum over pairs of occupied sites of one Ewald
 matrix, so many quenched Monte Carlo starts (pair swaps) cost almost nothing; the lowest
 distinct orderings are kept.
@@ -24,6 +25,7 @@ from pymatgen.core import Species, Structure
 
 from ionflow.errors import InputError
 from ionflow.schemas.defects import LiContentConfig
+from ionflow.structures.symmetry import SitePool
 from ionflow.structures.tokens import host_oxidation_states
 
 if TYPE_CHECKING:
@@ -134,6 +136,7 @@ def li_content_series(
     for fc in extra_sites:
         pool.append(specie, fc)
     li_pool = np.array(li_idx + list(range(len(base), len(pool))))
+    symmetry = SitePool(base, pool.frac_coords)
     z_li = oxi[specie]
     rng = np.random.default_rng(seed)
     n_fu = base.composition.get_reduced_formula_and_factor()[1]
@@ -189,16 +192,19 @@ def li_content_series(
         fixed[li_pool] = False
         if n_counter_keep is not None:
             fixed[groups[1]] = False
-        found: dict[tuple[int, ...], float] = {}
+        found: dict[tuple[int, ...], tuple[tuple[int, ...], float]] = {}
         for _ in range(max(1, n_starts)):
             occ = fixed.copy()
             occ[rng.choice(li_pool, n_li, replace=False)] = True
             if n_counter_keep is not None:
                 occ[rng.choice(groups[1], n_counter_keep, replace=False)] = True
             occ = _quench(matrix, occ, groups)
-            key = tuple(np.flatnonzero(occ))
-            found.setdefault(key, _energy(matrix, occ))
-        ranked = sorted(found.items(), key=lambda kv: kv[1])[:n_keep]
+            sites = np.flatnonzero(occ)
+            # symmetry-equivalent orderings share one canonical key
+            images = np.sort(symmetry.perms[:, sites], axis=1)
+            canon = tuple(images[np.lexsort(images.T[::-1])[0]])
+            found.setdefault(canon, (tuple(sites), _energy(matrix, occ)))
+        ranked = sorted(found.values(), key=lambda kv: kv[1])[:n_keep]
         e_min = ranked[0][1]
         for rank, (key, energy) in enumerate(ranked, start=1):
             if not math.isfinite(energy):
