@@ -101,3 +101,41 @@ def test_launch_submits_nothing_without_ready_fireworks(plan_inputs, monkeypatch
     monkeypatch.setattr(submit_mod, "submit_script", no_sbatch)
     result = submit_mod.launch_jobs(cluster, settings, max_jobs=3)
     assert (result.job_ids, result.ready, result.pending) == ([], 0, 0)
+
+
+def test_launch_counts_queued_and_starting_jobs(plan_inputs, monkeypatch, tmp_path):
+    from fireworks import Firework, FWorker, ScriptTask, Workflow
+
+    from ionflow.hpc import submit as submit_mod
+    from ionflow.hpc.launchpad import launchpad_session
+    from ionflow.hpc.rocket import LAUNCH_RECORDS
+
+    _, settings, cluster, _ = plan_inputs
+    with launchpad_session(cluster.launchpad, settings.work_dir, create=True) as lp:
+        lp.add_wf(Workflow([Firework(ScriptTask.from_str("true")) for _ in range(5)]))
+        fw, launch_id = lp.checkout_fw(FWorker(), str(tmp_path))  # job 101 runs one of them
+        lp.db[LAUNCH_RECORDS].insert_one(
+            {"launch_id": launch_id, "fw_id": fw.fw_id, "queue_job_id": "101"}
+        )
+        for jid in ("101", "102", "103"):
+            lp.db[submit_mod.QUEUE_RECORDS].insert_one(
+                {"cluster": cluster.name, "queue_job_id": jid, "open": True}
+            )
+    queue = {"101": "RUNNING", "102": "PENDING", "103": "RUNNING"}  # 103: still starting up
+    monkeypatch.setattr(
+        submit_mod, "queue_job_states", lambda kind, ids: {i: queue[i] for i in ids}
+    )
+    new_ids = iter(["201", "202", "203"])
+    monkeypatch.setattr(
+        submit_mod, "submit_script", lambda *a, **k: (next(new_ids), tmp_path / "launcher")
+    )
+    result = submit_mod.launch_jobs(cluster, settings, max_jobs=10)
+    # 4 READY; 102 and 103 will each take one, 101 is busy: two new jobs
+    assert (result.ready, result.pending, result.job_ids) == (4, 2, ["201", "202"])
+    queue.update({"102": "COMPLETED", "201": "PENDING", "202": "PENDING"})
+    result = submit_mod.launch_jobs(cluster, settings, max_jobs=10)
+    assert (result.pending, result.job_ids) == (3, ["203"])  # 103, 201, 202 cover 3 of 4
+    with launchpad_session(cluster.launchpad, settings.work_dir) as lp:
+        coll = lp.db[submit_mod.QUEUE_RECORDS]
+        assert coll.find_one({"queue_job_id": "102"})["open"] is False  # finished job closed
+        assert coll.count_documents({"open": True}) == 5

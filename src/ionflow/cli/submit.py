@@ -113,7 +113,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         if not result.job_ids:
             typer.echo(
                 f"nothing to launch: {result.ready} READY Firework(s), "
-                f"{result.pending} queue job(s) already pending"
+                f"{result.pending} queue job(s) already queued for them"
             )
             return
         for jid, folder in zip(result.job_ids, result.launch_dirs, strict=True):

@@ -214,7 +214,7 @@ class LaunchResult:
     job_ids: list[str]
     launch_dirs: list[Path]
     ready: int
-    pending: int
+    pending: int  # queue jobs queued or starting, not yet running a Firework
 
 
 def _ready_count(lp: Any, cluster: ClusterConfig) -> int:
@@ -249,13 +249,23 @@ def launch_jobs(
     LaunchResult
         Job ids and launcher folders submitted, READY and PENDING counts seen.
     """
+    from ionflow.hpc.rocket import LAUNCH_RECORDS
+
     with launchpad_session(cluster.launchpad, settings.work_dir) as lp:
         ready = _ready_count(lp, cluster)
         records = list(lp.db[QUEUE_RECORDS].find({"cluster": cluster.name, "open": True}))
     states = queue_job_states(cluster.queue.type, [r["queue_job_id"] for r in records])
-    pending_ids = [j for j, s in states.items() if s == "PENDING"]
+    active = [j for j, s in states.items() if s in ACTIVE_STATES]
     closed = [j for j, s in states.items() if s not in ACTIVE_STATES]
-    n_new = max(0, min(max_jobs, ready - len(pending_ids)))
+    busy: set[str] = set()
+    if active:
+        with launchpad_session(cluster.launchpad, settings.work_dir) as lp:
+            for rec in lp.db[LAUNCH_RECORDS].find({"queue_job_id": {"$in": active}}):
+                if lp.launches.count_documents({"launch_id": rec["launch_id"], "state": "RUNNING"}):
+                    busy.add(rec["queue_job_id"])
+    # queued or starting jobs not yet running a Firework will each take one READY Firework
+    waiting = [j for j in active if j not in busy]
+    n_new = max(0, min(max_jobs, ready - len(waiting)))
     submitted: list[tuple[str, Path]] = [
         submit_script(cluster, settings, max_fws_per_job) for _ in range(n_new)
     ]
@@ -274,7 +284,7 @@ def launch_jobs(
         job_ids=[j for j, _ in submitted],
         launch_dirs=[d for _, d in submitted],
         ready=ready,
-        pending=len(pending_ids),
+        pending=len(waiting),
     )
 
 
