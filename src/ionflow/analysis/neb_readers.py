@@ -253,13 +253,15 @@ def _read_xyz_frames(path: Path) -> list[tuple[list[str], np.ndarray]]:
 
 
 def _cp2k_project(root: Path) -> str:
-    outs = sorted(root.glob("*-BAND*.out"))
+    outs = sorted(
+        p for p in root.glob("*-BAND*.out*") if re.search(r"-BAND\d+\.out(\.gz)?$", p.name)
+    )
     if not outs:
         raise InputError(
             f"{root} holds neither VASP image folders (00, 01, …) nor CP2K BAND output "
             "(<project>-BAND1.out)"
         )
-    return re.sub(r"-BAND\d+\.out$", "", outs[0].name)
+    return re.sub(r"-BAND\d+\.out(\.gz)?$", "", outs[0].name)
 
 
 _CONV_RE = re.compile(
@@ -273,7 +275,7 @@ def _cp2k_cell(root: Path) -> np.ndarray:
     """Lattice matrix (Å) from ``&CELL`` (ABC [+ ALPHA_BETA_GAMMA] or A/B/C) of the input."""
     from pymatgen.core import Lattice
 
-    inputs = [p for p in sorted(root.glob("*.inp")) if "-r-" not in p.name]
+    inputs = [p for p in sorted(root.glob("*.inp*")) if "-r-" not in p.name]
     for inp in inputs:
         text = _read_text(inp)
         cell = re.search(r"&CELL\b(.*?)&END", text, re.DOTALL | re.IGNORECASE)
@@ -294,7 +296,7 @@ def _cp2k_cell(root: Path) -> np.ndarray:
 
 
 def _cp2k_climb(root: Path) -> bool | None:
-    for inp in sorted(root.glob("*.inp")):
+    for inp in sorted(root.glob("*.inp*")):
         m = re.search(r"^\s*BAND_TYPE\s+(\S+)", _read_text(inp), re.MULTILINE | re.IGNORECASE)
         if m:
             return m.group(1).upper() == "CI-NEB"
@@ -327,13 +329,13 @@ def read_cp2k_band(root: str | Path, lattice: np.ndarray | None = None) -> NebRa
     project = _cp2k_project(root)
     xyz = {
         int(m.group(1)): p
-        for p in root.glob(f"{project}-pos-Replica_nr_*-1.xyz")
-        if (m := re.search(r"Replica_nr_(\d+)-1\.xyz$", p.name))
+        for p in root.glob(f"{project}-pos-Replica_nr_*-1.xyz*")
+        if (m := re.search(r"Replica_nr_(\d+)-1\.xyz(\.gz)?$", p.name))
     }
     outs = {
         int(m.group(1)): p
-        for p in root.glob(f"{project}-BAND*.out")
-        if (m := re.search(r"-BAND(\d+)\.out$", p.name))
+        for p in root.glob(f"{project}-BAND*.out*")
+        if (m := re.search(r"-BAND(\d+)\.out(\.gz)?$", p.name))
     }
     n_rep = max(outs)
     missing = sorted(set(range(1, n_rep + 1)) - set(xyz))
