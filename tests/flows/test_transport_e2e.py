@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from pymatgen.core import Composition
 
 from ionflow.config import load_study
 from ionflow.runner import run_study
@@ -59,7 +60,7 @@ def test_document_fields_finite(slice_run):
     doc, _, _ = slice_run
     assert doc.meta.study == "tiny_slice"
     assert doc.n_atoms == 38
-    assert doc.cell_formula == "Li23O8Cl7"
+    assert Composition(doc.cell_formula) == Composition("Li23O8Cl7")
     assert doc.meta.defect_labels and "V_Li" in doc.meta.defect_labels[0]
     assert [r.temperature_K for r in doc.diffusion] == [1000.0, 1600.0]
     assert doc.missing_temperatures_K == []
@@ -126,7 +127,7 @@ def test_second_process_reads_store(slice_run):
     )
     rows = json.loads(out.stdout)
     assert [r["run_id"] for r in rows] == [doc.meta.run_id]
-    assert rows[0]["cell_formula"] == "Li23O8Cl7"
+    assert Composition(rows[0]["cell_formula"]) == Composition("Li23O8Cl7")
     jobs = subprocess.run(
         [sys.executable, "-m", "ionflow.cli.main", "query", "jobs", "--json"],
         capture_output=True, text=True, env=env, check=True, timeout=120,
