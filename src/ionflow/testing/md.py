@@ -48,6 +48,8 @@ class PairLJ(Calculator):
         Cutoff (Å); must be below half the shortest cell height.
     delay_s
         Sleep this long per evaluation (fault tests need a segment that runs a while).
+    fail_after
+        Raise RuntimeError at this evaluation (a simulated node failure), if given.
     """
 
     implemented_properties = ("energy", "forces")
@@ -58,17 +60,23 @@ class PairLJ(Calculator):
         epsilon: float = 0.02,
         rc: float = 3.8,
         delay_s: float = 0.0,
+        fail_after: int | None = None,
         **kw: Any,
     ):
         super().__init__(**kw)
         self.sigma, self.epsilon, self.rc = float(sigma), float(epsilon), float(rc)
         self.delay_s = float(delay_s)
+        self.fail_after = fail_after
+        self.n_calls = 0
 
     def calculate(
         self, atoms: Any = None, properties: Any = None, system_changes: Any = all_changes
     ) -> None:
         """Compute energy and forces of all pairs within the cutoff."""
         super().calculate(atoms, properties, system_changes)
+        self.n_calls += 1
+        if self.fail_after is not None and self.n_calls >= self.fail_after:
+            raise RuntimeError(f"simulated node failure at evaluation {self.n_calls}")
         if self.delay_s:
             time.sleep(self.delay_s)
         cell = np.asarray(self.atoms.cell)
