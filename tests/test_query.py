@@ -95,6 +95,13 @@ def seeded(store_settings):  # noqa: F811
     _put(store, "def-a2", "defect energies", defects, meta_a2)
     neb = {"hop_label": "V_Li hop 1", "barrier_forward_eV": 0.352, "barrier_reverse_eV": 0.338}
     _put(store, "neb-a2", "neb V_Li hop 1", neb, meta_a2)
+    band2 = {"label": "Li_i hop 2", "barrier_forward_eV": 0.21, "barrier_backward_eV": None}
+    _put(store, "band-a2", "band 2", band2, meta_a2)  # found by its fields, not its name
+    summary = {  # a study summary repeating the numbers above: listed once
+        "hops": [{"label": "V_Li hop 1", "barrier_forward_eV": 0.352}],
+        "defects": [defects["defects"][0]],
+    }
+    _put(store, "sys-a2", "system summary", summary, meta_a2)
     yield store
     store.close()
 
@@ -135,10 +142,12 @@ def test_results_per_study_run(seeded):
     assert (a2["conductivity_300K_ci_low_mS_cm"], a2["conductivity_300K_ci_high_mS_cm"]) == (
         pytest.approx(0.047), pytest.approx(0.296)
     )  # fmt: skip
-    assert sorted((b["quantity"], b["value_eV"]) for b in a2["barriers"]) == [
-        ("barrier_forward_eV", 0.352), ("barrier_reverse_eV", 0.338)
-    ]  # fmt: skip
-    assert {b["label"] for b in a2["barriers"]} == {"V_Li hop 1"}
+    assert sorted((b["label"], b["quantity"], b["value_eV"]) for b in a2["barriers"]) == [
+        ("Li_i hop 2", "barrier_forward_eV", 0.21),
+        ("V_Li hop 1", "barrier_forward_eV", 0.352),
+        ("V_Li hop 1", "barrier_reverse_eV", 0.338),
+    ]
+    assert len(a2["formation_energies"]) == 2
     ef = {e["label"]: e for e in a2["formation_energies"]}
     assert ef["V_Li"]["formation_energy_eV"] == pytest.approx(1.23)
     assert ef["V_Li+V_Cl"]["binding_energy_eV"] == pytest.approx(-0.41)
@@ -154,7 +163,7 @@ def test_jobs_newest_index_and_launchpad_states(seeded):
     jobs = list_jobs(seeded, STUDY_A, "20261126-0900-aaaa")
     md = {r["job"]: r for r in jobs if r["job"].startswith("md")}
     assert md["md 1000K"]["index"] == 2
-    assert len(jobs) == 6  # one row per job, the newest index
+    assert len(jobs) == 8  # one row per job (summary, 3 md, defects, 2 bands, system), newest index
     assert [r["job"] for r in list_jobs(seeded, filters=Filters(t_min_K=1100, t_max_K=1300))] == [
         "md 1200K"
     ]

@@ -322,12 +322,28 @@ def _finite(value: Any) -> float | None:
 
 
 def _barriers(output: dict[str, Any], name: str | None) -> list[dict[str, Any]]:
-    """NEB barriers: every finite number in the output whose key holds 'barrier' and ends _eV."""
-    label = output.get("hop_label") or output.get("label") or name
+    """NEB barriers: finite numbers under keys holding 'barrier' and ending in _eV.
+
+    Read from the output itself (a NEB document) and from its ``hops`` list (study summaries).
+    """
     out = []
-    for key, value in output.items():
-        if "barrier" in key and key.endswith("_eV") and _finite(value) is not None:
-            out.append({"label": label, "quantity": key, "value_eV": float(value)})
+    hops = output.get("hops") if isinstance(output.get("hops"), list) else []
+    for doc in [output, *[h for h in hops if isinstance(h, dict)]]:
+        label = doc.get("hop_label") or doc.get("label") or name
+        for key, value in doc.items():
+            if "barrier" in key and key.endswith("_eV") and _finite(value) is not None:
+                out.append({"label": label, "quantity": key, "value_eV": float(value)})
+    return out
+
+
+def _unique(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Drop repeats (the same number stored by a job and by a study summary)."""
+    seen, out = set(), []
+    for row in rows:
+        key = tuple(sorted((k, str(v)) for k, v in row.items()))
+        if key not in seen:
+            seen.add(key)
+            out.append(row)
     return out
 
 
@@ -354,7 +370,8 @@ def collect_results(store: JobStore, filters: Filters | None = None) -> list[dic
 
     Transport numbers come from each run's summary document; barriers and formation
     energies from any stored job output of the same study and run that carries them
-    (NEB documents: fields named ``*barrier*_eV``; defect documents: ``formation_energy_eV``).
+    (NEB documents and ``hops`` lists: fields named ``*barrier*_eV``; defect documents and
+    ``defects`` lists: ``formation_energy_eV``). A number stored twice is listed once.
 
     Parameters
     ----------
@@ -393,6 +410,8 @@ def collect_results(store: JobStore, filters: Filters | None = None) -> list[dic
         "$or": [
             {"output.formation_energy_eV": {"$exists": True}},
             {"output.defects.formation_energy_eV": {"$exists": True}},
+            {"output.barrier_forward_eV": {"$exists": True}},
+            {"output.hops.barrier_forward_eV": {"$exists": True}},
             {"name": {"$regex": "neb|barrier", "$options": "i"}},
         ],
     }
@@ -423,5 +442,8 @@ def collect_results(store: JobStore, filters: Filters | None = None) -> list[dic
         )
         run["barriers"] += _barriers(output, d.get("name"))
         run["formation_energies"] += _formation(output)
+    for run in runs.values():
+        run["barriers"] = _unique(run["barriers"])
+        run["formation_energies"] = _unique(run["formation_energies"])
     rows = [r for r in runs.values() if filters.matches(r)]
     return sorted(rows, key=lambda r: (r["study"], r["run_id"] or ""), reverse=True)
