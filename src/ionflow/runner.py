@@ -264,6 +264,9 @@ def run_study(
         flow.update_metadata({"ionflow": meta.model_dump(mode="json")})
     run_dir = settings.runs_dir / config.name / run_id
     run_dir.mkdir(parents=True, exist_ok=False)
+    from ionflow.makers.md_resume import save_flow
+
+    save_flow(flow, run_dir)  # lets `ionflow aimd resume <run_dir>` continue a killed run
     log_dir = settings.work_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"{config.name}-{run_id}.log"
