@@ -222,3 +222,21 @@ def test_cli_json_csv_and_errors(seeded, capsys):
     code, _, err = _cli(capsys, "query", "everything")
     assert code == 2
     assert "unknown query 'everything'" in err
+
+
+def test_studies_on_the_launchpad_without_results(seeded):
+    from ionflow.results import merge_launchpad_studies
+
+    rows = list_studies(seeded)
+    workflows = [
+        {"fw_id": 1, "state": "COMPLETED", "study": STUDY_A, "run_id": "20261126-0900-aaaa"},
+        {"fw_id": 9, "state": "FIZZLED", "study": STUDY_A, "run_id": "20261127-0900-dddd",
+         "host_formula": "Li3ClO", "engine": "mlip", "temperatures_K": [1000.0]},
+    ]  # fmt: skip
+    merged = merge_launchpad_studies(rows, workflows)
+    assert [(r["run_id"][-4:], r["state"]) for r in merged] == [
+        ("dddd", "FIZZLED"), ("aaaa", "COMPLETED"), ("bbbb", "COMPLETED"), ("cccc", "COMPLETED")
+    ]  # fmt: skip
+    assert merged[0]["activation_energy_eV"] is None
+    fizzled = merge_launchpad_studies(rows, workflows, Filters(state="fizzled", formula="Li3OCl"))
+    assert [r["run_id"][-4:] for r in fizzled] == ["dddd"]

@@ -28,6 +28,7 @@ __all__ = [
     "list_jobs",
     "list_studies",
     "merge_launchpad_jobs",
+    "merge_launchpad_studies",
 ]
 
 _STUDY_QUERY = {"output.kind": "transport_study"}
@@ -313,6 +314,54 @@ def merge_launchpad_jobs(
         row["fw_id"] = fw["fw_id"]
     merged = [r for r in by_uuid.values() if filters.matches(r)]
     return sorted(merged, key=lambda r: (r["run_id"] or "", r["fw_id"] or 0, r["job"] or ""))
+
+
+def merge_launchpad_studies(
+    rows: list[dict[str, Any]], workflows: list[dict[str, Any]], filters: Filters | None = None
+) -> list[dict[str, Any]]:
+    """Add study runs that are on the launchpad but have no summary in the store yet.
+
+    Parameters
+    ----------
+    rows
+        Rows from :func:`list_studies` (unfiltered by state).
+    workflows
+        One dict per workflow: ``fw_id``, ``state`` and the submission metadata
+        (``study``, ``run_id``, ``host_formula``, ``engine``, ``defect_labels``,
+        ``temperatures_K``, ``cell_formula``).
+    filters
+        Filters applied to the merged rows.
+
+    Returns
+    -------
+    list of dict
+        Study rows, newest first; a stored summary is COMPLETED whatever FireWorks says.
+    """
+    filters = filters or Filters()
+    by_run = {r["run_id"]: dict(r) for r in rows}
+    for wf in workflows:
+        if not wf.get("run_id") or wf["run_id"] in by_run:
+            continue
+        by_run[wf["run_id"]] = {
+            "study": wf.get("study"),
+            "run_id": wf["run_id"],
+            "created_at": wf.get("submitted_at"),
+            "host_formula": wf.get("host_formula"),
+            "cell_formula": wf.get("cell_formula"),
+            "engine": wf.get("engine"),
+            "defects": wf.get("defect_labels", []),
+            "temperatures_K": wf.get("temperatures_K", []),
+            "state": wf["state"],
+            "missing_temperatures_K": [],
+            "activation_energy_eV": None,
+            "activation_energy_std_eV": None,
+            "conductivity_300K_mS_cm": None,
+            "conductivity_300K_ci_mS_cm": None,
+            "report_dir": None,
+            "job_uuid": None,
+        }
+    merged = [r for r in by_run.values() if filters.matches(r)]
+    return sorted(merged, key=lambda r: r["run_id"], reverse=True)
 
 
 def _finite(value: Any) -> float | None:

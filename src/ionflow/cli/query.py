@@ -45,14 +45,16 @@ def rows_to_csv(rows: list[dict[str, Any]]) -> str:
     return buf.getvalue()
 
 
-def _launchpad_rows(cluster: str, work_dir: Path, study: str | None) -> list[dict[str, Any]]:
+def _launchpad_rows(
+    cluster: str, work_dir: Path, study: str | None, what: str
+) -> list[dict[str, Any]]:
     from ionflow.hpc.config import load_cluster_config
     from ionflow.hpc.launchpad import launchpad_session
-    from ionflow.hpc.submit import list_fireworks
+    from ionflow.hpc.submit import list_fireworks, list_workflows
 
     cfg = load_cluster_config(cluster)
     with launchpad_session(cfg.launchpad, work_dir) as lp:
-        return list_fireworks(lp, study)
+        return list_workflows(lp, study) if what == "studies" else list_fireworks(lp, study)
 
 
 def _table(what: str, rows: list[dict[str, Any]], title: str) -> Any:
@@ -60,7 +62,7 @@ def _table(what: str, rows: list[dict[str, Any]], title: str) -> Any:
 
     table = Table(title=title)
     if what == "studies":
-        cols = ("study", "run id", "cell", "defects", "engine", "T (K)", "Ea (eV)", "σ300 (mS/cm)")  # noqa: RUF001
+        cols = ("study", "run id", "cell", "defects", "engine", "T (K)", "Ea (eV)", "σ300 (mS/cm)")
         for col in (*cols, "state"):
             table.add_column(col)
         for r in rows:
@@ -81,7 +83,7 @@ def _table(what: str, rows: list[dict[str, Any]], title: str) -> Any:
                 str(r["completed_at"] or "—"),
             )  # fmt: skip
     else:
-        cols = ("study", "run id", "host", "Ea (eV)", "σ300 (mS/cm) [CI]", "barriers")  # noqa: RUF001
+        cols = ("study", "run id", "host", "Ea (eV)", "σ300 (mS/cm) [CI]", "barriers")
         for col in (*cols, "E_f (eV)"):
             table.add_column(col, overflow="fold")
         for r in rows:
@@ -117,7 +119,10 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             None, "--state", help="COMPLETED, READY, RUNNING, FIZZLED, ... (with --cluster)."
         ),
         cluster: str | None = typer.Option(
-            None, "--cluster", "-c", help="Also show FireWorks states from this cluster."
+            None,
+            "--cluster",
+            "-c",
+            help="Also show FireWorks states (studies, jobs) from this cluster.",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
         as_csv: bool = typer.Option(False, "--csv", help="Print CSV instead of a table."),
@@ -134,6 +139,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             list_jobs,
             list_studies,
             merge_launchpad_jobs,
+            merge_launchpad_studies,
         )
         from ionflow.stores import describe_store, get_store_config, open_job_store
 
@@ -147,21 +153,24 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         )  # fmt: skip
         settings = settings_for(work_dir)
         store = open_job_store(settings, create_indexes=False)
+        store_filters = (
+            filters if cluster is None else Filters(**{**filters.__dict__, "state": None})
+        )
         try:
             if what == "studies":
-                rows = list_studies(store, study, filters)
+                rows = list_studies(store, study, store_filters)
             elif what == "results":
                 rows = collect_results(store, filters)
             else:
-                unfiltered = Filters(**{**filters.__dict__, "state": None})
-                rows = list_jobs(store, study, run_id, filters if cluster is None else unfiltered)
+                rows = list_jobs(store, study, run_id, store_filters)
         finally:
             store.close()
-        if what == "jobs" and cluster is not None:
-            fws = _launchpad_rows(cluster, settings.work_dir, study)
+        if what != "results" and cluster is not None:
+            lp_rows = _launchpad_rows(cluster, settings.work_dir, study, what)
             if run_id:
-                fws = [f for f in fws if f["run_id"] == run_id]
-            rows = merge_launchpad_jobs(rows, fws, filters)
+                lp_rows = [f for f in lp_rows if f.get("run_id") == run_id]
+            merge = merge_launchpad_studies if what == "studies" else merge_launchpad_jobs
+            rows = merge(rows, lp_rows, filters)
         if as_json:
             typer.echo(json.dumps(rows, indent=2, default=str))
             return

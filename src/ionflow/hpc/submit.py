@@ -32,6 +32,7 @@ __all__ = [
     "SubmitPlan",
     "launch_jobs",
     "list_fireworks",
+    "list_workflows",
     "plan_submission",
     "submit_flow",
     "submit_plan",
@@ -310,6 +311,17 @@ def list_fireworks(lp: Any, study: str | None = None) -> list[dict[str, Any]]:
                 "defect_labels": tag.get("defect_labels", []),
             }
         )
+    return rows
+
+
+def list_workflows(lp: Any, study: str | None = None) -> list[dict[str, Any]]:
+    """Return ionflow's workflows on a launchpad: first Firework id, state and metadata."""
+    query: dict[str, Any] = {"metadata.ionflow": {"$exists": True}}
+    if study:
+        query["metadata.ionflow.study"] = study
+    rows = []
+    for wf in lp.workflows.find(query, {"nodes": 1, "state": 1, "metadata.ionflow": 1}):
+        rows.append({"fw_id": min(wf["nodes"]), "state": wf["state"], **wf["metadata"]["ionflow"]})
     return rows
 
 
