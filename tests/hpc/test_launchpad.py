@@ -197,3 +197,23 @@ def test_missing_credential_variable_is_named(tmp_path, monkeypatch):
     cfg = LaunchpadConfig(type="mongodb", uri_env="NOPE_LP_URI")
     with pytest.raises(ConfigError, match="credential variable NOPE_LP_URI is not set: export it"):
         touch(cfg, tmp_path)
+
+
+def test_cli_reports_a_corrupt_launchpad_in_one_line(tmp_path, capsys):
+    from tests.hpc.conftest import write_cluster
+
+    from ionflow.cli.main import main
+    from ionflow.settings import get_settings
+
+    cluster = write_cluster(tmp_path)
+    path = get_settings().work_dir / "launchpad" / "launchpad.json"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b'{"fireworks": {"fireworks": {"name": "fireworks", "documents": [[1, ')
+    before = path.read_bytes()
+    for args in (["rerun", "--dry-run"], ["launch"], ["query", "jobs"]):
+        capsys.readouterr()
+        assert main([*args, "--cluster", str(cluster)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f"error: launchpad file {path} cannot be read"), err
+        assert "\n" not in err
+    assert path.read_bytes() == before
