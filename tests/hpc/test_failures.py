@@ -189,3 +189,30 @@ def test_stale_heartbeat_is_lost_only_after_expiration(setup):
         (run,) = find_failures(lp, expiration_s=0.0)
     assert run.error_type == "lost: no heartbeat"
     assert group_failures([run]) == {"lost: no heartbeat": [run]}
+
+
+def test_without_queue_tools_lost_runs_fall_back_to_heartbeats(setup, monkeypatch):
+    from fireworks import FWorker
+
+    from ionflow.hpc import failures as failures_mod
+    from ionflow.hpc.launchpad import launchpad_session
+    from ionflow.hpc.probe import probe
+    from ionflow.hpc.queue import QueueError
+    from ionflow.hpc.rocket import LAUNCH_RECORDS
+    from ionflow.hpc.submit import submit_flow
+
+    def no_squeue(kind, ids):
+        raise QueueError("squeue is not available on this machine; run this on the cluster")
+
+    monkeypatch.setattr(failures_mod, "queue_job_states", no_squeue)
+    cfg, settings, _ = setup
+    submit_flow(probe(), cfg, settings, {"study": "laptop"})
+    with launchpad_session(cfg.launchpad, settings.work_dir) as lp:
+        fw, launch_id = lp.checkout_fw(FWorker(), ".")
+        lp.db[LAUNCH_RECORDS].insert_one(
+            {"launch_id": launch_id, "fw_id": fw.fw_id, "queue_type": "slurm",
+             "queue_job_id": "999", "host": "node17", "pid": 1}
+        )  # fmt: skip
+        assert find_failures(lp, expiration_s=3600) == []
+        (run,) = find_failures(lp, expiration_s=0.0)
+    assert run.error_type == "lost: no heartbeat"

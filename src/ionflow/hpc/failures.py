@@ -18,6 +18,7 @@ next jobflow index instead of replacing it (jobflow reads the newest index).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 from dataclasses import asdict, dataclass, field
@@ -25,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ionflow.hpc.queue import ACTIVE_STATES, queue_job_states
+from ionflow.hpc.queue import ACTIVE_STATES, QueueError, queue_job_states
 from ionflow.hpc.rocket import LAUNCH_RECORDS
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ __all__ = [
     "read_custodian_log",
     "rerun_failures",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: collection (in the launchpad database) with one document per rerun attempt
 ATTEMPT_RECORDS = "ionflow_attempts"
@@ -171,13 +174,16 @@ def _lost_runs(
             by_queue.setdefault(rec["queue_type"], []).append(str(rec["queue_job_id"]))
     states: dict[str, str] = {}
     for queue_type, ids in by_queue.items():
-        states |= queue_job_states(queue_type, ids)
+        try:
+            states |= queue_job_states(queue_type, ids)
+        except QueueError as exc:  # e.g. asked from a laptop: fall back to heartbeats
+            logger.warning("%s; judging those runs by their heartbeat instead", exc)
     lost = []
     here = socket.gethostname()
     for launch in launches:
         rec = records.get(launch["launch_id"])
         fw = fws[launch["fw_id"]]
-        if rec and rec.get("queue_job_id"):
+        if rec and rec.get("queue_job_id") and str(rec["queue_job_id"]) in states:
             qstate = states.get(str(rec["queue_job_id"]), "UNKNOWN")
             if qstate not in ACTIVE_STATES:
                 msg = f"queue job {rec['queue_job_id']} ended ({qstate}) while the Firework ran"
