@@ -101,3 +101,21 @@ def test_lita2po8_host_file():
     assert SpacegroupAnalyzer(s, symprec=0.01).get_space_group_symbol() == "C2/c"
     d = s.distance_matrix + np.eye(len(s)) * 99
     assert d.min() > 1.4  # P-O in the (noisy) published positions; nothing overlaps
+
+
+def test_la_deficient_lacl3_has_li_in_channels():
+    from pymatgen.analysis.ewald import EwaldSummation
+
+    cell = build_prototype("LaCl3-Li", repeat=[1, 1, 3])
+    assert cell.composition.reduced_formula == "Li3La5Cl18"
+    li = [s for s in cell if s.specie.symbol == "Li"]
+    # every Li on the channel axis (0, 0, z) of the hexagonal cell
+    for site in li:
+        assert np.allclose(site.frac_coords[:2] % 1.0, 0.0, atol=1e-8)
+    charged = cell.copy()
+    charged.add_oxidation_state_by_element({"Li": 1, "La": 3, "Cl": -1})
+    assert cell.properties["lacl3"]["ewald_energy_eV"] == pytest.approx(
+        EwaldSummation(charged).total_energy, rel=1e-6
+    )
+    with pytest.raises(InputError, match="removes every La"):
+        build_prototype("LaCl3-Li", repeat=[1, 1, 1], vacancy_fraction=1.0)

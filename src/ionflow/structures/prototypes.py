@@ -8,7 +8,10 @@ number: ``configs/structures/README.md``).
 - ``Li3OCl``, ``Li3OBr``, ``Li3SCl``: cubic antiperovskites (Pm-3m);
 - ``LaCl3``: UCl3-type, P6_3/m, La 2c, Cl 6h (Materials Project mp-22896, PBE);
 - ``LLTO``: ordered Li_xLa_yTiO3 supercell (see :mod:`ionflow.structures.llto`); its
-  ``parameters`` are ``x_li``, ``y_la``, ``repeat``.
+  ``parameters`` are ``x_li``, ``y_la``, ``repeat``;
+- ``LaCl3-Li``: La-deficient LaCl3 with 3 Li per La vacancy in the 1D channels
+  (Li3La5Cl18-type model, :mod:`ionflow.structures.lacl3`); ``parameters``: ``repeat``,
+  ``vacancy_fraction``.
 
 ``lattice_parameter_A`` sets the cubic (antiperovskite) or pseudo-cubic (LLTO) lattice
 parameter, or ``a`` of LaCl3 with c/a kept.
@@ -16,6 +19,8 @@ parameter, or ``a`` of LaCl3 with c/a kept.
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
 from typing import Any
 
 from pymatgen.core import Lattice, Structure
@@ -61,6 +66,19 @@ def _llto(a_A: float, **parameters: Any) -> Structure:
     return llto_cell(a_A=a_A, c_A=a_A * LLTO_C_A / LLTO_A_A, **parameters)
 
 
+def _li_lacl3(a_A: float, **parameters: Any) -> Structure:
+    """La-deficient LaCl3 with Li in the channels (see :mod:`ionflow.structures.lacl3`)."""
+    from ionflow.structures.lacl3 import li_lacl3_cell
+
+    allowed = {"repeat", "vacancy_fraction"}
+    unknown = sorted(set(parameters) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"unknown LaCl3-Li parameter(s) {', '.join(unknown)}; use {', '.join(sorted(allowed))}"
+        )
+    return li_lacl3_cell(_lacl3(a_A), **parameters)
+
+
 #: name -> (builder(a, **parameters), default lattice parameter in Å, reference)
 PROTOTYPES: dict[str, tuple] = {
     "Li3OCl": (lambda a: _antiperovskite("O", "Cl", a), 3.91, "cubic antiperovskite, Pm-3m"),
@@ -68,7 +86,11 @@ PROTOTYPES: dict[str, tuple] = {
     "Li3SCl": (lambda a: _antiperovskite("S", "Cl", a), 4.32, "hypothetical S analogue"),
     "LaCl3": (_lacl3, LACL3_A_A, "UCl3-type P6_3/m, Materials Project mp-22896 (PBE)"),
     "LLTO": (_llto, 3.866, "layered A-site-ordered perovskite, ICSD 92234 occupancies"),
+    "LaCl3-Li": (_li_lacl3, LACL3_A_A, "La-deficient LaCl3, Li in the channels (model)"),
 }
+
+#: prototypes that take builder parameters
+_WITH_PARAMETERS = {"LLTO", "LaCl3-Li"}
 
 
 def build_prototype(
@@ -83,7 +105,8 @@ def build_prototype(
     lattice_parameter_A
         Lattice parameter in Å (see the module docstring); None uses the default.
     **parameters
-        Builder parameters (only ``LLTO`` takes any: ``x_li``, ``y_la``, ``repeat``).
+        Builder parameters (``LLTO``: ``x_li``, ``y_la``, ``repeat``; ``LaCl3-Li``:
+        ``repeat``, ``vacancy_fraction``).
 
     Returns
     -------
@@ -97,6 +120,15 @@ def build_prototype(
             f"unknown built-in structure {name!r}; choose one of {', '.join(PROTOTYPES)} "
             "or give 'structure: {file: ...}'"
         ) from None
-    if parameters and name != "LLTO":
+    if parameters and name not in _WITH_PARAMETERS:
         raise ConfigError(f"built-in structure {name!r} takes no parameters")
+    if name in _WITH_PARAMETERS:  # orderings take seconds: build each one once
+        key = json.dumps(parameters, sort_keys=True, default=str)
+        return _cached(name, lattice_parameter_A or default_a, key).copy()
     return builder(lattice_parameter_A or default_a, **parameters)
+
+
+@lru_cache(maxsize=32)
+def _cached(name: str, a_A: float, parameters_json: str) -> Structure:
+    builder = PROTOTYPES[name][0]
+    return builder(a_A, **json.loads(parameters_json))

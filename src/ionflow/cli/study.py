@@ -1,0 +1,102 @@
+"""Design studies on the command line: ``ionflow run STUDY.yaml [--quick]`` and ``ionflow studies``.
+
+``ionflow run`` (``ionflow.cli.run``) hands design files (a ``systems:`` mapping) to
+:func:`run_design_and_print`; ``ionflow studies`` lists the shipped design studies with
+their systems and what ``--quick`` changes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from ionflow.cli.common import WORK_DIR_OPTION, echo, settings_for
+
+__all__ = ["print_design_summary", "register", "run_design_and_print", "studies_dir"]
+
+
+def studies_dir() -> Path:
+    """Return the ``configs/studies`` folder of the source tree (it may not exist)."""
+    return Path(__file__).resolve().parents[3] / "configs" / "studies"
+
+
+def print_design_summary(doc) -> None:
+    """Print the key numbers of a design study document and the trend verdicts."""
+    from ionflow.report.compare import evaluate_trends
+
+    echo("")
+    for s in doc.systems:
+        parts = []
+        t = s.transport
+        if t is not None:
+            fit = t.arrhenius
+            if fit is not None and fit.activation_energy_eV is not None:
+                parts.append(
+                    f"Ea {fit.activation_energy_eV:.3f} eV, σ300 "
+                    f"{fit.conductivity_at_target_mS_cm:.3g} mS/cm"
+                )
+            else:
+                on = [f"{r.temperature_K:g}" for r in t.diffusion if r.diffusing]
+                parts.append(f"diffusing at {', '.join(on)} K" if on else "no diffusion")
+        barriers = [h.barrier_forward_eV for h in s.hops if h.converged]
+        if s.hops:
+            low = f"{min(barriers):.3f} eV" if barriers else "none converged"
+            parts.append(f"{len(s.hops)} NEB hops, lowest {low}")
+        if s.defects:
+            parts.append(f"{sum(d.role == 'requested' for d in s.defects)} formation energies")
+        if s.window is not None:
+            ox = s.window.oxidation_limit_V
+            parts.append(
+                f"window {s.window.reduction_limit_V:.2f}–{'∞' if ox is None else f'{ox:.2f}'} V"
+            )
+        if s.missing_sections:
+            parts.append(f"failed: {', '.join(s.missing_sections)}")
+        echo(f"  {s.key}: {'; '.join(parts) or 'no results'}")
+    trends = evaluate_trends(doc)
+    if trends:
+        held = sum(t.status == "holds" for t in trends)
+        echo(f"  published trends: {held}/{len(trends)} hold")
+        for t in trends:
+            echo(f"    [{t.status}] {t.trend.key}: {t.detail}")
+    echo(f"report: {Path(doc.report_dir) / 'report.md' if doc.report_dir else 'not written'}")
+
+
+def run_design_and_print(study_path: Path, work_dir: Path | None, quick: bool = False) -> None:
+    """Load a design file (with ``--quick`` settings if asked), run it, print the summary."""
+    from ionflow.config.design import load_design
+    from ionflow.design_runner import run_design
+
+    settings = settings_for(work_dir)
+    design = load_design(study_path, quick=quick)
+    doc = run_design(design, settings, echo=echo)
+    print_design_summary(doc)
+
+
+def register(app: typer.Typer, analyze: typer.Typer) -> None:
+    """Register ``ionflow studies``."""
+
+    @app.command("studies")
+    def studies(
+        folder: Path | None = typer.Argument(None, help="Folder of design files."),
+        work_dir: Path | None = WORK_DIR_OPTION,
+    ) -> None:
+        """List the design studies (configs/studies/*.yaml) with their systems."""
+        from ionflow.config.design import is_design_file, load_design
+
+        root = folder or studies_dir()
+        files = sorted(root.glob("*.yaml")) if root.is_dir() else []
+        shown = 0
+        for path in files:
+            if not is_design_file(path):
+                continue
+            full = load_design(path)
+            quick = load_design(path, quick=True)
+            echo(f"{path.name}: {full.name} — {full.description}")
+            echo(f"  systems: {', '.join(s.key for s in full.systems)}")
+            echo(f"  --quick runs: {', '.join(s.key for s in quick.systems)}")
+            for key, reason in {**full.skipped, **quick.skipped}.items():
+                echo(f"  not run: {key} ({reason})")
+            shown += 1
+        if not shown:
+            echo(f"no design studies in {root}")

@@ -1,0 +1,300 @@
+"""Markdown report of a design study: per-system results, computed vs published, trends.
+
+Written from the :class:`~ionflow.schemas.study_composite.DesignStudyDoc` alone (so
+``ionflow report STUDY --compare-published`` can re-render it from the store):
+``report.md``, ``summary.json`` (the document), ``comparison.json`` (the rows of the
+comparison and the trend verdicts) and two plots (``compare_published.png``,
+``arrhenius_systems.png``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ionflow.report.compare import NO_DIFFUSION, compare_values, evaluate_trends
+
+if TYPE_CHECKING:
+    from ionflow.report.compare import Comparison, TrendResult
+    from ionflow.schemas.study_composite import DesignStudyDoc, SystemDoc
+
+__all__ = ["comparison_rows", "load_design_doc", "render_design_markdown", "write_design_report"]
+
+_MARK = {
+    "holds": "✔ holds",
+    "fails": "✘ fails",
+    "partly": "◐ partly",
+    "not computed": "– not computed",
+}
+_CAVEATS = [
+    "MLIP numbers are not DFT numbers: CHGNet (trained on PBE data) sets the energy scale, so "
+    "absolute barriers, Ea and formation energies are expected to differ; the comparison "
+    "that matters is the qualitative picture (orderings, which cell diffuses, dimensionality).",
+    "σ(300 K) is an Arrhenius extrapolation over a long temperature range; its uncertainty is "
+    "dominated by the uncertainty of Ea (see the CI) and AIMD-type estimates overestimate "
+    "experiment (fixed carrier concentration, migration-only Ea; e.g. LiTa2PO8 35.3 vs 1.6 "
+    "mS/cm).",
+]
+
+
+def _f(value: float | None, spec: str = ".3g") -> str:
+    if value is None:
+        return "n/a"
+    if value == NO_DIFFUSION:
+        return "no diffusion"
+    return f"{value:{spec}}"
+
+
+def comparison_rows(comparisons: list[Comparison]) -> list[dict[str, Any]]:
+    """Plain rows (for JSON and tables) of computed-vs-published pairs."""
+    rows = []
+    for c in comparisons:
+        p, v = c.published, c.computed
+        value = None if v.value is None or v.value == NO_DIFFUSION else v.value
+        rows.append(
+            {
+                "system": p.system,
+                "quantity": p.quantity,
+                "selector": p.selector,
+                "published": p.value,
+                "method": p.method,
+                "computed": value,
+                "computed_err": v.err,
+                "no_diffusion": v.value == NO_DIFFUSION,
+                "ratio": c.ratio,
+                "difference": c.difference,
+                "note": v.note,
+                "published_note": p.note,
+                "source": p.source,
+            }
+        )
+    return rows
+
+
+def _system_lines(s: SystemDoc) -> list[str]:
+    lines = [f"### {s.key}" + (f": {s.notes}" if s.notes else ""), ""]
+    cell = f"{s.cell_formula} ({s.n_atoms} atoms)" if s.cell_formula else "host only"
+    lines.append(f"- study `{s.study}`; host {s.host_formula}; cell {cell}")
+    if s.defect_labels:
+        lines.append(f"- defects in the cell: {', '.join(s.defect_labels)}")
+    lines.append(f"- sections: {', '.join(s.sections) or 'none'}")
+    t = s.transport
+    if t is not None:
+        flags = ", ".join(
+            f"{r.temperature_K:g} K: D = {_f(r.diffusivity_cm2_s)} cm²/s"
+            + ("" if r.diffusing else " (no diffusion)")
+            + (f", dim {r.dimensionality}" if r.diffusing else "")
+            for r in t.diffusion
+        )
+        lines.append(f"- MD: {flags or 'no results'}")
+        fit = t.arrhenius
+        if fit is not None and fit.activation_energy_eV is not None:
+            ci = fit.conductivity_at_target_ci_mS_cm
+            lines.append(
+                f"- Arrhenius: Ea = {fit.activation_energy_eV:.3f} ± "
+                f"{fit.activation_energy_std_eV or 0:.3f} eV, σ({fit.target_temperature_K:g} K) = "
+                f"{_f(fit.conductivity_at_target_mS_cm)} mS/cm"
+                + (f" (CI {ci[0]:.3g}–{ci[1]:.3g})" if ci else "")
+            )
+        if t.report_dir:
+            lines.append(f"- transport report: `{t.report_dir}/report.md`")
+    for h in s.hops:
+        if h.converged:
+            text = f"{_f(h.barrier_forward_eV)} / {_f(h.barrier_backward_eV)} eV (fwd/back)"
+        else:
+            text = f"not converged (max force {_f(h.max_force_eV_A)} eV/Å)"
+        extra = f", |cos c| {h.cos_c:.2f}" if h.cos_c is not None else ""
+        lines.append(f"- NEB {h.label} ({h.kind}, {_f(h.length_A)} Å{extra}): {text}")
+    if s.percolation_barrier_eV is not None:
+        lines.append(
+            f"- percolating hop network from {s.percolation_barrier_eV:.3f} eV "
+            f"({s.percolation_dimensionality}D)"
+        )
+    for d in s.defects:
+        if d.role != "requested":
+            continue
+        bind = f", binding {d.binding_energy_eV:.3f} eV" if d.binding_energy_eV is not None else ""
+        sep = f" at {d.separation_A:.2f} Å" if d.separation_A is not None else ""
+        lines.append(f"- E_f({d.label}) = {d.formation_energy_eV:.3f} eV{sep}{bind}")
+    if s.defect_condition:
+        lines.append(f"- chemical potentials: {s.defect_condition}")
+    if s.window is not None:
+        w = s.window
+        ox = f"{w.oxidation_limit_V:.2f}" if w.oxidation_limit_V is not None else "none"
+        lines.append(
+            f"- window {w.reduction_limit_V:.2f}–{ox} V vs Li/Li+ (reduced to "
+            f"{', '.join(w.reduction_products) or '–'}, oxidised to "
+            f"{', '.join(w.oxidation_products) or '–'}); E_hull "
+            f"{w.energy_above_hull_eV_atom * 1000:.1f} meV/atom"
+        )
+    for w in s.warnings:
+        lines.append(f"- warning: {w}")
+    return [*lines, ""]
+
+
+def render_design_markdown(
+    doc: DesignStudyDoc,
+    comparisons: list[Comparison],
+    trends: list[TrendResult],
+    plots: dict[str, str],
+) -> str:
+    """Return the report text of a design study run."""
+    m = doc.meta
+    mode = "--quick (reduced scale)" if m.quick else "as in the study file"
+    lines = [
+        f"# ionflow design study: {m.study}",
+        "",
+        f"- run id `{m.run_id}` ({doc.created_at:%Y-%m-%d %H:%M UTC}); engine {m.engine} "
+        f"{json.dumps(m.engine_details)}; settings: {mode}",
+        f"- systems: {', '.join(m.systems)}",
+    ]
+    for key, reason in m.skipped.items():
+        lines.append(f"- not run: {key} ({reason})")
+    lines += ["", "## Results per system", ""]
+    for s in doc.systems:
+        lines += _system_lines(s)
+    if trends:
+        held = sum(t.status == "holds" for t in trends)
+        lines += ["## Which published trends hold", ""]
+        lines.append(
+            f"{held} of {len(trends)} hold. Each line: the published finding, then the numbers."
+        )
+        lines.append("")
+        for t in trends:
+            lines.append(f"- **{_MARK[t.status]}** — {t.trend.statement}. *Computed:* {t.detail}")
+        lines.append("")
+    if comparisons:
+        lines += ["## Computed vs published numbers", ""]
+        lines.append("| system | quantity | which | published | method | computed | × / Δ | note |")
+        lines.append("|---|---|---|---|---|---|---|---|")
+        for c in comparisons:
+            p, v = c.published, c.computed
+            err = f" ± {v.err:.2g}" if v.err is not None else ""
+            if c.ratio is not None and p.quantity.startswith("conductivity"):
+                rel = f"×{c.ratio:.2g}"
+            elif c.difference is not None:
+                rel = f"{c.difference:+.3g}"
+            else:
+                rel = ""
+            lines.append(
+                f"| {p.system} | {p.quantity} | {p.selector or ''} | {p.value:.3g} | {p.method} | "
+                f"{_f(v.value)}{err} | {rel} | {v.note} |"
+            )
+        sources = sorted({c.published.source for c in comparisons})
+        lines += ["", f"Sources: {'; '.join(sources)}.", ""]
+    if comparisons or trends:
+        lines += ["## Caveats", ""]
+        lines += [f"- {c}" for c in _CAVEATS]
+        if m.quick:
+            lines.append(
+                "- --quick: small cells, few temperatures and picosecond runs; D carries large "
+                "errors, a system may not diffuse at all in so short a run, and NEB/relaxations "
+                "use loose force criteria. Treat the numbers as a smoke test of the pipeline."
+            )
+        lines.append("")
+    for w in doc.warnings:
+        lines.append(f"- warning: {w}")
+    if plots:
+        lines += ["## Plots", ""]
+        lines += [f"![{kind}]({name})" for kind, name in plots.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_design_report(doc: DesignStudyDoc, out_dir: Path, compare: bool = True) -> Path:
+    """Write ``report.md``, ``summary.json``, ``comparison.json`` and plots.
+
+    Parameters
+    ----------
+    doc
+        The design study document.
+    out_dir
+        Folder (created).
+    compare
+        Include the comparison with the published numbers (when the design is known).
+
+    Returns
+    -------
+    Path
+        The folder.
+    """
+    from ionflow.report.plots_design import plot_arrhenius_systems, plot_compare_published
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    comparisons = compare_values(doc) if compare else []
+    trends = evaluate_trends(doc) if compare else []
+    plots: dict[str, str] = {}
+    if plot_arrhenius_systems(doc, out_dir / "arrhenius_systems.png") is not None:
+        plots["D(T) of all systems"] = "arrhenius_systems.png"
+    if comparisons and plot_compare_published(comparisons, out_dir / "compare_published.png"):
+        plots["computed vs published"] = "compare_published.png"
+    (out_dir / "report.md").write_text(render_design_markdown(doc, comparisons, trends, plots))
+    (out_dir / "summary.json").write_text(doc.model_dump_json(indent=2))
+    payload = {
+        "design": doc.meta.design,
+        "run_id": doc.meta.run_id,
+        "values": comparison_rows(comparisons),
+        "trends": [
+            {
+                "key": t.trend.key,
+                "statement": t.trend.statement,
+                "status": t.status,
+                "detail": t.detail,
+            }
+            for t in trends
+        ],
+    }
+    (out_dir / "comparison.json").write_text(
+        json.dumps(payload, indent=2, allow_nan=False, default=_json)
+    )
+    return out_dir
+
+
+def _json(obj: Any) -> Any:
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def load_design_doc(store: Any, study: str, run_id: str | None = None) -> DesignStudyDoc:
+    """Return the stored summary of a design study run (the newest when ``run_id`` is None).
+
+    Parameters
+    ----------
+    store
+        A connected JobStore.
+    study
+        Design study name (``name`` in the study file).
+    run_id
+        Run id; None picks the newest run.
+
+    Returns
+    -------
+    DesignStudyDoc
+        The summary document.
+    """
+    from ionflow.errors import StoreError
+    from ionflow.makers.study import _plain
+    from ionflow.schemas.study_composite import DesignStudyDoc
+
+    criteria: dict[str, Any] = {"output.kind": "design_study", "output.meta.study": study}
+    if run_id:
+        criteria["output.meta.run_id"] = run_id
+    docs = list(store.query(criteria, properties=["output"]))
+    if not docs:
+        known = sorted(
+            {
+                d["output"]["meta"]["study"]
+                for d in store.query(
+                    {"output.kind": "design_study"}, properties=["output.meta.study"]
+                )
+            }
+        )
+        which = f"run {run_id} of design study {study!r}" if run_id else f"design study {study!r}"
+        hint = f"; stored design studies: {', '.join(known)}" if known else "; none stored yet"
+        raise StoreError(f"no results for {which}{hint} (run it with `ionflow run STUDY.yaml`)")
+    newest = max(docs, key=lambda d: d["output"]["meta"]["run_id"])
+    return DesignStudyDoc.model_validate(_plain(newest["output"]))
