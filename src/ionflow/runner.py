@@ -51,9 +51,7 @@ def read_host(config: StudyConfig) -> Structure:
 
     section = config.structure
     if section.builtin is not None:
-        return build_prototype(
-            section.builtin, section.lattice_parameter_A, **section.parameters
-        )
+        return build_prototype(section.builtin, section.lattice_parameter_A, **section.parameters)
     path = Path(section.file)
     if not path.is_file():
         raise InputError(f"structure file {path} does not exist")
@@ -163,10 +161,14 @@ def build_study_flow(
         The flow, its metadata and the simulation cell.
     """
     from ionflow.engines import get_engine
+    from ionflow.flows.study import build_composite_flow, needs_composite
     from ionflow.flows.transport import TransportStudyMaker
     from ionflow.makers.md import MultiTemperatureMDMaker
     from ionflow.schemas.study import StudyMeta
 
+    if needs_composite(config):
+        # defects / neb / window sections: one composite flow (output: DesignStudyDoc)
+        return build_composite_flow(config, settings, run_id or new_run_id())
     if config.md is None:
         raise ConfigError(f"study {config.name!r} has no 'md' section; nothing to run")
     run_id = run_id or new_run_id()
@@ -303,6 +305,9 @@ def run_study(
             "(results of the jobs that did run are in the store)"
         )
     output = responses[summary_uuid][max(responses[summary_uuid])].output
+    if getattr(output, "kind", None) == "design_study":
+        store.close()
+        return output  # composite study: a DesignStudyDoc (ionflow.flows.study)
     doc = output if isinstance(output, StudyDoc) else StudyDoc.model_validate(output)
     store.close()
     return doc

@@ -35,6 +35,7 @@ FEATURE_MODULES = (
     "aimd",
     "submit",
     "rerun",
+    "study",
 )
 
 app = typer.Typer(

@@ -22,6 +22,11 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             None, "--out", help="Output folder (default: <work_dir>/reports/<study>/<run_id>)."
         ),
         work_dir: Path | None = WORK_DIR_OPTION,
+        compare_published: bool = typer.Option(
+            False,
+            "--compare-published",
+            help="Design study: computed vs published DFT numbers, plots, which trends hold.",
+        ),
     ) -> None:
         """Write report.md, summary.json and plots for a stored study run."""
         from ionflow.cli.common import settings_for
@@ -31,6 +36,19 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
 
         settings = settings_for(work_dir)
         store = open_store(settings)
+        if compare_published:  # design studies (ionflow.report.design)
+            from ionflow.report.design import load_design_doc, write_design_report
+
+            try:
+                design_doc = load_design_doc(store, study, run_id)
+            finally:
+                store.close()
+            meta = design_doc.meta
+            folder = write_design_report(
+                design_doc, out or settings.reports_dir / meta.study / meta.run_id
+            )
+            typer.echo(f"report: {folder / 'report.md'}")
+            return
         try:
             doc = get_study_doc(store, study, run_id)
         finally:

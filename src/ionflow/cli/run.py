@@ -19,6 +19,11 @@ def run_and_print(study_path: Path, work_dir: Path | None, study_file: str | Non
     settings = settings_for(work_dir)
     config = load_study(study_path)
     doc = run_study(config, settings, echo=echo, study_file=study_file or str(study_path))
+    if getattr(doc, "kind", None) == "design_study":  # defects/neb/window sections
+        from ionflow.cli.study import print_design_summary
+
+        print_design_summary(doc)
+        return
     print_summary(doc)
 
 
@@ -48,6 +53,23 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
     def run(
         study: Path = typer.Argument(..., help="Study YAML file (see configs/studies/)."),
         work_dir: Path | None = WORK_DIR_OPTION,
+        quick: bool = typer.Option(
+            False, "--quick", help="Design studies: the file's reduced-scale 'quick' settings."
+        ),
     ) -> None:
         """Run a study locally (jobflow run_locally) and store its results."""
+        from ionflow.config.design import is_design_file
+
+        if is_design_file(study):  # configs/studies/*.yaml: several systems
+            from ionflow.cli.study import run_design_and_print
+
+            run_design_and_print(study, work_dir, quick=quick)
+            return
+        if quick:
+            from ionflow.errors import ConfigError
+
+            raise ConfigError(
+                f"{study}: --quick applies to design studies (a 'systems:' mapping with a "
+                "'quick:' block, see configs/studies/)"
+            )
         run_and_print(study, work_dir)
