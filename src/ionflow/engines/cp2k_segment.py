@@ -30,7 +30,7 @@ from pymatgen.core import Structure
 
 from ionflow.engines.cp2k import PROJECT
 from ionflow.engines.segments import SegmentFrames
-from ionflow.errors import EngineError, InputError
+from ionflow.errors import ConfigError, EngineError, InputError
 from ionflow.schemas.md import MDRestartState
 
 if TYPE_CHECKING:
@@ -200,6 +200,11 @@ class Cp2kSegmentRunner:
         self, maker: Any, spec: MDSegmentSpec, start: Structure | MDRestartState, work_dir: Path
     ) -> SegmentFrames:
         """Run (or resume) one CP2K MD segment in ``work_dir``."""
+        if spec.start_temperature_K is not None:
+            raise ConfigError(
+                "heating ramps are not implemented for the cp2k engine; set heating_steps 0 "
+                "(equilibrate at the target temperature)"
+            )
         ckpt = Path(spec.checkpoint_dir)
         ckpt.mkdir(parents=True, exist_ok=True)
         attempts = _load_attempts(ckpt)

@@ -213,7 +213,13 @@ class VaspSegmentRunner:
     ) -> None:
         from atomate2.vasp.files import write_vasp_input_set
 
-        generator = dataclasses.replace(maker.input_set_generator, nsteps=int(n_steps))
+        updates: dict[str, Any] = {"nsteps": int(n_steps)}
+        if spec.start_temperature_K is not None:
+            # heating ramp (TEBEG -> TEEND); a resumed ramp starts where it stopped
+            t0, t1 = spec.start_temperature_K, spec.temperature_K
+            done = (spec.last_step - n_steps - spec.first_step) / spec.n_steps
+            updates.update(start_temp=t0 + (t1 - t0) * done, end_temp=t1)
+        generator = dataclasses.replace(maker.input_set_generator, **updates)
         write_vasp_input_set(
             structure, generator, directory=work_dir, **maker.write_input_set_kwargs
         )
