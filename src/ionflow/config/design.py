@@ -17,8 +17,10 @@ entry under ``systems``::
       common: {supercell: {matrix: [2, 2, 2]}}
       systems: {li_i_s_cl: {md: {production_steps: 400}}, antispinel: null}  # null drops
 
-Merging is recursive for mappings; lists and scalars replace. ``optional`` and
-``notes`` are design-level keys of a system; everything else is a study section.
+Merging is recursive for mappings; lists and scalars replace; a system ``structure``
+with its own ``file`` or ``builtin`` replaces the common one. ``optional`` (skip the
+system when an input file it reads is missing) and ``notes`` are design-level keys of a
+system; everything else is a study section.
 """
 
 from __future__ import annotations
@@ -158,7 +160,11 @@ def load_design(path: str | Path, quick: bool = False) -> DesignStudy:
             continue
         if not isinstance(entry, dict):
             raise ConfigError(f"{path}: systems.{key} must be a mapping of study sections")
-        merged = deep_merge(common, {k: v for k, v in entry.items() if k not in _SYSTEM_KEYS})
+        own = {k: v for k, v in entry.items() if k not in _SYSTEM_KEYS}
+        base_common = dict(common)
+        if {"file", "builtin"} & set(own.get("structure") or {}):
+            base_common.pop("structure", None)  # a new structure source replaces the common one
+        merged = deep_merge(base_common, own)
         merged.setdefault("engine", raw.get("engine"))
         merged["name"] = f"{name}-{key}"
         merged.setdefault("description", entry.get("notes", ""))

@@ -1,0 +1,268 @@
+"""Computed vs published: value matching and trend verdicts on synthetic documents.
+
+Diffusivities are generated from known Arrhenius laws and fitted with ionflow's own
+``fit_arrhenius``; NEB and defect rows are written by hand. The tests check that the
+comparison finds the right computed value and that each trend verdict follows from the
+numbers (both ways: a trend that holds and the same trend broken).
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from ionflow.analysis.arrhenius import fit_arrhenius
+from ionflow.report.compare import (
+    NO_DIFFUSION,
+    compare_values,
+    computed_value,
+    defect_key,
+    evaluate_trends,
+)
+from ionflow.report.published import PUBLISHED, TRENDS, published_for
+from ionflow.schemas.study import StudyDoc, StudyMeta
+from ionflow.schemas.study_composite import (
+    DefectRow,
+    DesignMeta,
+    DesignStudyDoc,
+    HopRow,
+    SystemDoc,
+    WindowSummary,
+)
+from ionflow.schemas.transport import DiffusionResult
+
+KB = 8.617333262e-5
+
+
+def _result(t: float, d: float, diffusing: bool = True, comps=None) -> DiffusionResult:
+    comps = comps or [d, d, d]
+    return DiffusionResult(
+        specie="Li", charge=1.0, temperature_K=t, n_frames=100, n_atoms=40, n_mobile=23,
+        time_step_fs=2.0, duration_ps=1.0, volume_A3=480.0, drift="framework",
+        diffusivity_cm2_s=d, diffusivity_std_cm2_s=0.05 * d if diffusing else None,
+        diffusivity_upper_bound_cm2_s=None if diffusing else 1e-7,
+        diffusivity_components_cm2_s=comps, diffusion_tensor_cm2_s=[[0.0] * 3] * 3,
+        diffusivity_principal_cm2_s=sorted(comps), principal_axes=[[1, 0, 0], [0, 1, 0], [0, 0, 1]],
+        dimensionality=3 if diffusing else 0, diffusing=diffusing, n_effective_hops=10.0,
+        hop_length_A=2.8, conductivity_mS_cm=1.0, fit_start_ps=0.1, fit_end_ps=0.9,
+        n_samples=23, msd_time_ps=[0.0, 1.0], msd_A2=[0.0, 1.0], msd_std_A2=[0.0, 0.1],
+    )  # fmt: skip
+
+
+def _transport(key: str, ea: float, d0: float = 1e-3, temps=(800, 1000, 1200), off=()):
+    results = [
+        _result(t, 1e-12, diffusing=False)
+        if t in off
+        else _result(t, d0 * math.exp(-ea / (KB * t)))
+        for t in temps
+    ]
+    on = [r for r in results if r.diffusing]
+    fit = fit_arrhenius(on, target_temperature_K=300.0) if len(on) >= 2 else None
+    meta = StudyMeta(
+        study=f"x-{key}", run_id="r", host_formula="Li3ClO", engine="mlip", work_dir="/w"
+    )
+    return StudyDoc(meta=meta, n_atoms=40, cell_formula="Li23O8Cl7", volume_A3=480.0,
+                    diffusion=results, arrhenius=fit)  # fmt: skip
+
+
+def _doc(design: str, systems: list[SystemDoc], skipped=None) -> DesignStudyDoc:
+    meta = DesignMeta(study=design, run_id="r1", design=design, engine="mlip",
+                      systems=[s.key for s in systems], skipped=skipped or {})  # fmt: skip
+    return DesignStudyDoc(meta=meta, systems=systems)
+
+
+def _system(key: str, **kw) -> SystemDoc:
+    return SystemDoc(key=key, study=f"x-{key}", host_formula="Li3ClO", **kw)
+
+
+def _hop(label, kind, fwd, back=None, cos_c=None, converged=True) -> HopRow:
+    return HopRow(label=label, kind=kind, converged=converged, cos_c=cos_c,
+                  barrier_forward_eV=fwd if converged else None,
+                  barrier_backward_eV=(back if back is not None else fwd) if converged else None)  # fmt: skip
+
+
+def test_published_data_is_consistent():
+    designs = {p.design for p in PUBLISHED} | {t.design for t in TRENDS}
+    assert designs == {"li3ocl", "li3obr", "lacl3", "llto", "lita2po8"}
+    li3ocl = {(p.quantity, p.selector): p.value for p in published_for("li3ocl")}
+    assert li3ocl[("formation_energy_eV", "Li_i+S_Cl")] == 1.141
+    assert li3ocl[("binding_energy_eV", "Li_i+O_Cl")] == -0.660
+    assert all(p.source for p in PUBLISHED)
+    # the published formation-energy ordering trend lists the published values ascending
+    trend = next(t for t in TRENDS if t.key == "formation_ordering")
+    values = [li3ocl[("formation_energy_eV", op.split(":", 2)[2])] for op in trend.operands]
+    assert values == sorted(values)
+
+
+@pytest.mark.parametrize(
+    ("label", "tokens"),
+    [
+        ("O_Cl+Li_i_d1.78", {"O_Cl": 1, "Li_i": 1}),
+        ("V_La+3Li_i_d2.00_c4", {"V_La": 1, "Li_i": 3}),
+        ("Li_i_2", {"Li_i": 1}),
+        ("V_Li_q-1", {"V_Li": 1}),
+        ("S_O", {"S_O": 1}),
+        ("V_Li+V_Cl_d4.77", {"V_Cl": 1, "V_Li": 1}),
+    ],
+)
+def test_defect_key(label, tokens):
+    assert dict(defect_key(label)) == tokens
+
+
+def test_li3ocl_trends_hold_and_break():
+    s_cl = _system("li_i_s_cl", transport=_transport("s", 0.15),
+                   hops=[_hop("Li_i hop 1", "interstitial", 0.20), _hop("Li_i hop 2", "interstitialcy", 0.12)])  # fmt: skip
+    o_cl = _system("li_i_o_cl", transport=_transport("o", 0.5, off=(800, 1000, 1200)),
+                   hops=[_hop("Li_i hop 1", "interstitial", 0.55)])  # fmt: skip
+    vac = _system("vacancy", transport=_transport("v", 0.3),
+                  hops=[_hop("V_Li hop 1", "vacancy", 0.33), _hop("V_Li hop 2", "vacancy", 0.41),
+                        _hop("V_Li hop 3", "vacancy", 0.9, converged=False)])  # fmt: skip
+    li_i = _system("li_i", hops=[_hop("Li_i hop 1", "interstitialcy", 0.1)])
+    defects = _system("defects", defects=[
+        DefectRow(label="S_Cl+Li_i_d4.43", formation_energy_eV=1.0, binding_energy_eV=-0.05),
+        DefectRow(label="S_Cl+Li_i_d2.10", formation_energy_eV=1.2, binding_energy_eV=0.1),
+        DefectRow(label="O_Cl+Li_i_d1.78", formation_energy_eV=1.5, binding_energy_eV=-0.4),
+        DefectRow(label="V_Li", formation_energy_eV=3.0, role="part"),
+    ])  # fmt: skip
+    doc = _doc("li3ocl", [s_cl, o_cl, vac, li_i, defects])
+    verdict = {t.trend.key: t for t in evaluate_trends(doc)}
+    assert verdict["s_doping_sigma"].status == "holds"  # S diffuses, O does not
+    assert "no diffusion" in verdict["s_doping_sigma"].detail
+    assert verdict["sigma_ordering"].status == "holds"
+    assert verdict["interstitial_vs_vacancy"].status == "holds"  # 0.1 < 0.33
+    assert verdict["s_lowers_barrier"].status == "holds"  # 0.55 > 0.12
+    assert verdict["o_cl_binding"].status == "holds"  # -0.05 > -0.4 (lowest-energy configs)
+    assert verdict["formation_ordering"].status == "holds"  # 2 of 7 computed, in order
+    assert "5 value(s) not computed" in verdict["formation_ordering"].detail
+    # numbers: sigma from the fit, barriers: lowest matching converged hop, ranks distinct
+    sigma = computed_value(doc, "li_i_s_cl", "conductivity_300K_mS_cm")
+    assert sigma.value == pytest.approx(s_cl.transport.arrhenius.conductivity_at_target_mS_cm)
+    assert computed_value(doc, "li_i_o_cl", "conductivity_300K_mS_cm").value == NO_DIFFUSION
+    assert computed_value(doc, "vacancy", "barrier_eV", "rank:2").value == pytest.approx(0.41)
+    assert computed_value(doc, "vacancy", "barrier_eV", "rank:3").value is None  # unconverged
+    assert computed_value(doc, "li_i_s_cl", "barrier_eV", "interstitial").value == pytest.approx(
+        0.12
+    )
+    ea = computed_value(doc, "vacancy", "activation_energy_eV")
+    assert ea.value == pytest.approx(0.3, abs=1e-6)
+    rows = {(c.published.quantity, c.published.selector): c for c in compare_values(doc)}
+    assert rows[("formation_energy_eV", "Li_i+S_Cl")].computed.value == 1.0
+    assert rows[("formation_energy_eV", "Li_i+S_Cl")].difference == pytest.approx(1.0 - 1.141)
+    assert rows[("separation_A", "Li_i+S_Cl")].computed.value is None  # not given in the row
+
+    # break the S-doping effect: O now diffuses faster than S at every temperature
+    o_fast = o_cl.model_copy(update={"transport": _transport("o", 0.05)})
+    broken = _doc("li3ocl", [s_cl, o_fast, vac, li_i, defects])
+    verdict = {t.trend.key: t for t in evaluate_trends(broken)}
+    assert verdict["s_doping_sigma"].status == "fails"
+    assert verdict["sigma_ordering"].status == "partly"
+
+
+def test_missing_systems_are_not_computed():
+    doc = _doc("li3ocl", [_system("vacancy", transport=_transport("v", 0.3))],
+               skipped={"li_i_s_cl": "left out of --quick"})  # fmt: skip
+    verdict = {t.trend.key: t for t in evaluate_trends(doc)}
+    assert verdict["s_doping_sigma"].status == "not computed"
+    assert "left out of --quick" in verdict["s_doping_sigma"].detail
+    assert verdict["formation_ordering"].status == "not computed"
+
+
+def test_li3obr_diffusion_onset_and_polymorph():
+    pristine = _system(
+        "pristine", transport=_transport("p", 1.0, temps=(1000, 1500), off=(1000, 1500))
+    )
+    schottky = _system("schottky", transport=_transport("s", 0.4, temps=(1000, 1500)))
+    doc = _doc("li3obr", [pristine, schottky], skipped={"antispinel": "no structure"})
+    verdict = {t.trend.key: t for t in evaluate_trends(doc)}
+    assert verdict["pristine_no_diffusion"].status == "holds"
+    assert verdict["schottky_turns_on"].status == "holds"
+    assert verdict["antispinel_faster"].status == "not computed"
+    # a pristine cell that diffuses at 1500 K breaks the finding
+    moving = pristine.model_copy(
+        update={"transport": _transport("p", 1.0, temps=(1000, 1500), off=(1000,))}
+    )
+    verdict = {t.trend.key: t for t in evaluate_trends(_doc("li3obr", [moving, schottky]))}
+    assert verdict["pristine_no_diffusion"].status == "fails"
+    # only simulated up to 1000 K: still "holds", but says so
+    short = pristine.model_copy(
+        update={"transport": _transport("p", 1.0, temps=(800, 1000), off=(800, 1000))}
+    )
+    verdict = {t.trend.key: t for t in evaluate_trends(_doc("li3obr", [short, schottky]))}
+    assert "only up to 1000 K" in verdict["pristine_no_diffusion"].detail
+    # the antispinel polymorph faster than the Schottky cell at the common temperature
+    spinel = _system("antispinel", transport=_transport("a", 0.1, temps=(1000, 1500)))
+    verdict = {
+        t.trend.key: t for t in evaluate_trends(_doc("li3obr", [pristine, schottky, spinel]))
+    }
+    assert verdict["antispinel_faster"].status == "holds"
+    assert "1500 K" in verdict["antispinel_faster"].detail
+
+
+def test_lacl3_one_dimensional_and_channel_hops():
+    def chan(ratio):
+        temps = (600, 900, 1200)
+        res = [_result(t, 1e-5, comps=[1e-6, 1e-6, ratio * 1e-6]) for t in temps]
+        meta = StudyMeta(study="c", run_id="r", host_formula="LaCl3", engine="mlip", work_dir="/w")
+        return StudyDoc(
+            meta=meta, n_atoms=26, cell_formula="Li3La5Cl18", volume_A3=650.0, diffusion=res
+        )
+
+    hops = [_hop("Li_i hop 1", "interstitial", 0.08, cos_c=0.99),
+            _hop("Li_i hop 2", "interstitial", 0.35, cos_c=0.1),
+            _hop("Li_i hop 3", "interstitial", 0.5, cos_c=0.7)]  # fmt: skip
+    doc = _doc("lacl3", [_system("la_vacancy", transport=chan(20.0), hops=hops)])
+    verdict = {t.trend.key: t for t in evaluate_trends(doc)}
+    assert verdict["one_dimensional"].status == "holds"
+    assert verdict["channel_vs_interchannel"].status == "holds"
+    assert computed_value(doc, "la_vacancy", "barrier_eV", "channel").value == pytest.approx(0.08)
+    assert computed_value(doc, "la_vacancy", "barrier_eV", "inter-channel").value == pytest.approx(
+        0.35
+    )
+    iso = _doc("lacl3", [_system("la_vacancy", transport=chan(1.0), hops=hops[2:])])
+    verdict = {t.trend.key: t for t in evaluate_trends(iso)}
+    assert verdict["one_dimensional"].status == "fails"
+    assert verdict["channel_vs_interchannel"].status == "not computed"
+
+
+def test_llto_turning_point():
+    def content(key, d_by_t):
+        res = [_result(t, d) for t, d in d_by_t.items()]
+        meta = StudyMeta(study=key, run_id="r", host_formula="LLTO", engine="mlip", work_dir="/w")
+        return _system(
+            key,
+            transport=StudyDoc(
+                meta=meta, n_atoms=60, cell_formula="x", volume_A3=700.0, diffusion=res
+            ),
+        )
+
+    # peak at x056 at 500 K, at x044 at 750 K: rises then falls, moves to lower x at higher T
+    table = {"x033": (1.0, 4.0), "x044": (2.0, 9.0), "x056": (3.0, 6.0), "x067": (0.5, 1.0)}
+    systems = [content(k, {500.0: a * 1e-6, 750.0: b * 1e-6}) for k, (a, b) in table.items()]
+    doc = _doc("llto", systems, skipped={"x061": "left out of --quick"})
+    (trend,) = [t for t in evaluate_trends(doc) if t.trend.key == "crowding_turning_point"]
+    assert trend.status == "holds"
+    assert "500 K: peak at x056" in trend.detail
+    assert "750 K: peak at x044" in trend.detail
+    monotonic = [content(k, {500.0: i * 1e-6, 750.0: 2 * i * 1e-6}) for i, k in enumerate(table, 1)]
+    (trend,) = [
+        t
+        for t in evaluate_trends(_doc("llto", monotonic))
+        if t.trend.key == "crowding_turning_point"
+    ]
+    assert trend.status == "fails"
+
+
+def test_lita2po8_window_and_ranks():
+    w = WindowSummary(formula="LiTa2PO8", reduction_limit_V=1.9, oxidation_limit_V=4.2,
+                      energy_above_hull_eV_atom=0.012, is_stable=False)  # fmt: skip
+    hops = [_hop(f"h{i}", "vacancy", b) for i, b in enumerate((0.21, 0.13, 0.13, 0.17))]
+    doc = _doc("lita2po8", [_system("bulk", window=w, hops=hops)])
+    (trend,) = evaluate_trends(doc)
+    assert trend.status == "holds"
+    assert computed_value(doc, "bulk", "window_oxidation_V").value == 4.2
+    assert [computed_value(doc, "bulk", "barrier_eV", f"rank:{k}").value for k in (1, 2, 3)] == [
+        0.13,
+        0.17,
+        0.21,
+    ]

@@ -1,0 +1,123 @@
+"""Smoke tests of every shipped design study: files, cells, flow graphs and first jobs.
+
+For each ``configs/studies/<design>.yaml``: both settings load; the --quick cells have
+the compositions the study is about; the --quick flow graph has one uniquely named job
+per step with the collector last; and its first jobs (the relaxations, which need no
+upstream output) run for real on the Lennard-Jones stand-in engine. The full --quick runs
+with CHGNet are in ``test_quick_runs.py`` (slow).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+from jobflow import OnMissing, run_locally
+from pymatgen.core import Composition
+
+from ionflow.config.design import load_design
+from ionflow.flows.study import design_flow, neb_available
+from ionflow.runner import build_cell
+from ionflow.settings import get_settings
+from ionflow.testing.md import LennardJonesEngine, memory_job_store
+
+STUDIES = Path(__file__).resolve().parents[2] / "configs" / "studies"
+
+#: design -> {system: (quick cell composition, atoms)} and the systems of the full file
+EXPECTED = {
+    "li3ocl": (
+        {
+            "li_i": ("Li25O8Cl8", 41),
+            "vacancy": ("Li23O8Cl7", 38),
+            "li_i_o_cl": ("Li25O9Cl7", 41),
+            "li_i_s_cl": ("Li25O8S1Cl7", 41),
+        },
+        ["defects", "li_i", "vacancy", "li_i_o_cl", "li_i_s_cl"],
+    ),
+    "li3obr": (
+        {"pristine": ("Li24O8Br8", 40), "schottky": ("Li23O8Br7", 38)},
+        ["pristine", "schottky"],
+    ),
+    "lacl3": ({"la_vacancy": ("Li3La5Cl18", 26)}, ["la_vacancy"]),
+    "llto": (
+        {
+            "x033": ("Li4La7Ti12O36", 59),
+            "x056": ("Li6La7Ti12O36", 61),
+            "x067": ("Li8La7Ti12O36", 63),
+        },
+        ["x033", "x044", "x056", "x061", "x067"],
+    ),
+    "lita2po8": ({"bulk": ("Li4Ta8P4O32", 48)}, ["bulk"]),
+}
+
+
+@pytest.fixture
+def lj_engine(monkeypatch):
+    """Every engine lookup returns the Lennard-Jones stand-in."""
+    monkeypatch.setattr("ionflow.engines.get_engine", lambda name, **kw: LennardJonesEngine())
+
+
+@pytest.mark.parametrize("design", sorted(EXPECTED))
+def test_study_file_loads_in_both_settings(design):
+    quick_cells, full_systems = EXPECTED[design]
+    full = load_design(STUDIES / f"{design}.yaml")
+    quick = load_design(STUDIES / f"{design}.yaml", quick=True)
+    assert full.design == design
+    assert [s.key for s in full.systems] == full_systems
+    assert [s.key for s in quick.systems] == list(quick_cells)
+    assert all(s.study.engine == "vasp" for s in full.systems)
+    assert all(s.study.engine == "mlip" for s in quick.systems)
+    for system in full.systems:
+        assert system.study.name == f"{full.name}-{system.key}"
+    # skipped systems say why (missing optional inputs, or left out of --quick)
+    assert all(reason for reason in {**full.skipped, **quick.skipped}.values())
+
+
+@pytest.mark.parametrize("design", sorted(EXPECTED))
+def test_quick_cells(design):
+    quick_cells, _ = EXPECTED[design]
+    for system in load_design(STUDIES / f"{design}.yaml", quick=True).systems:
+        cell, labels, _ = build_cell(system.study)
+        formula, n_atoms = quick_cells[system.key]
+        assert cell.composition == Composition(formula), system.key
+        assert len(cell) == n_atoms
+        if system.study.defects:
+            assert labels, system.key
+
+
+@pytest.mark.parametrize("design", sorted(EXPECTED))
+def test_quick_flow_graph_and_first_jobs(design, lj_engine, tmp_path):
+    quick = load_design(STUDIES / f"{design}.yaml", quick=True)
+    settings = get_settings(work_dir=tmp_path / "work")
+    flow, meta = design_flow(quick, settings, "smoke-run")
+    jobs = [job for job, _ in flow.iterflow()]
+    names = [job.name for job in jobs]
+    assert len(names) == len(set(names)), "job names must be unique"
+    assert names[-1] == f"summarize design {quick.name}"
+    assert jobs[-1].config.on_missing_references == OnMissing.NONE
+    assert meta.quick
+    assert meta.systems == [s.key for s in quick.systems]
+    for system in quick.systems:
+        tag = f"[{system.key}]"
+        own = [n for n in names if n.endswith(tag)]
+        if system.study.md is not None:
+            assert f"relax cell {tag}" in own
+            for t in system.study.md.temperatures_K:
+                assert f"analyze {t:g}K {tag}" in own
+            assert f"summarize study {tag}" in own
+        if system.study.neb is not None and not neb_available():
+            assert f"{system.key}.neb" in meta.skipped
+    # the first jobs (no parents) run on their own: the relaxations of every system
+    roots = [job for job, parents in flow.iterflow() if not parents]
+    assert {j.name for j in roots} == {f"relax cell [{s.key}]" for s in quick.systems if s.study.md}
+    store = memory_job_store()
+    for root in roots:
+        job = copy.deepcopy(root)
+        job.hosts = []  # run it on its own, outside the design flow
+        responses = run_locally(job, store=store, create_folders=True, root_dir=tmp_path, log=False)
+        output = responses[job.uuid][1].output
+        key = job.name.split("[")[1].rstrip("]")
+        formula, n_atoms = EXPECTED[design][0][key]
+        assert output.structure.composition == Composition(formula)
+        assert len(output.structure) == n_atoms
