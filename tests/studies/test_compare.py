@@ -77,9 +77,15 @@ def _system(key: str, **kw) -> SystemDoc:
 
 
 def _hop(label, kind, fwd, back=None, cos_c=None, converged=True) -> HopRow:
-    return HopRow(label=label, kind=kind, converged=converged, cos_c=cos_c,
-                  barrier_forward_eV=fwd if converged else None,
-                  barrier_backward_eV=(back if back is not None else fwd) if converged else None)  # fmt: skip
+    back = back if back is not None else fwd
+    return HopRow(
+        label=label,
+        kind=kind,
+        converged=converged,
+        cos_c=cos_c,
+        barrier_forward_eV=fwd if converged else None,
+        barrier_backward_eV=back if converged else None,
+    )
 
 
 def test_published_data_is_consistent():
@@ -111,8 +117,8 @@ def test_defect_key(label, tokens):
 
 
 def test_li3ocl_trends_hold_and_break():
-    s_cl = _system("li_i_s_cl", transport=_transport("s", 0.15),
-                   hops=[_hop("Li_i hop 1", "interstitial", 0.20), _hop("Li_i hop 2", "interstitialcy", 0.12)])  # fmt: skip
+    s_hops = [_hop("Li_i hop 1", "interstitial", 0.20), _hop("Li_i hop 2", "interstitialcy", 0.12)]
+    s_cl = _system("li_i_s_cl", transport=_transport("s", 0.15), hops=s_hops)
     o_cl = _system("li_i_o_cl", transport=_transport("o", 0.5, off=(800, 1000, 1200)),
                    hops=[_hop("Li_i hop 1", "interstitial", 0.55)])  # fmt: skip
     vac = _system("vacancy", transport=_transport("v", 0.3),
