@@ -227,13 +227,43 @@ class AnalysisSection(ConfigModel):
 
 
 class NebSection(ConfigModel):
-    """Nudged-elastic-band settings (see ionflow.flows.neb)."""
+    """Nudged-elastic-band settings (see ionflow.flows.neb).
 
-    model_config = ConfigModel.model_config | {"extra": "allow"}
+    Without ``endpoints``: every symmetry-distinct hop of the mobile-species vacancies and
+    interstitials of the defect cell (vacancy hops of the perfect cell if it has none).
+    With ``endpoints: [initial.vasp, final.vasp]``: one band between the two files.
+    """
 
     n_images: int = Field(5, ge=1, description="Intermediate images.")
     climb: bool = Field(True, description="Climbing image.")
     fmax_eV_A: float = Field(0.05, gt=0, description="Force convergence (eV/Å).")
+    spring_constant_eV_A2: float = Field(5.0, gt=0, description="Spring constant (eV/Å²).")
+    max_steps: int = Field(300, gt=0, description="Band optimiser steps.")
+    interpolation: Literal["idpp", "linear"] = Field(
+        "idpp", description="Starting band: IDPP (linear fallback) or linear."
+    )
+    min_distance_A: float = Field(
+        0.7, gt=0, description="Smallest interatomic distance allowed in any image (Å)."
+    )
+    relax_endpoints: bool = Field(True, description="Relax both endpoints before the band.")
+    relax_fmax_eV_A: float = Field(0.02, gt=0, description="Endpoint force convergence (eV/Å).")
+    species: str | None = Field(None, description="Mobile element (default: analysis.specie).")
+    cutoff_A: float = Field(3.5, gt=0, description="Longest single-atom jump (Å).")
+    hop_kinds: list[Literal["vacancy", "interstitial", "interstitialcy"]] = Field(
+        default_factory=lambda: ["vacancy", "interstitial", "interstitialcy"],
+        min_length=1,
+        description="Hop kinds to enumerate.",
+    )
+    max_hops: int | None = Field(None, ge=1, description="Keep only the shortest hops.")
+    endpoints: list[Path] | None = Field(
+        None,
+        min_length=2,
+        max_length=2,
+        description="Explicit [initial, final] endpoint files (relative to the study file).",
+    )
+    engine_overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Engine-specific band settings (INCAR keys, ...)."
+    )
 
 
 class WindowSection(ConfigModel):

@@ -215,6 +215,10 @@ class PercolationDoc(_Doc):
         default_factory=list,
         description="Independent lattice translations (supercell units) the network spans.",
     )
+    barriers_by_dimension_eV: list[float | None] = Field(
+        default_factory=lambda: [None, None, None],
+        description="Lowest threshold giving a network of at least 1, 2 and 3 dimensions (eV).",
+    )
     message: str = Field("", description="Why no network percolates, if so.")
 
 

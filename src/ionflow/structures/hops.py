@@ -15,7 +15,9 @@ images too (the same pair of sites joined through different cell faces).
 - :func:`enumerate_hops` on a perfect cell (no defects given): vacancy hops between sites of
   the species; the vacancy is created at the destination. ``multiplicity`` counts the
   equivalent (undirected) hops in the cell.
-- :func:`hop_from_endpoints`: a hop from two user-given endpoints.
+- :func:`hop_from_endpoints` (from :mod:`ionflow.structures.neb_path`): a hop from two
+  user-given endpoints.
+- :func:`locate_defects`: vacancies and interstitials of an unrelaxed defect cell.
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ import numpy as np
 
 from ionflow.errors import InputError
 from ionflow.schemas.neb import HopDoc
+from ionflow.structures.neb_path import hop_from_endpoints
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from pymatgen.core import Lattice, Structure
 
-__all__ = ["enumerate_hops", "hop_from_endpoints", "symmetry_operations"]
+__all__ = ["enumerate_hops", "hop_from_endpoints", "locate_defects", "symmetry_operations"]
 
 logger = logging.getLogger(__name__)
 
@@ -376,60 +379,44 @@ def _build_hop(
     )
 
 
-def hop_from_endpoints(
-    initial: Structure,
-    final: Structure,
-    *,
-    label: str = "explicit hop",
-    move_tol_A: float = 0.5,
-    max_hop_A: float = 4.5,
-) -> HopDoc:
-    """Describe a hop given by two endpoints (reordered to match when unambiguous).
+def locate_defects(
+    cell: Structure, host: Structure, species: str = "Li", tol_A: float = 0.5
+) -> tuple[list[list[float]], list[int]]:
+    """Find the vacancies and interstitials of ``species`` in an unrelaxed defect cell.
 
     Parameters
     ----------
-    initial, final
-        Endpoint structures (same composition and lattice).
-    label
-        Hop label.
-    move_tol_A
-        Atoms displaced by more than this (Å) count as moving.
-    max_hop_A
-        Largest plausible displacement of one atom (Å).
+    cell
+        Defect supercell (same lattice as ``host``, unrelaxed positions).
+    host
+        The perfect supercell it was made from.
+    species
+        Mobile element.
+    tol_A
+        Distance (Å) within which an atom sits on a host site.
 
     Returns
     -------
-    HopDoc
-        Kind ``explicit``, with the moving atoms and the final endpoint in the initial's
-        atom order.
+    tuple
+        Fractional coordinates of the vacant ``species`` sites, and indices (in ``cell``)
+        of the ``species`` atoms that sit on no host site.
     """
-    from ionflow.structures.neb_path import match_endpoints
-
-    final = match_endpoints(initial, final, max_hop_A=max_hop_A)
-    dfrac = final.frac_coords - initial.frac_coords
-    dfrac -= np.round(dfrac)
-    disp = np.linalg.norm(dfrac @ initial.lattice.matrix, axis=1)
-    movers = [int(i) for i in np.argsort(-disp) if disp[i] > move_tol_A]
-    if not movers:
-        raise InputError(
-            f"no atom moves more than {move_tol_A} Å between the endpoints; they are the same state"
-        )
-    species = {initial[i].specie.symbol for i in movers}
-    starts = initial.frac_coords[movers]
-    ends = starts + dfrac[movers]
-    return HopDoc(
-        label=label,
-        kind="explicit",
-        species=initial[movers[0]].specie.symbol
-        if len(species) == 1
-        else "+".join(sorted(species)),
-        moving_indices=movers,
-        start_frac_coords=starts.tolist(),
-        end_frac_coords=ends.tolist(),
-        length_A=float(disp[movers[0]]),
-        multiplicity=1,
-        defect_start_frac=None,
-        defect_end_frac=None,
-        initial=initial,
-        final=final,
-    )
+    if not np.allclose(cell.lattice.matrix, host.lattice.matrix, atol=1e-3):
+        raise InputError("the defect cell and the host supercell have different lattices")
+    host_sites = [i for i, s in enumerate(host) if s.specie.symbol == species]
+    atoms = [i for i, s in enumerate(cell) if s.specie.symbol == species]
+    vacancies: list[list[float]] = []
+    interstitials: list[int] = []
+    if host_sites and len(cell):
+        d = cell.lattice.get_all_distances(host.frac_coords[host_sites], cell.frac_coords)
+        vacancies = [
+            [float(x) for x in host.frac_coords[i]]
+            for i, row in zip(host_sites, d, strict=True)
+            if row.min() > tol_A
+        ]
+    if atoms:
+        d = cell.lattice.get_all_distances(cell.frac_coords[atoms], host.frac_coords[host_sites])
+        interstitials = [
+            i for i, row in zip(atoms, d, strict=True) if row.size == 0 or row.min() > tol_A
+        ]
+    return vacancies, interstitials

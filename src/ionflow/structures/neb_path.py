@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ionflow.errors import InputError
+from ionflow.schemas.neb import HopDoc
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "check_images",
     "closest_pair",
+    "hop_from_endpoints",
     "interpolate_images",
     "match_endpoints",
 ]
@@ -227,3 +229,60 @@ def interpolate_images(
     images = initial.interpolate(final, nimages=n_images + 1, interpolate_lattices=False)
     check_images(images, min_distance_A)
     return list(images), "linear"
+
+
+def hop_from_endpoints(
+    initial: Structure,
+    final: Structure,
+    *,
+    label: str = "explicit hop",
+    move_tol_A: float = 0.5,
+    max_hop_A: float = 4.5,
+) -> HopDoc:
+    """Describe a hop given by two endpoints (reordered to match when unambiguous).
+
+    Parameters
+    ----------
+    initial, final
+        Endpoint structures (same composition and lattice).
+    label
+        Hop label.
+    move_tol_A
+        Atoms displaced by more than this (Å) count as moving.
+    max_hop_A
+        Largest plausible displacement of one atom (Å).
+
+    Returns
+    -------
+    HopDoc
+        Kind ``explicit``, with the moving atoms and the final endpoint in the initial's
+        atom order.
+    """
+    final = match_endpoints(initial, final, max_hop_A=max_hop_A)
+    dfrac = final.frac_coords - initial.frac_coords
+    dfrac -= np.round(dfrac)
+    disp = np.linalg.norm(dfrac @ initial.lattice.matrix, axis=1)
+    movers = [int(i) for i in np.argsort(-disp) if disp[i] > move_tol_A]
+    if not movers:
+        raise InputError(
+            f"no atom moves more than {move_tol_A} Å between the endpoints; they are the same state"
+        )
+    species = {initial[i].specie.symbol for i in movers}
+    starts = initial.frac_coords[movers]
+    ends = starts + dfrac[movers]
+    return HopDoc(
+        label=label,
+        kind="explicit",
+        species=initial[movers[0]].specie.symbol
+        if len(species) == 1
+        else "+".join(sorted(species)),
+        moving_indices=movers,
+        start_frac_coords=starts.tolist(),
+        end_frac_coords=ends.tolist(),
+        length_A=float(disp[movers[0]]),
+        multiplicity=1,
+        defect_start_frac=None,
+        defect_end_frac=None,
+        initial=initial,
+        final=final,
+    )

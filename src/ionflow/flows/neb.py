@@ -1,0 +1,328 @@
+"""Defect-study NEB flow: hops near the defects → one CI-NEB per hop → percolating path.
+
+:class:`DefectNebMaker` takes an unrelaxed defect cell (and the perfect supercell it was
+made from), finds its vacancies and interstitials of the mobile species, enumerates the
+symmetry-distinct hops of those defects (:func:`ionflow.structures.hops.enumerate_hops`),
+runs :class:`~ionflow.makers.neb.NebFromEndpointsMaker` on each, and ends with the
+``summarize nebs <label>`` collector. The collector runs even when some bands failed
+(``OnMissing.NONE``), lists them in ``missing``, never turns an unconverged band into a
+barrier, and finds the lowest barrier at which the converged hop types, expanded by the
+host's symmetry, percolate (:func:`ionflow.structures.hop_network.percolation`).
+
+A perfect cell (no mobile-species defect) gives the vacancy hops of its sites.
+:func:`neb_flow_from_study` builds the flow from a study's ``neb`` section.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from jobflow import Flow, Maker, OnMissing, job
+
+from ionflow.errors import ConfigError, InputError
+from ionflow.schemas.neb import HopDoc, NebDoc, NebStudyDoc
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from pymatgen.core import Structure
+
+    from ionflow.config.study import StudyConfig
+    from ionflow.engines.base import EngineAdapter
+    from ionflow.makers.neb import NebFromEndpointsMaker
+
+__all__ = [
+    "DefectNebMaker",
+    "explicit_neb_flow",
+    "neb_flow_from_study",
+    "summarize_nebs",
+    "summarize_nebs_result",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def summarize_nebs_result(
+    docs: Sequence[Any],
+    labels: Sequence[str],
+    *,
+    label: str,
+    host: Structure | None = None,
+    engine: dict | None = None,
+    symprec: float = 0.1,
+) -> NebStudyDoc:
+    """Collect the bands of one defect configuration and find the percolating path.
+
+    Parameters
+    ----------
+    docs
+        One NebDoc (or its dict, or None when the band failed) per hop, in hop order.
+    labels
+        Hop labels in the same order.
+    label
+        Configuration label.
+    host
+        Perfect supercell whose symmetry expands the hop types; None: no percolation.
+    engine
+        Engine provenance.
+    symprec
+        Symmetry tolerance (Å).
+
+    Returns
+    -------
+    NebStudyDoc
+        Bands (images stripped; they are in the data store), failed and unconverged hops,
+        percolation summary.
+    """
+    from ionflow.structures.hop_network import HopEdge, percolation
+
+    nebs, missing, unconverged, edges = [], [], [], []
+    for hop_label, doc in zip(labels, docs, strict=True):
+        if doc is None:
+            missing.append(hop_label)
+            continue
+        neb = doc if isinstance(doc, NebDoc) else NebDoc.model_validate(doc)
+        neb = neb.model_copy(update={"images": None})
+        nebs.append(neb)
+        if not neb.converged:
+            unconverged.append(hop_label)
+            continue
+        hop = neb.hop
+        if hop is None or hop.defect_start_frac is None or hop.defect_end_frac is None:
+            continue
+        start = np.array(hop.defect_start_frac)
+        edges.append(
+            HopEdge(
+                label=hop_label,
+                start_frac=start,
+                displacement_frac=np.array(hop.defect_end_frac) - start,
+                barrier_eV=max(neb.barrier_forward_eV, neb.barrier_backward_eV),  # type: ignore[type-var]
+            )
+        )
+    perc = percolation(host, edges, symprec=symprec) if host is not None else None
+    return NebStudyDoc(
+        label=label,
+        engine=engine or {},
+        nebs=nebs,
+        missing=missing,
+        unconverged=unconverged,
+        percolation=perc,
+    )
+
+
+@job(name="summarize nebs")
+def summarize_nebs(
+    docs: Sequence[Any],
+    labels: Sequence[str],
+    *,
+    label: str,
+    host: Structure | None = None,
+    engine: dict | None = None,
+) -> NebStudyDoc:
+    """Job wrapper of :func:`summarize_nebs_result`."""
+    return summarize_nebs_result(docs, labels, label=label, host=host, engine=engine)
+
+
+@dataclass
+class DefectNebMaker(Maker):
+    """CI-NEB of every symmetry-distinct hop of the mobile defects in a cell.
+
+    Parameters
+    ----------
+    name
+        Flow name prefix.
+    neb_maker
+        The per-hop maker (engine, images, forces, interpolation).
+    species
+        Mobile element.
+    cutoff_A
+        Longest jump (Å).
+    kinds
+        Hop kinds (vacancy, interstitial, interstitialcy).
+    max_hops
+        Keep only the shortest hops.
+    symprec
+        Symmetry tolerance (Å).
+    """
+
+    name: str = "defect neb"
+    neb_maker: NebFromEndpointsMaker | None = None
+    species: str = "Li"
+    cutoff_A: float = 3.5
+    kinds: list[str] = field(default_factory=lambda: ["vacancy", "interstitial", "interstitialcy"])
+    max_hops: int | None = None
+    symprec: float = 0.1
+
+    def __post_init__(self) -> None:
+        if self.neb_maker is None:
+            raise ConfigError("DefectNebMaker needs a neb_maker (NebFromEndpointsMaker)")
+
+    def hops(self, cell: Structure, host: Structure | None = None) -> list[HopDoc]:
+        """Enumerate the hops this maker will run (plain function, no jobs)."""
+        from ionflow.structures.hops import enumerate_hops, locate_defects
+
+        vacancies: list[list[float]] = []
+        interstitials: list[int] = []
+        if host is not None:
+            vacancies, interstitials = locate_defects(cell, host, self.species)
+        return enumerate_hops(
+            cell,
+            species=self.species,
+            cutoff_A=self.cutoff_A,
+            vacancies=vacancies,
+            interstitials=interstitials,
+            kinds=self.kinds,
+            symprec=self.symprec,
+            max_hops=self.max_hops,
+        )
+
+    def make(
+        self,
+        cell: Structure,
+        host: Structure | None = None,
+        *,
+        label: str = "cell",
+        hops: Sequence[HopDoc] | None = None,
+    ) -> Flow:
+        """Build the flow; its output is the :class:`NebStudyDoc`.
+
+        Parameters
+        ----------
+        cell
+            Unrelaxed defect cell (or a perfect cell: vacancy hops of its sites).
+        host
+            Perfect supercell the defects were made in (locates the defects and supplies
+            the symmetry for the percolation analysis); None treats ``cell`` as perfect.
+        label
+            Configuration label used in job names (``neb <label> V_Li hop 1``).
+        hops
+            Hops to run instead of the enumerated ones.
+        """
+        hops = list(hops) if hops is not None else self.hops(cell, host)
+        if not hops:
+            raise InputError(f"{label}: no hop to compute")
+        flows = []
+        for hop in hops:
+            sub = self.neb_maker.make(  # type: ignore[union-attr]
+                hop.initial, hop.final, label=f"{label} {hop.label}", hop=hop
+            )
+            flows.append(sub)
+        engine = self.neb_maker.engine.describe() if self.neb_maker.engine else {}  # type: ignore[union-attr]
+        summary = summarize_nebs(
+            [f.output for f in flows],
+            [h.label for h in hops],
+            label=label,
+            host=host if host is not None else cell,
+            engine=engine,
+        )
+        summary.name = f"summarize nebs {label}"
+        summary.config.on_missing_references = OnMissing.NONE
+        return Flow([*flows, summary], output=summary.output, name=f"{self.name} {label}")
+
+
+def explicit_neb_flow(
+    neb_maker: NebFromEndpointsMaker, initial: Structure, final: Structure, label: str
+) -> Flow:
+    """NEB between two user-given endpoints, summarised like a defect study.
+
+    Parameters
+    ----------
+    neb_maker
+        The per-hop maker.
+    initial, final
+        Endpoints (reordered to match when unambiguous).
+    label
+        Hop label.
+
+    Returns
+    -------
+    Flow
+        Band and summary (output: NebStudyDoc without percolation).
+    """
+    from ionflow.structures.neb_path import hop_from_endpoints
+
+    hop = hop_from_endpoints(initial, final, label=label)
+    sub = neb_maker.make(hop.initial, hop.final, label=label, hop=hop)
+    summary = summarize_nebs([sub.output], [label], label=label, host=None)
+    summary.name = f"summarize nebs {label}"
+    summary.config.on_missing_references = OnMissing.NONE
+    return Flow([sub, summary], output=summary.output, name=f"neb {label}")
+
+
+def _neb_maker_from_section(config: StudyConfig, engine: EngineAdapter) -> NebFromEndpointsMaker:
+    from ionflow.makers.neb import NebFromEndpointsMaker
+
+    neb = config.neb
+    if neb is None:
+        raise ConfigError(f"study {config.name!r} has no 'neb' section")
+    return NebFromEndpointsMaker(
+        engine=engine,
+        n_images=neb.n_images,
+        climb=neb.climb,
+        spring_constant_eV_A2=neb.spring_constant_eV_A2,
+        fmax_eV_A=neb.fmax_eV_A,
+        max_steps=neb.max_steps,
+        relax_endpoints=neb.relax_endpoints,
+        relax_fmax_eV_A=neb.relax_fmax_eV_A,
+        relax_max_steps=config.relax.max_steps,
+        interpolation=neb.interpolation,
+        min_distance_A=neb.min_distance_A,
+        overrides=dict(neb.engine_overrides),
+        relax_overrides=dict(config.engine_overrides),
+    )
+
+
+def neb_flow_from_study(config: StudyConfig, structure: Structure, engine: EngineAdapter) -> Flow:
+    """Build the NEB section of a study on its (unrelaxed) defect cell.
+
+    Parameters
+    ----------
+    config
+        The study; its ``neb`` section holds the settings.
+    structure
+        The defect cell (host supercell with the study's defects), or ignored when the
+        section gives explicit ``endpoints``.
+    engine
+        Engine adapter.
+
+    Returns
+    -------
+    Flow
+        Output: :class:`NebStudyDoc`.
+    """
+    from pymatgen.core import Structure
+
+    from ionflow.runner import read_host
+    from ionflow.structures.supercell import choose_supercell
+
+    neb = config.neb
+    maker = _neb_maker_from_section(config, engine)
+    if neb.endpoints:  # type: ignore[union-attr]
+        paths = [p if p.is_absolute() else config.source_dir / p for p in neb.endpoints]  # type: ignore[union-attr]
+        for p in paths:
+            if not p.is_file():
+                raise InputError(f"NEB endpoint file {p} does not exist")
+        ends = [Structure.from_file(p) for p in paths]
+        return explicit_neb_flow(maker, ends[0], ends[1], label=f"{config.name} explicit hop")
+    sc = config.supercell
+    host = choose_supercell(
+        read_host(config),
+        min_image_distance_A=sc.min_image_distance_A,
+        max_atoms=sc.max_atoms,
+        matrix=sc.matrix,
+    ).structure
+    if not np.allclose(host.lattice.matrix, structure.lattice.matrix, atol=1e-3):
+        logger.warning("defect cell and host supercell differ; treating the cell as perfect")
+        host = None
+    species = neb.species or config.analysis.specie  # type: ignore[union-attr]
+    defect_maker = DefectNebMaker(
+        neb_maker=maker,
+        species=species,
+        cutoff_A=neb.cutoff_A,  # type: ignore[union-attr]
+        kinds=list(neb.hop_kinds),  # type: ignore[union-attr]
+        max_hops=neb.max_hops,  # type: ignore[union-attr]
+    )
+    return defect_maker.make(structure, host, label=config.name)
