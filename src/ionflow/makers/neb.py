@@ -112,7 +112,8 @@ class MlipNebMaker(Maker):
     name
         Job name.
     model
-        Force field as atomate2 spells it (``"CHGNet"``).
+        Force field as atomate2 spells it (``"CHGNet"``), or the import path of an ASE
+        calculator class (``"ase.calculators.lj.LennardJones"``).
     calculator_kwargs
         Passed to the ASE calculator.
     climb
@@ -178,8 +179,12 @@ class MlipNebMaker(Maker):
         # k = 0.1; we always pass them explicitly. Its ForceFieldNebFromEndpointsMaker.make
         # takes `images` instead of the (endpoints, num_images) of its parent and never
         # interpolates, so ionflow interpolates itself and uses the from-images maker only.
+        model: str | dict = self.model
+        if "." in self.model:  # import path of any ASE calculator (atomate2 monty-dict form)
+            module, _, cls = self.model.rpartition(".")
+            model = {"@module": module, "@callable": cls}
         ff = ForceFieldNebFromImagesMaker(
-            force_field_name=self.model,
+            force_field_name=model,
             calculator_kwargs=dict(self.calculator_kwargs),
             neb_kwargs={
                 "k": self.spring_constant_eV_A2,
@@ -450,6 +455,8 @@ class NebFromEndpointsMaker(Maker):
         Engine-specific band settings (see :func:`neb_images_maker`).
     relax_overrides
         Engine-specific endpoint relaxation settings.
+    band
+        Band maker to use instead of the engine's (any maker with the band interface).
     """
 
     name: str = "neb"
@@ -466,6 +473,7 @@ class NebFromEndpointsMaker(Maker):
     min_distance_A: float = 0.7
     overrides: dict[str, Any] = field(default_factory=dict)
     relax_overrides: dict[str, Any] = field(default_factory=dict)
+    band: Maker | None = None
 
     def __post_init__(self) -> None:
         if self.engine is None:
@@ -478,7 +486,9 @@ class NebFromEndpointsMaker(Maker):
             )
 
     def band_maker(self) -> Maker:
-        """Return the engine's band maker with this maker's settings."""
+        """Return the band maker: ``band`` if given, else the engine's with these settings."""
+        if self.band is not None:
+            return self.band
         return neb_images_maker(
             self.engine,  # type: ignore[arg-type]
             climb=self.climb,

@@ -91,7 +91,7 @@ def _displacements(a: Structure, b: Structure) -> np.ndarray:
     return np.linalg.norm(dfrac @ a.lattice.matrix, axis=1)
 
 
-def match_endpoints(initial: Structure, final: Structure, max_hop_A: float = 4.5) -> Structure:
+def match_endpoints(initial: Structure, final: Structure, max_hop_A: float = 6.0) -> Structure:
     """Return ``final`` in the atom order of ``initial``.
 
     Same species sequence and every atom within ``max_hop_A`` of its counterpart: returned
@@ -237,7 +237,7 @@ def hop_from_endpoints(
     *,
     label: str = "explicit hop",
     move_tol_A: float = 0.5,
-    max_hop_A: float = 4.5,
+    max_hop_A: float = 6.0,
 ) -> HopDoc:
     """Describe a hop given by two endpoints (reordered to match when unambiguous).
 
