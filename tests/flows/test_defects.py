@@ -68,7 +68,7 @@ def test_schottky_flow_bookkeeping(tmp_path, monkeypatch):
     )
     assert pair.binding.coulomb_energy_eV is None  # no dielectric constant given
     far = by_label["V_Li+V_Cl_d4.79"]
-    assert far.role == "part"
+    assert far.role == "reference"
     assert pair.binding.farthest_label == far.label
     assert pair.binding.binding_vs_farthest_eV == pytest.approx(
         pair.formation_energy_eV - far.formation_energy_eV

@@ -161,7 +161,7 @@ def _table(doc: DefectStudyDoc) -> list[str]:
             f"{fmt(b and b.binding_energy_eV, '8.3f'):>8} "
             f"{fmt(b and b.binding_vs_farthest_eV, '9.3f'):>9} "
             f"{fmt(b and b.coulomb_energy_eV, '9.3f'):>9}"
-            + ("  (isolated part)" if d.role == "part" else "")
+            + {"part": "  (isolated part)", "reference": "  (farthest placement)"}.get(d.role, "")
         )
     lines.append(
         "  E_b: vs isolated parts; E_bfar: vs the farthest placement of the same cluster in "

@@ -222,9 +222,9 @@ class DefectFormationMaker(Maker):
                 charged = engine.name != "mlip"
             parts, part_labels = isolated_parts(choice, clusters, charged, configs)
             have = {c.label for c in configs + parts}
-            parts += [c for c in far_configs if c.label not in have]
-            configs += parts
-            roles += ["part"] * len(parts)
+            references = [c for c in far_configs if c.label not in have]
+            configs += parts + references
+            roles += ["part"] * len(parts) + ["reference"] * len(references)
         farthest = {cluster_key(c): c.label for c in far_configs}
         if any(c.charge for c in configs) and self.vbm_eV is None:
             raise ConfigError(

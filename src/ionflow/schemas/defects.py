@@ -224,9 +224,10 @@ class DefectEnergyDoc(_Doc):
     engine: dict[str, Any] = Field(default_factory=dict, description="Engine name and settings.")
     relaxed_structure: Structure | None = Field(None, description="Relaxed defect supercell.")
     multiplicity: int = Field(1, ge=1, description="Equivalent configurations in the supercell.")
-    role: Literal["requested", "part"] = Field(
+    role: Literal["requested", "part", "reference"] = Field(
         "requested",
-        description="'part': an isolated defect computed for the binding energy of a cluster.",
+        description="'part': an isolated defect of a cluster; 'reference': the farthest "
+        "placement of a cluster (both computed for binding energies).",
     )
     defect_sites: list[DefectSite] = Field(default_factory=list, description="Point defects.")
 
