@@ -11,11 +11,11 @@ import logging
 import os
 import secrets
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ionflow.errors import ConfigError, InputError, IonflowError, StoreError
+from ionflow.errors import ConfigError, InputError, IonflowError
 
 if TYPE_CHECKING:
     from jobflow import Flow, JobStore
@@ -40,7 +40,7 @@ logger = logging.getLogger(__name__)
 
 def new_run_id() -> str:
     """Return a unique, sortable run id such as ``20261126-071500-3fa2``."""
-    return f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+    return f"{datetime.now(UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
 def read_host(config: StudyConfig) -> Structure:
@@ -100,7 +100,9 @@ def build_cell(config: StudyConfig) -> tuple[Structure, list[str], dict[str, Any
     for spec in config.defects:
         configs = generate_defects(cell, spec)
         if not configs:
-            raise InputError(f"defect {spec.model_dump(exclude_none=True)} produced no configuration")
+            raise InputError(
+                f"defect {spec.model_dump(exclude_none=True)} produced no configuration"
+            )
         chosen = configs[0]
         cell = chosen.structure
         labels.append(chosen.label)
@@ -131,23 +133,10 @@ def check_work_dir(work_dir: Path) -> Path:
 
 
 def open_store(settings: IonflowSettings) -> JobStore:
-    """Build and connect the JobStore, turning backend failures into :class:`StoreError`."""
-    from ionflow.stores import get_job_store
+    """Build, connect and check the JobStore (see :func:`ionflow.stores.open_job_store`)."""
+    from ionflow.stores import open_job_store
 
-    store = get_job_store(settings)
-    try:
-        store.connect()
-        store.docs_store.count()  # forces the backend to read its files
-        for extra in store.additional_stores.values():
-            extra.count()
-    except IonflowError:
-        raise
-    except Exception as exc:
-        raise StoreError(
-            f"cannot open the result store ({type(exc).__name__}: {exc}); "
-            "check the store config or move the damaged store aside"
-        ) from None
-    return store
+    return open_job_store(settings)
 
 
 def build_study_flow(
@@ -275,7 +264,8 @@ def run_study(
 
     n_jobs = len(list(flow.iterflow()))
     echo(
-        f"study {config.name} run {run_id}: {len(cell)}-atom cell {cell.composition.reduced_formula}"
+        f"study {config.name} run {run_id}: {len(cell)}-atom cell "
+        f"{cell.composition.reduced_formula}"
         f" ({', '.join(meta.defect_labels) or 'no defects'}), engine {meta.engine}, {n_jobs} jobs"
     )
     echo(f"log: {log_file}")
@@ -289,9 +279,7 @@ def run_study(
         jf_logger.addHandler(handler)
     logging.getLogger("ionflow").addHandler(file_handler)
     try:
-        responses = run_locally(
-            flow, store=store, create_folders=True, root_dir=run_dir, log=False
-        )
+        responses = run_locally(flow, store=store, create_folders=True, root_dir=run_dir, log=False)
     finally:
         for handler in (file_handler, progress):
             jf_logger.removeHandler(handler)

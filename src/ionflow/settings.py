@@ -67,7 +67,9 @@ class Cp2kSettings(_Section):
     data_dir: Path | None = Field(
         None, description="pymatgen CP2K YAML data dir (PMG_CP2K_DATA_DIR)."
     )
-    functional: str = Field("PBE", description="Default XC functional (PMG_DEFAULT_CP2K_FUNCTIONAL).")
+    functional: str = Field(
+        "PBE", description="Default XC functional (PMG_DEFAULT_CP2K_FUNCTIONAL)."
+    )
 
 
 class IonflowSettings(BaseSettings):
@@ -164,12 +166,14 @@ def get_settings(**overrides: Any) -> IonflowSettings:
     IonflowSettings
         The settings object.
     """
-    global _SETTINGS  # noqa: PLW0603
+    global _SETTINGS
     if overrides or _SETTINGS is None:
         try:
             settings = IonflowSettings(**overrides)
         except ValidationError as exc:
-            raise ConfigError(f"invalid ionflow settings: {_format_validation_error(exc)}") from None
+            raise ConfigError(
+                f"invalid ionflow settings: {_format_validation_error(exc)}"
+            ) from None
         if overrides:
             return settings
         _SETTINGS = settings
@@ -178,5 +182,5 @@ def get_settings(**overrides: Any) -> IonflowSettings:
 
 def reset_settings() -> None:
     """Forget cached settings (tests and the CLI's ``--work-dir`` use this)."""
-    global _SETTINGS  # noqa: PLW0603
+    global _SETTINGS
     _SETTINGS = None

@@ -5,7 +5,7 @@ The ``--json`` output is a fixed interface (other tools read its keys): one
 :class:`~ionflow.schemas.transport.ArrheniusResult` with the per-temperature results.
 """
 
-# ruff: noqa: RUF001, RUF002, RUF003  (σ, ×, – and − are intended in physics text)
+
 
 from __future__ import annotations
 

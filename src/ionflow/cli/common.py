@@ -32,7 +32,7 @@ _CONSOLE = None
 
 def echo(message: str) -> None:
     """Print a progress or result line (rich console: colours on a terminal, plain in pipes)."""
-    global _CONSOLE  # noqa: PLW0603
+    global _CONSOLE
     if _CONSOLE is None:
         from rich.console import Console
 

@@ -27,7 +27,7 @@ def run_and_print(study_path: Path, work_dir: Path | None, study_file: str | Non
     print_summary(doc)
 
 
-def print_summary(doc) -> None:  # noqa: ANN001
+def print_summary(doc) -> None:
     """Print the key numbers of a study document."""
     fit = doc.arrhenius
     echo("")

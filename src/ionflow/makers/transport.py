@@ -91,7 +91,8 @@ def analyze_md_result(
         segments.append(TrajectoryData.from_pymatgen(traj, time_step_fs=frame_dt_fs))
     if not segments:
         raise InputError(
-            f"no frames left at {temperature_K:g} K after skipping {skip_frames} equilibration frames"
+            f"no frames left at {temperature_K:g} K after skipping "
+            f"{skip_frames} equilibration frames"
         )
     data = TrajectoryData.concatenate(segments) if len(segments) > 1 else segments[0]
     return analyze_diffusion(

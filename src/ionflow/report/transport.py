@@ -59,10 +59,12 @@ def render_markdown(doc: StudyDoc, plots: dict[str, str]) -> str:
     )
     lines.append("|---|---|---|---|---|---|---|")
     for r in doc.diffusion:
+        d = _pm(r.diffusivity_cm2_s, r.diffusivity_std_cm2_s)
+        sigma = _pm(r.conductivity_mS_cm, r.conductivity_std_mS_cm)
+        dim = r.dimensionality if r.dimensionality else "n/a"
         lines.append(
-            f"| {r.temperature_K:g} | {r.n_frames} | {_pm(r.diffusivity_cm2_s, r.diffusivity_std_cm2_s)}"
-            f" | {_pm(r.conductivity_mS_cm, r.conductivity_std_mS_cm)} | "
-            f"{'yes' if r.diffusing else 'no'} | {r.dimensionality if r.dimensionality else 'n/a'} | "
+            f"| {r.temperature_K:g} | {r.n_frames} | {d} | {sigma} | "
+            f"{'yes' if r.diffusing else 'no'} | {dim} | "
             f"{_fmt(r.fit_start_ps, '.2f')}–{_fmt(r.fit_end_ps, '.2f')} |"
         )
     for t in doc.missing_temperatures_K:

@@ -1,6 +1,6 @@
 """Documents of a transport study: MD run metadata and the study summary."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -58,7 +58,7 @@ class StudyDoc(_Doc):
     schema_version: str = SCHEMA_VERSION
     kind: Literal["transport_study"] = "transport_study"
     meta: StudyMeta
-    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     n_atoms: int = Field(..., gt=0, description="Atoms in the simulated cell.")
     cell_formula: str = Field(..., description="Formula of the simulated (defect) cell.")
     volume_A3: float = Field(..., gt=0, description="Cell volume (Å^3).")
