@@ -417,7 +417,13 @@ def neb_images_maker(
     if engine.name == "cp2k":
         from ionflow.engines.cp2k_neb import Cp2kNebMaker
 
-        return Cp2kNebMaker(**common, **overrides)
+        from_engine = {
+            "charge": getattr(engine, "charge", 0),
+            "cp2k_cmd": getattr(engine, "cp2k_cmd", None),
+            "wall_time_s": getattr(engine, "wall_time_s", None),
+            "functional": getattr(engine, "functional", "PBE"),
+        }
+        return Cp2kNebMaker(**common, **{**from_engine, **overrides})
     raise ConfigError(f"no NEB maker for engine {engine.name!r}")
 
 
