@@ -6,9 +6,9 @@ whole flow through jobflow's ``run_locally``: segment jobs, checkpoints, traject
 the store's data collection, restart hand-over. Times are process CPU times (robust on a
 shared machine) and wall times; runs alternate and the best of ``--repeats`` is kept.
 
-Part 2 (``--memory``) shows that storing a run is streamed per segment: the peak memory
-of the flow (Lennard-Jones engine, on-disk montydb store) at a fixed segment length
-hardly changes when the run gets 4x longer.
+Part 2 (``--memory``) shows that a run is ingested per segment: the peak memory of a
+segment job (Lennard-Jones engine, on-disk montydb store) at a fixed segment length does
+not change when the run gets 4x longer.
 
     python benchmarks/md_overhead.py --steps 120 --segments 3 --repeats 2
     python benchmarks/md_overhead.py --memory
@@ -127,42 +127,67 @@ def overhead(args: argparse.Namespace) -> None:
 
 
 def memory(args: argparse.Namespace) -> None:
-    """Peak traced memory of a whole LJ flow (montydb store) for 1x and 4x the length."""
-    from jobflow import JobStore
+    """Peak memory of each segment job (run, checkpoint, store) for 1x and 4x the length.
+
+    The peak above the memory in use when the job starts is traced inside every segment
+    job, with an on-disk montydb store. jobflow's ``run_locally`` itself keeps every job's
+    output in memory until the flow ends, so the whole-process peak of a local run grows
+    with its length; under FireWorks each job is its own process.
+    """
+    from jobflow import JobStore, run_locally
     from maggma.stores import MontyStore
 
+    import ionflow.makers.md_segments as md_segments
     from ionflow.makers.md import MultiTemperatureMDMaker
-    from ionflow.testing.md import LennardJonesEngine, run_flow
+    from ionflow.testing.md import LennardJonesEngine
 
     structure = cell(3)
     seg = 200
-    for factor in (1, 4):
-        with tempfile.TemporaryDirectory() as tmp:
-            store = JobStore(
-                MontyStore("outputs", database_path=tmp, storage="sqlite"),
-                additional_stores={
-                    "data": MontyStore("outputs_data", database_path=tmp, storage="sqlite")
-                },
-            )
-            maker = MultiTemperatureMDMaker(
-                engine=LennardJonesEngine(),
-                temperatures_K=[TEMPERATURE_K],
-                time_step_fs=1.0,
-                equilibration_steps=0,
-                production_steps=seg * factor,
-                traj_interval=1,
-                segment_steps=seg,
-                checkpoint_dir=str(Path(tmp) / "ckpt"),
-            )
-            flow = maker.make(structure)
-            tracemalloc.start()
-            run_flow(flow, store, Path(tmp) / "run")
-            _, peak = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
+    original = md_segments.run_md_segment
+    peaks: list[float] = []
+
+    def traced(*a, **kw):
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        out = original(*a, **kw)
+        peaks.append(tracemalloc.get_traced_memory()[1] - before)
+        return out
+
+    md_segments.run_md_segment = traced
+    try:
+        for factor in (1, 4):
+            peaks.clear()
+            with tempfile.TemporaryDirectory() as tmp:
+                store = JobStore(
+                    MontyStore("outputs", database_path=tmp, storage="sqlite"),
+                    additional_stores={
+                        "data": MontyStore("outputs_data", database_path=tmp, storage="sqlite")
+                    },
+                )
+                maker = MultiTemperatureMDMaker(
+                    engine=LennardJonesEngine(),
+                    temperatures_K=[TEMPERATURE_K],
+                    time_step_fs=1.0,
+                    equilibration_steps=0,
+                    production_steps=seg * factor,
+                    traj_interval=1,
+                    segment_steps=seg,
+                    checkpoint_dir=str(Path(tmp) / "ckpt"),
+                )
+                tracemalloc.start()
+                run_locally(
+                    maker.make(structure), store=store, create_folders=True, root_dir=tmp, log=False
+                )
+                whole = tracemalloc.get_traced_memory()[1]
+                tracemalloc.stop()
             print(
-                f"{len(structure)} atoms, {seg * factor} steps in {factor} segments: "
-                f"peak traced memory {peak / 1e6:.1f} MB"
+                f"{len(structure)} atoms, {seg * factor} steps in {factor} segments of {seg}: "
+                f"peak per segment job {max(peaks) / 1e6:.1f} MB "
+                f"(all: {', '.join(f'{p / 1e6:.1f}' for p in peaks)}); "
+                f"whole run_locally {whole / 1e6:.1f} MB"
             )
+    finally:
+        md_segments.run_md_segment = original
 
 
 def main() -> None:
