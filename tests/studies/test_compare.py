@@ -263,12 +263,12 @@ def test_lita2po8_window_and_ranks():
     w = WindowSummary(formula="LiTa2PO8", reduction_limit_V=1.9, oxidation_limit_V=4.2,
                       energy_above_hull_eV_atom=0.012, is_stable=False)  # fmt: skip
     hops = [_hop(f"h{i}", "vacancy", b) for i, b in enumerate((0.21, 0.13, 0.13, 0.17))]
-    doc = _doc("lita2po8", [_system("bulk", window=w, hops=hops)])
+    doc = _doc("lita2po8", [_system("window", window=w), _system("hops", hops=hops)])
     (trend,) = evaluate_trends(doc)
     assert trend.status == "holds"
-    assert computed_value(doc, "bulk", "window_oxidation_V").value == 4.2
-    assert [computed_value(doc, "bulk", "barrier_eV", f"rank:{k}").value for k in (1, 2, 3)] == [
-        0.13,
-        0.17,
-        0.21,
-    ]
+    assert computed_value(doc, "window", "window_oxidation_V").value == 4.2
+    ranks = [computed_value(doc, "hops", "barrier_eV", f"rank:{k}").value for k in (1, 2, 3)]
+    assert ranks == [0.13, 0.17, 0.21]
+    stable = w.model_copy(update={"energy_above_hull_eV_atom": 0.0, "is_stable": True})
+    (trend,) = evaluate_trends(_doc("lita2po8", [_system("window", window=stable)]))
+    assert trend.status == "fails"

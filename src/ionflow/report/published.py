@@ -149,15 +149,15 @@ PUBLISHED: tuple[PublishedValue, ...] = (
     _v("llto", "x033", "conductivity_300K_mS_cm", 1.0, method="experiment",
        note="~1e-3 S/cm; AIMD overestimates (fixed carrier concentration, migration-only Ea)"),
     # --- 5. LiTa2PO8 --------------------------------------------------------------------------
-    _v("lita2po8", "bulk", "barrier_eV", 0.11, selector="rank:1", method="DFT-NEB"),
-    _v("lita2po8", "bulk", "barrier_eV", 0.15, selector="rank:2", method="DFT-NEB"),
-    _v("lita2po8", "bulk", "barrier_eV", 0.19, selector="rank:3", method="DFT-NEB"),
+    _v("lita2po8", "hops", "barrier_eV", 0.11, selector="rank:1", method="DFT-NEB"),
+    _v("lita2po8", "hops", "barrier_eV", 0.15, selector="rank:2", method="DFT-NEB"),
+    _v("lita2po8", "hops", "barrier_eV", 0.19, selector="rank:3", method="DFT-NEB"),
     _v("lita2po8", "bulk", "activation_energy_eV", 0.16, method="DFT-AIMD"),
     _v("lita2po8", "bulk", "conductivity_300K_mS_cm", 35.3, method="DFT-AIMD"),
     _v("lita2po8", "bulk", "conductivity_300K_mS_cm", 1.6, method="experiment",
        note="AIMD overestimates sigma(300 K) (see SCIENCE.md)"),
-    _v("lita2po8", "bulk", "window_reduction_V", 2.01, method="DFT"),
-    _v("lita2po8", "bulk", "window_oxidation_V", 4.01, method="DFT",
+    _v("lita2po8", "window", "window_reduction_V", 2.01, method="DFT"),
+    _v("lita2po8", "window", "window_oxidation_V", 4.01, method="DFT",
        note="slightly above the hull: decomposes to Ta9PO25, Li3PO4, TaPO5"),
 )  # fmt: skip
 
@@ -215,7 +215,7 @@ TRENDS: tuple[PublishedTrend, ...] = (
        "turning_point", "x033", "x044", "x056", "x061", "x067"),
     _t("lita2po8", "above_hull",
        "LiTa2PO8 is slightly above the convex hull (decomposes to Ta9PO25, Li3PO4, TaPO5)",
-       "above_hull", "bulk"),
+       "above_hull", "window"),
 )  # fmt: skip
 
 

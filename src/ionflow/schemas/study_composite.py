@@ -49,7 +49,10 @@ class DefectRow(_Doc):
 
     label: str = Field(..., description="Configuration label, e.g. 'S_Cl+Li_i_d4.43'.")
     kroger_vink: str = Field("", description="Kröger-Vink notation.")
-    role: Literal["requested", "part"] = Field("requested", description="'part': binding only.")
+    role: str = Field(
+        "requested",
+        description="'requested' (asked for); 'part'/'reference': computed for binding energies.",
+    )
     charge: int = Field(0, description="Supercell charge (e).")
     formation_energy_eV: float = Field(..., description="Formation energy (eV).")
     binding_energy_eV: float | None = Field(None, description="Cluster binding energy (eV).")
