@@ -139,3 +139,22 @@ def test_quick_flow_graph_and_first_jobs(design, lj_engine, tmp_path):
                 {"Li": Composition(formula)["Li"]}
             )
         assert len(output.structure) in (n_atoms, n_atoms - 1)
+
+
+def test_studies_command_lists_the_design_files(capsys):
+    from ionflow.cli.main import main
+
+    assert main(["studies", str(STUDIES)]) == 0
+    out = capsys.readouterr().out
+    for design in EXPECTED:
+        assert f"{design}.yaml: {design} — " in out
+    assert "not run: antispinel" in out
+    assert "li3ocl_defects_table1.yaml" not in out  # a plain study, not a design
+
+
+def test_quick_flag_needs_a_design_file(tmp_path, capsys):
+    from ionflow.cli.main import main
+
+    plain = STUDIES / "li3ocl_defects_table1.yaml"
+    assert main(["run", str(plain), "--quick", "--work-dir", str(tmp_path)]) == 2
+    assert "--quick applies to design studies" in capsys.readouterr().err
