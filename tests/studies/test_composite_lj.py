@@ -180,3 +180,36 @@ def test_unknown_design_name_is_a_store_error(design_run, capsys):
     code = main(["report", "nope", "--compare-published", "--work-dir", str(settings.work_dir)])
     assert code == 2
     assert "stored design studies: tiny_li3ocl" in capsys.readouterr().err
+
+
+def test_plain_study_with_more_than_md_runs_as_a_composite(tmp_path, monkeypatch):
+    """`ionflow run` of an ordinary study file with md + window: one DesignStudyDoc."""
+    from ionflow.cli.main import main
+    from ionflow.config import load_study
+    from ionflow.runner import build_study_flow, run_study
+
+    monkeypatch.setattr("ionflow.engines.get_engine", lambda name, **kw: LennardJonesEngine())
+    path = tmp_path / "plain.yaml"
+    path.write_text(
+        "name: plain_combo\nstructure: {builtin: Li3OCl}\nengine: mlip\n"
+        "supercell: {matrix: [2, 2, 2]}\nrelax: {fmax_eV_A: 0.5, max_steps: 2}\n"
+        "md: {temperatures_K: [1200], time_step_fs: 2.0, equilibration_steps: 4,"
+        " production_steps: 20, sampling_interval: 2}\n"
+        f"window: {{entries: {REPO}/configs/entries/li_o_cl_chgnet.json}}\n"
+    )
+    settings = get_settings(work_dir=tmp_path / "work")
+    config = load_study(path)
+    flow, meta, cell = build_study_flow(config, settings, run_id="r")
+    assert meta.study == "plain_combo"
+    assert len(cell) == 40
+    assert [j.name for j, _ in flow.iterflow()][-1] == "summarize design plain_combo"
+    doc = run_study(config, settings, echo=lambda m: None, study_file=str(path))
+    assert doc.kind == "design_study"
+    (main_system,) = doc.systems
+    assert main_system.key == "main"
+    assert main_system.sections == ["md", "window"]
+    assert main_system.window.formula == "Li3ClO"
+    assert main_system.transport.meta.study == "plain_combo"
+    # the system's transport summary is an ordinary stored study
+    code = main(["query", "--json", "--work-dir", str(settings.work_dir)])
+    assert code == 0
