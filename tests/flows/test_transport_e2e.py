@@ -108,13 +108,15 @@ def test_trajectories_in_data_store_not_docs(slice_run):
     store = open_store(settings)
     try:
         n_blobs = store.additional_stores["data"].count()
-        md_docs = list(store.query({"name": {"$regex": "^md "}}, properties=["output.objects"]))
+        md_docs = list(
+            store.query({"output.kind": "md_segment"}, properties=["output.trajectory"])
+        )
     finally:
         store.close()
     assert n_blobs >= 2
-    assert len(md_docs) == 2
+    assert len(md_docs) == 4  # per temperature: an equilibration and a production segment
     for d in md_docs:
-        traj = d["output"]["objects"]["trajectory"]
+        traj = d["output"]["trajectory"]
         assert "blob_uuid" in traj  # a reference to the data store, not the frames
 
 
@@ -133,7 +135,12 @@ def test_second_process_reads_store(slice_run):
         capture_output=True, text=True, env=env, check=True, timeout=120,
     )
     names = {r["job"] for r in json.loads(jobs.stdout)}
-    assert {"relax cell", "md 1000K", "md 1600K", "summarize study"} <= names
+    assert {
+        "relax cell",
+        "md 1000K production 1",
+        "md 1600K production 1",
+        "summarize study",
+    } <= names
     rep = subprocess.run(
         [sys.executable, "-m", "ionflow.cli.main", "report", "tiny_slice", "--out",
          str(settings.work_dir / "rerendered")],
