@@ -111,3 +111,32 @@ def test_summary_of_nothing_is_explicit(argon):
     assert doc.missing == ["hop 1"]
     assert doc.percolation.percolating is False
     assert "no converged hop" in doc.percolation.message
+
+
+def test_prescreen_band_starts_the_final_band(argon, tmp_path):
+    host, cell = argon
+    maker = _maker()
+    maker.prescreen = MlipNebMaker(
+        name="prescreen",
+        model="ase.calculators.lj.LennardJones",
+        calculator_kwargs=dict(LJ),
+        fmax_eV_A=0.05,
+    )
+    hop = DefectNebMaker(neb_maker=maker, species="Ar", cutoff_A=4.0).hops(cell, host)[0]
+    flow = maker.make(hop.initial, hop.final, label="hop", hop=hop)
+    names = [job.name for job, _ in flow.iterflow()]
+    assert names.index("prescreen neb hop") < names.index("mlip neb hop")
+    pre_uuid = next(job.uuid for job, _ in flow.iterflow() if job.name == "prescreen neb hop")
+    # the band started from the prescreen's final images (output reference wiring)
+    band = next(job for job, _ in flow.iterflow() if job.name == "mlip neb hop")
+    assert band.function_args[0].uuid == pre_uuid
+    assert band.function_args[0].attributes == (("a", "images"),)
+    store = memory_job_store()
+    responses = run_locally(flow, store=store, create_folders=True, root_dir=tmp_path)
+    pre = responses[pre_uuid][1].output
+    doc = responses[flow.output.uuid][1].output
+    assert pre.converged
+    assert doc.converged
+    assert doc.interpolation == "prescreen"
+    assert doc.max_force_eV_A <= 0.01
+    assert pre.max_force_eV_A <= 0.05

@@ -264,6 +264,10 @@ class NebSection(ConfigModel):
     engine_overrides: dict[str, Any] = Field(
         default_factory=dict, description="Engine-specific band settings (INCAR keys, ...)."
     )
+    mlip_prescreen: bool = Field(
+        False,
+        description="DFT engines: run a CHGNet band first and start the DFT band from it.",
+    )
 
 
 class WindowSection(ConfigModel):

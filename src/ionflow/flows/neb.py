@@ -253,12 +253,21 @@ def explicit_neb_flow(
 
 
 def _neb_maker_from_section(config: StudyConfig, engine: EngineAdapter) -> NebFromEndpointsMaker:
-    from ionflow.makers.neb import NebFromEndpointsMaker
+    from ionflow.makers.neb import MlipNebMaker, NebFromEndpointsMaker
 
     neb = config.neb
     if neb is None:
         raise ConfigError(f"study {config.name!r} has no 'neb' section")
+    prescreen = None
+    if neb.mlip_prescreen and engine.name != "mlip":
+        prescreen = MlipNebMaker(
+            climb=neb.climb,
+            spring_constant_eV_A2=neb.spring_constant_eV_A2,
+            fmax_eV_A=neb.fmax_eV_A,
+            max_steps=neb.max_steps,
+        )
     return NebFromEndpointsMaker(
+        prescreen=prescreen,
         engine=engine,
         n_images=neb.n_images,
         climb=neb.climb,

@@ -155,7 +155,9 @@ class NebDoc(_Doc):
     n_steps: int | None = Field(None, ge=0, description="Optimiser steps taken.")
     message: str = Field("", description="'converged' or why no barrier is reported.")
     interpolation: str | None = Field(
-        None, description="How the starting images were made: 'idpp', 'linear', 'given'."
+        None,
+        description="How the starting images were made: 'idpp', 'linear', 'given' or "
+        "'prescreen' (final band of a cheaper MLIP NEB).",
     )
     hop: HopDoc | None = Field(None, description="The hop, when the band came from one.")
     images: list[Structure] | None = Field(None, description="Final images (data store).")
