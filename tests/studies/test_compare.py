@@ -272,3 +272,12 @@ def test_lita2po8_window_and_ranks():
     stable = w.model_copy(update={"energy_above_hull_eV_atom": 0.0, "is_stable": True})
     (trend,) = evaluate_trends(_doc("lita2po8", [_system("window", window=stable)]))
     assert trend.status == "fails"
+
+
+def test_asymmetric_hop_barrier_is_the_larger_one():
+    # a band from a metastable start: forward barrier 0, backward 0.12 eV
+    hops = [_hop("h1", "vacancy", 0.0, back=0.12), _hop("h2", "vacancy", 0.3, back=0.25)]
+    doc = _doc("lita2po8", [_system("hops", hops=hops)])
+    assert computed_value(doc, "hops", "barrier_eV", "rank:1").value == pytest.approx(0.12)
+    assert computed_value(doc, "hops", "barrier_eV", "rank:2").value == pytest.approx(0.3)
+    assert computed_value(doc, "hops", "barrier_eV", "vacancy").value == pytest.approx(0.12)

@@ -23,7 +23,7 @@ def studies_dir() -> Path:
 
 def print_design_summary(doc) -> None:
     """Print the key numbers of a design study document and the trend verdicts."""
-    from ionflow.report.compare import evaluate_trends
+    from ionflow.report.compare import evaluate_trends, hop_barrier
 
     echo("")
     for s in doc.systems:
@@ -39,7 +39,7 @@ def print_design_summary(doc) -> None:
             else:
                 on = [f"{r.temperature_K:g}" for r in t.diffusion if r.diffusing]
                 parts.append(f"diffusing at {', '.join(on)} K" if on else "no diffusion")
-        barriers = [h.barrier_forward_eV for h in s.hops if h.converged]
+        barriers = [b for b in map(hop_barrier, s.hops) if b is not None]
         if s.hops:
             low = f"{min(barriers):.3f} eV" if barriers else "none converged"
             parts.append(f"{len(s.hops)} NEB hops, lowest {low}")

@@ -8,8 +8,10 @@ no diffusion in pristine Li3OBr, 1D channel transport in LaCl3, the LLTO crowdin
 point) and says ``holds``, ``fails``, ``partly`` or ``not computed`` with the numbers
 behind the verdict. The Markdown report is :func:`ionflow.report.design.write_design_report`.
 
-Conventions: a hop barrier is the forward barrier of the band (from the relaxed cell's
-own configuration); several matching hops or defect configurations give the lowest value.
+Conventions: a hop's barrier is the larger of its forward and backward barriers (the
+barrier seen from the lower endpoint; equal for a hop between equivalent sites, and the
+value the NEB percolation analysis uses); several matching hops or defect configurations
+give the lowest value.
 A system whose MD shows no diffusion at any temperature has no Arrhenius fit; for
 ``greater``/``ordering`` trends its sigma (or D) counts as below any diffusing system's.
 """
@@ -36,6 +38,7 @@ __all__ = [
     "computed_value",
     "defect_key",
     "evaluate_trends",
+    "hop_barrier",
 ]
 
 #: |cos(hop, c)| above which a hop runs along the c-axis channel, below which it crosses
@@ -112,8 +115,14 @@ def _defect_rows(system: SystemDoc, selector: str) -> list[DefectRow]:
     return [r for r in system.defects if r.role == "requested" and defect_key(r.label) == want]
 
 
+def hop_barrier(hop: HopRow) -> float | None:
+    """Return a hop's barrier: max(forward, backward), None when the band did not converge."""
+    values = [v for v in (hop.barrier_forward_eV, hop.barrier_backward_eV) if v is not None]
+    return max(values) if hop.converged and values else None
+
+
 def _hops(system: SystemDoc, selector: str | None) -> list[HopRow]:
-    rows = [h for h in system.hops if h.converged and h.barrier_forward_eV is not None]
+    rows = [h for h in system.hops if hop_barrier(h) is not None]
     if selector in (None, "any") or (selector or "").startswith("rank:"):
         return rows
     if selector == "interstitial":
@@ -133,12 +142,12 @@ def _barrier(system: SystemDoc, selector: str | None) -> Computed:
         return Computed(None, note=f"no converged {selector or ''} hop".replace("  ", " "))
     if selector and selector.startswith("rank:"):
         rank = int(selector.split(":")[1])
-        values = sorted({round(h.barrier_forward_eV, 4) for h in rows})
+        values = sorted({round(hop_barrier(h), 4) for h in rows})
         if len(values) < rank:
             return Computed(None, note=f"only {len(values)} distinct barrier(s) computed")
         return Computed(values[rank - 1], note=f"{rank}. lowest of {len(values)} hops")
-    best = min(rows, key=lambda h: h.barrier_forward_eV)
-    return Computed(best.barrier_forward_eV, note=best.label)
+    best = min(rows, key=hop_barrier)
+    return Computed(hop_barrier(best), note=best.label)
 
 
 def _transport(system: SystemDoc, quantity: str) -> Computed:
