@@ -403,5 +403,5 @@ class MultiTemperatureMDMaker(Maker):
             )
             check.name = f"md {temperature:g}K converge check 0"
             jobs.append(check)
-        sub = Flow(jobs, output=[j.output for j in jobs], name=f"md {temperature:g}K")
+        sub = Flow(jobs, name=f"md {temperature:g}K")
         return sub, traj_refs, run, check
