@@ -45,7 +45,9 @@ def analyze_neb_dir(
     if fmax_eV_A is not None:
         raw.fmax_eV_A = fmax_eV_A
         raw.converged = None
-    return neb_doc_from_raw(raw, label=Path(folder).resolve().name)
+    path = Path(folder).resolve()
+    label = f"{path.parent.name}/{path.name}" if path.parent.name else path.name
+    return neb_doc_from_raw(raw, label=label)
 
 
 def _print(doc) -> None:
