@@ -268,3 +268,14 @@ def test_cli_analyze_neb_errors(si_neb, capsys, tmp_path):
     assert out["barrier_forward_eV"] is None
     assert out["max_force_eV_A"] > 1e-4
     assert plot.stat().st_size > 1000
+
+
+def test_intermediate_minimum_is_reported():
+    prof = analyze_profile(
+        [0.0, -0.05, 0.4, 0.02, 0.0], [0, 1, 2, 3, 4], max_force_eV_A=0.01, fmax_eV_A=0.05
+    )
+    assert prof.converged
+    assert prof.barrier_forward_eV == pytest.approx(0.4)
+    assert "image 1 lies 0.050 eV below" in prof.message
+    clean = analyze_profile([0.0, 0.2, 0.0], [0, 1, 2], max_force_eV_A=0.01, fmax_eV_A=0.05)
+    assert clean.message == "converged"

@@ -34,6 +34,9 @@ if TYPE_CHECKING:
     from ionflow.analysis.neb_readers import NebRawData
     from ionflow.schemas.neb import HopDoc, NebDoc
 
+#: an intermediate image this far (eV) below both endpoints is reported as a minimum
+INTERMEDIATE_MIN_EV = 0.01
+
 __all__ = [
     "NebForces",
     "NebProfile",
@@ -348,6 +351,13 @@ def analyze_profile(
         _, ys = spline_profile(r, rel, forces)
         spline_fw: float | None = max(float(ys.max()), top)
         message = "converged"
+        low = int(np.argmin(rel[1:-1])) + 1
+        depth = min(float(rel[0]), float(rel[-1])) - float(rel[low])
+        if depth > INTERMEDIATE_MIN_EV:
+            message += (
+                f"; image {low} lies {depth:.3f} eV below the lower endpoint (an intermediate "
+                "minimum: the hop may pass through another state; consider splitting it)"
+            )
     else:
         forward = backward = spline_fw = None
         force_txt = f"{max_force_eV_A:.3f} eV/Å" if max_force_eV_A is not None else "unknown"
