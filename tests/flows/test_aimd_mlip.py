@@ -1,4 +1,4 @@
-"""CHGNet MD on a Li3OCl Schottky cell: chained segments equal one unchained run, frame for frame."""
+"""CHGNet MD on a Li3OCl Schottky cell: chained segments equal one unchained run exactly."""
 
 from __future__ import annotations
 
