@@ -231,6 +231,8 @@ def enumerate_hops(
     def clear(dest: np.ndarray, movers: Sequence[int], start: np.ndarray | None = None) -> bool:
         """Destination free, and (with ``start``) the straight path clear of other atoms."""
         others = structure.frac_coords[[i for i in range(len(structure)) if i not in movers]]
+        if len(others) == 0:
+            return True
         if lattice.get_all_distances([dest], others)[0].min() < min_distance_A:
             return False
         if start is None or path_clearance_A <= 0:
