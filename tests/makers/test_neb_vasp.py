@@ -136,20 +136,19 @@ def test_vasp_neb_flow_replays_real_outputs(si_root, memory_store, monkeypatch, 
 
 
 def test_vasp_neb_maker_needs_image_count():
-    from ionflow.errors import ConfigError
-    from ionflow.makers.neb import VaspNebMaker
-
     from jobflow import Job
+
+    from ionflow.engines.vasp import VaspEngine
+    from ionflow.errors import ConfigError
+    from ionflow.makers.neb import NebFromEndpointsMaker, VaspNebMaker
+    from ionflow.structures.prototypes import build_prototype
 
     job = Job(lambda: None)
     with pytest.raises(ConfigError, match="n_images"):
         VaspNebMaker().make(job.output)
+    host = build_prototype("Li3OCl")
+    smaller = host.copy()
+    smaller.remove_sites([2])
+    maker = NebFromEndpointsMaker(engine=VaspEngine())
     with pytest.raises(InputError, match="differ in composition"):
-        from ionflow.engines.vasp import VaspEngine
-        from ionflow.makers.neb import NebFromEndpointsMaker
-        from ionflow.structures.prototypes import build_prototype
-
-        host = build_prototype("Li3OCl")
-        smaller = host.copy()
-        smaller.remove_sites([2])
-        NebFromEndpointsMaker(engine=VaspEngine()).make(host, smaller)
+        maker.make(host, smaller)
