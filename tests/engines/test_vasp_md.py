@@ -163,3 +163,6 @@ def test_langevin_sets_one_gamma_per_species(li3ocl):
     assert incar["LANGEVIN_GAMMA"] == [10.0, 10.0, 10.0]
     assert incar["RANDOM_SEED"] == [3, 0, 0]
     assert (incar["TEBEG"], incar["TEEND"], incar["NSW"], incar["IBRION"]) == (900, 900, 10, 0)
+    assert (incar["ISPIN"], incar["LREAL"]) == (1, "Auto")
+    kpoints = maker.input_set_generator.get_input_set(li3ocl, potcar_spec=True).kpoints
+    assert tuple(kpoints.kpts[0]) == (1, 1, 1)

@@ -1,7 +1,8 @@
 """VASP engine: atomate2's VASP makers, run through custodian, with ionflow's settings.
 
 The makers are atomate2's (``RelaxMaker``, ``StaticMaker``, ``MDMaker``); ionflow fills
-in the INCAR settings a transport study needs (NVT thermostats, RANDOM_SEED, NBLOCK),
+in the INCAR settings a transport study needs (NVT thermostats, RANDOM_SEED, NBLOCK,
+Gamma-only k-points, ISPIN 1, LREAL Auto for MD),
 the VASP command and the custodian handlers (atomate2's MD set, plus custodian's
 ``WalltimeHandler`` when a walltime is configured), read from ionflow's settings when the
 maker is built, never at import time.
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from atomate2.vasp.sets.core import MDSetGenerator
+from pymatgen.io.vasp.inputs import Kpoints
 
 from ionflow.engines.base import EngineAdapter
 from ionflow.errors import ConfigError
@@ -25,7 +27,13 @@ from ionflow.errors import ConfigError
 if TYPE_CHECKING:
     from jobflow import Maker
 
-__all__ = ["THERMOSTAT_INCAR", "IonflowMDSetGenerator", "VaspEngine", "md_handlers"]
+__all__ = [
+    "MD_INCAR_DEFAULTS",
+    "THERMOSTAT_INCAR",
+    "IonflowMDSetGenerator",
+    "VaspEngine",
+    "md_handlers",
+]
 
 #: ionflow thermostat -> VASP NVT settings (MDALGO 2: Nose-Hoover, 3: Langevin)
 THERMOSTAT_INCAR: dict[str, dict[str, Any]] = {
@@ -35,6 +43,10 @@ THERMOSTAT_INCAR: dict[str, dict[str, Any]] = {
 
 #: Langevin friction of the atoms (1/ps), VASP's LANGEVIN_GAMMA per species
 LANGEVIN_GAMMA_PER_PS = 10.0
+
+#: AIMD defaults on top of atomate2's MD set (supercells: no spin, real-space projection);
+#: KPOINTS is Gamma only. Override any of them with the engine's ``incar``.
+MD_INCAR_DEFAULTS: dict[str, Any] = {"ISPIN": 1, "LREAL": "Auto"}
 
 
 @dataclass
@@ -199,7 +211,7 @@ class VaspEngine(EngineAdapter):
                 f"thermostat {thermostat!r} is not available for VASP NVT; choose "
                 f"{' or '.join(THERMOSTAT_INCAR)}"
             )
-        incar: dict[str, Any] = {"NBLOCK": int(traj_interval), **self.incar}
+        incar: dict[str, Any] = {**MD_INCAR_DEFAULTS, "NBLOCK": int(traj_interval), **self.incar}
         if seed is not None:
             incar["RANDOM_SEED"] = [int(seed), 0, 0]
         incar.update(overrides or {})
@@ -211,6 +223,8 @@ class VaspEngine(EngineAdapter):
             time_step=float(time_step_fs),
             thermostat=thermostat,
             user_incar_settings=incar,
+            user_kpoints_settings=Kpoints.gamma_automatic((1, 1, 1)),
+            auto_ispin=False,
         )
         from ionflow.settings import get_settings
 
