@@ -84,6 +84,13 @@ def _frames(trajs):
     }
 
 
+def test_ml_force_field_data_follows_the_chain(tmp_path, replay):
+    maker = _maker(tmp_path, segment_steps=5)
+    maker.overrides = {**maker.overrides, "ML_LMLFF": True, "ML_MODE": "train"}
+    run_flow(maker.make(replay.structure(0)), memory_job_store(), tmp_path / "ml")
+    assert [c["ml_ab"] for c in replay.calls] == [None, "ML_AB after step 5\n"]
+
+
 def test_crashed_segment_resumes_from_contcar(tmp_path, replay, shared_dir, monkeypatch):
     flow = _maker(tmp_path, segment_steps=5).make(replay.structure(0))
     store = memory_job_store()

@@ -16,9 +16,11 @@ holds the positions at step ``first + i``; CONTCAR holds those after the last st
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 import logging
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -175,6 +177,7 @@ class VaspSegmentRunner:
         attempts = _load_attempts(ckpt)
         parts: list[_Attempt] = []
         contcar, structure, step = _start_point(start, spec)
+        prev_dir = _previous_dir(start)
         for record in attempts:
             folder = Path(record["dir"])
             if folder.resolve() == work_dir.resolve():
@@ -185,12 +188,12 @@ class VaspSegmentRunner:
             part = parse_vasp_attempt(folder, record["first_step"])
             _check_species(part.species, structure, folder)
             parts.append(part)
-            contcar, step = part.contcar, part.restart_step
+            contcar, step, prev_dir = part.contcar, part.restart_step, folder
         remaining = spec.last_step - step
         if remaining > 0:
             attempts.append({"dir": str(work_dir), "first_step": step})
             _save_attempts(ckpt, attempts)
-            self._run_vasp(maker, spec, structure, contcar, remaining, work_dir)
+            self._run_vasp(maker, spec, structure, contcar, remaining, work_dir, prev_dir)
             part = parse_vasp_attempt(work_dir, step)
             parts.append(part)
             if part.restart_step != spec.last_step:
@@ -210,6 +213,7 @@ class VaspSegmentRunner:
         contcar: str | None,
         n_steps: int,
         work_dir: Path,
+        prev_dir: Path | None = None,
     ) -> None:
         from atomate2.vasp.files import write_vasp_input_set
 
@@ -226,12 +230,34 @@ class VaspSegmentRunner:
         poscar = work_dir / "POSCAR"
         if contcar is not None:
             poscar.write_text(contcar)
+        _hand_over_ml_ab(generator, prev_dir, work_dir)
         cwd = Path.cwd()
         os.chdir(work_dir)
         try:
             run_vasp(**maker.run_vasp_kwargs)
         finally:
             os.chdir(cwd)
+
+
+def _previous_dir(start: Structure | MDRestartState) -> Path | None:
+    if isinstance(start, MDRestartState) and start.engine == "vasp":
+        folder = start.engine_state.get("dir")
+        return Path(folder) if folder else None
+    return None
+
+
+def _hand_over_ml_ab(generator: Any, prev_dir: Path | None, work_dir: Path) -> None:
+    """On-the-fly ML force field (ML_LMLFF): continue from the previous run's ML_ABN."""
+    incar = getattr(generator, "user_incar_settings", None) or {}
+    if not incar.get("ML_LMLFF") or prev_dir is None:
+        return
+    source = _find(prev_dir, "ML_ABN")
+    if source is None:
+        logger.warning("ML_LMLFF is on but %s has no ML_ABN; training starts anew", prev_dir)
+        return
+    opener = gzip.open if source.suffix == ".gz" else open
+    with opener(source, "rb") as src, open(work_dir / "ML_AB", "wb") as dst:
+        shutil.copyfileobj(src, dst)
 
 
 def _start_point(
@@ -287,7 +313,7 @@ def _frames(
         time_fs=spec.last_step * spec.time_step_fs,
         temperature_K=spec.temperature_K,
         structure=restart_structure,
-        engine_state={"contcar": parts[-1].contcar},
+        engine_state={"contcar": parts[-1].contcar, "dir": attempts[-1]["dir"] if attempts else ""},
     )
     resumed = attempts[-1]["first_step"] if n_attempts > 1 else None
     return SegmentFrames(

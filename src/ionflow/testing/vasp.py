@@ -102,7 +102,15 @@ class VaspMDReplay:
                 raise AssertionError(f"fake VASP: continuation from step {j} without velocities")
             if not np.allclose(poscar.velocities, self.velocities[j], atol=1e-8):
                 raise AssertionError(f"fake VASP: POSCAR velocities differ from step {j}'s")
-        self.calls.append({"first_step": j, "nsw": n, "dir": str(folder)})
+        ml_ab = folder / "ML_AB"
+        self.calls.append(
+            {
+                "first_step": j,
+                "nsw": n,
+                "dir": str(folder),
+                "ml_ab": ml_ab.read_text() if ml_ab.exists() else None,
+            }
+        )
         stop = n if self.crash_after is None else min(n, self.crash_after)
         if stop < n:
             # node failure during step `stop`: its ionic block is cut off mid-way, CONTCAR
@@ -112,6 +120,9 @@ class VaspMDReplay:
         else:
             xml = self._vasprun(j, n)
         (folder / "vasprun.xml").write_bytes(xml)
+        if incar.get("ML_LMLFF"):
+            # stand-in for the on-the-fly force-field data set VASP would write
+            (folder / "ML_ABN").write_text(f"ML_AB after step {j + stop}\n")
         contcar = Poscar(self.structure(j + stop), velocities=self.velocities[j + stop].tolist())
         (folder / "CONTCAR").write_text(contcar.get_str(significant_figures=16))
         if stop < n:
