@@ -43,6 +43,7 @@ __all__ = [
     "cheap_dft_settings",
     "md_handlers",
     "pymatgen_cp2k_settings",
+    "resolve_pmg_cp2k_data_dir",
 ]
 
 #: CP2K's own basis/potential files (Debian's cp2k-data)
@@ -148,7 +149,14 @@ def pymatgen_cp2k_settings(data_dir: str | Path | None, functional: str) -> Iter
                 SETTINGS[key] = value
 
 
-def _resolve_data_dir(data_dir: str | None) -> str:
+def resolve_pmg_cp2k_data_dir(data_dir: str | None = None) -> str:
+    """Return pymatgen's CP2K YAML folder: argument, settings, env or .pmgrc.yaml.
+
+    Raises
+    ------
+    ConfigError
+        If none is configured or the folder does not exist.
+    """
     from ionflow.settings import get_settings
 
     found = data_dir or get_settings().cp2k.data_dir or os.environ.get("PMG_CP2K_DATA_DIR")
@@ -393,7 +401,7 @@ class Cp2kEngine(EngineAdapter):
             thermostat=THERMOSTATS[thermostat],
             traj_interval=int(traj_interval),
             cheap=self.cheap,
-            pmg_data_dir=_resolve_data_dir(self.data_dir),
+            pmg_data_dir=resolve_pmg_cp2k_data_dir(self.data_dir),
             functional=self.functional,
             user_input_settings=self._user_settings(overrides),
             **self._generator_kwargs(),
