@@ -16,6 +16,7 @@ read back with :func:`ionflow.analysis.neb_readers.read_cp2k_band`.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import shlex
@@ -405,7 +406,9 @@ class Cp2kNebMaker(Maker):
             monitor_freq=10,
         )
         try:
-            custodian.run()
+            # some custodian CP2K handlers read their files relative to the working folder
+            with contextlib.chdir(directory):
+                custodian.run()
         except CustodianError as exc:
             raise EngineError(f"CP2K band in {directory} failed under custodian: {exc}") from None
         except FileNotFoundError as exc:
