@@ -88,8 +88,9 @@ class HopDoc(_Doc):
     multiplicity: int = Field(
         1,
         ge=1,
-        description="Number of symmetry-equivalent hops in the supercell (for a defect cell: "
-        "equivalent hops of this defect).",
+        description="Symmetry-equivalent directed hops: for a defect cell, the equivalent "
+        "hops of this defect (e.g. 8 for V_Li in Li3OCl); for a perfect cell, all of them in "
+        "the cell (sites x neighbours).",
     )
     defect_start_frac: list[float] | None = Field(
         None, description="Fractional position of the defect before the hop."

@@ -14,7 +14,8 @@ images too (the same pair of sites joined through different cell faces).
   number of equivalent hops of that defect.
 - :func:`enumerate_hops` on a perfect cell (no defects given): vacancy hops between sites of
   the species; the vacancy is created at the destination. ``multiplicity`` counts the
-  equivalent (undirected) hops in the cell.
+  equivalent directed hops in the cell (a hop and its reverse are one hop type, so a
+  hop between equivalent sites counts sites x neighbours, e.g. 24 x 8 in 2x2x2 Li3OCl).
 - :func:`hop_from_endpoints` (from :mod:`ionflow.structures.neb_path`): a hop from two
   user-given endpoints.
 - :func:`locate_defects`: vacancies and interstitials of an unrelaxed defect cell.
