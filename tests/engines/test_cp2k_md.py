@@ -89,3 +89,24 @@ def test_two_segments_continue_from_restart_file(tmp_path, li3ocl, monkeypatch):
     assert np.abs(frames["velocities_A_fs"] - ref["velocities_A_fs"]).max() < 1e-4
     temps = [p["temperature_K"] for t in trajs for p in t.frame_properties]
     assert temps[0] == pytest.approx(600.0)
+
+
+@pytest.mark.cp2k
+@pytest.mark.slow
+def test_static_task_document_of_an_rks_run(tmp_path, li3ocl, monkeypatch):
+    # atomate2's own static job + TaskDocument: the RKS cleanup_dft fix (CP2K_NOTES bug 2)
+    assert cp2k_available(), "cp2k.psmp and /usr/share/cp2k are required (apt install cp2k)"
+    monkeypatch.setenv("IONFLOW_CP2K__DATA_DIR", str(ensure_pmg_cp2k_data()))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    from ionflow.settings import reset_settings
+
+    reset_settings()
+    engine = Cp2kEngine()
+    from ionflow.engines.cp2k import pymatgen_cp2k_settings, resolve_pmg_cp2k_data_dir
+
+    with pymatgen_cp2k_settings(resolve_pmg_cp2k_data_dir(), "PBE"):
+        job = engine.static_maker().make(li3ocl)
+        out = run_flow(job, memory_job_store(), tmp_path)
+    assert out.output.energy < 0
+    dft = out.calcs_reversed[0].input.dft
+    assert not dft.get("UKS", dft.get("uks", False))  # an RKS run, parsed and read back

@@ -144,6 +144,8 @@ def test_corrupt_or_foreign_checkpoint_is_an_error(tmp_path):
 def test_finished_segment_is_recovered_not_rerun(tmp_path):
     spec = _spec(tmp_path)
     first = run_md_segment(_maker(), spec, li3ocl_vacancy_cell(), "mlip", tmp_path)
+    # the finished document replaces the partial checkpoints
+    assert sorted(p.name for p in (tmp_path / "seg0").iterdir()) == ["segment.json.gz"]
     again = run_md_segment(_maker(fail_after=1), spec, li3ocl_vacancy_cell(), "mlip", tmp_path)
     np.testing.assert_array_equal(
         np.asarray(first.trajectory.coords), np.asarray(again.trajectory.coords)

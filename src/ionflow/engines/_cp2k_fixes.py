@@ -62,6 +62,13 @@ def patch_cleanup_dft() -> None:
     CalculationInput.__name__ = original.__name__
     CalculationInput.__qualname__ = original.__qualname__
     calculation.CalculationInput = CalculationInput
+    # documents read back from a store validate Calculation.input with the field's class:
+    # point the field at the fixed class and rebuild the models that nest it
+    from atomate2.cp2k.schemas import task
+
+    calculation.Calculation.model_fields["input"].annotation = CalculationInput
+    calculation.Calculation.model_rebuild(force=True)
+    task.TaskDocument.model_rebuild(force=True)
     _PATCHED = True
 
 

@@ -262,6 +262,13 @@ class AseSegmentRunner:
             warnings=[],
         )
 
+    @staticmethod
+    def cleanup(folder: Path) -> None:
+        """Remove frame chunks and state of a finished segment (its document is kept)."""
+        for path in Path(folder).glob("frames-*.npz"):
+            path.unlink(missing_ok=True)
+        (Path(folder) / "state.json").unlink(missing_ok=True)
+
 
 def _masses(species: list[str]) -> np.ndarray:
     from ase.data import atomic_masses, atomic_numbers

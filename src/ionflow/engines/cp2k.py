@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from atomate2.cp2k.sets.core import MDSetGenerator
+from atomate2.cp2k.sets.core import MDSetGenerator, RelaxSetGenerator, StaticSetGenerator
 from pymatgen.io.vasp.inputs import Kpoints
 
 from ionflow.engines._cp2k_fixes import patch_cleanup_dft, thermostat_override
@@ -39,6 +39,8 @@ __all__ = [
     "THERMOSTATS",
     "Cp2kEngine",
     "IonflowCp2kMDSetGenerator",
+    "IonflowCp2kRelaxSetGenerator",
+    "IonflowCp2kStaticSetGenerator",
     "cheap_basis_and_potential",
     "cheap_dft_settings",
     "md_handlers",
@@ -198,7 +200,50 @@ def md_handlers(wall_time_s: int | None = None) -> list[Any]:
 
 
 @dataclass
-class IonflowCp2kMDSetGenerator(MDSetGenerator):
+class _CheapCp2kMixin:
+    """Generator mix-in: cheap basis for the structure's elements, pymatgen data folder.
+
+    Parameters
+    ----------
+    cheap
+        Use :func:`cheap_basis_and_potential` for the structure's elements.
+    pmg_data_dir, functional
+        pymatgen CP2K YAML folder and XC functional for input generation (so the job
+        needs no ``.pmgrc.yaml`` on the machine it runs on).
+    """
+
+    cheap: bool = True
+    pmg_data_dir: str | None = None
+    functional: str = "PBE"
+
+    def get_input_set(
+        self, structure: Any = None, prev_dir: Any = None, optional_files: Any = None
+    ) -> Any:
+        """Generate the input set with pymatgen pointed at its CP2K data."""
+        with pymatgen_cp2k_settings(self.pmg_data_dir, self.functional):
+            return super().get_input_set(structure, prev_dir, optional_files)
+
+    def get_input_updates(self, structure: Structure, *args: Any, **kwargs: Any) -> dict:
+        """Return the parent's updates plus the cheap basis for the structure's elements."""
+        updates = dict(super().get_input_updates(structure, *args, **kwargs))
+        if self.cheap:
+            elements = {el.symbol for el in structure.composition.elements}
+            updates["basis_and_potential"] = cheap_basis_and_potential(elements)
+        return updates
+
+
+@dataclass
+class IonflowCp2kStaticSetGenerator(_CheapCp2kMixin, StaticSetGenerator):
+    """atomate2's CP2K static set with the cheap basis and the pymatgen data folder."""
+
+
+@dataclass
+class IonflowCp2kRelaxSetGenerator(_CheapCp2kMixin, RelaxSetGenerator):
+    """atomate2's CP2K relax set with the cheap basis and the pymatgen data folder."""
+
+
+@dataclass
+class IonflowCp2kMDSetGenerator(_CheapCp2kMixin, MDSetGenerator):
     """atomate2's CP2K MD input set, NVT, with ionflow's segment settings.
 
     Parameters
@@ -216,10 +261,6 @@ class IonflowCp2kMDSetGenerator(MDSetGenerator):
         counters), or None for a fresh start.
     step_start
         Step counter of a fresh start (so CP2K numbers frames on ionflow's global axis).
-    cheap
-        Use :func:`cheap_basis_and_potential` for the structure's elements.
-    pmg_data_dir, functional
-        pymatgen CP2K YAML folder and XC functional for input generation.
     """
 
     temperature_K: float = 300.0
@@ -230,17 +271,7 @@ class IonflowCp2kMDSetGenerator(MDSetGenerator):
     restart_every: int = 1
     restart_file: str | None = None
     step_start: int = 0
-    cheap: bool = True
-    pmg_data_dir: str | None = None
-    functional: str = "PBE"
     sort_structure: bool = False  # frames must keep ionflow's atom order
-
-    def get_input_set(
-        self, structure: Any = None, prev_dir: Any = None, optional_files: Any = None
-    ):
-        """Generate the input set with pymatgen pointed at its CP2K data."""
-        with pymatgen_cp2k_settings(self.pmg_data_dir, self.functional):
-            return super().get_input_set(structure, prev_dir, optional_files)
 
     def get_input_updates(self, structure: Structure, *args: Any, **kwargs: Any) -> dict:
         """MD settings of one segment (plus the cheap basis for the structure's elements)."""
@@ -252,9 +283,6 @@ class IonflowCp2kMDSetGenerator(MDSetGenerator):
             "nsteps": int(self.n_steps),
             "thermostat": self.thermostat,
         }
-        if self.cheap:
-            elements = {el.symbol for el in structure.composition.elements}
-            updates["basis_and_potential"] = cheap_basis_and_potential(elements)
         every = {"EACH": {"MD": int(self.traj_interval)}}
         motion: dict[str, Any] = thermostat_override(self.thermostat)["MOTION"]
         motion["PRINT"] = {
@@ -331,6 +359,9 @@ class Cp2kEngine(EngineAdapter):
         return {
             "user_kpoints_settings": Kpoints.gamma_automatic((1, 1, 1)),
             "sort_structure": False,
+            "cheap": self.cheap,
+            "pmg_data_dir": resolve_pmg_cp2k_data_dir(self.data_dir),
+            "functional": self.functional,
         }
 
     def relax_maker(
@@ -343,7 +374,6 @@ class Cp2kEngine(EngineAdapter):
     ) -> Maker:
         """Return atomate2's CP2K RelaxMaker (GEO_OPT, force tolerance in Ha/bohr)."""
         from atomate2.cp2k.jobs.core import RelaxMaker
-        from atomate2.cp2k.sets.core import RelaxSetGenerator
 
         settings = self._user_settings(overrides)
         settings.setdefault("override_default_params", {})
@@ -352,7 +382,7 @@ class Cp2kEngine(EngineAdapter):
             "GEO_OPT": {"MAX_FORCE": fmax_eV_A * ev_a_to_ha_bohr, "MAX_ITER": int(max_steps)}
         }
         return RelaxMaker(
-            input_set_generator=RelaxSetGenerator(
+            input_set_generator=IonflowCp2kRelaxSetGenerator(
                 user_input_settings=settings, **self._generator_kwargs()
             ),
             run_cp2k_kwargs=self._run_cp2k_kwargs(),
@@ -361,10 +391,9 @@ class Cp2kEngine(EngineAdapter):
     def static_maker(self, *, overrides: dict[str, Any] | None = None) -> Maker:
         """Return atomate2's CP2K StaticMaker."""
         from atomate2.cp2k.jobs.core import StaticMaker
-        from atomate2.cp2k.sets.core import StaticSetGenerator
 
         return StaticMaker(
-            input_set_generator=StaticSetGenerator(
+            input_set_generator=IonflowCp2kStaticSetGenerator(
                 user_input_settings=self._user_settings(overrides), **self._generator_kwargs()
             ),
             run_cp2k_kwargs=self._run_cp2k_kwargs(),
@@ -400,9 +429,6 @@ class Cp2kEngine(EngineAdapter):
             n_steps=int(n_steps),
             thermostat=THERMOSTATS[thermostat],
             traj_interval=int(traj_interval),
-            cheap=self.cheap,
-            pmg_data_dir=resolve_pmg_cp2k_data_dir(self.data_dir),
-            functional=self.functional,
             user_input_settings=self._user_settings(overrides),
             **self._generator_kwargs(),
         )

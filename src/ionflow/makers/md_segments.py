@@ -276,6 +276,9 @@ def run_md_segment(
     tmp = ckpt / f".{DONE_FILE}.tmp.json.gz"
     dumpfn(doc, tmp)
     os.replace(tmp, done)
+    cleanup = getattr(runner, "cleanup", None)
+    if cleanup is not None:
+        cleanup(ckpt)  # the finished document replaces the partial checkpoints
     return doc
 
 
