@@ -265,7 +265,12 @@ def _diffusivities(doc: DesignStudyDoc, keys: list[str]) -> tuple[float | None, 
 def _greater(doc: DesignStudyDoc, trend: PublishedTrend) -> TrendResult:
     a, b = trend.operands
     if a.endswith(":diffusivity_cm2_s"):
-        t, values = _diffusivities(doc, [a.split(":")[0], b.split(":")[0]])
+        keys = [a.split(":")[0], b.split(":")[0]]
+        for key in keys:
+            if doc.system(key) is None:
+                reason = doc.meta.skipped.get(key, "not part of this run")
+                return TrendResult(trend, "not computed", f"system {key} not computed ({reason})")
+        t, values = _diffusivities(doc, keys)
         if t is None:
             return TrendResult(trend, "not computed", "no common MD temperature")
         va, vb, where = values[0], values[1], f" at {t:g} K"
