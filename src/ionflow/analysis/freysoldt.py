@@ -1,0 +1,142 @@
+"""Freysoldt finite-size correction of a charged defect supercell (pure, no file I/O).
+
+:func:`freysoldt_correction` wraps pymatgen-analysis-defects'
+``get_freysoldt_correction`` (Freysoldt, Neugebauer, Van de Walle, PRL 102, 016402 (2009))
+for planar-averaged electrostatic potentials that a reader has already taken out of the
+defect and host LOCPOT files. It returns the correction and its two parts:
+
+- ``electrostatic_eV``: ``E_iso - E_per`` of a Gaussian model charge (width 1 bohr by
+  default) screened by ε, the lattice (image-charge) term;
+- ``alignment_eV``: ``q C``, where ``C`` (V) is the mean over the three lattice axes of
+  ``ΔV_DFT - V_model`` sampled far from the defect (potential alignment).
+
+``correction_eV = electrostatic_eV + alignment_eV`` is added to the formation energy.
+For a well-localised charge in a cubic cell the electrostatic term equals the first-order
+Makov-Payne term :func:`ionflow.analysis.formation.point_charge_correction`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ionflow.errors import InputError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from pymatgen.core import Lattice
+
+__all__ = ["FreysoldtResult", "freysoldt_correction"]
+
+
+@dataclass(frozen=True)
+class FreysoldtResult:
+    """Freysoldt correction of one charged supercell.
+
+    Attributes
+    ----------
+    correction_eV
+        Total correction added to the formation energy (eV).
+    electrostatic_eV
+        Lattice (image-charge) term ``E_iso - E_per`` (eV).
+    alignment_eV
+        Potential-alignment term ``q C`` (eV).
+    alignment_per_axis_V
+        ``C`` along each lattice axis (V); their mean times q is ``alignment_eV``.
+    """
+
+    correction_eV: float
+    electrostatic_eV: float
+    alignment_eV: float
+    alignment_per_axis_V: tuple[float, float, float]
+
+
+def _planar(avg: Mapping[int | str, Sequence[float]] | Sequence[Sequence[float]], what: str):
+    if isinstance(avg, dict):
+        try:
+            axes = [np.asarray(avg[i] if i in avg else avg[str(i)], dtype=float) for i in range(3)]
+        except KeyError:
+            raise InputError(f"{what}: planar averages need the axes 0, 1 and 2") from None
+    else:
+        axes = [np.asarray(a, dtype=float) for a in avg]
+    if len(axes) != 3 or any(a.ndim != 1 or len(a) < 4 for a in axes):
+        raise InputError(f"{what}: need three 1D planar averages of at least 4 points each")
+    if not all(np.isfinite(a).all() for a in axes):
+        raise InputError(f"{what}: the planar-averaged potential contains NaN/inf")
+    return axes
+
+
+def freysoldt_correction(
+    defect_planar_avg: Mapping[int | str, Sequence[float]] | Sequence[Sequence[float]],
+    host_planar_avg: Mapping[int | str, Sequence[float]] | Sequence[Sequence[float]],
+    lattice: Lattice,
+    charge: int,
+    dielectric_constant: float | Sequence[float] | Sequence[Sequence[float]],
+    defect_frac_coords: Sequence[float],
+    *,
+    energy_cutoff_eV: float = 520.0,
+) -> FreysoldtResult:
+    """Freysoldt correction from planar-averaged electrostatic potentials.
+
+    Parameters
+    ----------
+    defect_planar_avg, host_planar_avg
+        Planar averages of the electrostatic potential (eV, as in VASP's LOCPOT) along
+        lattice axes 0, 1, 2 (``{axis: values}`` or a 3-item sequence); the grids of the
+        two cells must match.
+    lattice
+        Defect supercell lattice (same cell as the host supercell).
+    charge
+        Supercell charge q (e).
+    dielectric_constant
+        Static ε: a scalar, a diagonal (3 values) or a 3x3 tensor.
+    defect_frac_coords
+        Fractional position of the defect in the supercell.
+    energy_cutoff_eV
+        Reciprocal-space cutoff of the model-charge sums (eV).
+
+    Returns
+    -------
+    FreysoldtResult
+        Total correction and its electrostatic and alignment parts (eV).
+    """
+    from pymatgen.analysis.defects.corrections.freysoldt import get_freysoldt_correction
+
+    eps = np.asarray(dielectric_constant, dtype=float)
+    tensor = eps * np.eye(3) if eps.ndim == 0 else np.diag(eps) if eps.ndim == 1 else eps
+    if tensor.shape != (3, 3) or not np.isfinite(tensor).all():
+        raise InputError(f"dielectric constant {dielectric_constant}: give ε, 3 values or 3x3")
+    if np.linalg.eigvalsh((tensor + tensor.T) / 2).min() <= 0:
+        raise InputError(f"dielectric constant {dielectric_constant} must be positive")
+    defect = _planar(defect_planar_avg, "defect cell")
+    host = _planar(host_planar_avg, "host cell")
+    shapes = [len(a) for a in defect], [len(a) for a in host]
+    if shapes[0] != shapes[1]:
+        raise InputError(
+            f"defect and host LOCPOT grids differ ({shapes[0]} vs {shapes[1]} points per "
+            "axis); run both cells with the same NGX/NGY/NGZ (same ENCUT and PREC)"
+        )
+    if charge == 0:
+        return FreysoldtResult(0.0, 0.0, 0.0, (0.0, 0.0, 0.0))
+    result = get_freysoldt_correction(
+        q=int(charge),
+        dielectric=eps if eps.ndim else float(eps),
+        defect_locpot={i: a for i, a in enumerate(defect)},
+        bulk_locpot={i: a for i, a in enumerate(host)},
+        defect_frac_coords=np.asarray(defect_frac_coords, dtype=float) % 1.0,
+        lattice=lattice,
+        energy_cutoff=energy_cutoff_eV,
+    )
+    meta = result.metadata
+    electrostatic = float(meta["electrostatic"])
+    alignment = float(meta["potential"])
+    per_axis = tuple(float(meta["alignments"][i]) for i in range(3))
+    total = float(result.correction_energy)
+    for name, value in (("electrostatic", electrostatic), ("alignment", alignment)):
+        if not math.isfinite(value):
+            raise InputError(f"Freysoldt {name} term is {value}; check the LOCPOT files")
+    return FreysoldtResult(total, electrostatic, alignment, per_axis)  # type: ignore[arg-type]
