@@ -149,7 +149,7 @@ def build_study_flow(
     tuple
         The flow, its metadata and the simulation cell.
     """
-    from ionflow.engines import get_engine
+    from ionflow.engines.study_engine import engine_for_study, engine_name_for_study
     from ionflow.flows.study import build_composite_flow, needs_composite
     from ionflow.flows.transport import TransportStudyMaker
     from ionflow.makers.md import MultiTemperatureMDMaker
@@ -162,11 +162,8 @@ def build_study_flow(
         raise ConfigError(f"study {config.name!r} has no 'md' section; nothing to run")
     run_id = run_id or new_run_id()
     cell, labels, provenance = build_cell(config)
-    engine_name = config.engine or settings.engine
-    engine_kwargs: dict[str, Any] = {}
-    if engine_name == "mlip":
-        engine_kwargs["model"] = settings.mlip.model
-    engine = get_engine(engine_name, **engine_kwargs)
+    engine_name = engine_name_for_study(config, settings)
+    engine = engine_for_study(config, settings)
     md = config.md
     meta = StudyMeta(
         study=config.name,
@@ -182,7 +179,7 @@ def build_study_flow(
     md_maker = MultiTemperatureMDMaker.from_config(
         engine,
         md,
-        overrides=dict(config.engine_overrides),
+        overrides=dict(config.engine_overrides),  # engine file's overrides merged under them
         analysis=config.analysis,
         checkpoint_dir=str(settings.work_dir / "md_checkpoints"),
     )

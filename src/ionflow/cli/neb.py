@@ -27,15 +27,10 @@ __all__ = ["register", "run_neb_study"]
 
 
 def _engine(config: StudyConfig, settings: IonflowSettings, charge: int = 0) -> Any:
-    from ionflow.engines import get_engine
+    from ionflow.engines.study_engine import engine_for_study, engine_name_for_study
 
-    name = config.engine or settings.engine
-    kwargs: dict[str, Any] = {}
-    if name == "mlip":
-        kwargs["model"] = settings.mlip.model
-    elif name == "cp2k":
-        kwargs["charge"] = charge
-    return get_engine(name, **kwargs)
+    extra = {"charge": charge} if engine_name_for_study(config, settings) == "cp2k" else {}
+    return engine_for_study(config, settings, **extra)
 
 
 def _cell(config: StudyConfig):

@@ -8,6 +8,7 @@ entry under ``systems``::
     name: li3ocl
     design: li3ocl              # key of the published numbers (ionflow.report.published)
     engine: vasp                # production settings: DFT on a cluster
+    engine_config: ../engines/vasp.yaml   # optional engine file, relative to this file
     common: {structure: {builtin: Li3OCl}, supercell: {matrix: [3, 3, 3]}}
     systems:
       li_i_s_cl: {defects: [...], md: {...}, neb: {...}}
@@ -20,7 +21,9 @@ entry under ``systems``::
 Merging is recursive for mappings; lists and scalars replace; a system ``structure``
 with its own ``file`` or ``builtin`` replaces the common one. ``optional`` (skip the
 system when an input file it reads is missing) and ``notes`` are design-level keys of a
-system; everything else is a study section.
+system; everything else is a study section. A ``quick`` block that changes ``engine``
+without giving its own ``engine_config`` drops the production one (it is for the other
+engine).
 """
 
 from __future__ import annotations
@@ -38,7 +41,16 @@ from ionflow.errors import ConfigError
 __all__ = ["DesignStudy", "DesignSystem", "deep_merge", "is_design_file", "load_design"]
 
 #: top-level keys of a design file
-_DESIGN_KEYS = {"name", "description", "design", "engine", "common", "systems", "quick"}
+_DESIGN_KEYS = {
+    "name",
+    "description",
+    "design",
+    "engine",
+    "engine_config",
+    "common",
+    "systems",
+    "quick",
+}
 #: keys of a system entry that are not StudyConfig keys
 _SYSTEM_KEYS = {"optional", "notes"}
 
@@ -141,10 +153,14 @@ def load_design(path: str | Path, quick: bool = False) -> DesignStudy:
         block = raw.get("quick")
         if not isinstance(block, dict):
             raise ConfigError(f"{path}: --quick needs a 'quick:' block in the file")
-        bad = sorted(set(block) - {"engine", "common", "systems", "description"})
+        allowed = {"engine", "engine_config", "common", "systems", "description"}
+        bad = sorted(set(block) - allowed)
         if bad:
             raise ConfigError(f"{path}: unknown key(s) {', '.join(bad)} in 'quick'")
-        raw = deep_merge({k: v for k, v in raw.items() if k != "quick"}, block)
+        drop = {"quick"}
+        if "engine" in block and "engine_config" not in block:
+            drop.add("engine_config")  # the production engine file is for the other engine
+        raw = deep_merge({k: v for k, v in raw.items() if k not in drop}, block)
     base = path.resolve().parent
     name = raw.get("name")
     if not isinstance(name, str) or not name:
@@ -166,6 +182,8 @@ def load_design(path: str | Path, quick: bool = False) -> DesignStudy:
             base_common.pop("structure", None)  # a new structure source replaces the common one
         merged = deep_merge(base_common, own)
         merged.setdefault("engine", raw.get("engine"))
+        if raw.get("engine_config") is not None:
+            merged.setdefault("engine_config", raw["engine_config"])
         merged["name"] = f"{name}-{key}"
         merged.setdefault("description", entry.get("notes", ""))
         absent = [p for p in _input_paths(merged, base) if not p.exists()]

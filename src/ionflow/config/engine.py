@@ -7,8 +7,10 @@ custodian options) and input-set ``overrides`` passed through to atomate2 unchan
     adapter: {model: CHGNet}
     overrides: {}
 
-A study refers to one with ``engine_config: ../engines/vasp.yaml``; the study's own
-``engine_overrides`` are applied on top of the file's ``overrides``.
+A study refers to one with ``engine_config: ../engines/vasp.yaml`` (relative to the study
+file); the study's own ``engine_overrides`` are applied on top of the file's ``overrides``
+(:func:`merge_overrides`) and the ``adapter`` keywords go to
+``ionflow.engines.get_engine`` (:func:`ionflow.engines.study_engine.engine_for_study`).
 """
 
 from __future__ import annotations
@@ -16,11 +18,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ionflow.config.base import ConfigModel, load_yaml_model
 
-__all__ = ["EngineConfig", "load_engine_config"]
+__all__ = ["EngineConfig", "load_engine_config", "merge_overrides"]
 
 
 class EngineConfig(ConfigModel):
@@ -35,7 +37,44 @@ class EngineConfig(ConfigModel):
         default_factory=dict, description="Input-set overrides passed through to atomate2."
     )
 
+    @model_validator(mode="after")
+    def _known_adapter_keys(self) -> EngineConfig:
+        from ionflow.engines.base import adapter_options
+
+        known = adapter_options(self.engine)
+        unknown = sorted(set(self.adapter) - known)
+        if unknown:
+            raise ValueError(
+                f"adapter: unknown key(s) {', '.join(unknown)} for engine {self.engine!r} "
+                f"(options: {', '.join(sorted(known))})"
+            )
+        return self
+
 
 def load_engine_config(path: str | Path) -> EngineConfig:
-    """Read and validate an engine YAML file."""
+    """Read and validate an engine YAML file (``ConfigError`` naming the file and key)."""
     return load_yaml_model(path, EngineConfig)
+
+
+def merge_overrides(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    """Return ``base`` with ``update`` on top; nested mappings merge key by key.
+
+    Parameters
+    ----------
+    base
+        Overrides of the engine file.
+    update
+        The study's ``engine_overrides`` (these win).
+
+    Returns
+    -------
+    dict
+        A new mapping (inputs are not modified). Merging twice gives the same result.
+    """
+    out = dict(base)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_overrides(out[key], value)
+        else:
+            out[key] = value
+    return out

@@ -19,9 +19,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ionflow.config.base import ConfigModel, load_yaml_model
+from ionflow.config.engine import load_engine_config, merge_overrides
+from ionflow.errors import ConfigError
 from ionflow.schemas.md import ConvergenceSettings
 
 __all__ = [
@@ -42,7 +44,9 @@ __all__ = [
 class StructureSection(ConfigModel):
     """Where the host structure comes from: a file or a built-in prototype."""
 
-    file: Path | None = Field(None, description="Structure file (CIF, POSCAR, ...) pymatgen can read.")
+    file: Path | None = Field(
+        None, description="Structure file (CIF, POSCAR, ...) pymatgen can read."
+    )
     builtin: str | None = Field(
         None, description="Built-in prototype name (see ionflow.structures.prototypes)."
     )
@@ -310,8 +314,17 @@ class StudyConfig(ConfigModel):
     engine: Literal["mlip", "vasp", "cp2k"] | None = Field(
         None, description="Engine; None uses the settings' default."
     )
+    engine_config: Path | None = Field(
+        None,
+        description="Engine file (configs/engines/*.yaml), relative to the study file: adapter "
+        "keyword arguments (commands, walltime, basis, ...) and input-set overrides. Its "
+        "engine must match 'engine' (which it sets when the study names none).",
+    )
     engine_overrides: dict[str, Any] = Field(
-        default_factory=dict, description="Engine-specific input-set overrides passed through."
+        default_factory=dict,
+        description="Engine-specific input-set overrides passed through (INCAR keys, CP2K "
+        "settings, ASE kwargs). Applied on top of the engine file's 'overrides' (mappings "
+        "merge key by key); after loading this holds the merged result.",
     )
     supercell: SupercellSection = Field(default_factory=SupercellSection)
     defects: list[DefectSection] = Field(default_factory=list)
@@ -322,14 +335,48 @@ class StudyConfig(ConfigModel):
     neb: NebSection | None = None
     window: WindowSection | None = None
 
+    @field_validator("engine_config")
+    @classmethod
+    def _check_engine_config(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        if value is None:
+            return None
+        base = info.data.get("source_dir", Path("."))
+        path = (value if value.is_absolute() else base / value).resolve()
+        if not path.is_file():
+            raise ValueError(f"engine file {path} does not exist")
+        try:
+            engine_file = load_engine_config(path)
+        except ConfigError as exc:
+            raise ValueError(f"engine file is not valid: {exc}") from None
+        engine = info.data.get("engine")
+        if engine is not None and engine != engine_file.engine:
+            raise ValueError(
+                f"engine file {path} is for engine {engine_file.engine!r} but the study's "
+                f"engine is {engine!r}; use configs/engines/{engine}.yaml or change 'engine'"
+            )
+        return path
+
     @model_validator(mode="after")
     def _resolve_paths(self) -> StudyConfig:
         base = self.source_dir
         if self.structure.file is not None and not self.structure.file.is_absolute():
             self.structure.file = (base / self.structure.file).resolve()
-        if self.window is not None and self.window.entries is not None:
-            if not self.window.entries.is_absolute():
-                self.window.entries = (base / self.window.entries).resolve()
+        window = self.window
+        if window is not None and window.entries is not None and not window.entries.is_absolute():
+            window.entries = (base / window.entries).resolve()
+        return self
+
+    @model_validator(mode="after")
+    def _apply_engine_file(self) -> StudyConfig:
+        # validate_assignment re-runs this validator on each assignment: assign only on change
+        if self.engine_config is None:
+            return self
+        engine_file = load_engine_config(self.engine_config)
+        if self.engine is None:
+            self.engine = engine_file.engine
+        merged = merge_overrides(engine_file.overrides, self.engine_overrides)
+        if merged != self.engine_overrides:
+            self.engine_overrides = merged
         return self
 
 

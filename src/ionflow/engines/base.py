@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -11,7 +12,7 @@ from ionflow.errors import ConfigError
 if TYPE_CHECKING:
     from jobflow import Maker
 
-__all__ = ["ENGINES", "EngineAdapter", "get_engine"]
+__all__ = ["ENGINES", "EngineAdapter", "adapter_options", "get_engine"]
 
 #: engine name -> "module:class" of its adapter
 ENGINES: dict[str, str] = {
@@ -73,7 +74,7 @@ def get_engine(name: str, **kwargs: Any) -> EngineAdapter:
     name
         ``"mlip"``, ``"vasp"`` or ``"cp2k"``.
     **kwargs
-        Passed to the adapter's constructor.
+        Passed to the adapter's constructor (unknown keys are a ``ConfigError``).
 
     Returns
     -------
@@ -86,6 +87,34 @@ def get_engine(name: str, **kwargs: Any) -> EngineAdapter:
         raise ConfigError(
             f"unknown engine {name!r}; choose one of {', '.join(sorted(ENGINES))}"
         ) from None
-    module_name, cls_name = target.split(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
+    cls = _adapter_class(target)
+    known = adapter_options(name)
+    unknown = sorted(set(kwargs) - known)
+    if unknown:
+        raise ConfigError(
+            f"engine {name!r} has no adapter option {', '.join(map(repr, unknown))}; "
+            f"options: {', '.join(sorted(known))}"
+        )
     return cls(**kwargs)
+
+
+def _adapter_class(target: str) -> type[EngineAdapter]:
+    module_name, cls_name = target.split(":")
+    return getattr(importlib.import_module(module_name), cls_name)
+
+
+def adapter_options(name: str) -> set[str]:
+    """Return the constructor keywords of an engine's adapter (its dataclass fields).
+
+    Parameters
+    ----------
+    name
+        A key of :data:`ENGINES`.
+
+    Returns
+    -------
+    set of str
+        Keyword names ``get_engine(name, **kwargs)`` accepts.
+    """
+    cls = _adapter_class(ENGINES[name])
+    return {f.name for f in dataclasses.fields(cls) if f.init}

@@ -121,6 +121,9 @@ class VaspEngine(EngineAdapter):
     ----------
     vasp_cmd
         Command running VASP; None uses ``settings.vasp.cmd``.
+    vasp_gamma_cmd
+        Command running Gamma-only VASP (custodian uses it for Gamma-only k-points);
+        None uses ``settings.vasp.gamma_cmd``.
     wall_time_s
         Queue walltime (s) for custodian's WalltimeHandler; None uses the settings.
     incar
@@ -132,6 +135,7 @@ class VaspEngine(EngineAdapter):
 
     name: ClassVar[str] = "vasp"
     vasp_cmd: str | None = None
+    vasp_gamma_cmd: str | None = None
     wall_time_s: int | None = None
     incar: dict[str, Any] = field(default_factory=dict)
     write_input_set_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -143,7 +147,7 @@ class VaspEngine(EngineAdapter):
         wall = self.wall_time_s if self.wall_time_s is not None else settings.wall_time_s
         kwargs: dict[str, Any] = {
             "vasp_cmd": self.vasp_cmd or settings.cmd,
-            "vasp_gamma_cmd": settings.gamma_cmd,
+            "vasp_gamma_cmd": self.vasp_gamma_cmd or settings.gamma_cmd,
         }
         if handlers is not None:
             kwargs["handlers"] = handlers

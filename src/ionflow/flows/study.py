@@ -80,11 +80,9 @@ def neb_available() -> bool:
 
 
 def _engine(config: StudyConfig, settings: IonflowSettings) -> Any:
-    from ionflow.engines import get_engine
+    from ionflow.engines.study_engine import engine_for_study
 
-    name = config.engine or settings.engine
-    kwargs = {"model": settings.mlip.model} if name == "mlip" else {}
-    return get_engine(name, **kwargs)
+    return engine_for_study(config, settings)
 
 
 def _system_meta(

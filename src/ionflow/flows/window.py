@@ -193,7 +193,8 @@ def window_flow_from_study(
         The host structure (analysed when ``window.formula`` is not given, and computed
         along with the competing phases when its composition is not among them).
     engine
-        Engine adapter for computed entries; None uses ``study.engine`` (or mlip).
+        Engine adapter for computed entries; None builds the study's own
+        (:func:`ionflow.engines.study_engine.engine_for_study`: engine, engine file).
 
     Returns
     -------
@@ -220,9 +221,10 @@ def window_flow_from_study(
     if not present and host.composition.reduced_composition == target:
         structures = {"host": host, **structures}
     if engine is None:
-        from ionflow.engines import get_engine
+        from ionflow.engines.study_engine import engine_for_study
+        from ionflow.settings import get_settings
 
-        engine = get_engine(study.engine or "mlip")
+        engine = engine_for_study(study, get_settings())
     return CompetingPhasesWindowMaker(
         formula=formula,
         engine=engine,

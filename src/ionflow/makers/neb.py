@@ -95,6 +95,15 @@ def prepare_path(
     return prepare_path_result(initial, final, n_images, interpolation, min_distance_A)
 
 
+#: CP2K engine ``input_settings`` key -> Cp2kNebMaker field (the band writes its own input)
+_CP2K_BAND_SETTINGS = {
+    "cutoff": "cutoff_Ry",
+    "rel_cutoff": "rel_cutoff_Ry",
+    "eps_scf": "eps_scf",
+    "max_scf": "max_scf",
+}
+
+
 def neb_images_maker(
     engine: EngineAdapter,
     *,
@@ -150,6 +159,11 @@ def neb_images_maker(
             "wall_time_s": getattr(engine, "wall_time_s", None),
             "functional": getattr(engine, "functional", "PBE"),
         }
+        # the engine's DFT settings (engine file ``input_settings``) carry over to the band
+        settings = getattr(engine, "input_settings", None) or {}
+        for key, field_name in _CP2K_BAND_SETTINGS.items():
+            if key in settings:
+                from_engine[field_name] = settings[key]
         return Cp2kNebMaker(**common, **{**from_engine, **overrides})
     raise ConfigError(f"no NEB maker for engine {engine.name!r}")
 
