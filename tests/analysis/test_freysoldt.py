@@ -2,8 +2,8 @@
 
 The defect cell's planar-averaged potential is the host's plus the exact potential of a
 Gaussian charge (width 1 bohr, the default model charge) with a neutralising background,
-built here by a 3D FFT on a 40³ grid and averaged over planes, with zero mean as in a DFT
-LOCPOT. Then:
+built by a 3D FFT on a 40³ grid (``ionflow.testing.charged_cells``) and averaged over
+planes, with zero mean as in a DFT LOCPOT. Then:
 
 - the electrostatic term equals the first-order Makov-Payne term (Ewald energy of a point
   charge) of :func:`point_charge_correction`: the charge is narrow against the cell;
@@ -22,25 +22,13 @@ from pymatgen.core import Lattice
 from ionflow.analysis.formation import point_charge_correction
 from ionflow.analysis.freysoldt import freysoldt_correction
 from ionflow.errors import InputError
+from ionflow.testing.charged_cells import BOHR_A, HARTREE_EV, gaussian_charge_potential, planar
 
-BOHR_A = 0.529177210903
-HARTREE_EV = 27.211386245988
 N = 40
 
 
-def gaussian_model_potential(lattice, q, eps, frac0, n=N, beta_bohr=1.0):
-    """Planar averages (eV) of the electron potential energy of a Gaussian charge q."""
-    m = np.fft.fftfreq(n, 1.0 / n)
-    rec = lattice.reciprocal_lattice.matrix * BOHR_A  # 1/bohr, 2π included
-    idx = np.stack(np.meshgrid(m, m, m, indexing="ij"), -1)
-    g2 = ((idx @ rec) ** 2).sum(-1)
-    volume = lattice.volume / BOHR_A**3
-    g2[0, 0, 0] = 1.0
-    v_g = -4 * np.pi * q * np.exp(-(beta_bohr**2) * g2 / 4) / (eps * g2 * volume)
-    v_g[0, 0, 0] = 0.0  # zero mean, as VASP sets the G = 0 Hartree term
-    phase = np.exp(-2j * np.pi * (idx @ np.asarray(frac0, dtype=float)))
-    v = np.real(np.fft.ifftn(v_g * phase)) * n**3 * HARTREE_EV
-    return {i: v.mean(axis=tuple(j for j in range(3) if j != i)) for i in range(3)}
+def gaussian_model_potential(lattice, q, eps, frac0):
+    return dict(enumerate(planar(gaussian_charge_potential(lattice, q, eps, frac0, (N, N, N)))))
 
 
 def host_potential():

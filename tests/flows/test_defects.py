@@ -150,6 +150,10 @@ def test_study_doc_charged_cells_and_binding():
     by = {d.label: d for d in doc.defects}
     corr = point_charge_correction(choice.structure.lattice, 1, 5.0)
     assert by["V_Li_q-1"].correction_eV == pytest.approx(corr)  # q^2 = 1 for both signs
+    assert by["V_Li_q-1"].correction_method == "point_charge"
+    assert by["V_Li_q-1"].correction_electrostatic_eV is None
+    assert by[pair.label].correction_method == "none"
+    assert doc.vbm_eV == 2.0
     assert by["V_Li_q-1"].formation_energy_eV == pytest.approx(-196 + 200 - 2.0 - 2.3 + corr)
     assert by["V_Cl_q+1"].formation_energy_eV == pytest.approx(-197 + 200 - 1.5 + 2.3 + corr)
     e_pair = by[pair.label].formation_energy_eV

@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Maker, OnMissing
 
 from ionflow.errors import ConfigError, InputError
+from ionflow.makers.defect_charge import locpot_relax_maker, read_cell_potential_job
 from ionflow.makers.defects import cluster_key, collect_defect_energies, strain_structures
-from ionflow.structures.defects import as_defect_spec, generate_defects
+from ionflow.structures.defects import as_defect_spec, generate_defects, isolated_parts
 from ionflow.structures.supercell import choose_supercell
-from ionflow.structures.tokens import PointDefect
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -41,52 +41,6 @@ if TYPE_CHECKING:
     from ionflow.settings import IonflowSettings
 
 __all__ = ["DefectFormationMaker", "defects_flow_from_study", "isolated_parts"]
-
-
-def isolated_parts(
-    supercell: Any,
-    clusters: Sequence[DefectConfig],
-    charged: bool,
-    existing: Sequence[DefectConfig] = (),
-) -> tuple[list[DefectConfig], dict[str, list[str]]]:
-    """Single-defect configurations of every token appearing in the clusters.
-
-    Parameters
-    ----------
-    supercell
-        Host supercell (Structure or SupercellChoice).
-    clusters
-        Cluster configurations (two or more defects).
-    charged
-        Give each part its nominal effective charge (DFT); else neutral cells (MLIP).
-    existing
-        Configurations already in the flow; a part with the same label is reused.
-
-    Returns
-    -------
-    parts, part_labels
-        New configurations to compute, and token → labels of its configurations.
-    """
-    have = {c.label: c for c in existing}
-    parts: list[DefectConfig] = []
-    part_labels: dict[str, list[str]] = {}
-    for cluster in clusters:
-        for site in cluster.defect_sites:
-            if site.token in part_labels:
-                continue
-            d = PointDefect(site.token)
-            spec: dict[str, Any] = {
-                "type": d.kind,
-                "species": [d.species] if d.kind != "substitution" else [d.species, d.host_species],
-                "separation": "all",
-            }
-            if charged:
-                spec["charge"] = site.effective_charge
-            configs = generate_defects(supercell, spec)
-            part_labels[site.token] = [c.label for c in configs]
-            parts.extend(c for c in configs if c.label not in have)
-            have.update({c.label: c for c in configs})
-    return parts, part_labels
 
 
 def _check_entries(entries: Sequence[Entry], host_formula: str, elements: set[str]) -> None:
@@ -217,19 +171,26 @@ class DefectFormationMaker(Maker):
         farthest: dict[str, str] = {}
         clusters = [c for c in configs if len(c.defect_sites) > 1]
         if self.binding and clusters:
-            charged = self.charged_parts
-            if charged is None:
-                charged = engine.name != "mlip"
-            parts, part_labels = isolated_parts(choice, clusters, charged, configs)
+            charged_parts = self.charged_parts
+            if charged_parts is None:
+                charged_parts = engine.name != "mlip"
+            parts, part_labels = isolated_parts(choice, clusters, charged_parts, configs)
             have = {c.label for c in configs + parts}
             references = [c for c in far_configs if c.label not in have]
             configs += parts + references
             roles += ["part"] * len(parts) + ["reference"] * len(references)
         farthest = {cluster_key(c): c.label for c in far_configs}
-        if any(c.charge for c in configs) and self.vbm_eV is None:
+        charged = any(c.charge for c in configs)
+        freysoldt = engine.name == "vasp" and charged
+        if charged and self.vbm_eV is None and not freysoldt:
             raise ConfigError(
                 "charged defect cells need the host VBM: set formation.vbm_eV (or use "
                 "neutral cells / charged_parts: false)"
+            )
+        if freysoldt and not self.dielectric_constant:
+            raise ConfigError(
+                "charged VASP defect cells need the static dielectric constant for the "
+                "Freysoldt correction: set formation.dielectric_constant"
             )
         host_els = {el.symbol for el in host.composition.elements}
         extrinsic = sorted({el for c in configs for el in c.delta_n} - host_els)
@@ -260,6 +221,13 @@ class DefectFormationMaker(Maker):
             relax_cell=True,
             overrides=dict(self.engine_overrides),
         )
+        # the host and charged cells write LOCPOT for the Freysoldt correction (VASP)
+        locpot_relax = locpot_relax_maker(
+            engine,
+            fmax_eV_A=self.fmax_eV_A,
+            max_steps=self.max_steps,
+            overrides=dict(self.engine_overrides),
+        )
         jobs = []
         structures: list[Any] = [choice.structure] + [c.structure for c in configs]
         host_cell_job = None
@@ -269,15 +237,22 @@ class DefectFormationMaker(Maker):
             strain = strain_structures(structures, host_cell_job.output.structure, choice.matrix)
             jobs += [host_cell_job, strain]
             structures = [strain.output[i] for i in range(len(structures))]
-        host_job = relax.make(structures[0])
+        host_job = (locpot_relax if freysoldt else relax).make(structures[0])
         host_job.name = f"defects relax host supercell {formula}"
         jobs.append(host_job)
-        relax_jobs = []
+        relax_jobs, potentials, host_potential = [], [], None
+        if freysoldt:
+            host_potential = read_cell_potential_job(host_job.output.dir_name, with_vbm=True)
+            host_potential.name = f"defects read locpot host supercell {formula}"
         for config, structure in zip(configs, structures[1:], strict=True):
-            relax_job = relax.make(structure)
+            relax_job = (locpot_relax if freysoldt and config.charge else relax).make(structure)
             relax_job.name = f"defects relax {config.label}"
             relax_jobs.append(relax_job)
-        jobs += relax_jobs
+            potentials.append(None)
+            if freysoldt and config.charge:
+                potentials[-1] = read_cell_potential_job(relax_job.output.dir_name)
+                potentials[-1].name = f"defects read locpot {config.label}"
+        jobs += relax_jobs + [j for j in [host_potential, *potentials] if j is not None]
 
         entries_ref: Any = list(entries) if entries is not None else None
         source = "entries file"
@@ -324,7 +299,10 @@ class DefectFormationMaker(Maker):
                 "dielectric_constant": self.dielectric_constant,
                 "engine": engine.describe(),
                 "source": source,
+                "freysoldt": freysoldt,
             },
+            potentials=[j.output if j is not None else None for j in potentials],
+            host_potential=host_potential.output if host_potential is not None else None,
         )
         collector.name = f"defect formation energies {formula}"
         collector.config.on_missing_references = OnMissing.NONE

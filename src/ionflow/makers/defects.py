@@ -22,11 +22,12 @@ from ionflow.analysis.formation import (
     binding_energy,
     chemical_potentials,
     formation_energy,
-    point_charge_correction,
     screened_coulomb_energy,
 )
 from ionflow.errors import InputError
+from ionflow.makers.defect_charge import charged_cell_correction
 from ionflow.schemas.defects import (
+    CellPotentialDoc,
     ChemicalPotentialSet,
     DefectConfig,
     DefectEnergyDoc,
@@ -148,6 +149,10 @@ def defect_study_doc(
     vbm_eV: float | None = None,
     dielectric_constant: float | None = None,
     engine: dict[str, Any] | None = None,
+    freysoldt: bool = False,
+    potentials: Sequence[CellPotentialDoc | dict | None] | None = None,
+    host_potential: CellPotentialDoc | dict | None = None,
+    vbm_source: str = "",
 ) -> DefectStudyDoc:
     """Build the study document from relaxed energies (pure function).
 
@@ -173,6 +178,13 @@ def defect_study_doc(
         ε for the charged-cell correction and the screened Coulomb term (None: neither).
     engine
         Engine description for provenance.
+    freysoldt
+        Correct charged cells with the Freysoldt scheme from ``potentials`` and
+        ``host_potential`` (engine vasp); else the point-charge (Makov-Payne) term.
+    potentials, host_potential
+        Planar-averaged LOCPOTs per configuration (None for neutral cells) and of the host.
+    vbm_source
+        Where ``vbm_eV`` came from (recorded in the document).
 
     Returns
     -------
@@ -182,26 +194,40 @@ def defect_study_doc(
     roles = list(roles or ["requested"] * len(configs))
     docs: dict[str, DefectEnergyDoc] = {}
     missing, warnings = [], []
-    for config, energy, structure, role in zip(configs, energies_eV, relaxed, roles, strict=True):
+    no_eps: list[str] = []
+    rows = zip(configs, energies_eV, relaxed, roles, strict=True)
+    for i, (config, energy, structure, role) in enumerate(rows):
         structure = _structure(structure) if structure is not None else None
         if energy is None or structure is None or not math.isfinite(energy):
             missing.append(config.label)
             continue
-        correction = 0.0
-        if config.charge and dielectric_constant:
-            correction = point_charge_correction(
-                structure.lattice, config.charge, dielectric_constant
+        frac = structure.lattice.get_fractional_coords(defect_positions_cart(config, structure)[0])
+        try:
+            corr = charged_cell_correction(
+                config,
+                structure,
+                frac,
+                dielectric_constant,
+                freysoldt,
+                potentials[i] if potentials else None,
+                host_potential,
             )
-        e_f = formation_energy(
-            energy,
-            host_energy_eV,
-            config.delta_n,
-            chempots.mu_eV,
-            charge=config.charge,
-            fermi_level_eV=fermi_level_eV,
-            vbm_eV=vbm_eV,
-            correction_eV=correction,
-        )
+            e_f = formation_energy(
+                energy,
+                host_energy_eV,
+                config.delta_n,
+                chempots.mu_eV,
+                charge=config.charge,
+                fermi_level_eV=fermi_level_eV,
+                vbm_eV=vbm_eV,
+                correction_eV=corr.correction_eV,
+            )
+        except InputError as exc:
+            missing.append(config.label)
+            warnings.append(f"{config.label}: {exc}")
+            continue
+        if config.charge and not dielectric_constant:
+            no_eps.append(config.label)
         docs[config.label] = DefectEnergyDoc(
             label=config.label,
             kroger_vink=config.kroger_vink,
@@ -217,13 +243,21 @@ def defect_study_doc(
             chemical_potentials=chempots,
             fermi_level_eV=fermi_level_eV if config.charge else 0.0,
             vbm_eV=vbm_eV if config.charge else None,
-            correction_eV=correction,
+            correction_eV=corr.correction_eV,
+            correction_method=corr.method,
+            correction_electrostatic_eV=corr.electrostatic_eV,
+            correction_alignment_eV=corr.alignment_eV,
             formation_energy_eV=e_f,
             engine=engine or {},
             relaxed_structure=structure,
             multiplicity=config.multiplicity,
             role=role,
             defect_sites=config.defect_sites,
+        )
+    if no_eps:
+        warnings.append(
+            f"charged cells {', '.join(no_eps)} have no finite-size correction: set the "
+            "dielectric constant"
         )
     parts = _part_energies(docs, part_labels or {})
     by_label = {c.label: c for c in configs}
@@ -276,6 +310,8 @@ def defect_study_doc(
         supercell_matrix=first.supercell_matrix if first else None,
         min_image_distance_A=first.min_image_distance_A if first else None,
         dielectric_constant=dielectric_constant,
+        vbm_eV=vbm_eV,
+        vbm_source=vbm_source if vbm_eV is not None else "",
         warnings=warnings,
     )
 
@@ -294,6 +330,8 @@ def collect_defect_energies(
     relaxed: list[Structure | None],
     entries: list[Any] | None,
     settings: dict[str, Any],
+    potentials: list[Any] | None = None,
+    host_potential: Any = None,
 ) -> DefectStudyDoc:
     """Job: chemical potentials from the entries, then :func:`defect_study_doc`.
 
@@ -310,7 +348,10 @@ def collect_defect_energies(
     settings
         ``host_formula``, ``condition``, ``extrinsic``, ``compatibility``, ``roles``,
         ``part_labels``, ``fermi_level_eV``, ``vbm_eV``, ``dielectric_constant``,
-        ``engine``, ``source``.
+        ``engine``, ``source``, ``freysoldt``.
+    potentials, host_potential
+        Outputs of the ``defects read locpot`` jobs (engine vasp; None where a cell is
+        neutral or the job failed). A user ``vbm_eV`` wins over the host run's VBM.
 
     Returns
     -------
@@ -336,6 +377,10 @@ def collect_defect_energies(
         extrinsic=settings.get("extrinsic", []),
         source=settings.get("source", ""),
     )
+    vbm, vbm_source = settings.get("vbm_eV"), "user"
+    if vbm is None and host_potential is not None:
+        host_potential = CellPotentialDoc.model_validate(host_potential)
+        vbm, vbm_source = host_potential.vbm_eV, host_potential.vbm_source
     doc = defect_study_doc(
         host_energy_eV,
         host_structure,
@@ -347,9 +392,13 @@ def collect_defect_energies(
         part_labels=settings.get("part_labels"),
         farthest=settings.get("farthest"),
         fermi_level_eV=settings.get("fermi_level_eV", 0.0),
-        vbm_eV=settings.get("vbm_eV"),
+        vbm_eV=vbm,
         dielectric_constant=settings.get("dielectric_constant"),
         engine=settings.get("engine"),
+        freysoldt=settings.get("freysoldt", False),
+        potentials=potentials,
+        host_potential=host_potential,
+        vbm_source=vbm_source,
     )
     doc.warnings.extend(notes)
     return doc

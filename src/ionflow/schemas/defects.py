@@ -20,6 +20,7 @@ __all__ = [
     "DefectConfig",
     "DefectEnergyDoc",
     "DefectSite",
+    "CellPotentialDoc",
     "DefectStudyDoc",
     "LiContentConfig",
     "PairBinding",
@@ -219,6 +220,17 @@ class DefectEnergyDoc(_Doc):
     fermi_level_eV: float = Field(0.0, description="E_F relative to the VBM (eV), charged only.")
     vbm_eV: float | None = Field(None, description="Host VBM (eV), charged defects only.")
     correction_eV: float = Field(0.0, description="Finite-size correction added (eV).")
+    correction_method: Literal["freysoldt", "point_charge", "none"] = Field(
+        "none",
+        description="Charged-cell correction applied: 'freysoldt' (VASP LOCPOT planar "
+        "averages), 'point_charge' (first-order Makov-Payne) or 'none' (neutral cell, or no ε).",
+    )
+    correction_electrostatic_eV: float | None = Field(
+        None, description="Freysoldt lattice (image-charge) term (eV); None unless freysoldt."
+    )
+    correction_alignment_eV: float | None = Field(
+        None, description="Freysoldt potential-alignment term q·C (eV); None unless freysoldt."
+    )
     formation_energy_eV: float = Field(..., description="Defect formation energy (eV).")
     binding: PairBinding | None = Field(None, description="Binding energy of a cluster.")
     engine: dict[str, Any] = Field(default_factory=dict, description="Engine name and settings.")
@@ -245,6 +257,8 @@ class DefectEnergyDoc(_Doc):
             "energy_host_eV",
             "fermi_level_eV",
             "correction_eV",
+            "correction_electrostatic_eV",
+            "correction_alignment_eV",
             "formation_energy_eV",
             "relaxed_separation_A",
             "vbm_eV",
@@ -273,7 +287,33 @@ class DefectStudyDoc(_Doc):
     dielectric_constant: float | None = Field(
         None, description="Static dielectric constant used for corrections / Coulomb terms."
     )
+    vbm_eV: float | None = Field(None, description="Host VBM used for charged cells (eV).")
+    vbm_source: str = Field(
+        "", description="Where the VBM came from: 'user', 'host run (vasprun ...)' or ''."
+    )
     warnings: list[str] = Field(default_factory=list, description="Things the user should know.")
+
+
+class CellPotentialDoc(_Doc):
+    """Planar-averaged electrostatic potential (and VBM) read from one VASP run folder."""
+
+    dir_name: str = Field(..., description="Run folder the LOCPOT was read from.")
+    planar_avg_eV: list[list[float]] = Field(
+        ...,
+        min_length=3,
+        max_length=3,
+        description="LOCPOT averaged over planes normal to lattice axes 0, 1, 2 (eV).",
+    )
+    vbm_eV: float | None = Field(None, description="Valence-band maximum of this run (eV).")
+    vbm_source: str = Field("", description="How vbm_eV was obtained (band edges, E_Fermi).")
+
+    @field_validator("planar_avg_eV")
+    @classmethod
+    def _check_finite(cls, value: list[list[float]]) -> list[list[float]]:
+        for axis in value:
+            if not all(math.isfinite(x) for x in axis):
+                raise ValueError("planar-averaged potential contains NaN/inf")
+        return value
 
 
 class LiContentConfig(_Doc):

@@ -38,9 +38,11 @@ from ionflow.structures.symmetry import (
 from ionflow.structures.tokens import PointDefect, expand_spec, host_oxidation_states, kroger_vink
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from pymatgen.core import Structure
 
-__all__ = ["as_defect_spec", "cluster_label", "generate_defects"]
+__all__ = ["as_defect_spec", "cluster_label", "generate_defects", "isolated_parts"]
 
 
 def as_defect_spec(spec: DefectSection | dict[str, Any]) -> DefectSection:
@@ -329,3 +331,49 @@ def _build(
         min_image_distance_A=dist_image,
         supercell_matrix=supercell_matrix,
     )
+
+
+def isolated_parts(
+    supercell: Any,
+    clusters: Sequence[DefectConfig],
+    charged: bool,
+    existing: Sequence[DefectConfig] = (),
+) -> tuple[list[DefectConfig], dict[str, list[str]]]:
+    """Single-defect configurations of every token appearing in the clusters.
+
+    Parameters
+    ----------
+    supercell
+        Host supercell (Structure or SupercellChoice).
+    clusters
+        Cluster configurations (two or more defects).
+    charged
+        Give each part its nominal effective charge (DFT); else neutral cells (MLIP).
+    existing
+        Configurations already in the flow; a part with the same label is reused.
+
+    Returns
+    -------
+    parts, part_labels
+        New configurations to compute, and token → labels of its configurations.
+    """
+    have = {c.label: c for c in existing}
+    parts: list[DefectConfig] = []
+    part_labels: dict[str, list[str]] = {}
+    for cluster in clusters:
+        for site in cluster.defect_sites:
+            if site.token in part_labels:
+                continue
+            d = PointDefect(site.token)
+            spec: dict[str, Any] = {
+                "type": d.kind,
+                "species": [d.species] if d.kind != "substitution" else [d.species, d.host_species],
+                "separation": "all",
+            }
+            if charged:
+                spec["charge"] = site.effective_charge
+            configs = generate_defects(supercell, spec)
+            part_labels[site.token] = [c.label for c in configs]
+            parts.extend(c for c in configs if c.label not in have)
+            have.update({c.label: c for c in configs})
+    return parts, part_labels
