@@ -23,8 +23,6 @@ Time is wall-clock of one call (best of ``--repeat``); peak memory is the tracem
 peak of a separate call (numpy buffers included; the input arrays are not counted).
 """
 
-# ruff: noqa: RUF001, RUF002, RUF003  (σ and × are intended in the printed table)
-
 from __future__ import annotations
 
 import argparse

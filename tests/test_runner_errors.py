@@ -31,7 +31,10 @@ def study(tmp_path: Path, text: str = BASE) -> Path:
 def run_cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "ionflow.cli.main", *args],
-        capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -58,7 +61,7 @@ def test_unreadable_structure_file(tmp_path, seeded_store):
     bad = tmp_path / "garbage.cif"
     bad.write_text("this is not a crystal structure\n")
     path = study(tmp_path, BASE.replace("{builtin: Li3OCl}", f"{{file: {bad}}}"))
-    with pytest.raises(InputError, match="cannot read structure file .*garbage.cif"):
+    with pytest.raises(InputError, match=r"cannot read structure file .*garbage\.cif"):
         build_cell(load_study(path))
     res = run_cli("run", str(path))
     assert res.returncode == 2
@@ -69,7 +72,7 @@ def test_unreadable_structure_file(tmp_path, seeded_store):
 
 def test_missing_structure_file(tmp_path):
     path = study(tmp_path, BASE.replace("{builtin: Li3OCl}", "{file: nowhere.cif}"))
-    with pytest.raises(InputError, match="nowhere.cif does not exist"):
+    with pytest.raises(InputError, match=r"nowhere\.cif does not exist"):
         build_cell(load_study(path))
 
 
@@ -78,7 +81,8 @@ def test_species_not_in_structure(tmp_path, seeded_store):
     with pytest.raises(InputError, match="'Na' is not in the structure \\(Cl, Li, O\\)"):
         build_cell(load_study(path))
     res = run_cli("run", str(path))
-    assert res.returncode == 2 and "Na" in res.stderr
+    assert res.returncode == 2
+    assert "Na" in res.stderr
     assert stored_uuids(seeded_store) == ["keep-me"]
 
 
@@ -86,7 +90,8 @@ def test_nonpositive_temperature_cli(tmp_path):
     path = study(tmp_path, BASE.replace("[1000]", "[0]"))
     res = run_cli("run", str(path))
     assert res.returncode == 2
-    assert "md.temperatures_K" in res.stderr and "temperature 0" in res.stderr
+    assert "md.temperatures_K" in res.stderr
+    assert "temperature 0" in res.stderr
 
 
 def test_work_dir_is_a_file(tmp_path):

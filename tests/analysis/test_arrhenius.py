@@ -1,4 +1,3 @@
-# ruff: noqa: RUF002, RUF003  (σ and – are intended in physics text)
 from __future__ import annotations
 
 import math

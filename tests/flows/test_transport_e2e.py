@@ -61,16 +61,19 @@ def test_document_fields_finite(slice_run):
     assert doc.meta.study == "tiny_slice"
     assert doc.n_atoms == 38
     assert Composition(doc.cell_formula) == Composition("Li23O8Cl7")
-    assert doc.meta.defect_labels and "V_Li" in doc.meta.defect_labels[0]
+    assert doc.meta.defect_labels
+    assert "V_Li" in doc.meta.defect_labels[0]
     assert [r.temperature_K for r in doc.diffusion] == [1000.0, 1600.0]
     assert doc.missing_temperatures_K == []
-    assert math.isfinite(doc.relaxed_energy_eV) and doc.relaxed_energy_eV < 0
+    assert math.isfinite(doc.relaxed_energy_eV)
+    assert doc.relaxed_energy_eV < 0
     for r in doc.diffusion:
         assert r.n_mobile == 23
         assert r.time_step_fs == pytest.approx(2.0)
         assert r.n_frames == 151
         for value in (r.diffusivity_cm2_s, r.conductivity_mS_cm, r.volume_A3):
-            assert value is not None and math.isfinite(value)
+            assert value is not None
+            assert math.isfinite(value)
     hot = doc.diffusion[-1]
     assert hot.diffusivity_cm2_s > 0
     # MSD at the hottest temperature exceeds the coldest one (more motion at higher T)
@@ -94,7 +97,8 @@ def test_report_written(slice_run):
     report = Path(doc.report_dir)
     assert report.parent.parent == settings.reports_dir
     text = (report / "report.md").read_text()
-    assert "tiny_slice" in text and "1600" in text
+    assert "tiny_slice" in text
+    assert "1600" in text
     assert (report / "msd.png").stat().st_size > 5000
     assert (report / "arrhenius.png").stat().st_size > 5000
     stored = json.loads((report / "summary.json").read_text())
@@ -104,13 +108,11 @@ def test_report_written(slice_run):
 def test_trajectories_in_data_store_not_docs(slice_run):
     from ionflow.runner import open_store
 
-    doc, settings, _ = slice_run
+    _, settings, _ = slice_run
     store = open_store(settings)
     try:
         n_blobs = store.additional_stores["data"].count()
-        md_docs = list(
-            store.query({"output.kind": "md_segment"}, properties=["output.trajectory"])
-        )
+        md_docs = list(store.query({"output.kind": "md_segment"}, properties=["output.trajectory"]))
     finally:
         store.close()
     assert n_blobs >= 2
@@ -125,14 +127,22 @@ def test_second_process_reads_store(slice_run):
     env = {**os.environ, "IONFLOW_WORK_DIR": str(settings.work_dir)}
     out = subprocess.run(
         [sys.executable, "-m", "ionflow.cli.main", "query", "--json"],
-        capture_output=True, text=True, env=env, check=True, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
     )
     rows = json.loads(out.stdout)
     assert [r["run_id"] for r in rows] == [doc.meta.run_id]
     assert Composition(rows[0]["cell_formula"]) == Composition("Li23O8Cl7")
     jobs = subprocess.run(
         [sys.executable, "-m", "ionflow.cli.main", "query", "jobs", "--json"],
-        capture_output=True, text=True, env=env, check=True, timeout=120,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
     )
     names = {r["job"] for r in json.loads(jobs.stdout)}
     assert {
@@ -142,11 +152,24 @@ def test_second_process_reads_store(slice_run):
         "summarize study",
     } <= names
     rep = subprocess.run(
-        [sys.executable, "-m", "ionflow.cli.main", "report", "tiny_slice", "--out",
-         str(settings.work_dir / "rerendered")],
-        capture_output=True, text=True, env=env, check=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "ionflow.cli.main",
+            "report",
+            "tiny_slice",
+            "--out",
+            str(settings.work_dir / "rerendered"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=120,
     )
     assert "report:" in rep.stdout
-    assert (settings.work_dir / "rerendered" / "report.md").read_text().startswith(
-        "# ionflow transport report: tiny_slice"
+    assert (
+        (settings.work_dir / "rerendered" / "report.md")
+        .read_text()
+        .startswith("# ionflow transport report: tiny_slice")
     )

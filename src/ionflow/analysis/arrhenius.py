@@ -7,8 +7,6 @@ extrapolated ln D at the target temperature has variance xᵀCx with x = (1, −
 which is where the long extrapolation to 300 K shows up in the confidence interval.
 """
 
-# ruff: noqa: RUF001, RUF002, RUF003  (σ, ×, – and − are intended in physics text)
-
 from __future__ import annotations
 
 import math

@@ -5,8 +5,6 @@ n in 1/Å³ and σ in mS/cm the constant is ``1e27 e² / k_B`` (see
 :data:`NE_FACTOR_MS_CM`): 1 Å⁻³ = 1e30 m⁻³, 1 cm²/s = 1e-4 m²/s, 1 S/m = 10 mS/cm.
 """
 
-# ruff: noqa: RUF002, RUF003  (σ, ×, – and − are intended in physics text)
-
 from __future__ import annotations
 
 import math

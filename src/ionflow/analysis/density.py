@@ -6,8 +6,6 @@ convention (values are density × cell volume, so the grid mean equals the numbe
 mobile ions per cell) and can be written with :class:`pymatgen.io.vasp.Chgcar`.
 """
 
-# ruff: noqa: RUF002, RUF003  (σ, ×, – and − are intended in physics text)
-
 from __future__ import annotations
 
 import math

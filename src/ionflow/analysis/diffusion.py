@@ -20,8 +20,6 @@ The collective (charge) MSD of the summed displacement gives the Haven ratio; th
 principal values of the diffusion tensor give the dimensionality.
 """
 
-# ruff: noqa: RUF001, RUF002, RUF003  (σ, ×, – and − are intended in physics text)
-
 from __future__ import annotations
 
 import math

@@ -10,8 +10,6 @@ there (cage rattling, correlated back-hops), the start is doubled until it is, u
 quarter of the run. Short runs get the old fractions (0.1–0.25 T to 0.5 T).
 """
 
-# ruff: noqa: RUF001, RUF002, RUF003  (σ, ×, – and − are intended in physics text)
-
 from __future__ import annotations
 
 import math

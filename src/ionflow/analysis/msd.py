@@ -10,8 +10,6 @@ linear in the number of frames; callers chunk over atoms so no frames × frames 
 frames × all-atoms × lags array is ever built.
 """
 
-# ruff: noqa: RUF002, RUF003  (σ, ×, – and − are intended in physics text)
-
 from __future__ import annotations
 
 import numpy as np

@@ -11,8 +11,6 @@ strongly correlated MSD points, displacements converted with the lattice of the 
 frame of the cumulative fractional displacement).
 """
 
-# ruff: noqa: RUF001, RUF002, RUF003  (σ, ×, – and − are intended in physics text)
-
 from __future__ import annotations
 
 import math

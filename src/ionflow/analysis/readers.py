@@ -10,8 +10,6 @@ Time convention: ``time_step_fs`` is the time between STORED frames; pass it for
 formats that do not store it (XDATCAR: POTIM × NBLOCK; ASE .traj).
 """
 
-# ruff: noqa: RUF002, RUF003  (σ, ×, – and − are intended in physics text)
-
 from __future__ import annotations
 
 import re

@@ -1,7 +1,5 @@
 """Streaming reader of CP2K MD trajectories (``*-pos-1.xyz`` + ``.cell`` or input file)."""
 
-# ruff: noqa: RUF003  (σ, ×, – and − are intended in physics text)
-
 from __future__ import annotations
 
 import re

@@ -1,7 +1,5 @@
 """Streaming readers of VASP MD output: ``vasprun.xml`` and ``XDATCAR`` (plain or compressed)."""
 
-# ruff: noqa: RUF001, RUF002, RUF003  (σ, ×, – and − are intended in physics text)
-
 from __future__ import annotations
 
 import re

@@ -6,8 +6,6 @@ CP2K, ASE or pymatgen outputs; :func:`ionflow.analysis.diffusion.analyze_diffusi
 never needs to know which code wrote the trajectory.
 """
 
-# ruff: noqa: RUF002, RUF003  (σ, ×, – and − are intended in physics text)
-
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence

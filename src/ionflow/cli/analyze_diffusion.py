@@ -5,8 +5,6 @@ The ``--json`` output is a fixed interface (other tools read its keys): one
 :class:`~ionflow.schemas.transport.ArrheniusResult` with the per-temperature results.
 """
 
-
-
 from __future__ import annotations
 
 import math

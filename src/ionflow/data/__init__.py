@@ -1,0 +1,1 @@
+"""Study files shipped with the package (the demo studies)."""

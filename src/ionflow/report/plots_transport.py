@@ -4,8 +4,6 @@ Only these functions import matplotlib (with the non-interactive Agg backend), s
 analysis itself never pays for it.
 """
 
-# ruff: noqa: RUF001, RUF003  (σ, ×, – and − are intended in physics text)
-
 from __future__ import annotations
 
 import math

@@ -5,8 +5,6 @@ the transport flow stores; the JSON keys listed in issue 4 are fixed. Every floa
 finite or None: a validator rejects NaN/inf so they never reach a store.
 """
 
-# ruff: noqa: RUF001, RUF002, RUF003  (σ, ×, – and − are intended in physics text)
-
 import math
 from typing import Any, Literal
 
