@@ -195,3 +195,19 @@ def test_missing_locpot_is_a_clear_error_and_keeps_the_runs(vasp_setup):
     folder = Path(stored["output"]["dir_name"].split(":", 1)[-1])
     with pytest.raises(InputError, match=f"no LOCPOT in {folder}.*LVHAR = True"):
         read_cell_potential(stored["output"]["dir_name"])
+
+
+def test_charged_vasp_cells_need_the_dielectric_constant(lif_ref):
+    from ionflow.engines.vasp import VaspEngine
+    from ionflow.errors import ConfigError
+    from ionflow.flows.defects import DefectFormationMaker
+
+    host = Structure.from_file(lif_ref / "CONTCAR")
+    entries = [ComputedEntry(f, e) for f, e in ENTRIES.items()]
+    maker = DefectFormationMaker(engine=VaspEngine(), relax_host_cell=False, binding=False)
+    with pytest.raises(ConfigError, match="dielectric_constant"):
+        maker.make(host, [VACANCY], supercell_matrix=[2, 2, 2], entries=entries)
+    # neutral cells need neither ε nor a VBM
+    neutral = {**VACANCY, "charge": 0}
+    flow = maker.make(host, [neutral], supercell_matrix=[2, 2, 2], entries=entries)
+    assert not any("read locpot" in j.name for j in flow.jobs)

@@ -7,7 +7,8 @@ Pure functions (no jobflow, no store):
 - :func:`screened_coulomb_energy`: ``Σ_{i<j} q_i q_j e² / (4π ε0 ε r_ij)`` for point charges;
 - :func:`point_charge_correction`: first-order (Makov-Payne) image-charge correction of a
   charged cell, ``-q² alpha_M / (2 ε L)`` evaluated as the Ewald energy of one point charge in
-  a neutralising background;
+  a neutralising background (engines without a LOCPOT; VASP cells get the Freysoldt
+  correction of :mod:`ionflow.analysis.freysoldt`);
 - :func:`chemical_potentials`: μ_i at one vertex of the host's stability region in a phase
   diagram ("Li-rich", "Cl-poor", or a vertex name), extrinsic dopants limited by their
   most stable phase with the host elements.

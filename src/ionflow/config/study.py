@@ -143,10 +143,18 @@ class FormationSection(ConfigModel):
         "auto", description="Energy corrections applied to the entries."
     )
     dielectric_constant: float | None = Field(
-        None, gt=0, description="Static dielectric constant (Coulomb term, charged cells)."
+        None,
+        gt=0,
+        description="Static dielectric constant ε (user input): screened Coulomb term and "
+        "charged-cell correction (Freysoldt with vasp, point charge otherwise; required for "
+        "charged vasp cells).",
     )
     fermi_level_eV: float = Field(0.0, description="E_F above the VBM for charged defects (eV).")
-    vbm_eV: float | None = Field(None, description="Host VBM (eV), needed for charged defects.")
+    vbm_eV: float | None = Field(
+        None,
+        description="Host VBM (eV) for charged defects; with vasp it is read from the host "
+        "supercell run unless set here (then this value wins).",
+    )
     binding: bool = Field(True, description="Compute isolated parts and cluster binding energies.")
     charged_parts: bool | None = Field(
         None,

@@ -7,9 +7,17 @@ for clusters, their isolated parts) when the flow is built, then::
       -> defects strain to relaxed lattice
       -> defects relax host supercell, defects relax <label> (one per configuration,
          plus isolated parts and farthest placements of clusters for binding energies)
+    defects read locpot host supercell, defects read locpot <label>
+                                       (vasp with charged cells: planar-averaged LOCPOT,
+                                        host VBM; these cells run with LVHAR = True)
     defects relax phase <label>        (competing phases, when computed with the engine)
       -> window entries
     -> defect formation energies <formula>  (runs even if some relaxations failed)
+
+Charged cells are corrected with Freysoldt's scheme when the engine is vasp, with the
+point-charge (Makov-Payne) term otherwise; ε (``dielectric_constant``) is a user input and
+required for charged vasp cells. With vasp the VBM comes from the host supercell run unless
+``vbm_eV`` is set.
 
 The output is a :class:`~ionflow.schemas.defects.DefectStudyDoc`.
 ``defects_flow_from_study`` builds it from a study file's ``defects``, ``supercell``,

@@ -2,8 +2,10 @@
 
 - :func:`strain_to_lattice` / :func:`strain_structures`: put supercells built on the input
   lattice onto the engine-relaxed host lattice (fractional coordinates kept);
-- :func:`defect_study_doc`: formation energies, binding energies of clusters against their
-  isolated parts, screened Coulomb terms at the relaxed separation;
+- :func:`defect_study_doc`: formation energies (charged cells corrected as
+  :func:`ionflow.makers.defect_charge.charged_cell_correction` decides: Freysoldt, point
+  charge or none), binding energies of clusters against their isolated parts, screened
+  Coulomb terms at the relaxed separation;
 - :func:`collect_defect_energies`: the collector job (tolerates failed relaxations).
 """
 
