@@ -14,8 +14,8 @@ continues from that file.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import json
 import logging
 import os
 import re
@@ -29,7 +29,12 @@ import numpy as np
 from pymatgen.core import Structure
 
 from ionflow.engines.cp2k import PROJECT
-from ionflow.engines.segments import SegmentFrames
+from ionflow.engines.segments import (
+    SegmentFrames,
+    check_segment_finished,
+    load_attempts,
+    record_attempt,
+)
 from ionflow.errors import ConfigError, EngineError, InputError
 from ionflow.schemas.md import MDRestartState
 
@@ -39,8 +44,6 @@ if TYPE_CHECKING:
 __all__ = ["Cp2kSegmentRunner", "parse_cp2k_attempt", "read_xyz_frames", "run_cp2k"]
 
 logger = logging.getLogger(__name__)
-
-ATTEMPTS_FILE = "attempts.json"
 RESTART_IN = "previous.restart"
 HARTREE_EV = 27.211386245988
 #: CP2K's velocity unit (bohr / atomic time unit) in Å/fs
@@ -207,7 +210,7 @@ class Cp2kSegmentRunner:
             )
         ckpt = Path(spec.checkpoint_dir)
         ckpt.mkdir(parents=True, exist_ok=True)
-        attempts = _load_attempts(ckpt)
+        attempts = load_attempts(ckpt)
         structure, restart, wfn_dir, warnings = _start_point(start)
         expected = [site.specie.symbol for site in structure]
         if restart is not None and _restart_species(restart) != expected:
@@ -233,17 +236,11 @@ class Cp2kSegmentRunner:
             after = max(after, part.restart_step)
         remaining = spec.last_step - step
         if remaining > 0:
-            attempts.append({"dir": str(work_dir), "first_step": step})
-            _save_attempts(ckpt, attempts)
+            record_attempt(ckpt, attempts, work_dir, step)
             self._run(maker, spec, structure, restart, wfn_dir, step, remaining, work_dir)
             part = parse_cp2k_attempt(work_dir, after)
             parts.append(part)
-            if part.restart_step != spec.last_step:
-                raise EngineError(
-                    f"{spec.label}: CP2K stopped at step {part.restart_step} of "
-                    f"{spec.last_step} (walltime or crash); run the job again to continue "
-                    "from its restart file"
-                )
+            check_segment_finished(spec, "CP2K", part.restart_step, "its restart file")
         return _frames(spec, parts, structure, attempts, warnings)
 
     def _run(
@@ -273,12 +270,8 @@ class Cp2kSegmentRunner:
             wfn = None if wfn_dir is None else Path(wfn_dir) / f"{PROJECT}-RESTART.wfn"
             if wfn is not None and wfn.exists():
                 shutil.copy(wfn, work_dir / wfn.name)
-        cwd = Path.cwd()
-        os.chdir(work_dir)
-        try:
+        with contextlib.chdir(work_dir):
             run_cp2k(**maker.run_cp2k_kwargs)
-        finally:
-            os.chdir(cwd)
 
 
 def _start_point(
@@ -354,19 +347,3 @@ def _frames(
         resumed_from_step=resumed,
         warnings=warnings,
     )
-
-
-def _load_attempts(ckpt: Path) -> list[dict[str, Any]]:
-    path = ckpt / ATTEMPTS_FILE
-    if not path.exists():
-        return []
-    try:
-        return json.loads(path.read_text())
-    except ValueError as exc:
-        raise InputError(f"{path} is unreadable ({exc}); delete {ckpt} to start over") from None
-
-
-def _save_attempts(ckpt: Path, attempts: list[dict[str, Any]]) -> None:
-    tmp = ckpt / f".{ATTEMPTS_FILE}.tmp"
-    tmp.write_text(json.dumps(attempts))
-    os.replace(tmp, ckpt / ATTEMPTS_FILE)

@@ -11,17 +11,32 @@ every engine.
 from __future__ import annotations
 
 import importlib
+import json
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ionflow.errors import ConfigError
+from ionflow.errors import ConfigError, EngineError, InputError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     import numpy as np
 
-    from ionflow.schemas.md import MDRestartState
+    from ionflow.schemas.md import MDRestartState, MDSegmentSpec
 
-__all__ = ["SEGMENT_RUNNERS", "SegmentFrames", "get_segment_runner"]
+__all__ = [
+    "ATTEMPTS_FILE",
+    "SEGMENT_RUNNERS",
+    "SegmentFrames",
+    "check_segment_finished",
+    "get_segment_runner",
+    "load_attempts",
+    "record_attempt",
+]
+
+#: attempt log of a DFT segment in its checkpoint folder: [{"dir": ..., "first_step": ...}]
+ATTEMPTS_FILE = "attempts.json"
 
 #: atomate2 maker base class (module:class) -> ionflow segment runner (module:class)
 SEGMENT_RUNNERS: dict[str, str] = {
@@ -106,3 +121,71 @@ class SegmentFrames:
     attempts: int = 1
     resumed_from_step: int | None = None
     warnings: list[str] = field(default_factory=list)
+
+
+def load_attempts(ckpt: Path) -> list[dict[str, Any]]:
+    """Return the attempt log of a segment checkpoint folder (empty if none yet).
+
+    Parameters
+    ----------
+    ckpt
+        The segment's checkpoint folder.
+
+    Returns
+    -------
+    list of dict
+        One ``{"dir": run folder, "first_step": global step}`` per attempt, oldest first.
+    """
+    path = ckpt / ATTEMPTS_FILE
+    if not path.exists():
+        return []
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise InputError(f"{path} is unreadable ({exc}); delete {ckpt} to start over") from None
+
+
+def record_attempt(
+    ckpt: Path, attempts: list[dict[str, Any]], work_dir: Path, first_step: int
+) -> None:
+    """Append a new attempt to ``attempts`` and write the log atomically before it runs.
+
+    Parameters
+    ----------
+    ckpt
+        The segment's checkpoint folder.
+    attempts
+        The log read by :func:`load_attempts` (appended to in place).
+    work_dir
+        Folder the new attempt runs in.
+    first_step
+        Global step the new attempt starts from.
+    """
+    attempts.append({"dir": str(work_dir), "first_step": first_step})
+    tmp = ckpt / f".{ATTEMPTS_FILE}.tmp"
+    tmp.write_text(json.dumps(attempts))
+    os.replace(tmp, ckpt / ATTEMPTS_FILE)
+
+
+def check_segment_finished(
+    spec: MDSegmentSpec, code: str, stopped_at: int, resume_from: str
+) -> None:
+    """Raise an :class:`EngineError` if a DFT run stopped before the segment's last step.
+
+    Parameters
+    ----------
+    spec
+        The segment.
+    code
+        Engine name in the message (``VASP``, ``CP2K``).
+    stopped_at
+        Global step the run can be restarted from.
+    resume_from
+        What the rerun continues from (``its CONTCAR``, ``its restart file``).
+    """
+    if stopped_at != spec.last_step:
+        raise EngineError(
+            f"{spec.label}: {code} stopped at step {stopped_at} of "
+            f"{spec.last_step} (walltime or crash); run the job again to continue "
+            f"from {resume_from}"
+        )

@@ -15,11 +15,10 @@ holds the positions at step ``first + i``; CONTCAR holds those after the last st
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gzip
-import json
 import logging
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +28,12 @@ import numpy as np
 from ase import units
 from pymatgen.io.vasp import Poscar
 
-from ionflow.engines.segments import SegmentFrames
+from ionflow.engines.segments import (
+    SegmentFrames,
+    check_segment_finished,
+    load_attempts,
+    record_attempt,
+)
 from ionflow.errors import EngineError, InputError
 from ionflow.schemas.md import MDRestartState
 
@@ -41,8 +45,6 @@ if TYPE_CHECKING:
 __all__ = ["VaspSegmentRunner", "parse_vasp_attempt", "run_vasp"]
 
 logger = logging.getLogger(__name__)
-
-ATTEMPTS_FILE = "attempts.json"
 
 
 def run_vasp(**kwargs: Any) -> None:
@@ -174,7 +176,7 @@ class VaspSegmentRunner:
         """
         ckpt = Path(spec.checkpoint_dir)
         ckpt.mkdir(parents=True, exist_ok=True)
-        attempts = _load_attempts(ckpt)
+        attempts = load_attempts(ckpt)
         parts: list[_Attempt] = []
         contcar, structure, step = _start_point(start, spec)
         prev_dir = _previous_dir(start)
@@ -191,17 +193,11 @@ class VaspSegmentRunner:
             contcar, step, prev_dir = part.contcar, part.restart_step, folder
         remaining = spec.last_step - step
         if remaining > 0:
-            attempts.append({"dir": str(work_dir), "first_step": step})
-            _save_attempts(ckpt, attempts)
+            record_attempt(ckpt, attempts, work_dir, step)
             self._run_vasp(maker, spec, structure, contcar, remaining, work_dir, prev_dir)
             part = parse_vasp_attempt(work_dir, step)
             parts.append(part)
-            if part.restart_step != spec.last_step:
-                raise EngineError(
-                    f"{spec.label}: VASP stopped at step {part.restart_step} of "
-                    f"{spec.last_step} (walltime or crash); run the job again to continue "
-                    "from its CONTCAR"
-                )
+            check_segment_finished(spec, "VASP", part.restart_step, "its CONTCAR")
         final = Poscar.from_str(parts[-1].contcar)
         return _frames(spec, parts, final, len(attempts), attempts)
 
@@ -231,12 +227,8 @@ class VaspSegmentRunner:
         if contcar is not None:
             poscar.write_text(contcar)
         _hand_over_ml_ab(generator, prev_dir, work_dir)
-        cwd = Path.cwd()
-        os.chdir(work_dir)
-        try:
+        with contextlib.chdir(work_dir):
             run_vasp(**maker.run_vasp_kwargs)
-        finally:
-            os.chdir(cwd)
 
 
 def _previous_dir(start: Structure | MDRestartState) -> Path | None:
@@ -329,19 +321,3 @@ def _frames(
         attempts=max(n_attempts, 1),
         resumed_from_step=resumed,
     )
-
-
-def _load_attempts(ckpt: Path) -> list[dict[str, Any]]:
-    path = ckpt / ATTEMPTS_FILE
-    if not path.exists():
-        return []
-    try:
-        return json.loads(path.read_text())
-    except ValueError as exc:
-        raise InputError(f"{path} is unreadable ({exc}); delete {ckpt} to start over") from None
-
-
-def _save_attempts(ckpt: Path, attempts: list[dict[str, Any]]) -> None:
-    tmp = ckpt / f".{ATTEMPTS_FILE}.tmp"
-    tmp.write_text(json.dumps(attempts))
-    os.replace(tmp, ckpt / ATTEMPTS_FILE)
