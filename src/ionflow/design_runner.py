@@ -8,10 +8,7 @@ runs are never overwritten (new run id, new folders).
 
 from __future__ import annotations
 
-import logging
 from typing import TYPE_CHECKING, Any
-
-from ionflow.errors import IonflowError
 
 if TYPE_CHECKING:
     from ionflow.config.design import DesignStudy
@@ -38,54 +35,35 @@ def run_design(design: DesignStudy, settings: IonflowSettings, echo: Any = print
     DesignStudyDoc
         The design summary (its report is in ``report_dir``).
     """
-    from jobflow import run_locally
-
     from ionflow.flows.study import design_flow
     from ionflow.makers.study import _as_model
-    from ionflow.runner import _ProgressHandler, check_work_dir, new_run_id, open_store
+    from ionflow.runner import (
+        check_work_dir,
+        flow_output,
+        new_run_id,
+        open_store,
+        prepare_run_dirs,
+        run_flow_logged,
+    )
     from ionflow.schemas.study_composite import DesignStudyDoc
 
     check_work_dir(settings.work_dir)
     store = open_store(settings)
-    run_id = new_run_id()
-    flow, meta = design_flow(design, settings, run_id)
-    run_dir = settings.runs_dir / design.name / run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
-    log_dir = settings.work_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_file = log_dir / f"{design.name}-{run_id}.log"
-    n_jobs = len(list(flow.iterflow()))
-    mode = "--quick" if design.quick else "full settings"
-    echo(
-        f"design study {design.name} run {run_id} ({mode}): systems "
-        f"{', '.join(meta.systems)}; engine {meta.engine}; {n_jobs} jobs"
-    )
-    for key, reason in meta.skipped.items():
-        echo(f"  not run: {key} ({reason})")
-    echo(f"log: {log_file}")
-    jf_logger = logging.getLogger("jobflow")
-    handler = logging.FileHandler(log_file)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    progress = _ProgressHandler(n_jobs, echo)
-    old_level = jf_logger.level
-    jf_logger.setLevel(logging.INFO)
-    for h in (handler, progress):
-        jf_logger.addHandler(h)
-    logging.getLogger("ionflow").addHandler(handler)
     try:
-        responses = run_locally(flow, store=store, create_folders=True, root_dir=run_dir, log=False)
-    finally:
-        for h in (handler, progress):
-            jf_logger.removeHandler(h)
-        logging.getLogger("ionflow").removeHandler(handler)
-        jf_logger.setLevel(old_level)
-        handler.close()
-        store.close()
-    uuid = flow.output.uuid
-    if uuid not in responses:
-        raise IonflowError(
-            f"design study {design.name} run {run_id} did not finish; see {log_file} "
-            "(results of the jobs that did run are in the store)"
+        run_id = new_run_id()
+        flow, meta = design_flow(design, settings, run_id)
+        run_dir, log_file = prepare_run_dirs(settings, design.name, run_id)
+        n_jobs = len(list(flow.iterflow()))
+        mode = "--quick" if design.quick else "full settings"
+        echo(
+            f"design study {design.name} run {run_id} ({mode}): systems "
+            f"{', '.join(meta.systems)}; engine {meta.engine}; {n_jobs} jobs"
         )
-    output = responses[uuid][max(responses[uuid])].output
+        for key, reason in meta.skipped.items():
+            echo(f"  not run: {key} ({reason})")
+        echo(f"log: {log_file}")
+        responses = run_flow_logged(flow, store, run_dir, log_file, echo)
+    finally:
+        store.close()
+    output = flow_output(flow, responses, f"design study {design.name} run {run_id}", log_file)
     return _as_model(output, DesignStudyDoc)

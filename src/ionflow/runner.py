@@ -29,9 +29,12 @@ __all__ = [
     "build_cell",
     "build_study_flow",
     "check_work_dir",
+    "flow_output",
     "new_run_id",
     "open_store",
+    "prepare_run_dirs",
     "read_host",
+    "run_flow_logged",
     "run_study",
 ]
 
@@ -215,6 +218,106 @@ class _ProgressHandler(logging.Handler):
             self.done += 1
 
 
+def prepare_run_dirs(settings: IonflowSettings, name: str, run_id: str) -> tuple[Path, Path]:
+    """Create a new run folder and return it with the run's log file path.
+
+    Parameters
+    ----------
+    settings
+        ionflow settings (``runs_dir``, ``work_dir``).
+    name
+        Study (or design study) name.
+    run_id
+        New run id; its folder must not exist yet (earlier runs are never reused).
+
+    Returns
+    -------
+    tuple of Path
+        ``<runs_dir>/<name>/<run_id>`` and ``<work_dir>/logs/<name>-<run_id>.log``.
+    """
+    run_dir = settings.runs_dir / name / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    log_dir = settings.work_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir, log_dir / f"{name}-{run_id}.log"
+
+
+def run_flow_logged(
+    flow: Flow, store: JobStore, run_dir: Path, log_file: Path, echo: Any
+) -> dict[str, Any]:
+    """Run a flow with ``run_locally``, logging to ``log_file`` and echoing progress lines.
+
+    jobflow's and ionflow's log records go to ``log_file``; each job start is echoed as
+    ``[done/total done, elapsed s] running <job> ...``. Handlers and jobflow's log level
+    are restored afterwards, also when the run raises.
+
+    Parameters
+    ----------
+    flow
+        The flow to run.
+    store
+        Open JobStore.
+    run_dir
+        Root folder of the job folders.
+    log_file
+        Log file (appended to).
+    echo
+        Callable for progress lines.
+
+    Returns
+    -------
+    dict
+        jobflow's responses (uuid -> index -> Response).
+    """
+    from jobflow import run_locally
+
+    jf_logger = logging.getLogger("jobflow")
+    file_handler = logging.FileHandler(log_file)
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    progress = _ProgressHandler(len(list(flow.iterflow())), echo)
+    old_level = jf_logger.level
+    jf_logger.setLevel(logging.INFO)
+    for handler in (file_handler, progress):
+        jf_logger.addHandler(handler)
+    logging.getLogger("ionflow").addHandler(file_handler)
+    try:
+        return run_locally(flow, store=store, create_folders=True, root_dir=run_dir, log=False)
+    finally:
+        for handler in (file_handler, progress):
+            jf_logger.removeHandler(handler)
+        logging.getLogger("ionflow").removeHandler(file_handler)
+        jf_logger.setLevel(old_level)
+        file_handler.close()
+
+
+def flow_output(flow: Flow, responses: dict[str, Any], label: str, log_file: Path) -> Any:
+    """Return the output of a flow's last (output) job, or say that the run did not finish.
+
+    Parameters
+    ----------
+    flow
+        The flow that ran.
+    responses
+        What ``run_locally`` returned.
+    label
+        Run description for the error (``study X run Y``).
+    log_file
+        The run's log file, named in the error.
+
+    Returns
+    -------
+    Any
+        The output of the job behind ``flow.output`` (its last response).
+    """
+    uuid = flow.output.uuid
+    if uuid not in responses:
+        raise IonflowError(
+            f"{label} did not finish; see {log_file} "
+            "(results of the jobs that did run are in the store)"
+        )
+    return responses[uuid][max(responses[uuid])].output
+
+
 def run_study(
     config: StudyConfig,
     settings: IonflowSettings,
@@ -239,60 +342,31 @@ def run_study(
     StudyDoc
         The summary, as stored.
     """
-    from jobflow import run_locally
-
+    from ionflow.makers.md_resume import save_flow
     from ionflow.schemas.study import StudyDoc
 
     check_work_dir(settings.work_dir)
     store = open_store(settings)
-    run_id = new_run_id()
-    flow, meta, cell = build_study_flow(config, settings, run_id=run_id)
-    if study_file:
-        meta.study_file = study_file
-        flow.update_metadata({"ionflow": meta.model_dump(mode="json")})
-    run_dir = settings.runs_dir / config.name / run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
-    from ionflow.makers.md_resume import save_flow
-
-    save_flow(flow, run_dir)  # lets `ionflow aimd resume <run_dir>` continue a killed run
-    log_dir = settings.work_dir / "logs"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    log_file = log_dir / f"{config.name}-{run_id}.log"
-
-    n_jobs = len(list(flow.iterflow()))
-    echo(
-        f"study {config.name} run {run_id}: {len(cell)}-atom cell "
-        f"{cell.composition.reduced_formula}"
-        f" ({', '.join(meta.defect_labels) or 'no defects'}), engine {meta.engine}, {n_jobs} jobs"
-    )
-    echo(f"log: {log_file}")
-    jf_logger = logging.getLogger("jobflow")
-    file_handler = logging.FileHandler(log_file)
-    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    progress = _ProgressHandler(n_jobs, echo)
-    old_level = jf_logger.level
-    jf_logger.setLevel(logging.INFO)
-    for handler in (file_handler, progress):
-        jf_logger.addHandler(handler)
-    logging.getLogger("ionflow").addHandler(file_handler)
     try:
-        responses = run_locally(flow, store=store, create_folders=True, root_dir=run_dir, log=False)
-    finally:
-        for handler in (file_handler, progress):
-            jf_logger.removeHandler(handler)
-        logging.getLogger("ionflow").removeHandler(file_handler)
-        jf_logger.setLevel(old_level)
-        file_handler.close()
-    summary_uuid = flow.output.uuid
-    if summary_uuid not in responses:
-        raise IonflowError(
-            f"study {config.name} run {run_id} did not finish; see {log_file} "
-            "(results of the jobs that did run are in the store)"
+        run_id = new_run_id()
+        flow, meta, cell = build_study_flow(config, settings, run_id=run_id)
+        if study_file:
+            meta.study_file = study_file
+            flow.update_metadata({"ionflow": meta.model_dump(mode="json")})
+        run_dir, log_file = prepare_run_dirs(settings, config.name, run_id)
+        save_flow(flow, run_dir)  # lets `ionflow aimd resume <run_dir>` continue a killed run
+        n_jobs = len(list(flow.iterflow()))
+        echo(
+            f"study {config.name} run {run_id}: {len(cell)}-atom cell "
+            f"{cell.composition.reduced_formula}"
+            f" ({', '.join(meta.defect_labels) or 'no defects'}), engine {meta.engine}, "
+            f"{n_jobs} jobs"
         )
-    output = responses[summary_uuid][max(responses[summary_uuid])].output
-    if getattr(output, "kind", None) == "design_study":
+        echo(f"log: {log_file}")
+        responses = run_flow_logged(flow, store, run_dir, log_file, echo)
+    finally:
         store.close()
+    output = flow_output(flow, responses, f"study {config.name} run {run_id}", log_file)
+    if getattr(output, "kind", None) == "design_study":
         return output  # composite study: a DesignStudyDoc (ionflow.flows.study)
-    doc = output if isinstance(output, StudyDoc) else StudyDoc.model_validate(output)
-    store.close()
-    return doc
+    return output if isinstance(output, StudyDoc) else StudyDoc.model_validate(output)
