@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from ionflow.config import load_study
-from ionflow.config.engine import load_engine_config, merge_overrides
+from ionflow.config.base import deep_merge
+from ionflow.config.engine import load_engine_config
 from ionflow.engines import get_engine
 from ionflow.engines.base import adapter_options
 from ionflow.errors import ConfigError
@@ -172,7 +173,7 @@ def test_overrides_merge_file_first_study_on_top(tmp_path):
     }
     again = type(config).model_validate(config.model_dump())  # merging twice changes nothing
     assert again.engine_overrides == config.engine_overrides
-    assert merge_overrides({"a": {"b": 1}}, {"a": 2}) == {"a": 2}
+    assert deep_merge({"a": {"b": 1}}, {"a": 2}) == {"a": 2}
 
 
 def test_mismatched_engine_names_the_key(tmp_path):

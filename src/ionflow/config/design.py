@@ -28,13 +28,12 @@ engine).
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field, ValidationError
 
-from ionflow.config.base import ConfigModel, format_validation_error, read_yaml
+from ionflow.config.base import ConfigModel, deep_merge, format_validation_error, read_yaml
 from ionflow.config.study import StudyConfig
 from ionflow.errors import ConfigError
 
@@ -53,27 +52,6 @@ _DESIGN_KEYS = {
 }
 #: keys of a system entry that are not StudyConfig keys
 _SYSTEM_KEYS = {"optional", "notes"}
-
-
-def deep_merge(base: Any, override: Any) -> Any:
-    """Merge ``override`` into ``base``: mappings recursively, anything else replaced.
-
-    Parameters
-    ----------
-    base, override
-        Parsed YAML values.
-
-    Returns
-    -------
-    Any
-        A new merged value (inputs are not modified).
-    """
-    if isinstance(base, dict) and isinstance(override, dict):
-        out = copy.deepcopy(base)
-        for key, value in override.items():
-            out[key] = deep_merge(out[key], value) if key in out else copy.deepcopy(value)
-        return out
-    return copy.deepcopy(override)
 
 
 class DesignSystem(ConfigModel):

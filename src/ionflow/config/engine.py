@@ -9,7 +9,8 @@ custodian options) and input-set ``overrides`` passed through to atomate2 unchan
 
 A study refers to one with ``engine_config: ../engines/vasp.yaml`` (relative to the study
 file); the study's own ``engine_overrides`` are applied on top of the file's ``overrides``
-(:func:`merge_overrides`) and the ``adapter`` keywords go to
+(:func:`ionflow.config.base.deep_merge`: mappings merge key by key) and the ``adapter``
+keywords go to
 ``ionflow.engines.get_engine`` (:func:`ionflow.engines.study_engine.engine_for_study`).
 """
 
@@ -22,7 +23,7 @@ from pydantic import Field, model_validator
 
 from ionflow.config.base import ConfigModel, load_yaml_model
 
-__all__ = ["EngineConfig", "load_engine_config", "merge_overrides"]
+__all__ = ["EngineConfig", "load_engine_config"]
 
 
 class EngineConfig(ConfigModel):
@@ -54,27 +55,3 @@ class EngineConfig(ConfigModel):
 def load_engine_config(path: str | Path) -> EngineConfig:
     """Read and validate an engine YAML file (``ConfigError`` naming the file and key)."""
     return load_yaml_model(path, EngineConfig)
-
-
-def merge_overrides(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    """Return ``base`` with ``update`` on top; nested mappings merge key by key.
-
-    Parameters
-    ----------
-    base
-        Overrides of the engine file.
-    update
-        The study's ``engine_overrides`` (these win).
-
-    Returns
-    -------
-    dict
-        A new mapping (inputs are not modified). Merging twice gives the same result.
-    """
-    out = dict(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = merge_overrides(out[key], value)
-        else:
-            out[key] = value
-    return out

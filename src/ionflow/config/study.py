@@ -21,8 +21,8 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from ionflow.config.base import ConfigModel, load_yaml_model
-from ionflow.config.engine import load_engine_config, merge_overrides
+from ionflow.config.base import ConfigModel, deep_merge, load_yaml_model
+from ionflow.config.engine import load_engine_config
 from ionflow.errors import ConfigError
 from ionflow.schemas.md import ConvergenceSettings
 
@@ -382,7 +382,7 @@ class StudyConfig(ConfigModel):
         engine_file = load_engine_config(self.engine_config)
         if self.engine is None:
             self.engine = engine_file.engine
-        merged = merge_overrides(engine_file.overrides, self.engine_overrides)
+        merged = deep_merge(engine_file.overrides, self.engine_overrides)
         if merged != self.engine_overrides:
             self.engine_overrides = merged
         return self

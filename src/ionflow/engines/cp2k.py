@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from atomate2.cp2k.sets.core import MDSetGenerator, RelaxSetGenerator, StaticSetGenerator
 from pymatgen.io.vasp.inputs import Kpoints
 
+from ionflow.config.base import deep_merge
 from ionflow.engines._cp2k_fixes import patch_cleanup_dft, thermostat_override
 from ionflow.engines.base import EngineAdapter
 from ionflow.errors import ConfigError
@@ -344,7 +345,7 @@ class Cp2kEngine(EngineAdapter):
 
     def _user_settings(self, overrides: dict[str, Any] | None) -> dict[str, Any]:
         base = cheap_dft_settings(self.charge) if self.cheap else {}
-        return _merge(_merge(base, self.input_settings), overrides or {})
+        return deep_merge(deep_merge(base, self.input_settings), overrides or {})
 
     def _run_cp2k_kwargs(self) -> dict[str, Any]:
         """atomate2 ``run_cp2k`` keywords: command and handlers (WalltimeHandler if timed)."""
@@ -447,13 +448,3 @@ class Cp2kEngine(EngineAdapter):
             "charge": self.charge,
             "cheap": self.cheap,
         }
-
-
-def _merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in update.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = value
-    return out
