@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ionflow.report.mpl import pyplot
+
 if TYPE_CHECKING:
     from ionflow.report.compare import Comparison
     from ionflow.schemas.study_composite import DesignStudyDoc
@@ -15,15 +17,6 @@ if TYPE_CHECKING:
 __all__ = ["plot_arrhenius_systems", "plot_compare_published"]
 
 _KB_EV_K = 8.617333262e-5
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def plot_arrhenius_systems(doc: DesignStudyDoc, path: str | Path) -> Path | None:
@@ -37,7 +30,7 @@ def plot_arrhenius_systems(doc: DesignStudyDoc, path: str | Path) -> Path | None
     systems = [s for s in doc.systems if s.transport is not None and s.transport.diffusion]
     if not systems:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     path = Path(path)
     fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=120)
     for k, s in enumerate(systems):
@@ -96,7 +89,7 @@ def plot_compare_published(comparisons: list[Comparison], path: str | Path) -> P
     energy = [c for c in pairs if c.published.quantity.endswith(("_eV", "_V"))]
     if not sigma and not energy:
         return None
-    plt = _pyplot()
+    plt = pyplot()
     path = Path(path)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), dpi=120)
     for ax, group, log, unit in (

@@ -1,7 +1,8 @@
 """PNG energy profile of an NEB band: images and the spline through them.
 
 The spline uses the tangential forces as slopes when the document has them (Henkelman's
-nebbarrier), otherwise a clamped cubic spline. Only this module imports matplotlib.
+nebbarrier), otherwise a clamped cubic spline. matplotlib is imported only when drawing
+(:mod:`ionflow.report.mpl`).
 """
 
 from __future__ import annotations
@@ -9,21 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ionflow.report.mpl import pyplot
+
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ionflow.schemas.neb import NebDoc
 
 __all__ = ["plot_neb_profile", "plot_neb_profiles"]
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _draw(ax, doc: NebDoc, color: str | None = None, show_label: bool = False) -> None:
@@ -56,7 +50,7 @@ def plot_neb_profile(doc: NebDoc, path: str | Path) -> Path:
     pathlib.Path
         The written file.
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 4.0))
     _draw(ax, doc)
     if doc.converged:
@@ -94,7 +88,7 @@ def plot_neb_profiles(docs: Sequence[NebDoc], path: str | Path) -> Path:
     pathlib.Path
         The written file.
     """
-    plt = _pyplot()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.5, 4.5))
     for doc in docs:
         _draw(ax, doc, show_label=True)

@@ -1,6 +1,6 @@
 """PNG plots of transport results: MSD curves and the Arrhenius fit.
 
-Only these functions import matplotlib (with the non-interactive Agg backend), so the
+Only these functions import matplotlib (Agg backend, :mod:`ionflow.report.mpl`), so the
 analysis itself never pays for it.
 """
 
@@ -13,21 +13,14 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ionflow.report.mpl import pyplot
+
 if TYPE_CHECKING:
     from ionflow.schemas.transport import ArrheniusResult, DiffusionResult
 
 __all__ = ["plot_arrhenius", "plot_msd"]
 
 _KB_EV_K = 8.617333262e-5
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def plot_msd(results: Sequence[DiffusionResult], path: str | Path) -> Path:
@@ -45,7 +38,7 @@ def plot_msd(results: Sequence[DiffusionResult], path: str | Path) -> Path:
     Path
         The written file.
     """
-    plt = _pyplot()
+    plt = pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=120)
@@ -99,7 +92,7 @@ def plot_arrhenius(
     Path
         The written file.
     """
-    plt = _pyplot()
+    plt = pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     results = list(results) if results is not None else list(fit.results)

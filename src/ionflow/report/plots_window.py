@@ -3,7 +3,8 @@
 Top panel: Li taken up (> 0) or given off (< 0) per formula unit by the equilibrium
 products, as a step function of the voltage, each step labelled with its phases. Bottom
 panel: the grand-potential decomposition energy (meV/atom). The stability window is shaded
-in both. Only this module imports matplotlib.
+in both. matplotlib is imported only when drawing
+(:mod:`ionflow.report.mpl`).
 """
 
 from __future__ import annotations
@@ -11,19 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ionflow.report.mpl import pyplot
+
 if TYPE_CHECKING:
     from ionflow.schemas.window import WindowDoc
 
 __all__ = ["plot_window"]
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def _v_max(doc: WindowDoc) -> float:
@@ -50,7 +44,7 @@ def plot_window(doc: WindowDoc, path: str | Path, v_max_V: float | None = None) 
     Path
         The written file.
     """
-    plt = _pyplot()
+    plt = pyplot()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     v_max = v_max_V if v_max_V is not None else _v_max(doc)
