@@ -40,6 +40,7 @@ def run_design(design: DesignStudy, settings: IonflowSettings, echo: Any = print
     from ionflow.runner import (
         check_work_dir,
         flow_output,
+        log_hint,
         new_run_id,
         open_store,
         prepare_run_dirs,
@@ -65,5 +66,6 @@ def run_design(design: DesignStudy, settings: IonflowSettings, echo: Any = print
         responses = run_flow_logged(flow, store, run_dir, log_file, echo)
     finally:
         store.close()
-    output = flow_output(flow, responses, f"design study {design.name} run {run_id}", log_file)
+    label = f"design study {design.name} run {run_id}"
+    output = flow_output(flow, responses, label, log_hint(log_file))
     return _as_model(output, DesignStudyDoc)

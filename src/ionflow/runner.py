@@ -30,6 +30,7 @@ __all__ = [
     "build_study_flow",
     "check_work_dir",
     "flow_output",
+    "log_hint",
     "new_run_id",
     "open_store",
     "prepare_run_dirs",
@@ -290,7 +291,7 @@ def run_flow_logged(
         file_handler.close()
 
 
-def flow_output(flow: Flow, responses: dict[str, Any], label: str, log_file: Path) -> Any:
+def flow_output(flow: Flow, responses: dict[str, Any], label: str, see: str) -> Any:
     """Return the output of a flow's last (output) job, or say that the run did not finish.
 
     Parameters
@@ -301,8 +302,8 @@ def flow_output(flow: Flow, responses: dict[str, Any], label: str, log_file: Pat
         What ``run_locally`` returned.
     label
         Run description for the error (``study X run Y``).
-    log_file
-        The run's log file, named in the error.
+    see
+        Where to look when it did not finish (the log file, the job folders).
 
     Returns
     -------
@@ -311,11 +312,13 @@ def flow_output(flow: Flow, responses: dict[str, Any], label: str, log_file: Pat
     """
     uuid = flow.output.uuid
     if uuid not in responses:
-        raise IonflowError(
-            f"{label} did not finish; see {log_file} "
-            "(results of the jobs that did run are in the store)"
-        )
+        raise IonflowError(f"{label} did not finish; see {see}")
     return responses[uuid][max(responses[uuid])].output
+
+
+def log_hint(log_file: Path) -> str:
+    """Return where to look after an unfinished local run (for :func:`flow_output`)."""
+    return f"{log_file} (results of the jobs that did run are in the store)"
 
 
 def run_study(
@@ -366,7 +369,7 @@ def run_study(
         responses = run_flow_logged(flow, store, run_dir, log_file, echo)
     finally:
         store.close()
-    output = flow_output(flow, responses, f"study {config.name} run {run_id}", log_file)
+    output = flow_output(flow, responses, f"study {config.name} run {run_id}", log_hint(log_file))
     if getattr(output, "kind", None) == "design_study":
         return output  # composite study: a DesignStudyDoc (ionflow.flows.study)
     return output if isinstance(output, StudyDoc) else StudyDoc.model_validate(output)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from ionflow.cli.common import WORK_DIR_OPTION, echo, settings_for
-from ionflow.errors import ConfigError, IonflowError
+from ionflow.errors import ConfigError
 
 if TYPE_CHECKING:
     from ionflow.config.study import StudyConfig
@@ -54,7 +54,7 @@ def run_neb_study(
     from jobflow import run_locally
 
     from ionflow.flows.neb import neb_flow_from_study
-    from ionflow.runner import check_work_dir, new_run_id, open_store
+    from ionflow.runner import check_work_dir, flow_output, new_run_id, open_store
     from ionflow.schemas.neb import HopDoc, NebStudyDoc
 
     if config.neb is None:
@@ -84,12 +84,8 @@ def run_neb_study(
     root = settings.runs_dir / config.name / run_id
     root.mkdir(parents=True, exist_ok=False)
     responses = run_locally(flow, store=store, create_folders=True, root_dir=root, log=False)
-    uuid = flow.output.uuid
-    if uuid not in responses:
-        raise IonflowError(
-            f"NEB study {config.name} run {run_id} did not finish; see the job folders in {root}"
-        )
-    out = responses[uuid][max(responses[uuid])].output
+    label = f"NEB study {config.name} run {run_id}"
+    out = flow_output(flow, responses, label, f"the job folders in {root}")
     doc = out if isinstance(out, NebStudyDoc) else NebStudyDoc.model_validate(out)
     report_dir = settings.reports_dir / config.name / run_id
     if doc.nebs:
