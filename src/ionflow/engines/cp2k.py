@@ -220,9 +220,21 @@ class _CheapCp2kMixin:
     def get_input_set(
         self, structure: Any = None, prev_dir: Any = None, optional_files: Any = None
     ) -> Any:
-        """Generate the input set with pymatgen pointed at its CP2K data."""
+        """Generate the input set with pymatgen pointed at its CP2K data.
+
+        A structure with a non-zero ``charge`` (a charged defect cell) sets the DFT CHARGE.
+        """
         with pymatgen_cp2k_settings(self.pmg_data_dir, self.functional):
-            return super().get_input_set(structure, prev_dir, optional_files)
+            input_set = super().get_input_set(structure, prev_dir, optional_files)
+        charge = getattr(structure, "charge", 0)
+        if charge:
+            # a charged defect cell carries its own charge; the engine-wide CHARGE of the
+            # settings (0 by default) would otherwise run it neutral
+            from pymatgen.io.cp2k.inputs import Keyword
+
+            dft = input_set.cp2k_input["FORCE_EVAL"]["DFT"]
+            dft["CHARGE"] = Keyword("CHARGE", round(charge))
+        return input_set
 
     def get_input_updates(self, structure: Structure, *args: Any, **kwargs: Any) -> dict:
         """Return the parent's updates plus the cheap basis for the structure's elements."""
