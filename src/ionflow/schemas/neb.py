@@ -8,33 +8,18 @@ energies and max force but never carries a barrier: ``barrier_forward_eV`` and
 ``barrier_backward_eV`` are None unless ``converged`` is True.
 """
 
-import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pymatgen.core import Structure
+
+from ionflow.schemas.finite import find_nonfinite
 
 __all__ = ["SCHEMA_VERSION", "HopDoc", "NebDoc", "NebPathDoc", "NebStudyDoc", "PercolationDoc"]
 
 SCHEMA_VERSION = "1"
 
 HopKind = Literal["vacancy", "interstitial", "interstitialcy", "explicit"]
-
-
-def _find_nonfinite(value: Any, path: str) -> str | None:
-    if isinstance(value, float):
-        return None if math.isfinite(value) else path
-    if isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            bad = _find_nonfinite(v, f"{path}[{i}]")
-            if bad:
-                return bad
-    if isinstance(value, dict):
-        for k, v in value.items():
-            bad = _find_nonfinite(v, f"{path}.{k}")
-            if bad:
-                return bad
-    return None
 
 
 def _as_structure(value: Any) -> Any:
@@ -52,7 +37,7 @@ class _Doc(BaseModel):
             value = getattr(self, name)
             if isinstance(value, (BaseModel, Structure)):
                 continue
-            bad = _find_nonfinite(value, name)
+            bad = find_nonfinite(value, name)
             if bad:
                 raise ValueError(f"{bad} is not finite; NaN/inf are never stored")
         return self

@@ -5,26 +5,15 @@ the transport flow stores; the JSON keys listed in issue 4 are fixed. Every floa
 finite or None: a validator rejects NaN/inf so they never reach a store.
 """
 
-import math
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from ionflow.schemas.finite import find_nonfinite
 
 __all__ = ["SCHEMA_VERSION", "ArrheniusResult", "DiffusionResult"]
 
 SCHEMA_VERSION = "1"
-
-
-def _find_nonfinite(value: Any, path: str) -> str | None:
-    """Return the dotted path of the first NaN/inf inside ``value`` (or None)."""
-    if isinstance(value, float):
-        return None if math.isfinite(value) else path
-    if isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            bad = _find_nonfinite(v, f"{path}[{i}]")
-            if bad:
-                return bad
-    return None
 
 
 class _Doc(BaseModel):
@@ -33,7 +22,7 @@ class _Doc(BaseModel):
     @model_validator(mode="after")
     def _all_finite(self) -> "_Doc":
         for name in type(self).model_fields:
-            bad = _find_nonfinite(getattr(self, name), name)
+            bad = find_nonfinite(getattr(self, name), name)
             if bad:
                 raise ValueError(f"{bad} is not finite; NaN/inf are never stored")
         return self
