@@ -154,6 +154,11 @@ def test_study_doc_charged_cells_and_binding():
     assert by["V_Li_q-1"].correction_electrostatic_eV is None
     assert by[pair.label].correction_method == "none"
     assert doc.vbm_eV == 2.0
+    from ionflow.cli.defects import _table
+
+    text = "\n".join(_table(doc))
+    assert f"q -1: point_charge correction {corr:+.3f} eV" in text
+    assert "charged cells: VBM 2.000 eV (user), E_F - VBM 0.300 eV" in text
     assert by["V_Li_q-1"].formation_energy_eV == pytest.approx(-196 + 200 - 2.0 - 2.3 + corr)
     assert by["V_Cl_q+1"].formation_energy_eV == pytest.approx(-197 + 200 - 1.5 + 2.3 + corr)
     e_pair = by[pair.label].formation_energy_eV

@@ -164,6 +164,11 @@ def test_vasp_charged_vacancy_gets_freysoldt_and_host_vbm(vasp_setup, lif_ref):
         + d.correction_eV
     )
     assert d.formation_energy_eV == pytest.approx(expected, abs=1e-6)
+    from ionflow.cli.defects import _table
+
+    text = "\n".join(_table(doc))
+    assert f"q -1: freysoldt correction {d.correction_eV:+.3f} eV: electrostatic" in text
+    assert "(host run vasprun.xml" in text
 
 
 def test_user_vbm_overrides_host_run(vasp_setup):

@@ -163,10 +163,25 @@ def _table(doc: DefectStudyDoc) -> list[str]:
             f"{fmt(b and b.coulomb_energy_eV, '9.3f'):>9}"
             + {"part": "  (isolated part)", "reference": "  (farthest placement)"}.get(d.role, "")
         )
+        if d.charge:
+            parts = ""
+            if d.correction_method == "freysoldt":
+                parts = (
+                    f": electrostatic {d.correction_electrostatic_eV:+.3f}, alignment "
+                    f"{d.correction_alignment_eV:+.3f}"
+                )
+            lines.append(
+                f"    q {d.charge:+d}: {d.correction_method} correction "
+                f"{d.correction_eV:+.3f} eV{parts}"
+            )
     lines.append(
         "  E_b: vs isolated parts; E_bfar: vs the farthest placement of the same cluster in "
         "the cell; E_coul: screened point charges at the relaxed separation"
     )
+    if doc.vbm_eV is not None:
+        source = f" ({doc.vbm_source})" if doc.vbm_source else ""
+        fermi = next((d.fermi_level_eV for d in doc.defects if d.charge), 0.0)
+        lines.append(f"  charged cells: VBM {doc.vbm_eV:.3f} eV{source}, E_F - VBM {fermi:.3f} eV")
     if doc.missing:
         lines.append(f"  missing (failed): {', '.join(doc.missing)}")
     lines += [f"  warning: {w}" for w in doc.warnings]

@@ -154,7 +154,7 @@ def defect_study_doc(
     freysoldt: bool = False,
     potentials: Sequence[CellPotentialDoc | dict | None] | None = None,
     host_potential: CellPotentialDoc | dict | None = None,
-    vbm_source: str = "",
+    vbm_source: str = "user",
 ) -> DefectStudyDoc:
     """Build the study document from relaxed energies (pure function).
 

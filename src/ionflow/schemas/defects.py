@@ -16,11 +16,11 @@ from pymatgen.core import Structure
 
 __all__ = [
     "SCHEMA_VERSION",
+    "CellPotentialDoc",
     "ChemicalPotentialSet",
     "DefectConfig",
     "DefectEnergyDoc",
     "DefectSite",
-    "CellPotentialDoc",
     "DefectStudyDoc",
     "LiContentConfig",
     "PairBinding",
@@ -314,6 +314,11 @@ class CellPotentialDoc(_Doc):
             if not all(math.isfinite(x) for x in axis):
                 raise ValueError("planar-averaged potential contains NaN/inf")
         return value
+
+    @field_validator("vbm_eV")
+    @classmethod
+    def _check_vbm(cls, value: float | None) -> float | None:
+        return _finite(value, "vbm_eV")
 
 
 class LiContentConfig(_Doc):
