@@ -57,7 +57,10 @@ class CachedYaml:
 def read_cp2k_input_cell(path: str | Path) -> tuple[Structure, int, dict[str, str]]:
     """Return the structure, DFT CHARGE and kind → element map of a ``cp2k.inp``."""
     text = Path(path).read_text()
-    cell = re.search(r"&CELL\n(.*?)&END CELL", text, re.S).group(1)
+    cell, coord = (re.search(rf"&{k}\n(.*?)&END {k}", text, re.S) for k in ("CELL", "COORD"))
+    if cell is None or coord is None:
+        raise ValueError(f"fake CP2K: {path} has no &CELL or &COORD section")
+    cell = cell.group(1)
     vectors = {
         m.group(1): [float(x) for x in m.group(2).split()]
         for m in re.finditer(r"^\s*([ABC])\s+(.+)$", cell, re.M)
@@ -65,8 +68,7 @@ def read_cp2k_input_cell(path: str | Path) -> tuple[Structure, int, dict[str, st
     kinds = {
         m.group(1): m.group(2) for m in re.finditer(r"&KIND (\S+)\s.*?ELEMENT\s+(\w+)", text, re.S)
     }
-    coord = re.search(r"&COORD\n(.*?)&END COORD", text, re.S).group(1)
-    rows = [line.split() for line in coord.strip().splitlines()]
+    rows = [line.split() for line in coord.group(1).strip().splitlines()]
     charge = re.search(r"^\s*CHARGE\s+(-?\d+)", text, re.M)
     structure = Structure(
         Lattice([vectors["A"], vectors["B"], vectors["C"]]),
