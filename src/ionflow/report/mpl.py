@@ -7,9 +7,10 @@ non-interactive Agg backend on machines without a display.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-__all__ = ["pyplot"]
+__all__ = ["pyplot", "save_figure"]
 
 
 def pyplot() -> Any:
@@ -26,3 +27,28 @@ def pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def save_figure(fig: Any, path: str | Path, dpi: float | None = None) -> Path:
+    """Lay out, write (creating parent folders) and close a figure.
+
+    Parameters
+    ----------
+    fig
+        The matplotlib figure.
+    path
+        Output file (PNG).
+    dpi
+        Resolution of the file; None keeps the figure's own.
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+    return path

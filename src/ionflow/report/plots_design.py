@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ionflow.report.mpl import pyplot
+from ionflow.report.mpl import pyplot, save_figure
 
 if TYPE_CHECKING:
     from ionflow.report.compare import Comparison
@@ -31,7 +31,6 @@ def plot_arrhenius_systems(doc: DesignStudyDoc, path: str | Path) -> Path | None
     if not systems:
         return None
     plt = pyplot()
-    path = Path(path)
     fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=120)
     for k, s in enumerate(systems):
         color = f"C{k % 10}"
@@ -64,10 +63,7 @@ def plot_arrhenius_systems(doc: DesignStudyDoc, path: str | Path) -> Path | None
     ax.set_title(f"{doc.meta.study}: Li diffusivity per system (lines: Arrhenius fits)")
     ax.title.set_fontsize(9)
     ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_compare_published(comparisons: list[Comparison], path: str | Path) -> Path | None:
@@ -90,7 +86,6 @@ def plot_compare_published(comparisons: list[Comparison], path: str | Path) -> P
     if not sigma and not energy:
         return None
     plt = pyplot()
-    path = Path(path)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), dpi=120)
     for ax, group, log, unit in (
         (axes[0], sigma, True, "σ(300 K) (mS/cm)"),
@@ -127,7 +122,4 @@ def plot_compare_published(comparisons: list[Comparison], path: str | Path) -> P
         ax.set_xlabel(f"published (DFT) {unit}")
         ax.set_ylabel(f"computed (ionflow) {unit}")
     fig.suptitle("ionflow vs published DFT (dashed: equal)", fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

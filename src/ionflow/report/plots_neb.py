@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ionflow.report.mpl import pyplot
+from ionflow.report.mpl import pyplot, save_figure
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -65,12 +65,7 @@ def plot_neb_profile(doc: NebDoc, path: str | Path) -> Path:
     ax.set_xlabel("reaction coordinate (Å)")
     ax.set_ylabel("energy relative to image 0 (eV)")
     ax.axhline(0.0, color="0.7", lw=0.8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)
 
 
 def plot_neb_profiles(docs: Sequence[NebDoc], path: str | Path) -> Path:
@@ -96,9 +91,4 @@ def plot_neb_profiles(docs: Sequence[NebDoc], path: str | Path) -> Path:
     ax.set_ylabel("energy relative to image 0 (eV)")
     ax.axhline(0.0, color="0.7", lw=0.8)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=120)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ionflow.report.mpl import pyplot
+from ionflow.report.mpl import pyplot, save_figure
 
 if TYPE_CHECKING:
     from ionflow.schemas.transport import ArrheniusResult, DiffusionResult
@@ -39,8 +39,6 @@ def plot_msd(results: Sequence[DiffusionResult], path: str | Path) -> Path:
         The written file.
     """
     plt = pyplot()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=120)
     cmap = plt.get_cmap("plasma")
     ordered = sorted(results, key=lambda r: r.temperature_K)
@@ -67,10 +65,7 @@ def plot_msd(results: Sequence[DiffusionResult], path: str | Path) -> Path:
         ax.legend(fontsize=8, frameon=False)
     ax.set_xlim(left=0)
     ax.set_ylim(bottom=0)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_arrhenius(
@@ -93,8 +88,6 @@ def plot_arrhenius(
         The written file.
     """
     plt = pyplot()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     results = list(results) if results is not None else list(fit.results)
     fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=120)
     for r in results:
@@ -164,7 +157,4 @@ def plot_arrhenius(
     handles, _ = ax.get_legend_handles_labels()
     if handles:
         ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ionflow.report.mpl import pyplot
+from ionflow.report.mpl import pyplot, save_figure
 
 if TYPE_CHECKING:
     from ionflow.schemas.window import WindowDoc
@@ -45,8 +45,6 @@ def plot_window(doc: WindowDoc, path: str | Path, v_max_V: float | None = None) 
         The written file.
     """
     plt = pyplot()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     v_max = v_max_V if v_max_V is not None else _v_max(doc)
     n_atoms = _atoms_per_fu(doc.formula)
     fig, (ax_li, ax_e) = plt.subplots(
@@ -93,10 +91,7 @@ def plot_window(doc: WindowDoc, path: str | Path, v_max_V: float | None = None) 
     ax_e.set_ylabel("decomposition energy (meV/atom)")
     ax_e.set_xlabel(f"voltage vs {doc.mobile_element}/{doc.mobile_element}+ (V)")
     ax_e.set_xlim(0.0, v_max)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def _atoms_per_fu(formula: str) -> float:
