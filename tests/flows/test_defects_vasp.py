@@ -192,12 +192,14 @@ def test_missing_locpot_is_a_clear_error_and_keeps_the_runs(vasp_setup):
     doc = responses[flow.jobs[-1].uuid][1].output
     assert doc.defects == []
     assert doc.missing == ["V_Li_q-1"]
-    assert any("LOCPOT" in w and "LVHAR" in w for w in doc.warnings)
+    (warning,) = [w for w in doc.warnings if w.startswith("V_Li_q-1")]
     # the relaxations themselves are stored
     relax = next(j for j in flow.jobs if j.name == "defects relax V_Li_q-1")
     stored = store.query_one({"uuid": relax.uuid})
     assert stored["output"]["output"]["energy"] == pytest.approx(7 * -1.9 + 8 * -2.4 - 0.3)
     folder = Path(stored["output"]["dir_name"].split(":", 1)[-1])
+    assert f"no LOCPOT of the defect cell could be read from {folder}" in warning
+    assert "LVHAR = True" in warning
     with pytest.raises(InputError, match=f"no LOCPOT in {folder}.*LVHAR = True"):
         read_cell_potential(stored["output"]["dir_name"])
 

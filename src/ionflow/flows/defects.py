@@ -32,8 +32,9 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Maker, OnMissing
 
 from ionflow.errors import ConfigError, InputError
+from ionflow.makers.defect_cells import strain_structures
 from ionflow.makers.defect_charge import locpot_relax_maker, read_cell_potential_job
-from ionflow.makers.defects import cluster_key, collect_defect_energies, strain_structures
+from ionflow.makers.defects import cluster_key, collect_defect_energies
 from ionflow.structures.defects import as_defect_spec, generate_defects, isolated_parts
 from ionflow.structures.supercell import choose_supercell
 
@@ -311,6 +312,11 @@ class DefectFormationMaker(Maker):
             },
             potentials=[j.output if j is not None else None for j in potentials],
             host_potential=host_potential.output if host_potential is not None else None,
+            potential_dirs=[
+                r.output.dir_name if p is not None else None
+                for r, p in zip(relax_jobs, potentials, strict=True)
+            ],
+            host_dir=host_job.output.dir_name if freysoldt else None,
         )
         collector.name = f"defect formation energies {formula}"
         collector.config.on_missing_references = OnMissing.NONE

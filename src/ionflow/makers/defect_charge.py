@@ -174,6 +174,8 @@ def charged_cell_correction(
     freysoldt: bool,
     defect_potential: CellPotentialDoc | dict | None = None,
     host_potential: CellPotentialDoc | dict | None = None,
+    defect_dir: str | None = None,
+    host_dir: str | None = None,
 ) -> AppliedCorrection:
     """Finite-size correction of one relaxed configuration.
 
@@ -191,6 +193,8 @@ def charged_cell_correction(
         Use the Freysoldt scheme (engine vasp); both potentials must then be given.
     defect_potential, host_potential
         Planar-averaged LOCPOTs of the defect and host supercells.
+    defect_dir, host_dir
+        Their run folders, named in the error when a LOCPOT could not be read.
 
     Returns
     -------
@@ -203,10 +207,12 @@ def charged_cell_correction(
         corr = point_charge_correction(relaxed.lattice, config.charge, dielectric_constant)
         return AppliedCorrection("point_charge", corr)
     if defect_potential is None or host_potential is None:
-        which = "defect" if defect_potential is None else "host"
+        which, folder = ("defect", defect_dir) if defect_potential is None else ("host", host_dir)
+        where = f" from {_strip_host(folder)}" if folder else ""
         raise InputError(
-            f"{config.label}: no planar-averaged LOCPOT of the {which} cell (its 'defects "
-            "read locpot' job failed: was LVHAR = True?); no Freysoldt correction possible"
+            f"{config.label}: no LOCPOT of the {which} cell could be read{where} (its "
+            "'defects read locpot' job failed; the run needs LVHAR = True); no Freysoldt "
+            "correction possible"
         )
     defect_potential = CellPotentialDoc.model_validate(defect_potential)
     host_potential = CellPotentialDoc.model_validate(host_potential)

@@ -1,7 +1,5 @@
 """Jobs of the defect formation-energy flow and the plain functions behind them.
 
-- :func:`strain_to_lattice` / :func:`strain_structures`: put supercells built on the input
-  lattice onto the engine-relaxed host lattice (fractional coordinates kept);
 - :func:`defect_study_doc`: formation energies (charged cells corrected as
   :func:`ionflow.makers.defect_charge.charged_cell_correction` decides: Freysoldt, point
   charge or none), binding energies of clusters against their isolated parts, screened
@@ -18,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from jobflow import job
 from monty.json import MontyDecoder
-from pymatgen.core import Lattice, Structure
+from pymatgen.core import Structure
 
 from ionflow.analysis.formation import (
     binding_energy,
@@ -47,8 +45,6 @@ __all__ = [
     "collect_defect_energies",
     "defect_positions_cart",
     "defect_study_doc",
-    "strain_structures",
-    "strain_to_lattice",
 ]
 
 logger = logging.getLogger(__name__)
@@ -56,43 +52,6 @@ logger = logging.getLogger(__name__)
 
 def _structure(obj: Any) -> Structure:
     return MontyDecoder().process_decoded(obj) if isinstance(obj, dict) else obj
-
-
-def strain_to_lattice(
-    structure: Structure, relaxed_unit: Structure, supercell_matrix: Sequence[Sequence[int]]
-) -> Structure:
-    """Return ``structure`` on the lattice ``supercell_matrix · relaxed_unit.lattice``.
-
-    Parameters
-    ----------
-    structure
-        Supercell built on the unrelaxed host lattice.
-    relaxed_unit
-        Engine-relaxed host cell.
-    supercell_matrix
-        Matrix that built ``structure``'s lattice from the host cell.
-
-    Returns
-    -------
-    Structure
-        Same species, fractional coordinates and charge; new lattice.
-    """
-    structure, relaxed_unit = _structure(structure), _structure(relaxed_unit)
-    lattice = Lattice(np.array(supercell_matrix) @ relaxed_unit.lattice.matrix)
-    return Structure(
-        lattice,
-        structure.species,
-        structure.frac_coords,
-        charge=structure.charge if structure.charge else None,
-    )
-
-
-@job(name="defects strain to relaxed lattice")
-def strain_structures(
-    structures: list[Structure], relaxed_unit: Structure, supercell_matrix: list[list[int]]
-) -> list[Structure]:
-    """Job: :func:`strain_to_lattice` for every supercell (output indexed like the input)."""
-    return [strain_to_lattice(s, relaxed_unit, supercell_matrix) for s in structures]
 
 
 def defect_positions_cart(config: DefectConfig, relaxed: Structure | None) -> np.ndarray:
@@ -155,6 +114,8 @@ def defect_study_doc(
     potentials: Sequence[CellPotentialDoc | dict | None] | None = None,
     host_potential: CellPotentialDoc | dict | None = None,
     vbm_source: str = "user",
+    potential_dirs: Sequence[str | None] | None = None,
+    host_dir: str | None = None,
 ) -> DefectStudyDoc:
     """Build the study document from relaxed energies (pure function).
 
@@ -187,6 +148,8 @@ def defect_study_doc(
         Planar-averaged LOCPOTs per configuration (None for neutral cells) and of the host.
     vbm_source
         Where ``vbm_eV`` came from (recorded in the document).
+    potential_dirs, host_dir
+        Run folders of the cells whose LOCPOT is read (named when one is missing).
 
     Returns
     -------
@@ -213,6 +176,8 @@ def defect_study_doc(
                 freysoldt,
                 potentials[i] if potentials else None,
                 host_potential,
+                potential_dirs[i] if potential_dirs else None,
+                host_dir,
             )
             e_f = formation_energy(
                 energy,
@@ -334,6 +299,8 @@ def collect_defect_energies(
     settings: dict[str, Any],
     potentials: list[Any] | None = None,
     host_potential: Any = None,
+    potential_dirs: list[str | None] | None = None,
+    host_dir: str | None = None,
 ) -> DefectStudyDoc:
     """Job: chemical potentials from the entries, then :func:`defect_study_doc`.
 
@@ -354,6 +321,8 @@ def collect_defect_energies(
     potentials, host_potential
         Outputs of the ``defects read locpot`` jobs (engine vasp; None where a cell is
         neutral or the job failed). A user ``vbm_eV`` wins over the host run's VBM.
+    potential_dirs, host_dir
+        Run folders those outputs were read from.
 
     Returns
     -------
@@ -401,6 +370,8 @@ def collect_defect_energies(
         potentials=potentials,
         host_potential=host_potential,
         vbm_source=vbm_source,
+        potential_dirs=potential_dirs,
+        host_dir=host_dir,
     )
     doc.warnings.extend(notes)
     return doc
