@@ -88,13 +88,13 @@ def vasp_setup(lif_ref, monkeypatch, tmp_path):
     return host, host_sc, make_fake
 
 
-def _flow(host, **kwargs):
+def _flow(host, relax_host_cell=False, **kwargs):
     from ionflow.engines.vasp import VaspEngine
     from ionflow.flows.defects import DefectFormationMaker
 
     maker = DefectFormationMaker(
         engine=VaspEngine(write_input_set_kwargs={"potcar_spec": True}),
-        relax_host_cell=False,
+        relax_host_cell=relax_host_cell,
         binding=False,
         dielectric_constant=EPS,
         fermi_level_eV=0.5,
@@ -114,7 +114,7 @@ def test_vasp_charged_vacancy_gets_freysoldt_and_host_vbm(vasp_setup, lif_ref):
 
     host, host_sc, make_fake = vasp_setup
     fake = make_fake()
-    flow = _flow(host)
+    flow = _flow(host, relax_host_cell=True)
     names = [j.name for j in flow.jobs]
     assert "defects read locpot host supercell LiF" in names
     assert "defects read locpot V_Li_q-1" in names
@@ -123,7 +123,9 @@ def test_vasp_charged_vacancy_gets_freysoldt_and_host_vbm(vasp_setup, lif_ref):
     doc = responses[flow.jobs[-1].uuid][1].output
 
     by_n = {c["n_atoms"]: c for c in fake.calls}
-    assert sorted(by_n) == [15, 16]
+    assert sorted(by_n) == [2, 15, 16]  # host cell (ISIF 3), host supercell, V_Li
+    assert by_n[2]["incar"]["ISIF"] == 3
+    assert "LVHAR" not in by_n[2]["incar"]
     host_call, defect_call = by_n[16], by_n[15]
     assert host_call["incar"]["LVHAR"] is True
     assert defect_call["incar"]["LVHAR"] is True
