@@ -220,3 +220,33 @@ def test_charged_vasp_cells_need_the_dielectric_constant(lif_ref):
     neutral = {**VACANCY, "charge": 0}
     flow = maker.make(host, [neutral], supercell_matrix=[2, 2, 2], entries=entries)
     assert not any("read locpot" in j.name for j in flow.jobs)
+
+
+def test_study_file_with_vasp_builds_the_locpot_jobs(lif_ref, tmp_path):
+    from monty.serialization import dumpfn
+
+    from ionflow.config.study import load_study
+    from ionflow.flows.defects import defects_flow_from_study
+    from ionflow.settings import get_settings
+
+    dumpfn([ComputedEntry(f, e) for f, e in ENTRIES.items()], tmp_path / "entries.json")
+    study = tmp_path / "study.yaml"
+    study.write_text(
+        "name: lif_vli\n"
+        f"structure: {{file: {lif_ref / 'CONTCAR'}}}\n"
+        "engine: vasp\n"
+        "supercell: {matrix: [2, 2, 2]}\n"
+        "defects:\n"
+        "  - {type: vacancy, species: [Li], charge: -1}\n"
+        "formation: {entries: entries.json, dielectric_constant: 5.0, relax_host_cell: false}\n"
+    )
+    flow = defects_flow_from_study(load_study(study), get_settings())
+    jobs = {j.name: j for j in flow.jobs}
+    assert {"defects read locpot host supercell LiF", "defects read locpot V_Li_q-1"} <= set(jobs)
+    for name in ("defects relax host supercell LiF", "defects relax V_Li_q-1"):
+        generator = jobs[name].maker.input_set_generator
+        assert generator.user_incar_settings["LVHAR"] is True
+        assert generator.use_structure_charge
+    (settings,) = [a for a in flow.jobs[-1].function_args if isinstance(a, dict)]
+    assert settings["freysoldt"] is True
+    assert settings["vbm_eV"] is None  # read from the host run
