@@ -51,3 +51,41 @@ def test_unfinished_flow_names_where_to_look(tmp_path):
         f"study s run r did not finish; see {tmp_path / 'x.log'} "
         "(results of the jobs that did run are in the store)"
     )
+
+
+@job
+def noisy(a: int) -> int:
+    import warnings
+
+    warnings.warn("library chatter", UserWarning, stacklevel=1)
+    return a
+
+
+def test_logged_run_keeps_the_terminal_to_progress_lines(tmp_path, capfd):
+    import logging
+
+    flow = Flow([noisy(3)])
+    flow.output = flow.jobs[0].output
+    store = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+    log_file = tmp_path / "run.log"
+    lines: list[str] = []
+    root = logging.getLogger()
+    handler = logging.StreamHandler()  # as logging.basicConfig sets up for the CLI
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    try:
+        responses = run_flow_logged(flow, store, tmp_path, log_file, lines.append)
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+    assert flow_output(flow, responses, "r", log_hint(log_file)) == 3
+    err = capfd.readouterr().err
+    assert "Starting job" not in err
+    assert "library chatter" not in err
+    text = log_file.read_text()
+    assert "Starting job - noisy" in text
+    assert "UserWarning: library chatter" in text
+    assert lines == ["[0/1 done,     0 s] running noisy ..."]
+    assert logging.getLogger("jobflow").propagate
+    assert logging.getLogger("py.warnings").propagate

@@ -273,21 +273,35 @@ def run_flow_logged(
     from jobflow import run_locally
 
     jf_logger = logging.getLogger("jobflow")
+    warn_logger = logging.getLogger("py.warnings")
     file_handler = logging.FileHandler(log_file)
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     progress = _ProgressHandler(len(list(flow.iterflow())), echo)
-    old_level = jf_logger.level
+    old_level, old_propagate = jf_logger.level, jf_logger.propagate
+    old_warn_propagate = warn_logger.propagate
+    # the terminal gets the progress lines; jobflow's INFO records and library warnings
+    # (jobflow's cd deprecation, torch/CHGNet user warnings) go to the log file only,
+    # unless the root logger was set to show them (--debug)
+    quiet = logging.getLogger().getEffectiveLevel() > logging.INFO
     jf_logger.setLevel(logging.INFO)
+    jf_logger.propagate = not quiet
     for handler in (file_handler, progress):
         jf_logger.addHandler(handler)
     logging.getLogger("ionflow").addHandler(file_handler)
+    logging.captureWarnings(True)
+    warn_logger.addHandler(file_handler)
+    warn_logger.propagate = not quiet
     try:
         return run_locally(flow, store=store, create_folders=True, root_dir=run_dir, log=False)
     finally:
         for handler in (file_handler, progress):
             jf_logger.removeHandler(handler)
         logging.getLogger("ionflow").removeHandler(file_handler)
+        warn_logger.removeHandler(file_handler)
+        warn_logger.propagate = old_warn_propagate
+        logging.captureWarnings(False)
         jf_logger.setLevel(old_level)
+        jf_logger.propagate = old_propagate
         file_handler.close()
 
 
