@@ -29,6 +29,7 @@ from pymatgen.io.vasp.inputs import Kpoints
 from ionflow.config.base import deep_merge
 from ionflow.engines._cp2k_fixes import patch_cleanup_dft, thermostat_override
 from ionflow.engines.base import EngineAdapter
+from ionflow.engines.commands import command_or_setting
 from ionflow.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -328,7 +329,7 @@ class Cp2kEngine(EngineAdapter):
     Parameters
     ----------
     cp2k_cmd
-        Command running CP2K; None uses ``settings.cp2k.cmd``.
+        Command running CP2K; None uses ``settings.cp2k.cmd`` of the node running the job.
     data_dir
         pymatgen CP2K YAML folder (``pmg config --cp2k``); None uses the settings.
     functional
@@ -361,10 +362,9 @@ class Cp2kEngine(EngineAdapter):
 
     def _run_cp2k_kwargs(self) -> dict[str, Any]:
         """atomate2 ``run_cp2k`` keywords: command and handlers (WalltimeHandler if timed)."""
-        from ionflow.settings import get_settings
-
         return {
-            "cp2k_cmd": self.cp2k_cmd or get_settings().cp2k.cmd,
+            # an unset command is read on the node that runs the job (ionflow submit)
+            "cp2k_cmd": command_or_setting(self.cp2k_cmd, "cp2k"),
             "handlers": md_handlers(self.wall_time_s),
         }
 

@@ -3,9 +3,10 @@
 The makers are atomate2's (``RelaxMaker``, ``StaticMaker``, ``MDMaker``); ionflow fills
 in the INCAR settings a transport study needs (NVT thermostats, RANDOM_SEED, NBLOCK,
 Gamma-only k-points, ISPIN 1, LREAL Auto for MD),
-the VASP command and the custodian handlers (atomate2's MD set, plus custodian's
-``WalltimeHandler`` when a walltime is configured), read from ionflow's settings when the
-maker is built, never at import time.
+and the custodian handlers (atomate2's MD set, plus custodian's ``WalltimeHandler`` when a
+walltime is configured, read from ionflow's settings when the maker is built). A VASP command
+the engine does not set is read from the settings of the node that runs the job
+(:class:`ionflow.engines.commands.SettingsCommand`), never where the flow is built.
 
 MD segments are not run through ``MDMaker.make`` (whose task document keeps every ionic
 step in the main document, atomate2 issues #703/#671) but by
@@ -22,6 +23,7 @@ from atomate2.vasp.sets.core import MDSetGenerator
 from pymatgen.io.vasp.inputs import Kpoints
 
 from ionflow.engines.base import EngineAdapter
+from ionflow.engines.commands import command_or_setting
 from ionflow.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -120,10 +122,10 @@ class VaspEngine(EngineAdapter):
     Parameters
     ----------
     vasp_cmd
-        Command running VASP; None uses ``settings.vasp.cmd``.
+        Command running VASP; None uses ``settings.vasp.cmd`` of the node running the job.
     vasp_gamma_cmd
         Command running Gamma-only VASP (custodian uses it for Gamma-only k-points);
-        None uses ``settings.vasp.gamma_cmd``.
+        None uses ``settings.vasp.gamma_cmd`` of the node running the job.
     wall_time_s
         Queue walltime (s) for custodian's WalltimeHandler; None uses the settings.
     incar
@@ -146,8 +148,9 @@ class VaspEngine(EngineAdapter):
         settings = get_settings().vasp
         wall = self.wall_time_s if self.wall_time_s is not None else settings.wall_time_s
         kwargs: dict[str, Any] = {
-            "vasp_cmd": self.vasp_cmd or settings.cmd,
-            "vasp_gamma_cmd": self.vasp_gamma_cmd or settings.gamma_cmd,
+            # unset commands are read on the node that runs the job (ionflow submit)
+            "vasp_cmd": command_or_setting(self.vasp_cmd, "vasp", "cmd"),
+            "vasp_gamma_cmd": command_or_setting(self.vasp_gamma_cmd, "vasp", "gamma_cmd"),
         }
         if handlers is not None:
             kwargs["handlers"] = handlers
