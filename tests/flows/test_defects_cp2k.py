@@ -90,3 +90,41 @@ def test_cp2k_defect_flow_energies_reach_the_formation_energy(shared_dir, tmp_pa
         by_n[8]["energy_eV"] - by_n[10]["energy_eV"] + mus["Li"] + mus["Cl"], abs=1e-6
     )
     assert doc.vbm_source == "user"
+
+
+def test_study_engine_file_reaches_the_cp2k_defect_relaxations(tmp_path):
+    """A study's CP2K engine_config (input_settings, command) reaches the defect relaxations."""
+    from monty.serialization import dumpfn
+
+    from ionflow.config.study import load_study
+    from ionflow.flows.defects import defects_flow_from_study
+    from ionflow.settings import get_settings
+
+    _li3ocl().to(filename=str(tmp_path / "Li3OCl.cif"))
+    dumpfn([ComputedEntry(f, e) for f, e in TOY.items()], tmp_path / "entries.json")
+    (tmp_path / "cp2k_site.yaml").write_text(
+        "engine: cp2k\n"
+        f"adapter: {{cp2k_cmd: srun cp2k.popt, data_dir: {tmp_path}, "
+        "input_settings: {cutoff: 350, rel_cutoff: 50}}\n"
+        "overrides: {max_scf: 33}\n"
+    )
+    (tmp_path / "study.yaml").write_text(
+        "name: li3ocl_vli_cp2k\n"
+        "structure: {file: Li3OCl.cif}\n"
+        "engine_config: cp2k_site.yaml\n"
+        "supercell: {matrix: [2, 1, 1]}\n"
+        "defects:\n"
+        "  - {type: vacancy, species: [Li], charge: -1}\n"
+        "formation: {entries: entries.json, relax_host_cell: false, vbm_eV: 2.0,\n"
+        "            dielectric_constant: 5.0}\n"
+    )
+    flow = defects_flow_from_study(load_study(tmp_path / "study.yaml"), get_settings())
+    relaxes = [j for j in flow.jobs if j.name.startswith("defects relax ")]
+    assert {"defects relax V_Li_1_q-1", "defects relax host supercell Li3ClO"} <= {
+        j.name for j in relaxes
+    }
+    for job in relaxes:
+        settings = job.maker.input_set_generator.user_input_settings
+        assert (settings["cutoff"], settings["rel_cutoff"]) == (350, 50), job.name
+        assert settings["max_scf"] == 33, job.name
+        assert job.maker.run_cp2k_kwargs["cp2k_cmd"] == "srun cp2k.popt", job.name

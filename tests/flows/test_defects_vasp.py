@@ -250,3 +250,40 @@ def test_study_file_with_vasp_builds_the_locpot_jobs(lif_ref, tmp_path):
     (settings,) = [a for a in flow.jobs[-1].function_args if isinstance(a, dict)]
     assert settings["freysoldt"] is True
     assert settings["vbm_eV"] is None  # read from the host run
+
+
+def test_study_engine_file_reaches_the_defect_relaxations(lif_ref, tmp_path):
+    """A study's engine_config (adapter incar, command) reaches every formation-energy relax."""
+    from monty.serialization import dumpfn
+
+    from ionflow.config.study import load_study
+    from ionflow.flows.defects import defects_flow_from_study
+    from ionflow.settings import get_settings
+
+    dumpfn([ComputedEntry(f, e) for f, e in ENTRIES.items()], tmp_path / "entries.json")
+    (tmp_path / "vasp_site.yaml").write_text(
+        "engine: vasp\n"
+        "adapter: {vasp_cmd: srun -n 8 vasp_std, incar: {ENCUT: 450, LASPH: true}}\n"
+        "overrides: {NELM: 77, EDIFF: 1.0e-6}\n"
+    )
+    study = tmp_path / "study.yaml"
+    study.write_text(
+        "name: lif_vli\n"
+        f"structure: {{file: {lif_ref / 'CONTCAR'}}}\n"
+        "engine_config: vasp_site.yaml\n"
+        "engine_overrides: {EDIFF: 1.0e-5}\n"
+        "supercell: {matrix: [2, 2, 2]}\n"
+        "defects:\n"
+        "  - {type: vacancy, species: [Li], charge: 0}\n"
+        "formation: {entries: entries.json, relax_host_cell: true}\n"
+    )
+    flow = defects_flow_from_study(load_study(study), get_settings())
+    relax_names = [j.name for j in flow.jobs if " relax " in f" {j.name} "]
+    assert "defects relax V_Li_q+0" in relax_names
+    assert len(relax_names) == 3  # host cell, host supercell, vacancy
+    for name in relax_names:
+        maker = next(j for j in flow.jobs if j.name == name).maker
+        incar = maker.input_set_generator.user_incar_settings
+        assert (incar["ENCUT"], incar["LASPH"]) == (450, True), name  # adapter incar
+        assert (incar["NELM"], incar["EDIFF"]) == (77, 1e-5), name  # file + study overrides
+        assert maker.run_vasp_kwargs["vasp_cmd"] == "srun -n 8 vasp_std", name

@@ -332,14 +332,15 @@ def defects_flow_from_study(config: StudyConfig, settings: IonflowSettings) -> F
     config
         Study with ``defects`` and ``formation`` sections.
     settings
-        ionflow settings (engine default, MLIP model).
+        ionflow settings (engine default, MLIP model); the study's ``engine_config`` file
+        is read as by every builder (:func:`ionflow.engines.study_engine.engine_for_study`).
 
     Returns
     -------
     Flow
         See :class:`DefectFormationMaker`.
     """
-    from ionflow.engines import get_engine
+    from ionflow.engines.study_engine import engine_for_study
     from ionflow.flows.window import read_structure_folder
     from ionflow.makers.window import read_entries
     from ionflow.runner import read_host
@@ -361,10 +362,9 @@ def defects_flow_from_study(config: StudyConfig, settings: IonflowSettings) -> F
             if label in phases:
                 raise ConfigError(f"competing phase {label!r} appears in two folders")
             phases[label] = structure
-    engine_name = config.engine or settings.engine
-    kwargs: dict[str, Any] = {"model": settings.mlip.model} if engine_name == "mlip" else {}
     maker = DefectFormationMaker(
-        engine=get_engine(engine_name, **kwargs),
+        # the engine file's adapter (commands, INCAR, CP2K input_settings) as in every builder
+        engine=engine_for_study(config, settings),
         fmax_eV_A=config.relax.fmax_eV_A,
         max_steps=config.relax.max_steps,
         relax_host_cell=form.relax_host_cell,
