@@ -123,7 +123,11 @@ def test_study_engine_file_reaches_the_built_flow(tmp_path):
         "vasp_gamma_cmd": "srun -n 4 vasp_gam",
         "wall_time": 7200,
     }
-    assert relax.input_set_generator.user_incar_settings["ENCUT"] == 450
+    relax_incar = relax.input_set_generator.user_incar_settings
+    assert relax_incar["ENCUT"] == 450
+    # the study's merged engine_overrides reach the cell relaxation as they reach the MD
+    assert (relax_incar["EDIFF"], relax_incar["NELM"], relax_incar["ALGO"]) == (1e-5, 60, "Normal")
+    assert (relax_incar["ISIF"], relax_incar["EDIFFG"]) == (2, -0.05)  # the relax's own keys
     md = jobs["md 900K production 0"].function_args[0]  # atomate2 MDMaker of the segment
     incar = md.input_set_generator.user_incar_settings
     assert (incar["ENCUT"], incar["EDIFF"]) == (450, 1e-5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -13,13 +14,49 @@ from ionflow.errors import ConfigError
 if TYPE_CHECKING:
     from jobflow import Maker
 
-__all__ = ["THERMOSTATS", "MlipEngine"]
+__all__ = ["THERMOSTATS", "MlipEngine", "relax_overrides"]
 
 #: ionflow thermostat name -> atomate2/ASE dynamics name for NVT
 THERMOSTATS = {"langevin": "langevin", "nose-hoover": "nose-hoover", "berendsen": "berendsen"}
 
 #: Nosé–Hoover coupling time (fs) used with ASE's NPT class in NVT mode
 NOSE_HOOVER_TTIME_FS = 25.0
+
+
+def _init_fields(cls: type) -> set[str]:
+    return {f.name for f in dataclasses.fields(cls) if f.init}
+
+
+def relax_overrides(overrides: dict[str, Any] | None) -> dict[str, Any]:
+    """Return the overrides a ForceFieldRelaxMaker accepts (MD-only keys left out).
+
+    Parameters
+    ----------
+    overrides
+        ForceFieldRelaxMaker and/or ForceFieldMDMaker keyword arguments.
+
+    Returns
+    -------
+    dict
+        The keys ForceFieldRelaxMaker has, without ``name`` (ionflow names its jobs).
+
+    Raises
+    ------
+    ConfigError
+        For a key neither maker has.
+    """
+    from atomate2.forcefields.jobs import ForceFieldRelaxMaker
+    from atomate2.forcefields.md import ForceFieldMDMaker
+
+    overrides = dict(overrides or {})
+    relax_keys = _init_fields(ForceFieldRelaxMaker) - {"name"}
+    unknown = sorted(set(overrides) - relax_keys - _init_fields(ForceFieldMDMaker))
+    if unknown:
+        raise ConfigError(
+            f"mlip engine override {', '.join(map(repr, unknown))} is not a field of "
+            "atomate2's ForceFieldRelaxMaker or ForceFieldMDMaker"
+        )
+    return {key: value for key, value in overrides.items() if key in relax_keys}
 
 
 @dataclass
@@ -46,7 +83,14 @@ class MlipEngine(EngineAdapter):
         relax_cell: bool = False,
         overrides: dict[str, Any] | None = None,
     ) -> Maker:
-        """Return atomate2's ForceFieldRelaxMaker with the given convergence settings."""
+        """Return atomate2's ForceFieldRelaxMaker with the given convergence settings.
+
+        ``overrides`` are ForceFieldRelaxMaker fields. A study's ``engine_overrides`` for
+        the mlip engine are ForceFieldMDMaker fields (they reach the MD), so keys only the
+        MD maker has (``ase_md_kwargs``, ``traj_interval``, ...) are left out here; the
+        shared ones (``calculator_kwargs``, ``force_field_name``, ...) apply to both. A key
+        neither maker has is a ``ConfigError``.
+        """
         from atomate2.forcefields.jobs import ForceFieldRelaxMaker
 
         kwargs: dict[str, Any] = {
@@ -56,7 +100,7 @@ class MlipEngine(EngineAdapter):
             "relax_kwargs": {"fmax": fmax_eV_A},
             "calculator_kwargs": dict(self.calculator_kwargs),
         }
-        kwargs.update(overrides or {})
+        kwargs.update(relax_overrides(overrides))
         return ForceFieldRelaxMaker(**kwargs)
 
     def static_maker(self, *, overrides: dict[str, Any] | None = None) -> Maker:

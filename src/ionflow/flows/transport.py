@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jobflow import Flow, Maker, OnMissing
 
@@ -40,6 +40,14 @@ class TransportStudyMaker(Maker):
         Force convergence of the relaxation (eV/Å).
     relax_max_steps
         Maximum relaxation steps.
+    engine_overrides
+        The study's engine overrides for the relaxation, as for the MD (INCAR keys for
+        VASP, ``user_input_settings`` for CP2K; for mlip the engine keeps the keys
+        atomate2's ForceFieldRelaxMaker has).
+    report_dir
+        Folder of the Markdown/PNG report; None: no files.
+    extra_metadata
+        Extra metadata of the summary job.
     """
 
     name: str = "transport study"
@@ -49,6 +57,7 @@ class TransportStudyMaker(Maker):
     relax: bool = True
     relax_fmax_eV_A: float = 0.05
     relax_max_steps: int = 300
+    engine_overrides: dict[str, Any] = field(default_factory=dict)
     report_dir: str | None = None
     extra_metadata: dict = field(default_factory=dict)
 
@@ -75,7 +84,9 @@ class TransportStudyMaker(Maker):
         energy = None
         if self.relax:
             relax_job = self.engine.relax_maker(
-                fmax_eV_A=self.relax_fmax_eV_A, max_steps=self.relax_max_steps
+                fmax_eV_A=self.relax_fmax_eV_A,
+                max_steps=self.relax_max_steps,
+                overrides=dict(self.engine_overrides),
             ).make(structure)
             relax_job.name = "relax cell"
             jobs.append(relax_job)
