@@ -110,3 +110,20 @@ def test_static_task_document_of_an_rks_run(tmp_path, li3ocl, monkeypatch):
     assert out.output.energy < 0
     dft = out.calcs_reversed[0].input.dft
     assert not dft.get("UKS", dft.get("uks", False))  # an RKS run, parsed and read back
+
+
+def test_generators_stored_under_the_old_module_still_load(tmp_path):
+    """Workflows stored before the split name ``ionflow.engines.cp2k`` for the generators."""
+    from monty.json import MontyDecoder
+
+    from ionflow.engines.cp2k_inputs import IonflowCp2kMDSetGenerator
+
+    engine = Cp2kEngine(data_dir=str(tmp_path))
+    maker = engine.md_maker(temperature_K=600, n_steps=7, time_step_fs=0.5)
+    stored = maker.input_set_generator.as_dict()
+    assert stored["@module"] == "ionflow.engines.cp2k_inputs"
+    stored["@module"] = "ionflow.engines.cp2k"
+    loaded = MontyDecoder().process_decoded(stored)
+    assert isinstance(loaded, IonflowCp2kMDSetGenerator)
+    assert (loaded.temperature_K, loaded.n_steps, loaded.time_step_fs) == (600.0, 7, 0.5)
+    assert loaded.pmg_data_dir == str(tmp_path)

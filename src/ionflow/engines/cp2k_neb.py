@@ -149,7 +149,7 @@ def band_input(
     lat = images[0].lattice
     elements = sorted({site.specie.symbol for site in images[0]})
     if method_input is None:
-        from ionflow.engines.cp2k import cheap_basis_and_potential
+        from ionflow.engines.cp2k_inputs import cheap_basis_and_potential
 
         bp = basis_and_potential or cheap_basis_and_potential(elements)
         missing = [el for el in elements if el not in bp]

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pymatgen.core import Structure
 
-from ionflow.engines.cp2k import PROJECT
+from ionflow.engines.cp2k_inputs import PROJECT
 from ionflow.engines.segments import (
     SegmentFrames,
     check_segment_finished,
