@@ -2,9 +2,9 @@
 
 ``ionflow submit`` builds the flow on the login node (settings A) and the queue script of the
 compute node exports its own ``IONFLOW_VASP__CMD`` (settings B). Each test builds in A,
-serialises the workflow as ``ionflow submit`` does (``flow_to_workflow`` + JSON), switches to
-B and runs atomate2's own ``run_vasp``/``run_cp2k`` (custodian replaced by a recorder), so
-the command custodian would start is the one asserted.
+serialises the workflow as ``ionflow submit`` does (``flow_to_workflow``, FireWorks JSON), reads
+it back as the rocket does, switches to B and runs atomate2's own ``run_vasp``/``run_cp2k``
+(custodian replaced by a recorder), so the command custodian would start is the one asserted.
 """
 
 from __future__ import annotations
@@ -49,20 +49,19 @@ def _use_env(monkeypatch, **env: str) -> None:
 
 
 def _roundtrip(obj: Any) -> Any:
-    """Serialise as a submitted workflow is stored and read it back (fresh objects)."""
+    """Serialise to JSON and read back with monty (fresh objects)."""
     return json.loads(json.dumps(obj, cls=MontyEncoder), cls=MontyDecoder)
 
 
 def _submitted_jobs(flow) -> dict[str, Any]:
-    """The jobs of ``flow`` after flow_to_workflow and a JSON round trip, by name."""
-    from jobflow import Job
+    """The jobs of ``flow`` as a worker reads them back from FireWorks, by name."""
+    from fireworks import Workflow
     from jobflow.managers.fireworks import flow_to_workflow
 
-    wf = flow_to_workflow(flow, store=None)
+    stored = flow_to_workflow(flow, store=None).to_format("json")  # what the launchpad keeps
     jobs = {}
-    for fw in _roundtrip(wf.to_dict())["fws"]:
-        job = fw["spec"]["_tasks"][0]["job"]
-        job = job if isinstance(job, Job) else Job.from_dict(job)
+    for fw in Workflow.from_format(stored, "json").fws:
+        job = fw.tasks[0]["job"]
         jobs[job.name] = job
     return jobs
 
