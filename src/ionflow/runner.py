@@ -195,6 +195,7 @@ def build_study_flow(
         relax=config.relax.enabled,
         relax_fmax_eV_A=config.relax.fmax_eV_A,
         relax_max_steps=config.relax.max_steps,
+        relax_cell=config.relax.relax_cell,
         engine_overrides=dict(config.engine_overrides),  # as for the MD
         report_dir=str(report_dir),
         extra_metadata={"ionflow_provenance": provenance},

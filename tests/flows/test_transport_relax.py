@@ -70,3 +70,19 @@ def test_mlip_relax_gets_the_keys_its_maker_has(tmp_path):
 def test_mlip_override_no_maker_has_is_named(tmp_path):
     with pytest.raises(ConfigError, match="'calculator_kwarg'"):
         _build(tmp_path, "engine: mlip", "{calculator_kwarg: {device: cpu}}")
+
+
+@pytest.mark.parametrize(("relax_cell", "isif"), [(False, 2), (True, 3)])
+def test_relax_cell_of_the_study_reaches_the_relax_maker(tmp_path, relax_cell, isif):
+    from ionflow.runner import build_study_flow
+
+    path = tmp_path / "study.yaml"
+    path.write_text(
+        STUDY.format(engine="engine: vasp", overrides="{}").replace(
+            "max_steps: 40}", f"max_steps: 40, relax_cell: {str(relax_cell).lower()}}}"
+        )
+    )
+    flow, _, _ = build_study_flow(load_study(path), get_settings())
+    relax = next(job for job, _ in flow.iterflow() if job.name == "relax cell").function.__self__
+    incar = relax.input_set_generator.user_incar_settings
+    assert (incar["ISIF"], incar["EDIFFG"], incar["NSW"]) == (isif, -0.02, 40)

@@ -40,6 +40,8 @@ class TransportStudyMaker(Maker):
         Force convergence of the relaxation (eV/Å).
     relax_max_steps
         Maximum relaxation steps.
+    relax_cell
+        Also relax the cell vectors (off for defect cells, whose host lattice is fixed).
     engine_overrides
         The study's engine overrides for the relaxation, as for the MD (INCAR keys for
         VASP, ``user_input_settings`` for CP2K; for mlip the engine keeps the keys
@@ -57,6 +59,7 @@ class TransportStudyMaker(Maker):
     relax: bool = True
     relax_fmax_eV_A: float = 0.05
     relax_max_steps: int = 300
+    relax_cell: bool = False
     engine_overrides: dict[str, Any] = field(default_factory=dict)
     report_dir: str | None = None
     extra_metadata: dict = field(default_factory=dict)
@@ -86,6 +89,7 @@ class TransportStudyMaker(Maker):
             relax_job = self.engine.relax_maker(
                 fmax_eV_A=self.relax_fmax_eV_A,
                 max_steps=self.relax_max_steps,
+                relax_cell=self.relax_cell,
                 overrides=dict(self.engine_overrides),
             ).make(structure)
             relax_job.name = "relax cell"
