@@ -51,7 +51,9 @@ def test_two_concurrent_queue_jobs_share_the_work(slurm, tmp_path):
 
     settings = get_settings()
     cfg = load_cluster_config(write_cluster(tmp_path, name="concurrent"))
-    jobs = [probe(work_s=3.0) for _ in range(6)]
+    # 10 s per probe: the first queue job must still be busy when the second one has
+    # started Python (20+ s on a loaded 2-core machine; 3 s probes let one job take all)
+    jobs = [probe(work_s=10.0) for _ in range(6)]
     for i, j in enumerate(jobs):
         j.name = f"probe {i}"
     submit_flow(Flow(jobs), cfg, settings, {"study": "concurrency"})
