@@ -8,4 +8,5 @@ if [ ! -x "$start" ] && [ ! -f "$start" ]; then
   echo "error: $start not found; pass the shared folder as SHARED=... (Slurm tests need it)" >&2
   exit 1
 fi
-bash "$start"
+# the start script sizes the node with `nproc`, which honours OMP_NUM_THREADS
+env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT bash "$start"

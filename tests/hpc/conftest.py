@@ -15,6 +15,8 @@ REPO = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("IONFLOW_SHARED_DIR", REPO.parent / "shared"))
 SLURM_START = SHARED / "tools" / "slurm-local" / "start"
 FAKE_VASP = Path(__file__).with_name("fake_vasp.py")
+#: environment variables that make `nproc` print fewer CPUs than the machine has
+NPROC_LIMITS = ("OMP_NUM_THREADS", "OMP_THREAD_LIMIT")
 
 
 def _slurm_answers() -> bool:
@@ -40,8 +42,11 @@ def slurm() -> None:
     if not SLURM_START.is_file():
         problem = f"{SLURM_START} not found (set IONFLOW_SHARED_DIR)"
     else:
+        # the start script sizes the node with `nproc`, which honours OMP_NUM_THREADS:
+        # a shell that limits threads would get a one-CPU node (one queue job at a time)
+        env = {k: v for k, v in os.environ.items() if k not in NPROC_LIMITS}
         proc = subprocess.run(
-            ["bash", str(SLURM_START)], capture_output=True, text=True, timeout=180
+            ["bash", str(SLURM_START)], capture_output=True, text=True, timeout=180, env=env
         )
         if proc.returncode != 0 or not _slurm_answers():
             problem = f"slurm-local/start failed: {proc.stdout.strip()} {proc.stderr.strip()}"

@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 from datetime import datetime
 from pathlib import Path
 
@@ -51,8 +53,15 @@ def test_two_concurrent_queue_jobs_share_the_work(slurm, tmp_path):
 
     settings = get_settings()
     cfg = load_cluster_config(write_cluster(tmp_path, name="concurrent"))
-    # 10 s per probe: the first queue job must still be busy when the second one has
-    # started Python (20+ s on a loaded 2-core machine; 3 s probes let one job take all)
+    node = subprocess.run(
+        ["scontrol", "show", "node", "localhost"], capture_output=True, text=True, timeout=30
+    ).stdout
+    cpus = int(re.search(r"CPUTot=(\d+)", node).group(1))
+    assert cpus >= 2, (
+        f"the local Slurm node has {cpus} CPU: two queue jobs cannot run at once; restart it "
+        "without OMP_NUM_THREADS set (slurm-local/start sizes the node with nproc)"
+    )
+    # 10 s per probe: the first queue job is still busy when the second has started Python
     jobs = [probe(work_s=10.0) for _ in range(6)]
     for i, j in enumerate(jobs):
         j.name = f"probe {i}"
