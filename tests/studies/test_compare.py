@@ -165,6 +165,24 @@ def test_li3ocl_trends_hold_and_break():
     assert verdict["sigma_ordering"].status == "partly"
 
 
+def test_ordering_of_systems_that_all_failed_to_diffuse_is_not_computed():
+    # as in a real --quick li3ocl run: no cell diffused, so sigma cannot be ordered
+    off = (800, 1000, 1200)
+    systems = [
+        _system(key, transport=_transport(key[0], 0.3, off=off))
+        for key in ("li_i_s_cl", "li_i_o_cl", "vacancy")
+    ]
+    verdict = {t.trend.key: t for t in evaluate_trends(_doc("li3ocl", systems))}
+    ordering = verdict["sigma_ordering"]
+    assert ordering.status == "not computed"
+    assert "3 tie(s)" in ordering.detail
+    assert "no value could be ordered" in ordering.detail
+    # one diffusing system is enough to order it against the others
+    systems[0] = _system("li_i_s_cl", transport=_transport("s", 0.15))
+    verdict = {t.trend.key: t for t in evaluate_trends(_doc("li3ocl", systems))}
+    assert verdict["sigma_ordering"].status == "partly"  # S above both, O = vacancy tie
+
+
 def test_missing_systems_are_not_computed():
     doc = _doc("li3ocl", [_system("vacancy", transport=_transport("v", 0.3))],
                skipped={"li_i_s_cl": "left out of --quick"})  # fmt: skip

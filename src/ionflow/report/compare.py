@@ -301,6 +301,9 @@ def _ordering(doc: DesignStudyDoc, trend: PublishedTrend) -> TrendResult:
         detail += f" ({len(values) - len(known)} value(s) not computed)"
     if ties:
         detail += f", {ties} tie(s) (no diffusion in both)"
+    if ties == len(pairs):
+        # nothing diffused: the ordering was not tested, it did not fail
+        return TrendResult(trend, "not computed", f"{detail}; no value could be ordered", values)
     status = "holds" if good == len(pairs) else ("fails" if good == 0 else "partly")
     return TrendResult(trend, status, detail, values)
 
