@@ -16,10 +16,11 @@ from pymatgen.core import Lattice, Structure
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["strain_structures", "strain_to_lattice"]
+__all__ = ["as_structure", "strain_structures", "strain_to_lattice"]
 
 
-def _structure(obj: Any) -> Structure:
+def as_structure(obj: Any) -> Structure:
+    """Return a job output as a Structure (decoding a serialised dict)."""
     return MontyDecoder().process_decoded(obj) if isinstance(obj, dict) else obj
 
 
@@ -42,7 +43,7 @@ def strain_to_lattice(
     Structure
         Same species, fractional coordinates and charge; new lattice.
     """
-    structure, relaxed_unit = _structure(structure), _structure(relaxed_unit)
+    structure, relaxed_unit = as_structure(structure), as_structure(relaxed_unit)
     lattice = Lattice(np.array(supercell_matrix) @ relaxed_unit.lattice.matrix)
     return Structure(
         lattice,

@@ -25,6 +25,7 @@ from ionflow.analysis.formation import (
     screened_coulomb_energy,
 )
 from ionflow.errors import InputError
+from ionflow.makers.defect_cells import as_structure
 from ionflow.makers.defect_charge import charged_cell_correction
 from ionflow.schemas.defects import (
     CellPotentialDoc,
@@ -48,10 +49,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def _structure(obj: Any) -> Structure:
-    return MontyDecoder().process_decoded(obj) if isinstance(obj, dict) else obj
 
 
 def defect_positions_cart(config: DefectConfig, relaxed: Structure | None) -> np.ndarray:
@@ -162,7 +159,7 @@ def defect_study_doc(
     no_eps: list[str] = []
     rows = zip(configs, energies_eV, relaxed, roles, strict=True)
     for i, (config, energy, structure, role) in enumerate(rows):
-        structure = _structure(structure) if structure is not None else None
+        structure = as_structure(structure) if structure is not None else None
         if energy is None or structure is None or not math.isfinite(energy):
             missing.append(config.label)
             continue
@@ -264,7 +261,7 @@ def defect_study_doc(
             f"the host is {chempots.host_e_above_hull_eV_atom * 1000:.1f} meV/atom above the "
             "hull of the competing phases; it was placed on the hull to define μ"
         )
-    host_structure = _structure(host_structure)
+    host_structure = as_structure(host_structure)
     first = configs[0] if configs else None
     return DefectStudyDoc(
         host_formula=host_structure.composition.reduced_formula,
