@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -101,7 +100,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
     ) -> None:
         """Run what a killed local run left undone; segments continue from their checkpoints."""
         from ionflow.makers.md_resume import completed_job_uuids, load_flow, resume_locally
-        from ionflow.runner import open_store
+        from ionflow.runner import new_run_id, open_store
 
         settings = settings_for(work_dir)
         flow = load_flow(run_dir)
@@ -110,7 +109,8 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         n_all = len(list(flow.iterflow()))
         folder = Path(run_dir)
         folder = folder if folder.is_dir() else folder.parent
-        root = folder / f"resume-{datetime.now(UTC):%Y%m%d-%H%M%S}"
+        # a random suffix: two resumes within one second must not share (or crash on) a folder
+        root = folder / f"resume-{new_run_id()}"
         root.mkdir(parents=True)
         echo(f"{flow.name}: {n_done} of {n_all} jobs done; running the rest in {root}")
         resume_locally(flow, store, root)
