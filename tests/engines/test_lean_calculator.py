@@ -47,3 +47,46 @@ def test_other_calculators_untouched():
     calc = LennardJones()
     assert lean_calculator(calc) is calc
     assert not hasattr(calc, "_ionflow_lean")
+
+
+def test_md_segment_asks_for_stress_only_at_its_start(tmp_path, monkeypatch):
+    """atomate2's trajectory observer must not add a full (stress) evaluation per frame."""
+    chgnet = pytest.importorskip("chgnet.model.dynamics")
+    from ionflow.engines import ase_segment
+    from ionflow.engines.mlip import MlipEngine
+    from ionflow.makers.md_segments import run_md_segment
+    from ionflow.schemas.md import MDSegmentSpec
+
+    tasks: list[str] = []
+    original = chgnet.CHGNetCalculator.calculate
+
+    def counting(self, atoms=None, properties=None, system_changes=None, task="efsm"):
+        tasks.append(task)
+        return original(self, atoms, properties, system_changes, task=task)
+
+    monkeypatch.setattr(chgnet.CHGNetCalculator, "calculate", counting)
+    monkeypatch.setattr(ase_segment, "_CALCULATORS", {})  # a calculator built with the counter
+    cell = build_prototype("Li3OCl")
+    cell.make_supercell([2, 2, 2])
+    cell.remove_sites([0, len(cell) - 1])
+    spec = MDSegmentSpec(
+        temperature_K=800.0,
+        phase="production",
+        index=0,
+        first_step=0,
+        n_steps=8,
+        time_step_fs=1.0,
+        traj_interval=2,
+        thermostat="nose-hoover",
+        seed=3,
+        checkpoint_dir=str(tmp_path / "seg"),
+        checkpoint_every=2,
+        formula=cell.composition.formula.replace(" ", ""),
+    )
+    maker = MlipEngine().md_maker(temperature_K=800.0, n_steps=8, time_step_fs=1.0)
+    doc = run_md_segment(maker, spec, cell, "mlip", tmp_path)
+    steps = [p["step"] for p in doc.trajectory.frame_properties]
+    assert steps == [0, 2, 4, 6, 8]  # ionflow's own recorder still stores every frame
+    # one forces-only evaluation per step plus the start; one full one for the start frame
+    assert tasks.count("ef") == 9
+    assert tasks.count("efsm") == 1

@@ -7,13 +7,16 @@ write a checkpoint every few stored frames and (c) report their final state. A c
 segments therefore reproduces an unchained run frame for frame, and a killed segment
 resumes from its last checkpoint as if it had never stopped.
 
-Two atomate2 0.1.5 behaviours are worked around here:
+Three atomate2 0.1.5 behaviours are worked around here:
 
 - its output structure drops the velocities (``AseAtomsAdaptor.get_structure`` ignores
   momenta), so the next segment would draw new Maxwell-Boltzmann velocities;
 - its ``"nose-hoover"`` preset is ASE's deprecated ``NPT`` (Melchionna) class, whose
   hidden state cannot be carried over and which calls ``atoms.set_cell`` on a rotated
-  cell without scaling the atoms. ionflow uses ASE's ``NoseHooverChainNVT`` instead.
+  cell without scaling the atoms. ionflow uses ASE's ``NoseHooverChainNVT`` instead;
+- its trajectory observer recomputes stress and magnetic moments at every stored frame
+  (a second, full model evaluation there); ionflow records the frames itself and lets
+  that observer see only the start frame.
 """
 
 from __future__ import annotations
@@ -350,7 +353,11 @@ def _configure_maker(
         time_step=float(spec.time_step_fs),
         temperature=temperature,
         ensemble="nvt",
-        traj_interval=int(spec.traj_interval),
+        # atomate2 0.1.5's TrajectoryObserver asks for stress and magmoms at every
+        # traj_interval step, i.e. a second, full CHGNet evaluation (~1.4x a forces-only
+        # step) whose output ionflow discards: the frames come from ionflow's own recorder
+        # (hooks). Longer than the segment, the observer only sees the start frame.
+        traj_interval=int(remaining) + 1,
         mb_velocity_seed=spec.seed,
         traj_file=None,
     )
