@@ -277,6 +277,26 @@ def test_llto_turning_point():
     assert trend.status == "fails"
 
 
+def test_llto_turning_point_without_diffusion_is_not_computed():
+    # as in a real --quick run: three contents at 1300 K, none diffusing within 0.5 ps
+    def content(key, d):
+        meta = StudyMeta(study=key, run_id="r", host_formula="LLTO", engine="mlip", work_dir="/w")
+        res = [_result(1300.0, d, diffusing=False)]
+        return _system(
+            key,
+            transport=StudyDoc(
+                meta=meta, n_atoms=60, cell_formula="x", volume_A3=700.0, diffusion=res
+            ),
+        )
+
+    systems = [content("x033", 8.8e-5), content("x056", 1.23e-4), content("x067", 2.27e-5)]
+    (trend,) = [
+        t for t in evaluate_trends(_doc("llto", systems)) if t.trend.key == "crowding_turning_point"
+    ]
+    assert trend.status == "not computed"
+    assert trend.detail == "1300 K: no content diffuses"
+
+
 def test_lita2po8_window_and_ranks():
     w = WindowSummary(formula="LiTa2PO8", reduction_limit_V=1.9, oxidation_limit_V=4.2,
                       energy_above_hull_eV_atom=0.012, is_stable=False)  # fmt: skip

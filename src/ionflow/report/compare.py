@@ -332,13 +332,20 @@ def _turning_point(doc: DesignStudyDoc, trend: PublishedTrend) -> TrendResult:
     peaks, parts = {}, []
     for t in temps:
         d = [next(r for r in rs if r.temperature_K == t) for _, rs in series]
+        if not any(r.diffusing for r in d):
+            # no content diffuses: D(x) is noise around zero and has no peak to test
+            parts.append(f"{t:g} K: no content diffuses")
+            continue
         values = [r.diffusivity_cm2_s if r.diffusing else 0.0 for r in d]
         i = max(range(len(values)), key=values.__getitem__)
         peaks[t] = (i, series[i][0])
         interior = 0 < i < len(values) - 1
         parts.append(f"{t:g} K: peak at {series[i][0]}{'' if interior else ' (range end)'}")
+    if not peaks:
+        return TrendResult(trend, "not computed", "; ".join(parts))
     interior = [0 < i < len(series) - 1 for i, _ in peaks.values()]
-    shifts = peaks[temps[-1]][0] <= peaks[temps[0]][0]
+    tested = sorted(peaks)
+    shifts = peaks[tested[-1]][0] <= peaks[tested[0]][0]
     if all(interior) and shifts:
         status = "holds"
     elif any(interior):
