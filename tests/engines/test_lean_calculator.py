@@ -12,13 +12,18 @@ from ionflow.structures.prototypes import build_prototype
 pytestmark = pytest.mark.mlff
 
 
+def _schottky_cell():
+    """38-atom Li3OCl 2x2x2 cell without one Li and one Cl (a Schottky pair)."""
+    cell = build_prototype("Li3OCl")
+    cell.make_supercell([2, 2, 2])
+    cell.remove_sites([0, len(cell) - 1])
+    return cell
+
+
 @pytest.fixture(scope="module")
 def atoms_pair():
     chgnet = pytest.importorskip("chgnet.model.dynamics")
-    cell = build_prototype("Li3OCl")
-    cell.make_supercell([2, 2, 2])
-    cell.remove_sites([0, len(cell) - 1])  # one Li and one Cl: a Schottky pair
-    atoms = AseAtomsAdaptor.get_atoms(cell)
+    atoms = AseAtomsAdaptor.get_atoms(_schottky_cell())
     atoms.positions += np.random.default_rng(0).normal(0.0, 0.05, atoms.positions.shape)
     full, lean = atoms.copy(), atoms.copy()
     full.calc = chgnet.CHGNetCalculator(use_device="cpu")
@@ -66,9 +71,7 @@ def test_md_segment_asks_for_stress_only_at_its_start(tmp_path, monkeypatch):
 
     monkeypatch.setattr(chgnet.CHGNetCalculator, "calculate", counting)
     monkeypatch.setattr(ase_segment, "_CALCULATORS", {})  # a calculator built with the counter
-    cell = build_prototype("Li3OCl")
-    cell.make_supercell([2, 2, 2])
-    cell.remove_sites([0, len(cell) - 1])
+    cell = _schottky_cell()
     spec = MDSegmentSpec(
         temperature_K=800.0,
         phase="production",

@@ -249,50 +249,40 @@ def test_lacl3_one_dimensional_and_channel_hops():
     assert verdict["channel_vs_interchannel"].status == "not computed"
 
 
-def test_llto_turning_point():
-    def content(key, d_by_t):
-        res = [_result(t, d) for t, d in d_by_t.items()]
-        meta = StudyMeta(study=key, run_id="r", host_formula="LLTO", engine="mlip", work_dir="/w")
-        return _system(
-            key,
-            transport=StudyDoc(
-                meta=meta, n_atoms=60, cell_formula="x", volume_A3=700.0, diffusion=res
-            ),
-        )
+def _llto_content(key, d_by_t, diffusing=True):
+    """One Li content of the LLTO sweep with D (cm²/s) per temperature."""
+    res = [_result(t, d, diffusing=diffusing) for t, d in d_by_t.items()]
+    meta = StudyMeta(study=key, run_id="r", host_formula="LLTO", engine="mlip", work_dir="/w")
+    return _system(
+        key,
+        transport=StudyDoc(meta=meta, n_atoms=60, cell_formula="x", volume_A3=700.0, diffusion=res),
+    )
 
+
+def _turning_point(doc):
+    (trend,) = [t for t in evaluate_trends(doc) if t.trend.key == "crowding_turning_point"]
+    return trend
+
+
+def test_llto_turning_point():
     # peak at x056 at 500 K, at x044 at 750 K: rises then falls, moves to lower x at higher T
     table = {"x033": (1.0, 4.0), "x044": (2.0, 9.0), "x056": (3.0, 6.0), "x067": (0.5, 1.0)}
-    systems = [content(k, {500.0: a * 1e-6, 750.0: b * 1e-6}) for k, (a, b) in table.items()]
-    doc = _doc("llto", systems, skipped={"x061": "left out of --quick"})
-    (trend,) = [t for t in evaluate_trends(doc) if t.trend.key == "crowding_turning_point"]
+    systems = [_llto_content(k, {500.0: a * 1e-6, 750.0: b * 1e-6}) for k, (a, b) in table.items()]
+    trend = _turning_point(_doc("llto", systems, skipped={"x061": "left out of --quick"}))
     assert trend.status == "holds"
     assert "500 K: peak at x056" in trend.detail
     assert "750 K: peak at x044" in trend.detail
-    monotonic = [content(k, {500.0: i * 1e-6, 750.0: 2 * i * 1e-6}) for i, k in enumerate(table, 1)]
-    (trend,) = [
-        t
-        for t in evaluate_trends(_doc("llto", monotonic))
-        if t.trend.key == "crowding_turning_point"
+    monotonic = [
+        _llto_content(k, {500.0: i * 1e-6, 750.0: 2 * i * 1e-6}) for i, k in enumerate(table, 1)
     ]
-    assert trend.status == "fails"
+    assert _turning_point(_doc("llto", monotonic)).status == "fails"
 
 
 def test_llto_turning_point_without_diffusion_is_not_computed():
     # as in a real --quick run: three contents at 1300 K, none diffusing within 0.5 ps
-    def content(key, d):
-        meta = StudyMeta(study=key, run_id="r", host_formula="LLTO", engine="mlip", work_dir="/w")
-        res = [_result(1300.0, d, diffusing=False)]
-        return _system(
-            key,
-            transport=StudyDoc(
-                meta=meta, n_atoms=60, cell_formula="x", volume_A3=700.0, diffusion=res
-            ),
-        )
-
-    systems = [content("x033", 8.8e-5), content("x056", 1.23e-4), content("x067", 2.27e-5)]
-    (trend,) = [
-        t for t in evaluate_trends(_doc("llto", systems)) if t.trend.key == "crowding_turning_point"
-    ]
+    d_by_key = {"x033": 8.8e-5, "x056": 1.23e-4, "x067": 2.27e-5}
+    systems = [_llto_content(k, {1300.0: d}, diffusing=False) for k, d in d_by_key.items()]
+    trend = _turning_point(_doc("llto", systems))
     assert trend.status == "not computed"
     assert trend.detail == "1300 K: no content diffuses"
 
