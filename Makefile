@@ -5,14 +5,28 @@ PYTHON ?= python3
 PIP ?= $(PYTHON) -m pip
 SHARED ?= $(abspath ../shared)
 PYTEST_ARGS ?=
+# The versions CI tested (see `make lock`); every install goes through them.
+CONSTRAINTS ?= constraints.txt
+# A hung test fails after this many seconds with a stack dump, instead of hanging the run.
+TEST_TIMEOUT_S ?= 600
 
-.PHONY: setup setup-system services demo test test-all lint bench
+.PHONY: setup setup-system services demo test test-all lint bench lock
 
 # torch must come first: a CPU wheel of 2.13.0 is on disk; any other request pulls a
 # multi-GB CUDA build.
 setup:
-	$(PIP) install --quiet --disable-pip-version-check "torch==2.13.0"
-	$(PIP) install --quiet --disable-pip-version-check -e ".[all]"
+	$(PIP) install --quiet --disable-pip-version-check -c $(CONSTRAINTS) "torch==2.13.0"
+	$(PIP) install --quiet --disable-pip-version-check -c $(CONSTRAINTS) -e ".[all]"
+
+# Refresh constraints.txt on purpose: newest releases in a fresh virtualenv, frozen.
+# Run `make test` afterwards and commit the file with the result.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --disable-pip-version-check "torch==2.13.0"
+	.lock-venv/bin/pip install --quiet --disable-pip-version-check -e ".[all]"
+	{ sed -n '/^#/p' $(CONSTRAINTS); .lock-venv/bin/pip freeze --exclude-editable \
+	  | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/'; } > $(CONSTRAINTS).new
+	mv $(CONSTRAINTS).new $(CONSTRAINTS) && rm -rf .lock-venv
 
 # System packages the tests exercise for real: CP2K, a one-node Slurm cluster (munge).
 setup-system:
@@ -26,10 +40,10 @@ demo: setup
 	ionflow demo
 
 test: setup setup-system services
-	$(PYTHON) -m pytest -m "not slow" -q $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -m "not slow" -q --timeout=$(TEST_TIMEOUT_S) $(PYTEST_ARGS)
 
 test-all: setup setup-system services
-	$(PYTHON) -m pytest -q $(PYTEST_ARGS)
+	$(PYTHON) -m pytest -q --timeout=$(TEST_TIMEOUT_S) $(PYTEST_ARGS)
 
 lint:
 	ruff check src tests benchmarks

@@ -4,7 +4,6 @@ MongoDB server can run here); unreachable and damaged stores; concurrent writers
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,8 @@ from ionflow.stores import (
     get_store_config,
     open_job_store,
 )
+from ionflow.testing.processes import run_in_processes
+from ionflow.testing.workers import write_store_docs
 
 REPO = Path(__file__).resolve().parents[1]
 MONGO_SECRET = "pw-store-5e1d"
@@ -177,32 +178,11 @@ def test_damaged_montydb_store_is_left_untouched(tmp_path):
     assert after == before
 
 
-def _write_docs(args: tuple[str, int, int]) -> None:
-    from ionflow.settings import get_settings as settings_of
-
-    work_dir, worker, n = args
-    store = open_job_store(settings_of(work_dir=Path(work_dir)))
-    try:
-        for i in range(n):
-            uuid = f"w{worker}-{i}"
-            store.docs_store.update(
-                {"uuid": uuid, "index": 1, "output": {"worker": worker, "i": i}},
-                key=["uuid", "index"],
-            )
-            store.additional_stores["data"].update(
-                {"job_uuid": uuid, "job_index": 1, "blob_uuid": f"b-{uuid}", "data": [i] * 200},
-                key=["blob_uuid"],
-            )
-    finally:
-        store.close()
-
-
 def test_concurrent_writers_to_the_embedded_store(tmp_path):
     settings = get_settings()
     open_job_store(settings).close()  # create the store first, as the first job would
     n, workers = 60, 3
-    with mp.get_context("fork").Pool(workers) as pool:
-        pool.map(_write_docs, [(str(settings.work_dir), w, n) for w in range(workers)])
+    run_in_processes(write_store_docs, [(str(settings.work_dir), w, n) for w in range(workers)])
     store = open_job_store(settings)
     try:
         assert store.docs_store.count() == n * workers

@@ -4,8 +4,6 @@ reruns that keep every earlier attempt (launches, folders, stored outputs)."""
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
-import os
 
 import pytest
 from tests.hpc.conftest import write_cluster
@@ -18,6 +16,8 @@ from ionflow.hpc.failures import (
     read_custodian_log,
     rerun_failures,
 )
+from ionflow.testing.processes import run_process
+from ionflow.testing.workers import checkout_and_die
 
 
 @pytest.fixture
@@ -40,25 +40,11 @@ def setup(tmp_path, monkeypatch):
     store.close()
 
 
-def _checkout_and_die(cfg, work_dir, launch_dir) -> None:
-    """A rocket that checks a Firework out and is killed before it finishes."""
-    from fireworks import FWorker
-
-    from ionflow.hpc.launchpad import SessionLaunchPad
-    from ionflow.hpc.rocket import record_launch
-
-    lp = SessionLaunchPad(cfg.launchpad, work_dir, on_checkout=record_launch)
-    fw, _ = lp.checkout_fw(FWorker(), str(launch_dir))
-    assert fw is not None
-    os._exit(0)
-
-
 def _kill_a_rocket(cfg, settings, launch_dir) -> None:
-    proc = mp.get_context("fork").Process(
-        target=_checkout_and_die, args=(cfg, settings.work_dir, launch_dir)
+    """A separate rocket process checks a Firework out and dies (os._exit) before running it."""
+    assert (
+        run_process(checkout_and_die, cfg, settings.work_dir, str(launch_dir), timeout_s=120) == 0
     )
-    proc.start()
-    proc.join(60)
 
 
 def test_classify_exception():

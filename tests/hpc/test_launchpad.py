@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
 from pathlib import Path
 
 import pytest
@@ -11,10 +10,11 @@ from ionflow.errors import ConfigError
 from ionflow.hpc.config import LaunchpadConfig
 from ionflow.hpc.launchpad import (
     LaunchpadError,
-    SessionLaunchPad,
     describe_launchpad,
     launchpad_session,
 )
+from ionflow.testing.processes import run_in_processes, spawn_context
+from ionflow.testing.workers import add_workflows, checkout_all, hold_lock, script_workflow
 
 
 def file_config(**kw) -> LaunchpadConfig:
@@ -28,9 +28,7 @@ def touch(cfg: LaunchpadConfig, work_dir: Path, create: bool = False) -> None:
 
 
 def _workflow(n: int, name: str = "t"):
-    from fireworks import Firework, ScriptTask, Workflow
-
-    return Workflow([Firework(ScriptTask.from_str("true"), name=f"{name}{i}") for i in range(n)])
+    return script_workflow(n, name)
 
 
 def test_session_persists_and_only_writes_on_success(tmp_path):
@@ -72,36 +70,13 @@ def test_corrupt_launchpad_is_reported_and_left_alone(tmp_path, content, match):
     assert not path.with_name("launchpad.json.bak").exists()
 
 
-def _checkout_all(args: tuple[str, str]) -> list[int]:
-    """Worker process: check Fireworks out one session at a time until none is left."""
-    from fireworks import FWorker
-
-    work_dir, launch_dir = args
-    lp = SessionLaunchPad(file_config(), Path(work_dir))
-    got = []
-    while True:
-        fw, _ = lp.checkout_fw(FWorker(), launch_dir)
-        if fw is None:
-            return got
-        got.append(fw.fw_id)
-
-
-def _add_workflows(work_dir: str) -> list[int]:
-    ids = []
-    for _ in range(5):
-        with launchpad_session(file_config(), Path(work_dir)) as lp:
-            ids += list(lp.add_wf(_workflow(2)).values())
-    return ids
-
-
 def test_concurrent_workers_never_share_or_lose_a_firework(tmp_path):
     cfg = file_config()
     with launchpad_session(cfg, tmp_path, create=True) as lp:
         lp.add_wf(_workflow(40))
-    ctx = mp.get_context("fork")
-    with ctx.Pool(4) as pool:
-        taken = pool.map(_checkout_all, [(str(tmp_path), str(tmp_path))] * 4)
-        added = pool.map(_add_workflows, [str(tmp_path)] * 4)
+    # fresh interpreters (spawn): a worker that dies or raises fails the test, never hangs it
+    taken = run_in_processes(checkout_all, [(str(tmp_path), str(tmp_path))] * 4)
+    added = run_in_processes(add_workflows, [str(tmp_path)] * 4)
     flat = [i for t in taken for i in t]
     assert sorted(flat) == list(range(1, 41))  # each Firework checked out exactly once
     ids = [i for a in added for i in a]
@@ -114,25 +89,16 @@ def test_concurrent_workers_never_share_or_lose_a_firework(tmp_path):
 
 
 def test_lock_timeout_names_the_lock(tmp_path):
-    import fcntl
-
     cfg = file_config(lock_timeout_s=0.3)
     with launchpad_session(cfg, tmp_path, create=True):
         pass
     lock = tmp_path / "lp" / "launchpad.json.lock"
-    ctx = mp.get_context("fork")
+    ctx = spawn_context()
     ready, release = ctx.Event(), ctx.Event()
-
-    def hold() -> None:
-        with open(lock, "a") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            ready.set()
-            release.wait(10)
-
-    proc = ctx.Process(target=hold)
+    proc = ctx.Process(target=hold_lock, args=(str(lock), ready, release))
     proc.start()
     try:
-        assert ready.wait(10)
+        assert ready.wait(60)
         with pytest.raises(LaunchpadError, match="stayed locked by another process"):
             touch(cfg, tmp_path)
     finally:

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ionflow.errors import IonflowError, StoreError
+from ionflow.hpc.fw_objects import register_fireworks_objects
 from ionflow.hpc.secrets import mask, mask_uri, resolve_secret
 
 if TYPE_CHECKING:
@@ -173,6 +174,7 @@ def _bind_launchpad(client: Any, database: str) -> LaunchPad:
     from fireworks.fw_config import GRIDFS_FALLBACK_COLLECTION, STREAM_LOGLEVEL
     from fireworks.utilities.fw_utilities import get_fw_logger
 
+    register_fireworks_objects()  # loads never walk FireWorks' packages (fw_objects)
     lp = LaunchPad.__new__(LaunchPad)
     lp.host, lp.port, lp.name = "mongomock-file", None, database
     lp.username = lp.password = None
@@ -238,6 +240,7 @@ def _file_session(config: LaunchpadConfig, work_dir: Path, create: bool) -> Iter
 def _mongo_launchpad(config: LaunchpadConfig, create: bool) -> LaunchPad:
     from fireworks import LaunchPad
 
+    register_fireworks_objects()
     secrets_file = Path(config.secrets_file).expanduser() if config.secrets_file else None
     client_kwargs: dict[str, Any] = {"serverSelectionTimeoutMS": config.server_selection_timeout_ms}
     if config.tls:
