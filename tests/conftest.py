@@ -1,11 +1,15 @@
-"""Shared fixtures: isolated settings and work directories, small structures."""
+"""Shared fixtures: isolated settings and work directories, small structures, shared AIMD
+files and synthetic random-walk trajectories."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from ionflow.analysis.trajectory import TrajectoryData
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("IONFLOW_SHARED_DIR", REPO.parent / "shared"))
@@ -42,3 +46,49 @@ def li3ocl():
     from ionflow.structures.prototypes import build_prototype
 
     return build_prototype("Li3OCl")
+
+
+@pytest.fixture
+def aimd_dir(shared_dir):
+    """The shared public AIMD files."""
+    return shared_dir / "data" / "aimd"
+
+
+def make_random_walk(
+    n_frames: int = 2000,
+    n_li: int = 40,
+    n_fw: int = 10,
+    diffusivity_cm2_s: float | tuple[float, float, float] = 1e-5,
+    time_step_fs: float = 10.0,
+    box_A: float = 12.0,
+    vibration_A: float = 0.0,
+    seed: int = 0,
+) -> TrajectoryData:
+    """Gaussian random walk of ``n_li`` Li in a cubic box with a static O framework.
+
+    ``diffusivity_cm2_s`` may be per Cartesian direction (D_x, D_y, D_z) where
+    D_a = <Δa²>/(2t). Positions are returned wrapped into the cell.
+    """
+    rng = np.random.default_rng(seed)
+    d = np.broadcast_to(np.asarray(diffusivity_cm2_s, dtype=float), (3,))
+    sig = np.sqrt(2.0 * d * 1e4 * time_step_fs * 1e-3)  # Å per step per direction
+    steps = rng.normal(0.0, 1.0, (n_frames - 1, n_li, 3)) * sig
+    start = rng.uniform(0, box_A, (1, n_li, 3))
+    li = np.concatenate([start, steps]).cumsum(axis=0)
+    if vibration_A:
+        li = li + rng.normal(0, vibration_A, li.shape)
+    fw = rng.uniform(0, box_A, (1, n_fw, 3)) + rng.normal(0, vibration_A, (n_frames, n_fw, 3))
+    cart = np.concatenate([li, fw], axis=1)
+    return TrajectoryData(
+        ["Li"] * n_li + ["O"] * n_fw,
+        (cart / box_A) % 1.0,
+        np.eye(3) * box_A,
+        time_step_fs,
+        source=f"random walk seed {seed}",
+    )
+
+
+@pytest.fixture
+def random_walk():
+    """Factory for synthetic random-walk trajectories (see :func:`make_random_walk`)."""
+    return make_random_walk

@@ -49,25 +49,13 @@ def new_run_id() -> str:
 
 def read_host(config: StudyConfig) -> Structure:
     """Read or build the host structure of a study, with a clear error on failure."""
-    from pymatgen.core import Structure
-
+    from ionflow.io.structures import read_structure
     from ionflow.structures.prototypes import build_prototype
 
     section = config.structure
     if section.builtin is not None:
         return build_prototype(section.builtin, section.lattice_parameter_A, **section.parameters)
-    path = Path(section.file)
-    if not path.is_file():
-        raise InputError(f"structure file {path} does not exist")
-    try:
-        structure = Structure.from_file(path)
-    except Exception as exc:  # pymatgen raises many types for unreadable files
-        raise InputError(
-            f"cannot read structure file {path}: {type(exc).__name__}: {exc}".rstrip(": ")
-        ) from None
-    if len(structure) == 0:
-        raise InputError(f"structure file {path} holds no atoms")
-    return structure
+    return read_structure(section.file)
 
 
 def build_cell(config: StudyConfig) -> tuple[Structure, list[str], dict[str, Any]]:

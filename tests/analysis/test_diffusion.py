@@ -223,7 +223,7 @@ def test_auto_window_has_an_absolute_scale_so_sigma_shrinks_with_run_length(rand
 
 
 def test_window_moves_later_when_msd_is_not_linear(aimd_dir):
-    from ionflow.analysis.readers import read_run
+    from ionflow.io.trajectories import read_run
 
     files = [aimd_dir / f"li6ps5cl_500K_0p/run{i}/XDATCAR.gz" for i in (1, 2)]
     r = analyze_diffusion(read_run(files, time_step_fs=100.0), "Li", 500.0)

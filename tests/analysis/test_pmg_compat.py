@@ -11,9 +11,9 @@ from pymatgen.core import Lattice, Structure
 
 from ionflow.analysis.diffusion import analyze_diffusion
 from ionflow.analysis.pmg_compat import analyze_diffusion_pymatgen, fit_arrhenius_pymatgen
-from ionflow.analysis.readers import read_run
 from ionflow.analysis.trajectory import TrajectoryData
 from ionflow.errors import InputError
+from ionflow.io.trajectories import read_run
 
 pad = pytest.importorskip("pymatgen.analysis.diffusion.analyzer")
 

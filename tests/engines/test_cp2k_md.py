@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from ionflow.engines.cp2k import Cp2kEngine, cheap_basis_and_potential
-from ionflow.engines.cp2k_segment import _restart_species, read_xyz_frames
+from ionflow.engines.cp2k_segment import _restart_species
 from ionflow.errors import ConfigError
+from ionflow.io.cp2k import read_xyz_frames
 from ionflow.makers.md import MultiTemperatureMDMaker
 from ionflow.testing.cp2k import cp2k_available, ensure_pmg_cp2k_data
 from ionflow.testing.md import concatenate_frames, memory_job_store, run_flow

@@ -11,7 +11,7 @@ from jobflow import run_locally
 from tests.conftest import REPO
 
 from ionflow.flows.defects import DefectFormationMaker
-from ionflow.flows.window import read_structure_folder
+from ionflow.io.structures import read_structure_folder
 from ionflow.structures.prototypes import build_prototype
 from ionflow.testing.md import memory_job_store
 

@@ -184,7 +184,7 @@ def test_user_vbm_overrides_host_run(vasp_setup):
 
 
 def test_missing_locpot_is_a_clear_error_and_keeps_the_runs(vasp_setup):
-    from ionflow.makers.defect_charge import read_cell_potential
+    from ionflow.io.vasp_outputs import read_cell_potential
 
     host, _, make_fake = vasp_setup
     make_fake(write_locpot=False)

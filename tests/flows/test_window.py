@@ -17,12 +17,10 @@ from tests.conftest import REPO, SHARED
 from ionflow.analysis.window import stability_window
 from ionflow.engines.base import EngineAdapter
 from ionflow.errors import InputError
-from ionflow.flows.window import (
-    CompetingPhasesWindowMaker,
-    read_structure_folder,
-    window_flow_from_study,
-)
-from ionflow.makers.window import WindowMaker, read_entries, window_doc
+from ionflow.flows.window import CompetingPhasesWindowMaker, window_flow_from_study
+from ionflow.io.entries import read_entries
+from ionflow.io.structures import read_structure_folder
+from ionflow.makers.window import WindowMaker, window_doc
 
 LI_O_CL = REPO / "configs" / "structures" / "window" / "li_o_cl"
 CSV = SHARED / "data" / "entries" / "li_fe_o" / "pd_entries_test.csv"

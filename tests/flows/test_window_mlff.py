@@ -9,7 +9,8 @@ from pymatgen.analysis.phase_diagram import PhaseDiagram
 from pymatgen.core import Composition, Element
 from tests.conftest import REPO
 
-from ionflow.flows.window import CompetingPhasesWindowMaker, read_structure_folder
+from ionflow.flows.window import CompetingPhasesWindowMaker
+from ionflow.io.structures import read_structure_folder
 
 LI_O_CL = REPO / "configs" / "structures" / "window" / "li_o_cl"
 

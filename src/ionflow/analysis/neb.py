@@ -2,7 +2,8 @@
 
 Everything here works on numpy arrays and pymatgen structures, with no I/O and no
 workflow imports, so the same code serves a jobflow job, ``ionflow analyze neb`` and a
-notebook. Readers for VASP and CP2K outputs live in :mod:`ionflow.analysis.neb_readers`.
+notebook. Readers for VASP and CP2K outputs live in :mod:`ionflow.io.neb_folders`;
+they return the code-independent :class:`NebRawData` defined here.
 
 Conventions
 -----------
@@ -31,15 +32,17 @@ if TYPE_CHECKING:
 
     from pymatgen.core import Structure
 
-    from ionflow.analysis.neb_readers import NebRawData
     from ionflow.schemas.neb import HopDoc, NebDoc
 
 #: an intermediate image this far (eV) below both endpoints is reported as a minimum
 INTERMEDIATE_MIN_EV = 0.01
 
 __all__ = [
+    "CP2K_BAND_SOURCE",
+    "VASP_BAND_SOURCE",
     "NebForces",
     "NebProfile",
+    "NebRawData",
     "analyze_profile",
     "climbing_image_index",
     "neb_doc_from_raw",
@@ -48,6 +51,52 @@ __all__ = [
     "reaction_coordinate",
     "spline_profile",
 ]
+
+
+#: ``NebRawData.source`` of a band read from VASP (VTST) and from CP2K (BAND) output files
+VASP_BAND_SOURCE = "vasp"
+CP2K_BAND_SOURCE = "cp2k"
+
+
+@dataclass
+class NebRawData:
+    """What a finished band holds, independent of the code that ran it.
+
+    Attributes
+    ----------
+    images
+        All images, endpoints included (final geometries).
+    energies_eV
+        Energy of every image (eV).
+    tangential_forces_eV_A
+        F·τ per image (endpoints 0), eV/Å; None when the code does not print it.
+    max_force_eV_A
+        Largest NEB force on any intermediate image at the end (eV/Å), if known.
+    fmax_eV_A
+        Force criterion of the run (eV/Å), if known.
+    converged
+        The code's own verdict (None when unknown).
+    source
+        Code that ran the band (``NebDoc.source``): :data:`VASP_BAND_SOURCE`,
+        :data:`CP2K_BAND_SOURCE` or ``"mlip"``.
+    directory
+        Folder the band was read from.
+    n_steps
+        Optimiser steps taken, if known.
+    climb
+        Whether a climbing image was used, if known.
+    """
+
+    images: list[Structure]
+    energies_eV: np.ndarray
+    tangential_forces_eV_A: np.ndarray | None
+    max_force_eV_A: float | None
+    fmax_eV_A: float | None
+    converged: bool | None
+    source: str
+    directory: str | None = None
+    n_steps: int | None = None
+    climb: bool | None = None
 
 
 def _finite_array(values: Sequence[float] | np.ndarray, name: str) -> np.ndarray:
@@ -395,7 +444,7 @@ def neb_doc_from_raw(
     Parameters
     ----------
     raw
-        The band as read (:mod:`ionflow.analysis.neb_readers`) or computed.
+        The band as read (:mod:`ionflow.io.neb_folders`) or computed.
     label
         Hop label or folder name.
     n_images

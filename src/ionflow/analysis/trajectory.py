@@ -1,7 +1,7 @@
 """The one internal trajectory type every reader produces and every analysis consumes.
 
 :class:`TrajectoryData` holds fractional coordinates, lattices, species and the time
-between stored frames. Readers (:mod:`ionflow.analysis.readers`) build it from VASP,
+between stored frames. Readers (:mod:`ionflow.io.trajectories`) build it from VASP,
 CP2K, ASE or pymatgen outputs; :func:`ionflow.analysis.diffusion.analyze_diffusion`
 never needs to know which code wrote the trajectory.
 """

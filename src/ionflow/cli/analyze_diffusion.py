@@ -54,7 +54,7 @@ def parse_runspec(spec: str) -> tuple[float, list[Path]]:
 def _load(
     files: list[Path], time_step_fs: float | None, step_skip: int, cell: Path | None
 ) -> TrajectoryData:
-    from ionflow.analysis.readers import read_run
+    from ionflow.io.trajectories import read_run
 
     if step_skip < 1:
         raise InputError(f"--step-skip must be ≥ 1, got {step_skip}")

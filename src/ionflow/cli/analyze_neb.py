@@ -39,7 +39,7 @@ def analyze_neb_dir(
         The analysed band.
     """
     from ionflow.analysis.neb import neb_doc_from_raw
-    from ionflow.analysis.neb_readers import read_neb_dir
+    from ionflow.io.neb_folders import read_neb_dir
 
     raw = read_neb_dir(folder, endpoints)
     if fmax_eV_A is not None:

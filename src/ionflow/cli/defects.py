@@ -78,7 +78,7 @@ def parse_defect_option(text: str) -> dict[str, Any]:
 
 def read_structure(text: str) -> Structure:
     """Read ``builtin:NAME`` or a structure file pymatgen understands."""
-    from pymatgen.core import Structure
+    from ionflow.io.structures import read_structure as read_structure_file
 
     if text.startswith("builtin:"):
         from ionflow.structures.prototypes import build_prototype
@@ -87,10 +87,7 @@ def read_structure(text: str) -> Structure:
     path = Path(text)
     if not path.is_file():
         raise InputError(f"structure file {path} does not exist (or use builtin:Li3OCl)")
-    try:
-        return Structure.from_file(path)
-    except Exception as exc:  # pymatgen raises many types for unreadable files
-        raise InputError(f"cannot read structure file {path}: {type(exc).__name__}") from None
+    return read_structure_file(path)
 
 
 def write_configs(

@@ -11,7 +11,7 @@ OT) unless ``method_input`` replaces the method (e.g. a FIST force field).
 
 The run goes through custodian with :class:`~ionflow.engines._cp2k_fixes.OwnProcessCp2kJob`
 (CP2K_NOTES bug 5: custodian's ``Cp2kJob.terminate`` kills every CP2K on the host) and is
-read back with :func:`ionflow.analysis.neb_readers.read_cp2k_band`.
+read back with :func:`ionflow.io.neb_folders.read_cp2k_band`.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from jobflow import Maker, job
 
-from ionflow.analysis.neb_readers import BOHR_A, HARTREE_EV
 from ionflow.errors import ConfigError, EngineError, InputError
+from ionflow.io.cp2k import BOHR_A, HARTREE_EV
 from ionflow.schemas.neb import HopDoc, NebDoc
 
 if TYPE_CHECKING:
@@ -362,7 +362,7 @@ class Cp2kNebMaker(Maker):
         from pymatgen.core import Structure
 
         from ionflow.analysis.neb import neb_doc_from_raw
-        from ionflow.analysis.neb_readers import read_cp2k_band
+        from ionflow.io.neb_folders import read_cp2k_band
 
         images = [im if isinstance(im, Structure) else Structure.from_dict(im) for im in images]
         directory = Path(directory).resolve()

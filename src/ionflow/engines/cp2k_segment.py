@@ -36,16 +36,16 @@ from ionflow.engines.segments import (
     record_attempt,
 )
 from ionflow.errors import ConfigError, EngineError, InputError
+from ionflow.io.cp2k import read_cp2k_ener, read_xyz_frames
 from ionflow.schemas.md import MDRestartState
 
 if TYPE_CHECKING:
     from ionflow.schemas.md import MDSegmentSpec
 
-__all__ = ["Cp2kSegmentRunner", "parse_cp2k_attempt", "read_xyz_frames", "run_cp2k"]
+__all__ = ["Cp2kSegmentRunner", "parse_cp2k_attempt", "run_cp2k"]
 
 logger = logging.getLogger(__name__)
 RESTART_IN = "previous.restart"
-HARTREE_EV = 27.211386245988
 #: CP2K's velocity unit (bohr / atomic time unit) in Å/fs
 BOHR_PER_AUT_IN_A_PER_FS = 0.529177210903 / 0.02418884326585747
 
@@ -72,56 +72,6 @@ def run_cp2k(
         max_errors=max_errors,
     )
     custodian.run()
-
-
-def read_xyz_frames(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Read complete frames of a CP2K ``.xyz`` trajectory (a truncated last frame is dropped).
-
-    Returns
-    -------
-    tuple
-        Steps, coordinates ``(n_frames, n_atoms, 3)`` as written, element symbols.
-    """
-    lines = path.read_text().splitlines()
-    steps, frames, species = [], [], []
-    i = 0
-    while i < len(lines):
-        try:
-            n = int(lines[i].split()[0])
-        except (ValueError, IndexError):
-            break
-        block = lines[i + 2 : i + 2 + n]
-        header = lines[i + 1] if i + 1 < len(lines) else ""
-        match = re.search(r"i\s*=\s*(\d+)", header)
-        if len(block) < n or match is None:
-            break
-        try:
-            xyz = np.array([[float(x) for x in row.split()[1:4]] for row in block])
-        except ValueError:
-            break
-        if xyz.shape != (n, 3):
-            break
-        species = [row.split()[0] for row in block]
-        steps.append(int(match.group(1)))
-        frames.append(xyz)
-        i += 2 + n
-    return np.array(steps, dtype=int), np.array(frames), species
-
-
-def _read_ener(path: Path) -> dict[int, tuple[float, float]]:
-    """Step -> (temperature K, potential energy eV) from CP2K's ``.ener`` file."""
-    out: dict[int, tuple[float, float]] = {}
-    if not path.exists():
-        return out
-    for line in path.read_text().splitlines():
-        parts = line.split()
-        if not parts or parts[0].startswith("#") or len(parts) < 5:
-            continue
-        try:
-            out[int(parts[0])] = (float(parts[3]), float(parts[4]) * HARTREE_EV)
-        except ValueError:
-            continue
-    return out
 
 
 def _restart_step(text: str) -> int:
@@ -173,7 +123,7 @@ def parse_cp2k_attempt(folder: Path, after_step: int) -> _Attempt:
         vmap = dict(zip(vsteps, v * BOHR_PER_AUT_IN_A_PER_FS, strict=True))
         if all(s in vmap for s in steps):
             vel = np.array([vmap[s] for s in steps])
-    ener = _read_ener(folder / f"{PROJECT}-1.ener")
+    ener = read_cp2k_ener(folder / f"{PROJECT}-1.ener")
     temps = np.array([ener.get(s, (np.nan, np.nan))[0] for s in steps])
     energies = np.array([ener.get(s, (np.nan, np.nan))[1] for s in steps])
     restart_file = folder / f"{PROJECT}-1.restart"

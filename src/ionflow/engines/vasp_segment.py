@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import gzip
 import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +33,12 @@ from ionflow.engines.segments import (
     record_attempt,
 )
 from ionflow.errors import EngineError, InputError
+from ionflow.io.vasp_outputs import (
+    copy_uncompressed,
+    find_file,
+    read_contcar_text,
+    read_md_ionic_steps,
+)
 from ionflow.schemas.md import MDRestartState
 
 if TYPE_CHECKING:
@@ -81,24 +85,10 @@ def parse_vasp_attempt(folder: Path, first_step: int) -> _Attempt:
     _Attempt
         Frames at the steps before the restart point, and the CONTCAR text to restart.
     """
-    import warnings
-
-    from pymatgen.io.vasp import Vasprun
-
-    path = _find(folder, "vasprun.xml")
+    path = find_file(folder, "vasprun.xml")
     if path is None:
         raise InputError(f"no vasprun.xml in {folder}; the attempt left nothing to resume from")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # truncated files warn; the frames read are kept
-        vr = Vasprun(
-            str(path),
-            parse_dos=False,
-            parse_eigen=False,
-            parse_projected_eigen=False,
-            parse_potcar_file=False,
-            exception_on_bad_xml=False,
-        )
-    blocks = [s for s in vr.ionic_steps if "structure" in s and "e_fr_energy" in s]
+    blocks = read_md_ionic_steps(path)
     if not blocks:
         raise InputError(f"{path} holds no complete MD step; delete {folder} to start over")
     species = [site.specie.symbol for site in blocks[0]["structure"]]
@@ -108,8 +98,7 @@ def parse_vasp_attempt(folder: Path, first_step: int) -> _Attempt:
     dof = max(3 * len(species) - 3, 1)
     temps = np.array([2 * float(b.get("kinetic", np.nan)) / (dof * units.kB) for b in blocks])
     steps = first_step + np.arange(len(blocks))
-    contcar_path = _find(folder, "CONTCAR")
-    contcar = contcar_path.read_text() if contcar_path is not None else None
+    contcar = read_contcar_text(folder)
     restart_step = int(steps[-1])
     if contcar:
         try:
@@ -138,13 +127,6 @@ def parse_vasp_attempt(folder: Path, first_step: int) -> _Attempt:
         np.asarray(lattice),
         species,
     )
-
-
-def _find(folder: Path, name: str) -> Path | None:
-    for candidate in (folder / name, folder / f"{name}.gz"):
-        if candidate.exists():
-            return candidate
-    return None
 
 
 @dataclass
@@ -243,13 +225,11 @@ def _hand_over_ml_ab(generator: Any, prev_dir: Path | None, work_dir: Path) -> N
     incar = getattr(generator, "user_incar_settings", None) or {}
     if not incar.get("ML_LMLFF") or prev_dir is None:
         return
-    source = _find(prev_dir, "ML_ABN")
+    source = find_file(prev_dir, "ML_ABN")
     if source is None:
         logger.warning("ML_LMLFF is on but %s has no ML_ABN; training starts anew", prev_dir)
         return
-    opener = gzip.open if source.suffix == ".gz" else open
-    with opener(source, "rb") as src, open(work_dir / "ML_AB", "wb") as dst:
-        shutil.copyfileobj(src, dst)
+    copy_uncompressed(source, work_dir / "ML_AB")
 
 
 def _start_point(

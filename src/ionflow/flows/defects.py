@@ -341,8 +341,8 @@ def defects_flow_from_study(config: StudyConfig, settings: IonflowSettings) -> F
         See :class:`DefectFormationMaker`.
     """
     from ionflow.engines.study_engine import engine_for_study
-    from ionflow.flows.window import read_structure_folder
-    from ionflow.makers.window import read_entries
+    from ionflow.io.entries import read_entries
+    from ionflow.io.structures import read_structure_folder
     from ionflow.runner import read_host
 
     form = config.formation

@@ -302,8 +302,7 @@ def neb_flow_from_study(config: StudyConfig, structure: Structure, engine: Engin
     Flow
         Output: :class:`NebStudyDoc`.
     """
-    from pymatgen.core import Structure
-
+    from ionflow.io.structures import read_structure
     from ionflow.runner import read_host
     from ionflow.structures.supercell import choose_supercell
 
@@ -311,10 +310,7 @@ def neb_flow_from_study(config: StudyConfig, structure: Structure, engine: Engin
     maker = _neb_maker_from_section(config, engine)
     if neb.endpoints:  # type: ignore[union-attr]
         paths = [p if p.is_absolute() else config.source_dir / p for p in neb.endpoints]  # type: ignore[union-attr]
-        for p in paths:
-            if not p.is_file():
-                raise InputError(f"NEB endpoint file {p} does not exist")
-        ends = [Structure.from_file(p) for p in paths]
+        ends = [read_structure(p, what="NEB endpoint file") for p in paths]
         return explicit_neb_flow(maker, ends[0], ends[1], label=f"{config.name} explicit hop")
     sc = config.supercell
     host = choose_supercell(

@@ -11,7 +11,6 @@ engine, builds entries with identical settings, and runs the window analysis::
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jobflow import Flow, Maker
@@ -19,6 +18,7 @@ from jobflow import Flow, Maker
 from ionflow.analysis.window import DEFAULT_MAX_E_ABOVE_HULL_EV_ATOM
 from ionflow.analysis.window_entries import parse_formula
 from ionflow.errors import ConfigError, InputError
+from ionflow.io.structures import read_structure_folder
 from ionflow.makers.window import WindowMaker, collect_entries
 
 if TYPE_CHECKING:
@@ -28,48 +28,7 @@ if TYPE_CHECKING:
     from ionflow.config.study import StudyConfig
     from ionflow.engines.base import EngineAdapter
 
-__all__ = [
-    "STRUCTURE_SUFFIXES",
-    "CompetingPhasesWindowMaker",
-    "read_structure_folder",
-    "window_flow_from_study",
-]
-
-#: File endings read as structures from a competing-phases folder.
-STRUCTURE_SUFFIXES = (".cif", ".vasp", ".poscar", ".json", ".json.gz", ".cif.gz")
-
-
-def read_structure_folder(folder: str | Path) -> dict[str, Structure]:
-    """Read every structure file in a folder; the file stem is the phase label.
-
-    Parameters
-    ----------
-    folder
-        Folder with CIF/POSCAR/pymatgen-JSON files (``POSCAR*`` names are read too).
-
-    Returns
-    -------
-    dict
-        ``{label: structure}`` in file-name order.
-    """
-    from pymatgen.core import Structure
-
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise InputError(f"competing-phases folder {folder} does not exist")
-    structures: dict[str, Structure] = {}
-    for path in sorted(folder.iterdir()):
-        name = path.name.lower()
-        if not (name.endswith(STRUCTURE_SUFFIXES) or name.startswith(("poscar", "contcar"))):
-            continue
-        label = path.name.split(".")[0]
-        try:
-            structures[label] = Structure.from_file(path)
-        except Exception as exc:  # pymatgen raises many types for unreadable files
-            raise InputError(f"{path}: not a readable structure ({exc})") from None
-    if not structures:
-        raise InputError(f"{folder}: no structure files ({', '.join(STRUCTURE_SUFFIXES)})")
-    return structures
+__all__ = ["CompetingPhasesWindowMaker", "window_flow_from_study"]
 
 
 @dataclass

@@ -100,8 +100,7 @@ class MlipNebMaker(Maker):
         from ase.optimize import BFGS, FIRE, LBFGS, MDMin
         from atomate2.forcefields.neb import ForceFieldNebFromImagesMaker
 
-        from ionflow.analysis.neb import neb_doc_from_raw, neb_forces
-        from ionflow.analysis.neb_readers import NebRawData
+        from ionflow.analysis.neb import NebRawData, neb_doc_from_raw, neb_forces
 
         optimizers = {"FIRE": FIRE, "BFGS": BFGS, "LBFGS": LBFGS, "MDMin": MDMin}
         if self.optimizer not in optimizers:
@@ -190,7 +189,7 @@ def collect_vasp_neb(
     from atomate2.utils.path import strip_hostname
 
     from ionflow.analysis.neb import neb_doc_from_raw
-    from ionflow.analysis.neb_readers import read_vasp_neb
+    from ionflow.io.neb_folders import read_vasp_neb
 
     ends = None
     if endpoint_dirs is not None:

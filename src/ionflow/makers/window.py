@@ -1,7 +1,8 @@
 """Jobs of the electrochemical-window workflow: read or build entries, analyse the window.
 
-Plain functions do the work (``read_entries``, ``entry_from_calculation``,
-``window_doc``); the jobs are thin wrappers, so tests and the CLI call the same code.
+Plain functions do the work (``entry_from_calculation``, ``window_doc``; entries files
+are read by :func:`ionflow.io.entries.read_entries`); the jobs are thin wrappers, so
+tests and the CLI call the same code.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from ionflow.analysis.window_entries import (
     entry_label,
     settings_label,
 )
-from ionflow.errors import ConfigError, InputError
+from ionflow.errors import ConfigError
+from ionflow.io.entries import decode_entries, read_entries
 from ionflow.schemas.window import EntryRecord, WindowDoc
 
 if TYPE_CHECKING:
@@ -37,85 +39,9 @@ if TYPE_CHECKING:
 
     from pymatgen.core import Structure
 
-__all__ = [
-    "WindowMaker",
-    "collect_entries",
-    "entry_from_calculation",
-    "read_entries",
-    "window_doc",
-]
+__all__ = ["WindowMaker", "collect_entries", "entry_from_calculation", "window_doc"]
 
 logger = logging.getLogger(__name__)
-
-
-def _decode_entries(objs: Any, source: str) -> list[Entry]:
-    """Turn a decoded JSON payload (list, or dict with ``entries``) into Entry objects."""
-    if isinstance(objs, dict) and "entries" in objs:
-        objs = objs["entries"]
-    if isinstance(objs, dict) and "@class" in objs:
-        objs = [objs]
-    if not isinstance(objs, list):
-        raise InputError(f"{source}: expected a list of entries (ComputedEntry JSON objects)")
-    decoder = MontyDecoder()
-    entries = []
-    for i, obj in enumerate(objs):
-        if isinstance(obj, dict):
-            obj = decoder.process_decoded(obj)
-        if not isinstance(obj, Entry):
-            raise InputError(
-                f"{source}: item {i} is not a pymatgen entry (got {type(obj).__name__}); "
-                "export ComputedEntry/ComputedStructureEntry objects with their @class keys"
-            )
-        entries.append(obj)
-    return entries
-
-
-def read_entries(path: str | Path) -> list[Entry]:
-    """Read computed entries from a JSON (optionally gzipped) or CSV file.
-
-    Parameters
-    ----------
-    path
-        ``.json``/``.json.gz``: a list of serialised ComputedEntry/ComputedStructureEntry
-        (or ``{"entries": [...]}``), as ``monty.serialization.dumpfn`` writes it.
-        ``.csv``: pymatgen's ``EntrySet`` CSV (``Name,<elements...>,Final energy``).
-
-    Returns
-    -------
-    list of Entry
-        The entries; entries without an id get ``<file name>:<row>``.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(f"entries file {path} does not exist")
-    name = path.name.lower()
-    if name.endswith(".csv"):
-        from pymatgen.entries.entry_tools import EntrySet
-
-        try:
-            entries = list(EntrySet.from_csv(path))
-        except (ValueError, KeyError, IndexError) as exc:
-            raise InputError(f"{path}: not a pymatgen entries CSV ({exc})") from None
-        entries = [
-            ComputedEntry(e.composition, e.energy, entry_id=f"{path.name}:{i}")
-            for i, e in enumerate(entries)
-        ]
-    elif name.endswith((".json", ".json.gz", ".json.bz2")):
-        from monty.serialization import loadfn
-
-        try:
-            payload = loadfn(path, cls=None)
-        except (ValueError, OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"{path}: not readable JSON ({exc})") from None
-        entries = _decode_entries(payload, str(path))
-        for i, entry in enumerate(entries):
-            if getattr(entry, "entry_id", None) is None and hasattr(entry, "entry_id"):
-                entry.entry_id = f"{path.name}:{i}"
-    else:
-        raise InputError(f"{path}: unknown entries format; use .json, .json.gz or .csv")
-    if not entries:
-        raise InputError(f"{path}: holds no entries")
-    return entries
 
 
 def entry_from_calculation(
@@ -229,7 +155,7 @@ def window_doc(
         source = source or str(entries)
         entries = read_entries(entries)
     else:
-        entries = _decode_entries(list(entries), source or "entries")
+        entries = decode_entries(list(entries), source or "entries")
     source = source or "entries"
     notes = check_entry_settings(entries)
     entries, scheme = apply_compatibility(entries, compatibility)

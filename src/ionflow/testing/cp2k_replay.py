@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pymatgen.core import Element, Lattice, Structure
 
+from ionflow.io.cp2k import cp2k_input_cell
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
@@ -57,21 +59,17 @@ class CachedYaml:
 def read_cp2k_input_cell(path: str | Path) -> tuple[Structure, int, dict[str, str]]:
     """Return the structure, DFT CHARGE and kind → element map of a ``cp2k.inp``."""
     text = Path(path).read_text()
-    cell, coord = (re.search(rf"&{k}\n(.*?)&END {k}", text, re.S) for k in ("CELL", "COORD"))
-    if cell is None or coord is None:
+    lattice = cp2k_input_cell(text)
+    coord = re.search(r"&COORD\n(.*?)&END COORD", text, re.S)
+    if lattice is None or coord is None:
         raise ValueError(f"fake CP2K: {path} has no &CELL or &COORD section")
-    cell = cell.group(1)
-    vectors = {
-        m.group(1): [float(x) for x in m.group(2).split()]
-        for m in re.finditer(r"^\s*([ABC])\s+(.+)$", cell, re.M)
-    }
     kinds = {
         m.group(1): m.group(2) for m in re.finditer(r"&KIND (\S+)\s.*?ELEMENT\s+(\w+)", text, re.S)
     }
     rows = [line.split() for line in coord.group(1).strip().splitlines()]
     charge = re.search(r"^\s*CHARGE\s+(-?\d+)", text, re.M)
     structure = Structure(
-        Lattice([vectors["A"], vectors["B"], vectors["C"]]),
+        Lattice(lattice),
         [kinds.get(r[0], r[0].split("_")[0]) for r in rows],
         [[float(x) for x in r[1:4]] for r in rows],
         coords_are_cartesian=True,

@@ -6,7 +6,8 @@ import warnings
 import numpy as np
 import pytest
 
-from ionflow.analysis.readers import (
+from ionflow.errors import InputError
+from ionflow.io.trajectories import (
     read_ase,
     read_cp2k_xyz,
     read_pymatgen_json,
@@ -15,7 +16,6 @@ from ionflow.analysis.readers import (
     read_vasprun,
     read_xdatcar,
 )
-from ionflow.errors import InputError
 
 
 @pytest.fixture
@@ -165,7 +165,7 @@ def test_read_run_concatenates_and_rejects_mixed_temperatures(si_vasprun, tmp_pa
 
 
 def test_line_scanner_and_xml_parser_agree(si_vasprun):
-    from ionflow.analysis.readers_vasp import _iterparse_vasprun, _scan_vasprun
+    from ionflow.io.vasp import _iterparse_vasprun, _scan_vasprun
 
     fast = _scan_vasprun(si_vasprun, "x")
     strict = _iterparse_vasprun(si_vasprun, "x")

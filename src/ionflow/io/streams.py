@@ -1,36 +1,50 @@
-"""Helpers shared by the trajectory readers (streams, truncation warnings)."""
+"""Plain or compressed file streams and the truncation warnings of the streaming readers."""
 
 from __future__ import annotations
 
 import zlib
-from pathlib import Path
+from typing import IO, TYPE_CHECKING
 from xml.etree.ElementTree import ParseError
 
 import numpy as np
+from monty.io import zopen
 
 from ionflow.errors import InputError
 
-__all__ = ["STREAM_ERRORS", "frames_to_array", "open_binary", "open_text", "truncation_warning"]
+if TYPE_CHECKING:
+    from pathlib import Path
 
+__all__ = [
+    "STREAM_ERRORS",
+    "frames_to_array",
+    "open_binary",
+    "open_text",
+    "read_text",
+    "truncation_warning",
+]
+
+#: Exceptions a damaged (truncated, corrupt, half-compressed) file raises while streamed.
 STREAM_ERRORS = (EOFError, OSError, zlib.error, ParseError, UnicodeDecodeError)
 
 
-def open_text(path: Path):
-    """Open a plain or compressed text file."""
-    from monty.io import zopen
-
+def open_text(path: Path) -> IO[str]:
+    """Open a plain or compressed (.gz, .bz2, .xz) text file; undecodable bytes are replaced."""
     return zopen(path, "rt", encoding="utf-8", errors="replace")
 
 
-def open_binary(path: Path):
+def open_binary(path: Path) -> IO[bytes]:
     """Open a plain or compressed file in binary mode."""
-    from monty.io import zopen
-
     return zopen(path, "rb")
 
 
+def read_text(path: Path) -> str:
+    """Whole text of a plain or compressed file (undecodable bytes replaced)."""
+    with open_text(path) as handle:
+        return handle.read()
+
+
 def frames_to_array(frames: list[np.ndarray], label: str, n_atoms: int) -> np.ndarray:
-    """Stack parsed frames, or raise when there is none."""
+    """Stack parsed frames into ``(n_frames, n_atoms, 3)``, or raise when there is none."""
     if not frames:
         raise InputError(f"{label}: no complete frame could be read")
     return np.asarray(frames, dtype=float).reshape(len(frames), n_atoms, 3)

@@ -1,6 +1,6 @@
 """Read finished NEB runs: a VASP NEB folder (00 … NN) or a CP2K BAND run.
 
-Both readers return one internal type, :class:`NebRawData`, that
+Both readers return one internal type, :class:`ionflow.analysis.neb.NebRawData`, that
 :func:`ionflow.analysis.neb.analyze_profile` turns into barriers; so the analysis never
 needs to know which code produced the band.
 
@@ -17,23 +17,24 @@ convergence table; ``<project>-pos-Replica_nr_<k>-1.xyz`` the replica geometries
 
 from __future__ import annotations
 
+import contextlib
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from monty.io import zopen
+from pymatgen.core import Lattice, Structure
 
+from ionflow.analysis.neb import CP2K_BAND_SOURCE, VASP_BAND_SOURCE, NebRawData
 from ionflow.errors import InputError
+from ionflow.io.cp2k import BOHR_A, HARTREE_EV, cp2k_input_cell, iter_xyz_frames
+from ionflow.io.streams import read_text
+from ionflow.io.structures import read_structure
 
 if TYPE_CHECKING:
-    from pymatgen.core import Structure
+    from ionflow.io.cp2k import XyzFrame
 
-__all__ = ["NebRawData", "read_cp2k_band", "read_neb_dir", "read_vasp_neb"]
-
-HARTREE_EV = 27.211386245988
-BOHR_A = 0.529177210903
+__all__ = ["read_cp2k_band", "read_neb_dir", "read_vasp_neb"]
 
 _ENERGY_RE = re.compile(r"energy\(sigma->0\)\s+=\s+([\d\-\.Ee+]+)")
 _TANGENT_RE = re.compile(
@@ -41,46 +42,6 @@ _TANGENT_RE = re.compile(
     r"\s+([\d\-\.Ee+]+)"
 )
 _FMAX_RE = re.compile(r"FORCES: max atom, RMS\s+([\d\.Ee+\-]+)")
-
-
-@dataclass
-class NebRawData:
-    """What a finished band holds, independent of the code that ran it.
-
-    Attributes
-    ----------
-    images
-        All images, endpoints included (final geometries).
-    energies_eV
-        Energy of every image (eV).
-    tangential_forces_eV_A
-        F·τ per image (endpoints 0), eV/Å; None when the code does not print it.
-    max_force_eV_A
-        Largest NEB force on any intermediate image at the end (eV/Å), if known.
-    fmax_eV_A
-        Force criterion of the run (eV/Å), if known.
-    converged
-        The code's own verdict (None when unknown).
-    source
-        ``"vasp"``, ``"cp2k"`` or ``"mlip"``.
-    directory
-        Folder the band was read from.
-    n_steps
-        Optimiser steps taken, if known.
-    climb
-        Whether a climbing image was used, if known.
-    """
-
-    images: list[Structure]
-    energies_eV: np.ndarray
-    tangential_forces_eV_A: np.ndarray | None
-    max_force_eV_A: float | None
-    fmax_eV_A: float | None
-    converged: bool | None
-    source: str
-    directory: str | None = None
-    n_steps: int | None = None
-    climb: bool | None = None
 
 
 def _glob_first(folder: Path, name: str) -> Path | None:
@@ -91,23 +52,9 @@ def _glob_first(folder: Path, name: str) -> Path | None:
     return found[0] if found else None
 
 
-def _read_text(path: Path) -> str:
-    with zopen(path, mode="rt") as handle:
-        return handle.read()
-
-
 def _last_float(pattern: re.Pattern, text: str) -> float | None:
     matches = pattern.findall(text)
     return float(matches[-1]) if matches else None
-
-
-def _read_structure(path: Path) -> Structure:
-    from pymatgen.core import Structure
-
-    try:
-        return Structure.from_file(path)
-    except Exception as exc:  # pymatgen raises many types for damaged files
-        raise InputError(f"cannot read structure {path}: {type(exc).__name__}") from None
 
 
 def _image_dirs(root: Path) -> list[Path]:
@@ -131,7 +78,7 @@ def _incar_ediffg(root: Path) -> float | None:
     for folder in (root, root / "01"):
         incar = _glob_first(folder, "INCAR")
         if incar is not None:
-            match = re.search(r"^\s*EDIFFG\s*=\s*([-\d.Ee+]+)", _read_text(incar), re.MULTILINE)
+            match = re.search(r"^\s*EDIFFG\s*=\s*([-\d.Ee+]+)", read_text(incar), re.MULTILINE)
             return float(match.group(1)) if match else None
     return None
 
@@ -182,12 +129,12 @@ def read_vasp_neb(
             poscar = _glob_first(folder, "POSCAR")
             if poscar is None:
                 raise InputError(f"{folder}: no POSCAR for the endpoint geometry")
-            images.append(_read_structure(poscar))
+            images.append(read_structure(poscar))
             energy = None
             for pair in terminal_sets:
                 outcar = _glob_first(pair[0 if idx == 0 else 1], "OUTCAR")
                 if outcar is not None:
-                    energy = _last_float(_ENERGY_RE, _read_text(outcar))
+                    energy = _last_float(_ENERGY_RE, read_text(outcar))
                     if energy is not None:
                         break
             if energy is None:
@@ -202,14 +149,14 @@ def read_vasp_neb(
         outcar = _glob_first(folder, "OUTCAR")
         if outcar is None:
             raise InputError(f"{folder}: no OUTCAR (the image did not run or was deleted)")
-        text = _read_text(outcar)
+        text = read_text(outcar)
         energy = _last_float(_ENERGY_RE, text)
         if energy is None:
             raise InputError(f"{outcar}: no energy(sigma->0) line; the image did not finish")
         contcar = _glob_first(folder, "CONTCAR")
         if contcar is None or contcar.stat().st_size == 0:
             raise InputError(f"{folder}: no CONTCAR with the final image geometry")
-        images.append(_read_structure(contcar))
+        images.append(read_structure(contcar))
         energies.append(energy)
         tangent = _last_float(_TANGENT_RE, text)
         tangents.append(tangent)
@@ -227,28 +174,18 @@ def read_vasp_neb(
         max_force_eV_A=max(known) if len(known) == len(fmaxes) else None,
         fmax_eV_A=fmax,
         converged=all(reached),
-        source="vasp",
+        source=VASP_BAND_SOURCE,
         directory=str(root.resolve()),
         n_steps=n_steps or None,
     )
 
 
-def _read_xyz_frames(path: Path) -> list[tuple[list[str], np.ndarray]]:
-    """All frames of an xyz file as (symbols, positions in Å)."""
-    lines = _read_text(path).splitlines()
-    frames, i = [], 0
-    while i < len(lines):
-        if not lines[i].strip():
-            i += 1
-            continue
-        n = int(lines[i].split()[0])
-        block = lines[i + 2 : i + 2 + n]
-        if len(block) < n:
-            break  # truncated last frame (run killed while writing)
-        symbols = [row.split()[0] for row in block]
-        pos = np.array([[float(x) for x in row.split()[1:4]] for row in block])
-        frames.append((symbols, pos))
-        i += 2 + n
+def _complete_xyz_frames(path: Path) -> list[XyzFrame]:
+    """All complete frames of a replica xyz file (a frame cut off at the end is dropped)."""
+    frames = []
+    with contextlib.suppress(EOFError):  # truncated last frame (run killed while writing)
+        for frame in iter_xyz_frames(path):
+            frames.append(frame)
     return frames
 
 
@@ -273,31 +210,17 @@ _CONV_RE = re.compile(
 
 def _cp2k_cell(root: Path) -> np.ndarray:
     """Lattice matrix (Å) from ``&CELL`` (ABC [+ ALPHA_BETA_GAMMA] or A/B/C) of the input."""
-    from pymatgen.core import Lattice
-
     inputs = [p for p in sorted(root.glob("*.inp*")) if "-r-" not in p.name]
     for inp in inputs:
-        text = _read_text(inp)
-        cell = re.search(r"&CELL\b(.*?)&END", text, re.DOTALL | re.IGNORECASE)
-        if not cell:
-            continue
-        body = cell.group(1)
-        vecs = {}
-        for key in ("A", "B", "C", "ABC", "ALPHA_BETA_GAMMA"):
-            m = re.search(rf"^\s*{key}\s+(?:\[[^\]]*\]\s*)?([-\d.Ee+\s]+)$", body, re.M | re.I)
-            if m:
-                vecs[key] = [float(x) for x in m.group(1).split()[:3]]
-        if all(k in vecs for k in ("A", "B", "C")):
-            return np.array([vecs["A"], vecs["B"], vecs["C"]])
-        if "ABC" in vecs:
-            angles = vecs.get("ALPHA_BETA_GAMMA", [90.0, 90.0, 90.0])
-            return Lattice.from_parameters(*vecs["ABC"], *angles).matrix
+        cell = cp2k_input_cell(read_text(inp))
+        if cell is not None:
+            return cell
     raise InputError(f"{root}: no CP2K input with a &CELL section to build the replica cells")
 
 
 def _cp2k_climb(root: Path) -> bool | None:
     for inp in sorted(root.glob("*.inp*")):
-        m = re.search(r"^\s*BAND_TYPE\s+(\S+)", _read_text(inp), re.MULTILINE | re.IGNORECASE)
+        m = re.search(r"^\s*BAND_TYPE\s+(\S+)", read_text(inp), re.MULTILINE | re.IGNORECASE)
         if m:
             return m.group(1).upper() == "CI-NEB"
     return None
@@ -323,8 +246,6 @@ def read_cp2k_band(root: str | Path, lattice: np.ndarray | None = None) -> NebRa
     NebRawData
         Replica geometries and energies (eV), max force and criterion (eV/Å), convergence.
     """
-    from pymatgen.core import Lattice, Structure
-
     root = Path(root)
     project = _cp2k_project(root)
     xyz = {
@@ -347,21 +268,19 @@ def read_cp2k_band(root: str | Path, lattice: np.ndarray | None = None) -> NebRa
     lat = Lattice(lattice if lattice is not None else _cp2k_cell(root))
     images, energies, steps = [], [], []
     for k in range(1, n_rep + 1):
-        lines = _read_text(xyz[k]).splitlines()
-        frames = _read_xyz_frames(xyz[k])
+        frames = _complete_xyz_frames(xyz[k])
         if not frames:
             raise InputError(f"{xyz[k]}: no complete frame")
-        symbols, pos = frames[-1]
-        comments = [ln for ln in lines if "E =" in ln]
-        m = re.search(r"i\s*=\s*(\d+),\s*E\s*=\s*([-\d.Ee+]+)", comments[len(frames) - 1])
+        final = frames[-1]
+        m = re.search(r"i\s*=\s*(\d+),\s*E\s*=\s*([-\d.Ee+]+)", final.comment)
         if not m:
             raise InputError(f"{xyz[k]}: no energy in the frame comment")
         steps.append(int(m.group(1)))
         energies.append(float(m.group(2)) * HARTREE_EV)
-        images.append(Structure(lat, symbols, pos, coords_are_cartesian=True))
+        images.append(Structure(lat, final.symbols, final.coords, coords_are_cartesian=True))
     if len(set(steps)) != 1:
         raise InputError(f"{root}: replicas stopped at different band steps {steps}")
-    table = _CONV_RE.findall(_read_text(outs[n_rep]))
+    table = _CONV_RE.findall(read_text(outs[n_rep]))
     force_au = HARTREE_EV / BOHR_A  # Hartree/bohr -> eV/Å
     max_force = fmax = None
     converged: bool | None = None
@@ -378,7 +297,7 @@ def read_cp2k_band(root: str | Path, lattice: np.ndarray | None = None) -> NebRa
         max_force_eV_A=max_force,
         fmax_eV_A=fmax,
         converged=bool(converged),
-        source="cp2k",
+        source=CP2K_BAND_SOURCE,
         directory=str(root.resolve()),
         n_steps=steps[0],
         climb=_cp2k_climb(root),

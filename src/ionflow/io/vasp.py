@@ -1,4 +1,8 @@
-"""Streaming readers of VASP MD output: ``vasprun.xml`` and ``XDATCAR`` (plain or compressed)."""
+"""Streaming readers of VASP MD trajectories: ``vasprun.xml`` and ``XDATCAR`` (plain or compressed).
+
+Other VASP run-folder files (OUTCAR, INCAR, LOCPOT, CONTCAR) are read in
+:mod:`ionflow.io.vasp_outputs`.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +12,15 @@ from xml.etree.ElementTree import iterparse
 
 import numpy as np
 
-from ionflow.analysis.readers_base import (
+from ionflow.analysis.trajectory import TrajectoryData
+from ionflow.errors import InputError
+from ionflow.io.streams import (
     STREAM_ERRORS,
     frames_to_array,
     open_binary,
     open_text,
     truncation_warning,
 )
-from ionflow.analysis.trajectory import TrajectoryData
-from ionflow.errors import InputError
 
 __all__ = ["read_vasprun", "read_xdatcar"]
 

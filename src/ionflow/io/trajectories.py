@@ -1,7 +1,8 @@
 """Streaming trajectory readers: VASP, CP2K, ASE and pymatgen files → :class:`TrajectoryData`.
 
-These ``readers*`` modules are the only part of :mod:`ionflow.analysis` that touches
-files. Every reader streams
+The format readers live in :mod:`ionflow.io.vasp` (vasprun.xml, XDATCAR) and
+:mod:`ionflow.io.cp2k` (``-pos-`` xyz); this module adds ASE and pymatgen files and picks
+the reader from the file name. Every reader streams
 (frames are parsed one at a time and only coordinates are kept), keeps the complete
 frames of a truncated file with a warning saying how many were used, and reads the time
 between frames and the temperature from the file where the format stores them.
@@ -16,13 +17,16 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import ase.io
 import numpy as np
+from monty.serialization import loadfn
+from pymatgen.core.trajectory import Trajectory
 
-from ionflow.analysis.readers_base import frames_to_array, truncation_warning
-from ionflow.analysis.readers_cp2k import read_cp2k_xyz
-from ionflow.analysis.readers_vasp import read_vasprun, read_xdatcar
 from ionflow.analysis.trajectory import TrajectoryData
 from ionflow.errors import InputError
+from ionflow.io.cp2k import read_cp2k_xyz
+from ionflow.io.streams import frames_to_array, truncation_warning
+from ionflow.io.vasp import read_vasprun, read_xdatcar
 
 __all__ = [
     "read_ase",
@@ -50,8 +54,6 @@ def read_ase(path: str | Path, time_step_fs: float | None = None) -> TrajectoryD
     TrajectoryData
         The frames.
     """
-    import ase.io
-
     path = Path(path)
     label = str(path)
     if time_step_fs is None:
@@ -95,9 +97,6 @@ def read_pymatgen_json(path: str | Path, time_step_fs: float | None = None) -> T
     TrajectoryData
         The frames.
     """
-    from monty.serialization import loadfn
-    from pymatgen.core.trajectory import Trajectory
-
     obj = loadfn(path)
     if not isinstance(obj, Trajectory):
         raise InputError(f"{path}: holds a {type(obj).__name__}, not a pymatgen Trajectory")
