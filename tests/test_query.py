@@ -22,7 +22,7 @@ STUDY_B = "li3obr_vac"
 
 
 def _study_doc(study, run_id, host, engine, defects, temps, ea=None, sigma=None):
-    from ionflow.schemas.study import StudyDoc, StudyMeta
+    from ionflow.schemas.study import StudyMeta, TransportDoc
     from ionflow.schemas.transport import ArrheniusResult
 
     fit = None
@@ -40,7 +40,7 @@ def _study_doc(study, run_id, host, engine, defects, temps, ea=None, sigma=None)
         study=study, run_id=run_id, host_formula=host, engine=engine,
         defect_labels=defects, temperatures_K=temps, work_dir="/tmp/w",
     )  # fmt: skip
-    return meta, StudyDoc(
+    return meta, TransportDoc(
         meta=meta, n_atoms=38, cell_formula="Li22Cl7O8", volume_A3=478.0, arrhenius=fit
     )
 

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ionflow.config import load_study
+from ionflow.config import load_system
 from ionflow.errors import ConfigError, InputError, StoreError
-from ionflow.runner import build_cell, check_work_dir, open_store
+from ionflow.run.local import check_work_dir
 from ionflow.settings import get_settings
+from ionflow.stores import open_job_store as open_store
+from ionflow.study.cell import build_cell
 
 BASE = """
 name: bad_input
@@ -62,7 +64,7 @@ def test_unreadable_structure_file(tmp_path, seeded_store):
     bad.write_text("this is not a crystal structure\n")
     path = study(tmp_path, BASE.replace("{builtin: Li3OCl}", f"{{file: {bad}}}"))
     with pytest.raises(InputError, match=r"cannot read structure file .*garbage\.cif"):
-        build_cell(load_study(path))
+        build_cell(load_system(path))
     res = run_cli("run", str(path))
     assert res.returncode == 2
     assert res.stderr.strip().startswith("error: cannot read structure file")
@@ -73,13 +75,13 @@ def test_unreadable_structure_file(tmp_path, seeded_store):
 def test_missing_structure_file(tmp_path):
     path = study(tmp_path, BASE.replace("{builtin: Li3OCl}", "{file: nowhere.cif}"))
     with pytest.raises(InputError, match=r"nowhere\.cif does not exist"):
-        build_cell(load_study(path))
+        build_cell(load_system(path))
 
 
 def test_species_not_in_structure(tmp_path, seeded_store):
     path = study(tmp_path, BASE + "analysis: {specie: Na}\n")
     with pytest.raises(InputError, match="'Na' is not in the structure \\(Cl, Li, O\\)"):
-        build_cell(load_study(path))
+        build_cell(load_system(path))
     res = run_cli("run", str(path))
     assert res.returncode == 2
     assert "Na" in res.stderr

@@ -1,4 +1,4 @@
-"""Shared pieces of run_study / run_design / neb run: run folders, logged runs, outputs."""
+"""The local runner (ionflow.run.local): run folders, logged runs, outputs."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from jobflow import Flow, JobStore, job
 from maggma.stores import MemoryStore
 
 from ionflow.errors import IonflowError
-from ionflow.runner import flow_output, log_hint, prepare_run_dirs, run_flow_logged
+from ionflow.run.local import flow_output, log_hint, prepare_run_dirs, run_flow_logged
 from ionflow.settings import get_settings
 
 

@@ -15,18 +15,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ionflow.errors import InputError, StoreError
+from ionflow.schemas.study_doc import STUDY_DOC_KINDS, StudyDoc
 
 if TYPE_CHECKING:
     from jobflow import JobStore
 
-    from ionflow.schemas.study import StudyDoc
-
 __all__ = [
     "Filters",
     "collect_results",
-    "get_study_doc",
     "list_jobs",
     "list_studies",
+    "load_study_doc",
     "merge_launchpad_jobs",
     "merge_launchpad_studies",
 ]
@@ -178,30 +177,46 @@ def list_studies(
     return sorted(rows, key=lambda r: r["run_id"], reverse=True)
 
 
-def _strip_monty_keys(obj: Any) -> Any:
-    """Drop the ``@module/@class/@version`` keys jobflow adds when it serialises models."""
-    if isinstance(obj, dict):
-        return {k: _strip_monty_keys(v) for k, v in obj.items() if not k.startswith("@")}
-    if isinstance(obj, list):
-        return [_strip_monty_keys(v) for v in obj]
-    return obj
+def load_study_doc(store: JobStore, study: str, run_id: str | None = None) -> StudyDoc:
+    """Return the result document of a study run (the newest when ``run_id`` is None).
 
+    The one loader of study documents: it reads every released version (a version-2
+    :class:`~ionflow.schemas.study_doc.StudyDoc`, a version-1 design summary, a version-1
+    transport summary) and returns the current schema. ``study`` may also name one system
+    of a study with several (``li3ocl-vacancy``): its transport summary, as a study.
 
-def get_study_doc(store: JobStore, study: str, run_id: str | None = None) -> StudyDoc:
-    """Return the summary document of a study run (the newest when ``run_id`` is None)."""
-    from ionflow.schemas.study import StudyDoc
-
-    criteria = {**_STUDY_QUERY, "output.meta.study": study}
+    Raises
+    ------
+    StoreError
+        No document of that study (or run) is stored; the message lists the known ones.
+    """
+    criteria: dict[str, Any] = {
+        "output.kind": {"$in": list(STUDY_DOC_KINDS)},
+        "output.meta.study": study,
+    }
     if run_id:
         criteria["output.meta.run_id"] = run_id
     docs = list(store.query(criteria, properties=["output"]))
     if not docs:
-        known = sorted({r["study"] for r in list_studies(store)})
+        known = sorted(
+            {
+                d["output"]["meta"]["study"]
+                for d in store.query(
+                    {"output.kind": {"$in": list(STUDY_DOC_KINDS)}},
+                    properties=["output.meta.study"],
+                )
+            }
+        )
         hint = f"; stored studies: {', '.join(known)}" if known else "; the store holds no studies"
         which = f"run {run_id} of study {study!r}" if run_id else f"study {study!r}"
-        raise StoreError(f"no results for {which}{hint}")
-    newest = max(docs, key=lambda d: d["output"]["meta"]["run_id"])
-    return StudyDoc.model_validate(_strip_monty_keys(newest["output"]))
+        raise StoreError(f"no results for {which}{hint} (run it with `ionflow run STUDY.yaml`)")
+
+    def rank(doc: dict[str, Any]) -> tuple[str, int]:
+        # newest run first; within a run the top document before its transport part
+        output = doc["output"]
+        return output["meta"]["run_id"], -STUDY_DOC_KINDS.index(output["kind"])
+
+    return StudyDoc.from_stored(max(docs, key=rank)["output"])
 
 
 def _job_temperature(name: str | None, output: Any) -> float | None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ionflow.config import load_study
+from ionflow.config import load_system
 from ionflow.config.base import deep_merge
 from ionflow.config.engine import load_engine_config
 from ionflow.engines import get_engine
@@ -100,8 +100,9 @@ def test_shipped_cp2k_file_writes_a_cp2k_input(li3ocl):
 
 
 def test_study_engine_file_reaches_the_built_flow(tmp_path):
-    from ionflow.runner import build_study_flow
+    from ionflow.config.study_file import Study
     from ionflow.settings import get_settings
+    from ionflow.study.build import build_study
 
     engine_file = tmp_path / "engines" / "site_vasp.yaml"
     engine_file.parent.mkdir()
@@ -112,10 +113,11 @@ def test_study_engine_file_reaches_the_built_flow(tmp_path):
         "overrides: {EDIFF: 1.0e-5, NELM: 100}\n"
     )
     study = write_study(tmp_path, "../engines/site_vasp.yaml", "vasp", "{NELM: 60, ALGO: Normal}")
-    config = load_study(study)
+    config = load_system(study)
     assert config.engine_config == engine_file.resolve()
     assert config.engine_overrides == {"EDIFF": 1e-5, "NELM": 60, "ALGO": "Normal"}
-    flow, meta, _ = build_study_flow(config, get_settings())
+    built = build_study(Study.of_one_system(config), get_settings())
+    flow, meta = built.flow, built.meta
     jobs = {job.name: job for job, _ in flow.iterflow()}
     relax = jobs["relax cell"].function.__self__
     assert relax.run_vasp_kwargs == {
@@ -145,7 +147,7 @@ def test_study_without_engine_takes_the_file_engine(tmp_path, monkeypatch):
     monkeypatch.setenv("IONFLOW_CP2K__DATA_DIR", str(tmp_path))
     reset_settings()
     study = write_study(tmp_path, "../engines/cp2k.yaml", None, "{override_default_params: {}}")
-    config = load_study(study)
+    config = load_system(study)
     assert config.engine == "cp2k"
     assert config.engine_overrides["eps_scf"] == 1e-5
     engine = engine_for_study(config, get_settings())
@@ -153,12 +155,15 @@ def test_study_without_engine_takes_the_file_engine(tmp_path, monkeypatch):
     assert engine_for_study(config, get_settings(), charge=-1).charge == -1  # caller wins
 
 
-def test_neb_cli_engine_honours_the_file_and_cell_charge(tmp_path):
-    from ionflow.cli.neb import _engine
+def test_neb_engine_honours_the_file_and_cell_charge(tmp_path):
     from ionflow.settings import get_settings
+    from ionflow.study.build import engine_for_system
+    from ionflow.study.cell import build_cell
 
-    config = load_study(write_study(tmp_path, "../engines/cp2k.yaml", "cp2k"))
-    engine = _engine(config, get_settings(), charge=-1)
+    config = load_system(write_study(tmp_path, "../engines/cp2k.yaml", "cp2k"))
+    cell = build_cell(config)
+    cell.cell.set_charge(-1)  # as a cell with one V_Li' would carry
+    engine = engine_for_system(config, get_settings(), cell)
     assert (engine.charge, engine.input_settings["cutoff"]) == (-1, 300)
 
 
@@ -170,7 +175,7 @@ def test_overrides_merge_file_first_study_on_top(tmp_path):
         "  override_default_params: {FORCE_EVAL: {STRESS_TENSOR: NONE, DFT: {CHARGE: 0}}}\n"
     )
     overrides = "{max_scf: 80, override_default_params: {FORCE_EVAL: {DFT: {CHARGE: -1}}}}"
-    config = load_study(write_study(tmp_path, "../engines/c.yaml", "cp2k", overrides))
+    config = load_system(write_study(tmp_path, "../engines/c.yaml", "cp2k", overrides))
     assert config.engine_overrides == {
         "max_scf": 80,
         "override_default_params": {"FORCE_EVAL": {"STRESS_TENSOR": "NONE", "DFT": {"CHARGE": -1}}},
@@ -183,7 +188,7 @@ def test_overrides_merge_file_first_study_on_top(tmp_path):
 def test_mismatched_engine_names_the_key(tmp_path):
     study = write_study(tmp_path, "../engines/cp2k.yaml", "vasp")
     with pytest.raises(ConfigError) as err:
-        load_study(study)
+        load_system(study)
     msg = str(err.value)
     assert "engine_config" in msg
     assert "is for engine 'cp2k' but the study's engine is 'vasp'" in msg
@@ -192,7 +197,7 @@ def test_mismatched_engine_names_the_key(tmp_path):
 def test_missing_engine_file_names_key_and_path(tmp_path):
     study = write_study(tmp_path, "../engines/nowhere.yaml", "vasp")
     with pytest.raises(ConfigError) as err:
-        load_study(study)
+        load_system(study)
     msg = str(err.value)
     assert "engine_config" in msg
     assert str((tmp_path / "engines" / "nowhere.yaml").resolve()) in msg
@@ -206,7 +211,7 @@ def test_unknown_adapter_key_is_named(tmp_path):
     with pytest.raises(ConfigError, match="adapter: unknown key"):
         load_engine_config(engine_file)
     with pytest.raises(ConfigError) as err:
-        load_study(write_study(tmp_path, "../engines/bad.yaml", "vasp"))
+        load_system(write_study(tmp_path, "../engines/bad.yaml", "vasp"))
     assert "engine_config" in str(err.value)
     assert "vasp_cmdd" in str(err.value)
     with pytest.raises(ConfigError, match="no adapter option 'vasp_cmdd'"):
@@ -228,21 +233,21 @@ quick:
 
 
 def test_design_engine_file_is_relative_to_the_design_and_dropped_by_quick(tmp_path):
-    from ionflow.config.design import load_design
+    from ionflow.config.study_file import load_study
 
     write_study(tmp_path, "../engines/vasp.yaml")  # copies the engine files
     path = tmp_path / "studies" / "design.yaml"
     path.write_text(DESIGN)
-    study = load_design(path).systems[0].study
+    study = load_study(path).systems[0].study
     assert study.engine_config == (tmp_path / "engines" / "vasp.yaml").resolve()
     assert study.engine_overrides == {"EDIFF": 1e-5, "NELM": 40, "LREAL": "Auto"}
-    quick = load_design(path, quick=True).systems[0].study
+    quick = load_study(path, quick=True).systems[0].study
     assert (quick.engine, quick.engine_config) == ("mlip", None)
     assert quick.engine_overrides == {"NELM": 40}
     cp2k_quick = "  engine: mlip\n  engine_config: ../engines/cp2k.yaml"
     path.write_text(DESIGN.replace("  engine: mlip", cp2k_quick))
     with pytest.raises(ConfigError, match=r"systems\.a: engine_config: .*is for engine 'cp2k'"):
-        load_design(path, quick=True)
+        load_study(path, quick=True)
 
 
 def test_cp2k_engine_file_settings_reach_the_band_maker(tmp_path):

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from ionflow.cli.demo import demo_study_path
-from ionflow.config import load_study
+from ionflow.config import load_system
 from ionflow.errors import ConfigError
 
 MINIMAL = """
@@ -20,17 +20,17 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_demo_study_validates():
-    cfg = load_study(demo_study_path())
+    cfg = load_system(demo_study_path())
     assert cfg.name == "li3ocl_schottky_demo"
     assert cfg.md.temperatures_K == [1000.0, 1200.0, 1400.0]
     assert cfg.defects[0].type == "schottky"
     assert cfg.defects[0].species == ["Li", "Cl"]
-    full = load_study(demo_study_path(full=True))
+    full = load_system(demo_study_path(full=True))
     assert full.md.production_steps > cfg.md.production_steps
 
 
 def test_minimal_study_defaults_and_sorting(tmp_path):
-    cfg = load_study(write(tmp_path, MINIMAL))
+    cfg = load_system(write(tmp_path, MINIMAL))
     assert cfg.md.temperatures_K == [900.0, 1200.0]
     assert cfg.analysis.specie == "Li"
     assert cfg.relax.enabled is True
@@ -39,7 +39,7 @@ def test_minimal_study_defaults_and_sorting(tmp_path):
 
 def test_relative_structure_path_resolved(tmp_path):
     (tmp_path / "s").mkdir()
-    cfg = load_study(write(tmp_path, MINIMAL.replace("{builtin: Li3OCl}", "{file: s/x.cif}")))
+    cfg = load_system(write(tmp_path, MINIMAL.replace("{builtin: Li3OCl}", "{file: s/x.cif}")))
     assert cfg.structure.file == (tmp_path / "s" / "x.cif").resolve()
 
 
@@ -56,7 +56,7 @@ def test_relative_structure_path_resolved(tmp_path):
 )
 def test_bad_study_names_key(tmp_path, edit, fragment):
     with pytest.raises(ConfigError) as err:
-        load_study(write(tmp_path, MINIMAL.replace(*edit)))
+        load_system(write(tmp_path, MINIMAL.replace(*edit)))
     assert fragment in str(err.value)
     assert str(tmp_path / "study.yaml") in str(err.value)
 
@@ -66,9 +66,9 @@ def test_bad_study_names_key(tmp_path, edit, fragment):
 )
 def test_unreadable_study_file(tmp_path, text, fragment):
     with pytest.raises(ConfigError, match=fragment):
-        load_study(write(tmp_path, text))
+        load_system(write(tmp_path, text))
 
 
 def test_missing_study_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
-        load_study(tmp_path / "nope.yaml")
+        load_system(tmp_path / "nope.yaml")

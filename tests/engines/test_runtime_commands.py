@@ -67,7 +67,7 @@ def _submitted_jobs(flow) -> dict[str, Any]:
 
 
 def _vasp_study(tmp_path, adapter: str = "{}"):
-    from ionflow.config import load_study
+    from ionflow.config import load_system
 
     engine = tmp_path / "vasp_site.yaml"
     engine.write_text(f"engine: vasp\nadapter: {adapter}\n")
@@ -77,7 +77,7 @@ def _vasp_study(tmp_path, adapter: str = "{}"):
         "supercell: {matrix: [1, 1, 1]}\n"
         "md: {temperatures_K: [900], production_steps: 10, equilibration_steps: 0}\n"
     )
-    return load_study(study)
+    return load_system(study)
 
 
 def _run_vasp_commands(monkeypatch, run_vasp_kwargs: dict) -> _Recorder:
@@ -94,11 +94,12 @@ def _run_vasp_commands(monkeypatch, run_vasp_kwargs: dict) -> _Recorder:
 
 
 def test_vasp_unset_command_is_read_on_the_node_running_the_job(tmp_path, monkeypatch):
-    from ionflow.runner import build_study_flow
+    from ionflow.config.study_file import Study
     from ionflow.settings import get_settings
+    from ionflow.study.build import build_study
 
     _use_env(monkeypatch, IONFLOW_VASP__CMD="login_vasp_std", IONFLOW_VASP__GAMMA_CMD="login_gam")
-    flow, _, _ = build_study_flow(_vasp_study(tmp_path), get_settings())
+    flow = build_study(Study.of_one_system(_vasp_study(tmp_path)), get_settings()).flow
     jobs = _submitted_jobs(flow)
 
     _use_env(
@@ -122,12 +123,13 @@ def test_vasp_unset_command_is_read_on_the_node_running_the_job(tmp_path, monkey
 
 
 def test_vasp_engine_file_command_wins_over_node_settings(tmp_path, monkeypatch):
-    from ionflow.runner import build_study_flow
+    from ionflow.config.study_file import Study
     from ionflow.settings import get_settings
+    from ionflow.study.build import build_study
 
     study = _vasp_study(tmp_path, "{vasp_cmd: srun -n 4 vasp_std}")
     _use_env(monkeypatch, IONFLOW_VASP__CMD="login_vasp_std")
-    flow, _, _ = build_study_flow(study, get_settings())
+    flow = build_study(Study.of_one_system(study), get_settings()).flow
     jobs = _submitted_jobs(flow)
 
     _use_env(monkeypatch, IONFLOW_VASP__CMD="node_vasp_std", IONFLOW_VASP__GAMMA_CMD="node_gam")

@@ -10,7 +10,7 @@ from pymatgen.io.vasp import Vasprun
 from ionflow.engines.vasp import VaspEngine
 from ionflow.errors import ConfigError
 from ionflow.makers.md import MultiTemperatureMDMaker
-from ionflow.makers.md_resume import resume_locally
+from ionflow.run.local import resume_run
 from ionflow.testing.md import memory_job_store, run_flow
 from ionflow.testing.vasp import VaspMDReplay
 
@@ -107,7 +107,7 @@ def test_crashed_segment_resumes_from_contcar(tmp_path, replay, shared_dir, monk
         run_locally(flow, store=store, create_folders=True, root_dir=tmp_path / "a", log=False)
     # segment 1 died after 2 of its 5 steps; resume continues at step 7 with NSW 3
     replay.crash_after = None
-    resume_locally(flow, store, tmp_path / "b")
+    resume_run(flow, store, tmp_path / "b", echo=lambda m: None)
     assert [(c["first_step"], c["nsw"]) for c in replay.calls] == [(0, 5), (5, 5), (7, 3)]
     seg1 = store.query_one({"name": "md 2000K production 1"}, properties=["output"])["output"]
     assert seg1["attempts"] == 2

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from ionflow.makers.md import MultiTemperatureMDMaker
-from ionflow.makers.md_resume import load_flow, resume_locally, save_flow
+from ionflow.makers.md_resume import load_flow, save_flow
+from ionflow.run.local import resume_run
 from ionflow.testing.md import (
     LJ_DEFAULTS,
     LennardJonesEngine,
@@ -100,7 +101,7 @@ def test_sigkill_mid_segment_then_resume(tmp_path, monkeypatch):
     from ionflow.stores import get_job_store
 
     store = get_job_store(get_settings())
-    resume_locally(load_flow(flow_file), store, tmp_path / "run2")
+    resume_run(load_flow(flow_file), store, tmp_path / "run2", echo=lambda m: None)
 
     docs = {
         d["name"]: d

@@ -9,7 +9,7 @@ from ionflow.config.study import AnalysisSection
 from ionflow.flows.transport import TransportStudyMaker
 from ionflow.makers.md import MultiTemperatureMDMaker
 from ionflow.schemas.md import ConvergenceSettings
-from ionflow.schemas.study import StudyDoc, StudyMeta
+from ionflow.schemas.study import StudyMeta, TransportDoc
 from ionflow.testing.md import LennardJonesEngine, memory_job_store, run_flow
 
 pytestmark = pytest.mark.filterwarnings("ignore")
@@ -44,7 +44,7 @@ def test_converged_md_feeds_the_study_summary(tmp_path):
     )
     store = memory_job_store()
     doc = run_flow(study.make(cell, meta), store, tmp_path / "run")
-    doc = doc if isinstance(doc, StudyDoc) else StudyDoc.model_validate(doc)
+    doc = doc if isinstance(doc, TransportDoc) else TransportDoc.model_validate(doc)
     # every temperature reported, each with why its production stopped
     assert [r.temperature_K for r in doc.md_runs] == temps
     reasons = {r.temperature_K: r.stop_reason for r in doc.md_runs}

@@ -18,7 +18,7 @@ import pytest
 from pymatgen.core import Composition
 
 from ionflow.config import load_study
-from ionflow.runner import run_study
+from ionflow.run.local import run_study
 from ionflow.settings import get_settings
 
 pytestmark = pytest.mark.mlff
@@ -52,7 +52,7 @@ def slice_run(tmp_path_factory):
     study.write_text(STUDY)
     reset_settings()
     settings = get_settings(work_dir=work)
-    doc = run_study(load_study(study), settings, echo=lambda m: None, study_file=str(study))
+    doc = run_study(load_study(study), settings, echo=lambda m: None).doc.transport_only
     return doc, settings, study
 
 
@@ -106,7 +106,7 @@ def test_report_written(slice_run):
 
 
 def test_trajectories_in_data_store_not_docs(slice_run):
-    from ionflow.runner import open_store
+    from ionflow.stores import open_job_store as open_store
 
     _, settings, _ = slice_run
     store = open_store(settings)

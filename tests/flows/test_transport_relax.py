@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ionflow.config import load_study
+from ionflow.config import load_system
 from ionflow.errors import ConfigError
 from ionflow.settings import get_settings
 
@@ -25,11 +25,12 @@ md: {{temperatures_K: [900], production_steps: 10, equilibration_steps: 0}}
 
 
 def _build(tmp_path, engine: str, overrides: str):
-    from ionflow.runner import build_study_flow
+    from ionflow.config.study_file import Study
+    from ionflow.study.build import build_study
 
     path = tmp_path / "study.yaml"
     path.write_text(STUDY.format(engine=engine, overrides=overrides))
-    flow, _, _ = build_study_flow(load_study(path), get_settings())
+    flow = build_study(Study.of_one_system(load_system(path)), get_settings()).flow
     jobs = {job.name: job for job, _ in flow.iterflow()}
     return jobs["relax cell"].function.__self__, jobs["md 900K production 0"].function_args[0]
 
@@ -74,7 +75,8 @@ def test_mlip_override_no_maker_has_is_named(tmp_path):
 
 @pytest.mark.parametrize(("relax_cell", "isif"), [(False, 2), (True, 3)])
 def test_relax_cell_of_the_study_reaches_the_relax_maker(tmp_path, relax_cell, isif):
-    from ionflow.runner import build_study_flow
+    from ionflow.config.study_file import Study
+    from ionflow.study.build import build_study
 
     path = tmp_path / "study.yaml"
     path.write_text(
@@ -82,7 +84,7 @@ def test_relax_cell_of_the_study_reaches_the_relax_maker(tmp_path, relax_cell, i
             "max_steps: 40}", f"max_steps: 40, relax_cell: {str(relax_cell).lower()}}}"
         )
     )
-    flow, _, _ = build_study_flow(load_study(path), get_settings())
+    flow = build_study(Study.of_one_system(load_system(path)), get_settings()).flow
     relax = next(job for job, _ in flow.iterflow() if job.name == "relax cell").function.__self__
     incar = relax.input_set_generator.user_incar_settings
     assert (incar["ISIF"], incar["EDIFFG"], incar["NSW"]) == (isif, -0.02, 40)

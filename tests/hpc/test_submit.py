@@ -25,7 +25,7 @@ SECRET = "pw-submit-0c4e"
 
 @pytest.fixture
 def plan_inputs(tmp_path, monkeypatch):
-    from ionflow.config.study import load_study
+    from ionflow.config.study import load_system
     from ionflow.hpc.config import load_cluster_config
     from ionflow.settings import get_settings, reset_settings
 
@@ -39,14 +39,15 @@ def plan_inputs(tmp_path, monkeypatch):
     reset_settings()
     study = tmp_path / "study.yaml"
     study.write_text(STUDY)
-    return load_study(study), get_settings(), load_cluster_config(write_cluster(tmp_path)), study
+    return load_system(study), get_settings(), load_cluster_config(write_cluster(tmp_path)), study
 
 
 def test_plan_carries_study_metadata_and_no_credentials(plan_inputs):
+    from ionflow.config.study_file import load_study
     from ionflow.hpc.submit import plan_submission
 
-    config, settings, cluster, study = plan_inputs
-    plan = plan_submission(config, settings, cluster, study_file=str(study))
+    _, settings, cluster, study = plan_inputs
+    plan = plan_submission(load_study(study), settings, cluster)
     meta = plan.metadata
     assert meta["study"] == "submit_test"
     assert meta["host_formula"] == "Li3ClO"
@@ -57,7 +58,8 @@ def test_plan_carries_study_metadata_and_no_credentials(plan_inputs):
     assert meta["store"].startswith("MongoDB URI from $T_SUBMIT_URI")
     names = [j["name"] for j in plan.jobs]
     assert names[:1] == ["relax cell"]
-    assert names[-1] == "summarize study"
+    assert "summarize study" in names  # the transport summary (what `query` lists)
+    assert names[-1] == "summarize study submit_test"  # the study's collector (StudyDoc)
     md_temps = {n.split()[1] for n in names if n.startswith("md ")}
     assert md_temps == {"900K", "1200K"}
     wf = plan.workflow.to_dict()
@@ -74,13 +76,16 @@ def test_active_study_run_is_not_submitted_twice(plan_inputs):
     from ionflow.hpc.submit import plan_submission, submit_plan
 
     config, settings, cluster, _ = plan_inputs
+    from ionflow.config.study_file import Study
+
     config = config.model_copy(update={"defects": []})  # quicker cell, same workflow shape
-    first = submit_plan(plan_submission(config, settings, cluster), cluster, settings)
+    study = Study.of_one_system(config)
+    first = submit_plan(plan_submission(study, settings, cluster), cluster, settings)
     assert first.workflow_id == 1
     with pytest.raises(ConfigError, match="study 'submit_test' already has an active run"):
-        submit_plan(plan_submission(config, settings, cluster), cluster, settings)
+        submit_plan(plan_submission(study, settings, cluster), cluster, settings)
     again = submit_plan(
-        plan_submission(config, settings, cluster), cluster, settings, allow_duplicate=True
+        plan_submission(study, settings, cluster), cluster, settings, allow_duplicate=True
     )
     assert min(again.fw_ids) == max(first.fw_ids) + 1
     with launchpad_session(cluster.launchpad, settings.work_dir) as lp:

@@ -21,12 +21,12 @@ from ionflow.report.compare import (
     evaluate_trends,
 )
 from ionflow.report.published import PUBLISHED, TRENDS, published_for
-from ionflow.schemas.study import StudyDoc, StudyMeta
-from ionflow.schemas.study_composite import (
+from ionflow.schemas.study import StudyMeta, TransportDoc
+from ionflow.schemas.study_doc import (
     DefectRow,
-    DesignMeta,
-    DesignStudyDoc,
     HopRow,
+    StudyDoc,
+    StudyRunMeta,
     SystemDoc,
     WindowSummary,
 )
@@ -62,14 +62,14 @@ def _transport(key: str, ea: float, d0: float = 1e-3, temps=(800, 1000, 1200), o
     meta = StudyMeta(
         study=f"x-{key}", run_id="r", host_formula="Li3ClO", engine="mlip", work_dir="/w"
     )
-    return StudyDoc(meta=meta, n_atoms=40, cell_formula="Li23O8Cl7", volume_A3=480.0,
+    return TransportDoc(meta=meta, n_atoms=40, cell_formula="Li23O8Cl7", volume_A3=480.0,
                     diffusion=results, arrhenius=fit)  # fmt: skip
 
 
-def _doc(design: str, systems: list[SystemDoc], skipped=None) -> DesignStudyDoc:
-    meta = DesignMeta(study=design, run_id="r1", design=design, engine="mlip",
+def _doc(design: str, systems: list[SystemDoc], skipped=None) -> StudyDoc:
+    meta = StudyRunMeta(study=design, run_id="r1", design=design, engine="mlip",
                       systems=[s.key for s in systems], skipped=skipped or {})  # fmt: skip
-    return DesignStudyDoc(meta=meta, systems=systems)
+    return StudyDoc(meta=meta, systems=systems)
 
 
 def _system(key: str, **kw) -> SystemDoc:
@@ -228,7 +228,7 @@ def test_lacl3_one_dimensional_and_channel_hops():
         temps = (600, 900, 1200)
         res = [_result(t, 1e-5, comps=[1e-6, 1e-6, ratio * 1e-6]) for t in temps]
         meta = StudyMeta(study="c", run_id="r", host_formula="LaCl3", engine="mlip", work_dir="/w")
-        return StudyDoc(
+        return TransportDoc(
             meta=meta, n_atoms=26, cell_formula="Li3La5Cl18", volume_A3=650.0, diffusion=res
         )
 
@@ -255,7 +255,9 @@ def _llto_content(key, d_by_t, diffusing=True):
     meta = StudyMeta(study=key, run_id="r", host_formula="LLTO", engine="mlip", work_dir="/w")
     return _system(
         key,
-        transport=StudyDoc(meta=meta, n_atoms=60, cell_formula="x", volume_A3=700.0, diffusion=res),
+        transport=TransportDoc(
+            meta=meta, n_atoms=60, cell_formula="x", volume_A3=700.0, diffusion=res
+        ),
     )
 
 

@@ -2,7 +2,7 @@
 
 The LJ engine (``ionflow.testing.md``) runs the same atomate2 makers as CHGNet in
 milliseconds, so every section (formation energies, MD transport, window) and the
-collector, the stored DesignStudyDoc, the report with the published comparison and
+collector, the stored StudyDoc, the report with the published comparison and
 ``ionflow report --compare-published`` are exercised for real. The physics is
 meaningless; the test checks the plumbing and the bookkeeping.
 """
@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from pymatgen.core import Composition
 
-from ionflow.config.design import load_design
-from ionflow.design_runner import run_design
+from ionflow.config.study_file import load_study
 from ionflow.report.compare import NO_DIFFUSION, compare_values, evaluate_trends
+from ionflow.run.local import run_study
 from ionflow.settings import get_settings
 from ionflow.testing.md import LennardJonesEngine
 
@@ -64,7 +64,7 @@ def design_run(tmp_path_factory):
     settings = get_settings(work_dir=root / "work")
     lines: list[str] = []
     try:
-        doc = run_design(load_design(path), settings, echo=lines.append)
+        doc = run_study(load_study(path), settings, echo=lines.append).doc
     finally:
         mp.undo()
     return doc, settings, path, lines
@@ -72,7 +72,8 @@ def design_run(tmp_path_factory):
 
 def test_design_document_has_every_section(design_run):
     doc, _, _, lines = design_run
-    assert doc.kind == "design_study"
+    assert doc.kind == "study"
+    assert doc.schema_version == "2"
     assert doc.meta.design == "li3ocl"
     assert [s.key for s in doc.systems] == ["vacancy", "li_i_o_cl"]
     assert "absent" in doc.meta.skipped
@@ -179,14 +180,13 @@ def test_unknown_design_name_is_a_store_error(design_run, capsys):
     _, settings, _, _ = design_run
     code = main(["report", "nope", "--compare-published", "--work-dir", str(settings.work_dir)])
     assert code == 2
-    assert "stored design studies: tiny_li3ocl" in capsys.readouterr().err
+    assert "stored studies: tiny_li3ocl" in capsys.readouterr().err
 
 
 def test_plain_study_with_more_than_md_runs_as_a_composite(tmp_path, monkeypatch):
-    """`ionflow run` of an ordinary study file with md + window: one DesignStudyDoc."""
+    """`ionflow run` of an ordinary study file with md + window: one StudyDoc."""
     from ionflow.cli.main import main
-    from ionflow.config import load_study
-    from ionflow.runner import build_study_flow, run_study
+    from ionflow.study.build import build_study
 
     monkeypatch.setattr("ionflow.engines.get_engine", lambda name, **kw: LennardJonesEngine())
     path = tmp_path / "plain.yaml"
@@ -198,13 +198,14 @@ def test_plain_study_with_more_than_md_runs_as_a_composite(tmp_path, monkeypatch
         f"window: {{entries: {REPO}/configs/entries/li_o_cl_chgnet.json}}\n"
     )
     settings = get_settings(work_dir=tmp_path / "work")
-    config = load_study(path)
-    flow, meta, cell = build_study_flow(config, settings, run_id="r")
+    study = load_study(path)
+    built = build_study(study, settings, run_id="r")
+    flow, meta = built.flow, built.meta
     assert meta.study == "plain_combo"
-    assert len(cell) == 40
-    assert [j.name for j, _ in flow.iterflow()][-1] == "summarize design plain_combo"
-    doc = run_study(config, settings, echo=lambda m: None, study_file=str(path))
-    assert doc.kind == "design_study"
+    assert built.system("main").n_atoms == 40
+    assert [j.name for j, _ in flow.iterflow()][-1] == "summarize study plain_combo"
+    doc = run_study(study, settings, echo=lambda m: None).doc
+    assert doc.kind == "study"
     (main_system,) = doc.systems
     assert main_system.key == "main"
     assert main_system.sections == ["md", "window"]

@@ -1,4 +1,4 @@
-"""Design-study files: merging, --quick, optional systems and clear errors."""
+"""Study files: systems, merging, --quick, optional systems and clear errors."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ionflow.config.design import deep_merge, is_design_file, load_design
+from ionflow.config.study_file import deep_merge, load_study
 from ionflow.errors import ConfigError
 
 BASE = """
@@ -43,8 +43,7 @@ def test_deep_merge_merges_mappings_and_replaces_the_rest():
 
 def test_full_and_quick_settings(tmp_path):
     path = _write(tmp_path, BASE)
-    assert is_design_file(path)
-    full = load_design(path)
+    full = load_study(path)
     assert [s.key for s in full.systems] == ["a", "b"]
     assert "missing.cif" in full.skipped["c"]
     a, b = full.systems
@@ -55,7 +54,7 @@ def test_full_and_quick_settings(tmp_path):
     assert a.study.description == "one vacancy"
     assert b.study.md.temperatures_K == [600.0]
     assert b.study.md.production_steps == 1000  # merged with common md
-    quick = load_design(path, quick=True)
+    quick = load_study(path, quick=True)
     assert quick.quick
     assert [s.key for s in quick.systems] == ["a"]
     assert quick.skipped["b"] == "left out of --quick"
@@ -70,7 +69,7 @@ def test_optional_system_runs_when_its_file_exists(tmp_path):
     from ionflow.structures.prototypes import build_prototype
 
     build_prototype("Li3OCl").to(filename=str(tmp_path / "missing.cif"))
-    design = load_design(_write(tmp_path, BASE))
+    design = load_study(_write(tmp_path, BASE))
     assert [s.key for s in design.systems] == ["a", "b", "c"]
     assert design.systems[2].study.structure.file == (tmp_path / "missing.cif").resolve()
 
@@ -87,13 +86,35 @@ def test_optional_system_runs_when_its_file_exists(tmp_path):
 )
 def test_bad_design_files_name_the_problem(tmp_path, text, match):
     with pytest.raises(ConfigError, match=match):
-        load_design(_write(tmp_path, text), quick="commons" in text)
+        load_study(_write(tmp_path, text), quick="commons" in text)
 
 
 def test_quick_without_block_and_no_system_left(tmp_path):
     no_quick = BASE[: BASE.index("quick:")]
     with pytest.raises(ConfigError, match="--quick needs a 'quick:' block"):
-        load_design(_write(tmp_path, no_quick), quick=True)
+        load_study(_write(tmp_path, no_quick), quick=True)
     only_optional = "name: x\nsystems:\n  c: {optional: true, structure: {file: nope.cif}}\n"
     with pytest.raises(ConfigError, match="no system left to run"):
-        load_design(_write(tmp_path, only_optional))
+        load_study(_write(tmp_path, only_optional))
+
+
+def test_a_file_without_systems_is_a_study_of_one_system(tmp_path):
+    text = (
+        "name: one\nstructure: {builtin: Li3OCl}\nengine: vasp\n"
+        "md: {temperatures_K: [800], production_steps: 1000}\n"
+        "quick: {engine: mlip, md: {production_steps: 50}}\n"
+    )
+    study = load_study(_write(tmp_path, text))
+    (system,) = study.systems
+    assert (study.name, system.key, system.study.name) == ("one", "main", "one")
+    assert (system.study.engine, system.study.md.production_steps) == ("vasp", 1000)
+    assert system.sections == ["md"]
+    assert study.sections() == ["md"]
+    quick = load_study(_write(tmp_path, text), quick=True)
+    assert quick.quick
+    assert (quick.systems[0].study.engine, quick.systems[0].study.md.production_steps) == (
+        "mlip",
+        50,
+    )
+    with pytest.raises(ConfigError, match="--quick needs a 'quick:' block"):
+        load_study(_write(tmp_path, text.replace("quick:", "#")), quick=True)

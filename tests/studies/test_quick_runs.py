@@ -2,7 +2,7 @@
 
 Run one with ``python -m pytest tests/studies/test_quick_runs.py -m slow -k lacl3``.
 Each test checks that every system of the --quick settings ran every section, that the
-stored DesignStudyDoc holds finite transport results for every temperature, and that the
+stored StudyDoc holds finite transport results for every temperature, and that the
 report with the comparison to the published numbers was written. The numbers themselves
 (MLIP vs DFT, picosecond runs) are reported, not asserted: see the report.
 """
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from ionflow.config.design import load_design
-from ionflow.design_runner import run_design
+from ionflow.config.study_file import load_study
+from ionflow.run.local import run_study
 from ionflow.settings import get_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.mlff]
@@ -26,9 +26,9 @@ STUDIES = Path(__file__).resolve().parents[2] / "configs" / "studies"
 
 @pytest.mark.parametrize("design", ["li3ocl", "li3obr", "lacl3", "llto", "lita2po8"])
 def test_quick_study_runs(design, tmp_path):
-    quick = load_design(STUDIES / f"{design}.yaml", quick=True)
+    quick = load_study(STUDIES / f"{design}.yaml", quick=True)
     settings = get_settings(work_dir=tmp_path / "work")
-    doc = run_design(quick, settings, echo=lambda line: None)
+    doc = run_study(quick, settings, echo=lambda line: None).doc
     assert [s.key for s in doc.systems] == [s.key for s in quick.systems]
     for system in doc.systems:
         assert system.missing_sections == [], system.key

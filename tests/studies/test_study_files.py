@@ -16,10 +16,10 @@ import pytest
 from jobflow import OnMissing, run_locally
 from pymatgen.core import Composition
 
-from ionflow.config.design import load_design
-from ionflow.flows.study import design_flow, neb_available
-from ionflow.runner import build_cell
+from ionflow.config.study_file import load_study
 from ionflow.settings import get_settings
+from ionflow.study.build import build_study
+from ionflow.study.cell import build_cell
 from ionflow.testing.md import LennardJonesEngine, memory_job_store
 
 STUDIES = Path(__file__).resolve().parents[2] / "configs" / "studies"
@@ -67,8 +67,8 @@ def lj_engine(monkeypatch):
 @pytest.mark.parametrize("design", sorted(EXPECTED))
 def test_study_file_loads_in_both_settings(design):
     quick_cells, full_systems = EXPECTED[design]
-    full = load_design(STUDIES / f"{design}.yaml")
-    quick = load_design(STUDIES / f"{design}.yaml", quick=True)
+    full = load_study(STUDIES / f"{design}.yaml")
+    quick = load_study(STUDIES / f"{design}.yaml", quick=True)
     assert full.design == design
     assert [s.key for s in full.systems] == full_systems
     assert [s.key for s in quick.systems] == list(quick_cells)
@@ -83,8 +83,9 @@ def test_study_file_loads_in_both_settings(design):
 @pytest.mark.parametrize("design", sorted(EXPECTED))
 def test_quick_cells(design):
     quick_cells, _ = EXPECTED[design]
-    for system in load_design(STUDIES / f"{design}.yaml", quick=True).systems:
-        cell, labels, _ = build_cell(system.study)
+    for system in load_study(STUDIES / f"{design}.yaml", quick=True).systems:
+        built_cell = build_cell(system.study)
+        cell, labels = built_cell.cell, built_cell.labels
         formula, n_atoms = quick_cells[system.key]
         assert cell.composition == Composition(formula), system.key
         assert len(cell) == n_atoms
@@ -94,13 +95,14 @@ def test_quick_cells(design):
 
 @pytest.mark.parametrize("design", sorted(EXPECTED))
 def test_quick_flow_graph_and_first_jobs(design, lj_engine, tmp_path):
-    quick = load_design(STUDIES / f"{design}.yaml", quick=True)
+    quick = load_study(STUDIES / f"{design}.yaml", quick=True)
     settings = get_settings(work_dir=tmp_path / "work")
-    flow, meta = design_flow(quick, settings, "smoke-run")
+    built = build_study(quick, settings, "smoke-run")
+    flow, meta = built.flow, built.meta
     jobs = [job for job, _ in flow.iterflow()]
     names = [job.name for job in jobs]
     assert len(names) == len(set(names)), "job names must be unique"
-    assert names[-1] == f"summarize design {quick.name}"
+    assert names[-1] == f"summarize study {quick.name}"
     assert jobs[-1].config.on_missing_references == OnMissing.NONE
     assert meta.quick
     assert meta.systems == [s.key for s in quick.systems]
@@ -113,10 +115,7 @@ def test_quick_flow_graph_and_first_jobs(design, lj_engine, tmp_path):
                 assert f"analyze {t:g}K {tag}" in own
             assert f"summarize study {tag}" in own
         if system.study.neb is not None:
-            if neb_available():
-                assert f"summarize nebs {system.study.name} {tag}" in own
-            else:
-                assert f"{system.key}.neb" in meta.skipped
+            assert f"summarize nebs {system.study.name} {tag}" in own
     # the first jobs (no parents) run on their own: the relaxations of every system
     # (the MD cell and, with an neb section, both endpoints of every hop)
     roots = [job for job, parents in flow.iterflow() if not parents]
@@ -152,9 +151,9 @@ def test_studies_command_lists_the_design_files(capsys):
     assert "li3ocl_defects_table1.yaml" not in out  # a plain study, not a design
 
 
-def test_quick_flag_needs_a_design_file(tmp_path, capsys):
+def test_quick_flag_needs_a_quick_block(tmp_path, capsys):
     from ionflow.cli.main import main
 
     plain = STUDIES / "li3ocl_defects_table1.yaml"
     assert main(["run", str(plain), "--quick", "--work-dir", str(tmp_path)]) == 2
-    assert "--quick applies to design studies" in capsys.readouterr().err
+    assert "--quick needs a 'quick:' block in the file" in capsys.readouterr().err

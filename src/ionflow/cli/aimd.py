@@ -72,7 +72,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         work_dir: Path | None = WORK_DIR_OPTION,
     ) -> None:
         """List the stored MD segments: steps, frames, attempts, resumes, wall time."""
-        from ionflow.runner import open_store
+        from ionflow.stores import open_job_store as open_store
 
         store = open_store(settings_for(work_dir))
         rows = segment_rows(store, study)
@@ -99,21 +99,22 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         work_dir: Path | None = WORK_DIR_OPTION,
     ) -> None:
         """Run what a killed local run left undone; segments continue from their checkpoints."""
-        from ionflow.makers.md_resume import completed_job_uuids, load_flow, resume_locally
-        from ionflow.runner import new_run_id, open_store
+        from ionflow.makers.md_resume import completed_job_uuids, load_flow
+        from ionflow.run.local import resume_run
+        from ionflow.stores import open_job_store
+        from ionflow.study.build import new_run_id
 
         settings = settings_for(work_dir)
         flow = load_flow(run_dir)
-        store = open_store(settings)
+        store = open_job_store(settings)
         n_done = len(completed_job_uuids(flow, store))
         n_all = len(list(flow.iterflow()))
         folder = Path(run_dir)
         folder = folder if folder.is_dir() else folder.parent
         # a random suffix: two resumes within one second must not share (or crash on) a folder
         root = folder / f"resume-{new_run_id()}"
-        root.mkdir(parents=True)
         echo(f"{flow.name}: {n_done} of {n_all} jobs done; running the rest in {root}")
-        resume_locally(flow, store, root)
+        resume_run(flow, store, root, echo=echo)
         left = n_all - len(completed_job_uuids(flow, store))
         store.close()
         echo("resume finished" if left == 0 else f"resume ended with {left} jobs not done")

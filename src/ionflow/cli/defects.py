@@ -203,45 +203,38 @@ def _stored_doc(store: Any, study: str) -> DefectStudyDoc | None:
 
 
 def run_energies(study: Path, work_dir: Path | None, rerun: bool) -> DefectStudyDoc:
-    """Run (or read back) the formation-energy flow of a study file."""
-    from jobflow import run_locally
-
-    from ionflow.config.study import load_study
-    from ionflow.errors import IonflowError
-    from ionflow.flows.defects import defects_flow_from_study
-    from ionflow.runner import check_work_dir, new_run_id, open_store
+    """Run (or read back) the ``defects`` section of a study: ``run --only defects``."""
+    from ionflow.config.study_file import load_study
+    from ionflow.errors import ConfigError, IonflowError
+    from ionflow.run.local import check_work_dir, run_study
     from ionflow.schemas.defects import DefectStudyDoc
+    from ionflow.stores import open_job_store
 
     settings = settings_for(work_dir)
-    config = load_study(study)
+    loaded = load_study(study)
+    with_defects = [s for s in loaded.systems if "defects" in s.sections]
+    if len(with_defects) != 1:
+        raise ConfigError(
+            f"{study}: `defects energies` needs exactly one system with 'defects' and "
+            f"'formation' sections (found {len(with_defects)}); use `ionflow run --only defects`"
+        )
+    name = with_defects[0].study.name
     check_work_dir(settings.work_dir)
-    store = open_store(settings)
-    if not rerun and (doc := _stored_doc(store, config.name)) is not None:
-        echo(f"read stored result of study {config.name} (use --rerun to compute again)")
-        return doc
-    flow = defects_flow_from_study(config, settings)
-    run_id = new_run_id()
-    flow.update_metadata(
-        {
-            "ionflow": {
-                "study": config.name,
-                "run_id": run_id,
-                "kind": "defects",
-                "host_formula": flow.name.rsplit(" ", 1)[-1],
-                "engine": config.engine or settings.engine,
-                "study_file": str(study),
-            }
-        }
-    )
-    run_dir = settings.runs_dir / config.name / run_id
-    run_dir.mkdir(parents=True, exist_ok=False)
-    n_jobs = len(list(flow.iterflow()))
-    echo(f"study {config.name} run {run_id}: {n_jobs} jobs, run folder {run_dir}")
-    responses = run_locally(flow, store=store, create_folders=True, root_dir=run_dir, log=False)
-    uuid = flow.jobs[-1].uuid
-    if uuid not in responses:
-        raise IonflowError(f"the formation-energy job of {config.name} did not run; see {run_dir}")
-    output = responses[uuid][max(responses[uuid])].output
+    if not rerun:
+        store = open_job_store(settings)
+        try:
+            stored = _stored_doc(store, name)
+        finally:
+            store.close()
+        if stored is not None:
+            echo(f"read stored result of study {name} (use --rerun to compute again)")
+            return stored
+    finished = run_study(loaded, settings, echo=echo, only=["defects"])
+    output = finished.section("defects")
+    if output is None:
+        raise IonflowError(
+            f"the formation-energy job of {name} did not run; see {finished.log_file}"
+        )
     return output if isinstance(output, DefectStudyDoc) else DefectStudyDoc.model_validate(output)
 
 

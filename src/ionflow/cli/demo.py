@@ -30,10 +30,11 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         work_dir: Path | None = WORK_DIR_OPTION,
     ) -> None:
         """Li3OCl + Schottky pair: CHGNet relax, MD at 3 temperatures, Arrhenius, report."""
-        from ionflow.cli.run import run_and_print
+        from ionflow.cli.run import run_study_file
+        from ionflow.cli.study import print_study_summary
 
         path = demo_study_path(full)
         if show:
             typer.echo(path.read_text())
             return
-        run_and_print(path, work_dir, study_file=f"ionflow demo{' --full' if full else ''}")
+        print_study_summary(run_study_file(path, work_dir).doc)

@@ -1,8 +1,9 @@
 """``ionflow neb run STUDY.yaml``: migration barriers of a study's defect cell.
 
-Builds the defect cell as ``ionflow run`` does (host → supercell → defects), enumerates the
-hops of its mobile-species defects (or takes the ``neb.endpoints`` files), runs one CI-NEB
-per hop with the study's engine (locally, jobflow ``run_locally``, results in the store),
+The same as ``ionflow run STUDY.yaml --only neb`` (one builder, one local runner), with a
+hop table: the defect cell is built as for every section (host → supercell → defects), the
+hops of its mobile-species defects are enumerated (or the ``neb.endpoints`` files taken),
+one CI-NEB runs per hop with the study's engine (results in the store), and it
 prints one line per hop and the percolating path, and writes energy-profile PNGs under
 ``<work_dir>/reports/<study>/<run_id>/``. ``--dry-run`` only lists the hops.
 """
@@ -16,58 +17,26 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from ionflow.cli.common import WORK_DIR_OPTION, echo, settings_for
-from ionflow.errors import ConfigError
+from ionflow.errors import ConfigError, IonflowError
 
 if TYPE_CHECKING:
-    from ionflow.config.study import StudyConfig
+    from ionflow.config.study_file import Study
     from ionflow.schemas.neb import NebStudyDoc
     from ionflow.settings import IonflowSettings
 
 __all__ = ["register", "run_neb_study"]
 
 
-def _engine(config: StudyConfig, settings: IonflowSettings, charge: int = 0) -> Any:
-    from ionflow.engines.study_engine import engine_for_study, engine_name_for_study
+def _hops_of(flow: Any) -> list[dict]:
+    """Return the hop table (label, kind, length, multiplicity) of a flow's NEB jobs."""
+    from ionflow.schemas.neb import HopDoc
 
-    extra = {"charge": charge} if engine_name_for_study(config, settings) == "cp2k" else {}
-    return engine_for_study(config, settings, **extra)
-
-
-def _cell(config: StudyConfig):
-    from ionflow.runner import build_cell
-
-    cell, _, _ = build_cell(config)
-    return cell
-
-
-def run_neb_study(
-    config: StudyConfig, settings: IonflowSettings, dry_run: bool = False
-) -> tuple[NebStudyDoc | None, Path | None, list[dict]]:
-    """Build (and unless ``dry_run`` run) the NEB flow of a study.
-
-    Returns
-    -------
-    tuple
-        The summary document (None for a dry run), the report folder, and the hop table
-        (label, kind, length, multiplicity) of the flow.
-    """
-    from jobflow import run_locally
-
-    from ionflow.flows.neb import neb_flow_from_study
-    from ionflow.runner import check_work_dir, flow_output, new_run_id, open_store
-    from ionflow.schemas.neb import HopDoc, NebStudyDoc
-
-    if config.neb is None:
-        raise ConfigError(f"study {config.name!r} has no 'neb' section; nothing to run")
-    cell = _cell(config)
-    engine = _engine(config, settings, charge=round(cell.charge))
-    flow = neb_flow_from_study(config, cell, engine)
     seen: dict[str, HopDoc] = {}
     for job, _ in flow.iterflow():
         hop = job.function_kwargs.get("hop")
         if isinstance(hop, HopDoc):
             seen.setdefault(hop.label, hop)
-    hops = [
+    return [
         {
             "label": hop.label,
             "kind": hop.kind,
@@ -76,26 +45,43 @@ def run_neb_study(
         }
         for hop in seen.values()
     ]
-    if dry_run:
-        return None, None, hops
-    check_work_dir(settings.work_dir)
-    store = open_store(settings)
-    run_id = new_run_id()
-    root = settings.runs_dir / config.name / run_id
-    root.mkdir(parents=True, exist_ok=False)
-    responses = run_locally(flow, store=store, create_folders=True, root_dir=root, log=False)
-    label = f"NEB study {config.name} run {run_id}"
-    out = flow_output(flow, responses, label, f"the job folders in {root}")
-    doc = out if isinstance(out, NebStudyDoc) else NebStudyDoc.model_validate(out)
-    report_dir = settings.reports_dir / config.name / run_id
-    if doc.nebs:
-        from ionflow.report.plots_neb import plot_neb_profile, plot_neb_profiles
 
+
+def run_neb_study(
+    study: Study, settings: IonflowSettings, dry_run: bool = False
+) -> tuple[NebStudyDoc | None, Path | None, list[dict]]:
+    """Build (and unless ``dry_run`` run) the ``neb`` section of a study: ``run --only neb``.
+
+    Returns
+    -------
+    tuple
+        The NEB summary document (None for a dry run), the report folder, and the hop
+        table (label, kind, length, multiplicity) of the flow.
+    """
+    from ionflow.report.plots_neb import plot_neb_profile, plot_neb_profiles
+    from ionflow.run.local import run_study
+    from ionflow.schemas.neb import NebStudyDoc
+    from ionflow.study.build import build_study
+
+    if "neb" not in study.sections():
+        raise ConfigError(f"study {study.name!r} has no 'neb' section; nothing to run")
+    if dry_run:
+        return None, None, _hops_of(build_study(study, settings, only=["neb"]).flow)
+    finished = run_study(study, settings, echo=echo, only=["neb"])
+    hops = _hops_of(finished.built.flow)
+    out = finished.section("neb")
+    if out is None:
+        raise IonflowError(
+            f"the NEB section of {study.name} did not finish; see {finished.log_file}"
+        )
+    doc = out if isinstance(out, NebStudyDoc) else NebStudyDoc.model_validate(out)
+    meta = finished.doc.meta
+    report_dir = settings.reports_dir / meta.study / meta.run_id
+    if doc.nebs:
         for neb in doc.nebs:
             name = neb.label.replace(" ", "_").replace("/", "-")
             plot_neb_profile(neb, report_dir / f"neb_{name}.png")
         plot_neb_profiles(doc.nebs, report_dir / "neb_profiles.png")
-    store.close()
     return doc, report_dir, hops
 
 
@@ -137,11 +123,10 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
         """Enumerate the hops of the study's defect cell and run one CI-NEB per hop."""
-        from ionflow.config.study import load_study
+        from ionflow.config.study_file import load_study
 
         settings = settings_for(work_dir)
-        config = load_study(study)
-        doc, report_dir, hops = run_neb_study(config, settings, dry_run=dry_run)
+        doc, report_dir, hops = run_neb_study(load_study(study), settings, dry_run=dry_run)
         if doc is None:
             if as_json:
                 echo(json.dumps(hops, indent=2))

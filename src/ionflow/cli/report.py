@@ -30,29 +30,21 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
     ) -> None:
         """Write report.md, summary.json and plots for a stored study run."""
         from ionflow.cli.common import settings_for
+        from ionflow.report.design import write_design_report
         from ionflow.report.transport import write_transport_report
-        from ionflow.results import get_study_doc
-        from ionflow.runner import open_store
+        from ionflow.results import load_study_doc
+        from ionflow.stores import open_job_store
 
         settings = settings_for(work_dir)
-        store = open_store(settings)
-        if compare_published:  # design studies (ionflow.report.design)
-            from ionflow.report.design import load_design_doc, write_design_report
-
-            try:
-                design_doc = load_design_doc(store, study, run_id)
-            finally:
-                store.close()
-            meta = design_doc.meta
-            folder = write_design_report(
-                design_doc, out or settings.reports_dir / meta.study / meta.run_id
-            )
-            typer.echo(f"report: {folder / 'report.md'}")
-            return
+        store = open_job_store(settings)
         try:
-            doc = get_study_doc(store, study, run_id)
+            doc = load_study_doc(store, study, run_id)
         finally:
             store.close()
         target = out or settings.reports_dir / doc.meta.study / doc.meta.run_id
-        folder = write_transport_report(doc, target)
+        transport = doc.transport_only
+        if transport is not None and not compare_published:
+            folder = write_transport_report(transport, target)
+        else:  # several systems or sections; --compare-published: computed vs published
+            folder = write_design_report(doc, target)
         typer.echo(f"report: {folder / 'report.md'}")

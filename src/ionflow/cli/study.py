@@ -1,8 +1,7 @@
-"""Design studies on the command line: ``ionflow run STUDY.yaml [--quick]`` and ``ionflow studies``.
+"""Study summaries on the command line, and ``ionflow studies``.
 
-``ionflow run`` (``ionflow.cli.run``) hands design files (a ``systems:`` mapping) to
-:func:`run_design_and_print`; ``ionflow studies`` lists the shipped design studies with
-their systems and what ``--quick`` changes.
+:func:`print_study_summary` prints what ``ionflow run`` finished with; ``ionflow studies``
+lists the shipped design studies with their systems and what ``--quick`` changes.
 """
 
 from __future__ import annotations
@@ -11,9 +10,9 @@ from pathlib import Path
 
 import typer
 
-from ionflow.cli.common import WORK_DIR_OPTION, echo, settings_for
+from ionflow.cli.common import WORK_DIR_OPTION, echo
 
-__all__ = ["print_design_summary", "register", "run_design_and_print", "studies_dir"]
+__all__ = ["print_study_summary", "print_transport_summary", "register", "studies_dir"]
 
 
 def studies_dir() -> Path:
@@ -21,8 +20,40 @@ def studies_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "configs" / "studies"
 
 
-def print_design_summary(doc) -> None:
-    """Print the key numbers of a design study document and the trend verdicts."""
+def print_transport_summary(doc) -> None:
+    """Print the key numbers of a transport document (a system's ``md`` section)."""
+    fit = doc.arrhenius
+    echo("")
+    for r in doc.diffusion:
+        d = f"{r.diffusivity_cm2_s:.3g} cm2/s" if r.diffusivity_cm2_s is not None else "n/a"
+        echo(f"  {r.temperature_K:6g} K  D = {d}  diffusing: {'yes' if r.diffusing else 'no'}")
+    if fit is not None and fit.activation_energy_eV is not None:
+        echo(
+            f"  Ea = {fit.activation_energy_eV:.3f} ± {fit.activation_energy_std_eV or 0:.3f} eV, "
+            f"sigma({fit.target_temperature_K:g} K) = {fit.conductivity_at_target_mS_cm:.3g} mS/cm"
+        )
+    else:
+        echo("  no Arrhenius fit (fewer than two diffusing temperatures)")
+    if doc.missing_temperatures_K:
+        echo(f"  missing temperatures: {doc.missing_temperatures_K}")
+    echo(f"report: {Path(doc.report_dir) / 'report.md' if doc.report_dir else 'not written'}")
+
+
+def print_study_summary(doc) -> None:
+    """Print what a study run found.
+
+    A study with only ``md`` prints its transport numbers; any other one line per system
+    and the published trends.
+    """
+    transport = doc.transport_only
+    if transport is not None:
+        print_transport_summary(transport)
+        return
+    _print_systems(doc)
+
+
+def _print_systems(doc) -> None:
+    """Print one line per system of a study document and the trend verdicts."""
     from ionflow.report.compare import evaluate_trends, hop_barrier
 
     echo("")
@@ -62,17 +93,6 @@ def print_design_summary(doc) -> None:
     echo(f"report: {Path(doc.report_dir) / 'report.md' if doc.report_dir else 'not written'}")
 
 
-def run_design_and_print(study_path: Path, work_dir: Path | None, quick: bool = False) -> None:
-    """Load a design file (with ``--quick`` settings if asked), run it, print the summary."""
-    from ionflow.config.design import load_design
-    from ionflow.design_runner import run_design
-
-    settings = settings_for(work_dir)
-    design = load_design(study_path, quick=quick)
-    doc = run_design(design, settings, echo=echo)
-    print_design_summary(doc)
-
-
 def register(app: typer.Typer, analyze: typer.Typer) -> None:
     """Register ``ionflow studies``."""
 
@@ -82,16 +102,17 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         work_dir: Path | None = WORK_DIR_OPTION,
     ) -> None:
         """List the design studies (configs/studies/*.yaml) with their systems."""
-        from ionflow.config.design import is_design_file, load_design
+        from ionflow.config.base import read_yaml
+        from ionflow.config.study_file import load_study
 
         root = folder or studies_dir()
         files = sorted(root.glob("*.yaml")) if root.is_dir() else []
         shown = 0
         for path in files:
-            if not is_design_file(path):
+            if "systems" not in read_yaml(path):
                 continue
-            full = load_design(path)
-            quick = load_design(path, quick=True)
+            full = load_study(path)
+            quick = load_study(path, quick=True)
             echo(f"{path.name}: {full.name} — {full.description}")
             echo(f"  systems: {', '.join(s.key for s in full.systems)}")
             echo(f"  --quick runs: {', '.join(s.key for s in quick.systems)}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from ionflow.cli.common import WORK_DIR_OPTION
+from ionflow.cli.run import ONLY_OPTION, QUICK_OPTION
 
 __all__ = ["register"]
 
@@ -33,18 +34,20 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             False, "--allow-duplicate", help="Submit even if a run of this study is active."
         ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+        quick: bool = QUICK_OPTION,
+        only: list[str] | None = ONLY_OPTION,
         work_dir: Path | None = WORK_DIR_OPTION,
     ) -> None:
         """Add a study's workflow to the cluster's launchpad and print its workflow id."""
         from ionflow.cli.common import settings_for
-        from ionflow.config.study import load_study
+        from ionflow.config.study_file import load_study
         from ionflow.hpc.config import load_cluster_config
         from ionflow.hpc.submit import plan_submission, submit_plan
 
         settings = settings_for(work_dir)
-        config = load_study(study)
+        loaded = load_study(study, quick=quick)
         cluster_cfg = load_cluster_config(cluster)
-        plan = plan_submission(config, settings, cluster_cfg, study_file=str(study))
+        plan = plan_submission(loaded, settings, cluster_cfg, only=only or None)
         if not dry_run:
             submit_plan(plan, cluster_cfg, settings, allow_duplicate=allow_duplicate)
         if as_json:
@@ -61,11 +64,20 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             typer.echo(json.dumps(out, indent=2, default=str))
             return
         meta = plan.metadata
-        typer.echo(
-            f"study {meta['study']} run {meta['run_id']}: {meta['n_atoms']}-atom "
-            f"{meta['cell_formula']} ({', '.join(meta['defect_labels']) or 'no defects'}), "
-            f"engine {meta['engine']}, T = {', '.join(f'{t:g}' for t in meta['temperatures_K'])} K"
-        )
+        mode = " (--quick)" if meta["quick"] else ""
+        typer.echo(f"study {meta['study']} run {meta['run_id']}{mode}: engine {meta['engine']}")
+        for system in meta["system_cells"]:
+            cell = (
+                f"{system['n_atoms']}-atom {system['cell_formula']} "
+                f"({', '.join(system['defect_labels']) or 'no defects'})"
+                if system["n_atoms"] is not None
+                else f"host {system['host_formula']}"
+            )
+            typer.echo(f"  {system['key']}: {cell}; {', '.join(system['sections'])}")
+        for key, reason in meta["skipped"].items():
+            typer.echo(f"  not run: {key} ({reason})")
+        if meta["temperatures_K"]:
+            typer.echo(f"MD temperatures: {', '.join(f'{t:g}' for t in meta['temperatures_K'])} K")
         typer.echo(f"launchpad: {plan.launchpad}")
         typer.echo(f"{len(plan.jobs)} jobs:")
         for job in plan.jobs:

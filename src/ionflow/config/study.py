@@ -37,7 +37,7 @@ __all__ = [
     "StudyConfig",
     "SupercellSection",
     "WindowSection",
-    "load_study",
+    "load_system",
 ]
 
 
@@ -388,7 +388,7 @@ class StudyConfig(ConfigModel):
         return self
 
 
-def load_study(path: str | Path) -> StudyConfig:
+def load_system(path: str | Path) -> StudyConfig:
     """Read and validate a study YAML file.
 
     Parameters

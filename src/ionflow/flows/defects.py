@@ -47,7 +47,6 @@ if TYPE_CHECKING:
     from ionflow.config.study import DefectSection, StudyConfig
     from ionflow.engines.base import EngineAdapter
     from ionflow.schemas.defects import DefectConfig
-    from ionflow.settings import IonflowSettings
 
 __all__ = ["DefectFormationMaker", "defects_flow_from_study", "isolated_parts"]
 
@@ -324,26 +323,25 @@ class DefectFormationMaker(Maker):
         return Flow(jobs, output=collector.output, name=f"{self.name} {formula}")
 
 
-def defects_flow_from_study(config: StudyConfig, settings: IonflowSettings) -> Flow:
+def defects_flow_from_study(config: StudyConfig, engine: EngineAdapter, host: Structure) -> Flow:
     """Build the formation-energy flow of a study file.
 
     Parameters
     ----------
     config
         Study with ``defects`` and ``formation`` sections.
-    settings
-        ionflow settings (engine default, MLIP model); the study's ``engine_config`` file
-        is read as by every builder (:func:`ionflow.engines.study_engine.engine_for_study`).
+    engine
+        The system's engine adapter (the study's ``engine_config`` file applied).
+    host
+        The host structure of the system (read once by the study builder).
 
     Returns
     -------
     Flow
         See :class:`DefectFormationMaker`.
     """
-    from ionflow.engines.study_engine import engine_for_study
     from ionflow.io.entries import read_entries
     from ionflow.io.structures import read_structure_folder
-    from ionflow.runner import read_host
 
     form = config.formation
     if form is None:
@@ -363,8 +361,7 @@ def defects_flow_from_study(config: StudyConfig, settings: IonflowSettings) -> F
                 raise ConfigError(f"competing phase {label!r} appears in two folders")
             phases[label] = structure
     maker = DefectFormationMaker(
-        # the engine file's adapter (commands, INCAR, CP2K input_settings) as in every builder
-        engine=engine_for_study(config, settings),
+        engine=engine,
         fmax_eV_A=config.relax.fmax_eV_A,
         max_steps=config.relax.max_steps,
         relax_host_cell=form.relax_host_cell,
@@ -379,7 +376,7 @@ def defects_flow_from_study(config: StudyConfig, settings: IonflowSettings) -> F
     )
     sc = config.supercell
     return maker.make(
-        read_host(config),
+        host,
         config.defects,
         supercell_matrix=sc.matrix,
         min_image_distance_A=sc.min_image_distance_A,

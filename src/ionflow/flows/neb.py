@@ -284,7 +284,9 @@ def _neb_maker_from_section(config: StudyConfig, engine: EngineAdapter) -> NebFr
     )
 
 
-def neb_flow_from_study(config: StudyConfig, structure: Structure, engine: EngineAdapter) -> Flow:
+def neb_flow_from_study(
+    config: StudyConfig, structure: Structure, engine: EngineAdapter, supercell: Structure
+) -> Flow:
     """Build the NEB section of a study on its (unrelaxed) defect cell.
 
     Parameters
@@ -296,6 +298,8 @@ def neb_flow_from_study(config: StudyConfig, structure: Structure, engine: Engin
         section gives explicit ``endpoints``.
     engine
         Engine adapter.
+    supercell
+        The host supercell without defects (the cell's perfect reference).
 
     Returns
     -------
@@ -303,8 +307,6 @@ def neb_flow_from_study(config: StudyConfig, structure: Structure, engine: Engin
         Output: :class:`NebStudyDoc`.
     """
     from ionflow.io.structures import read_structure
-    from ionflow.runner import read_host
-    from ionflow.structures.supercell import choose_supercell
 
     neb = config.neb
     maker = _neb_maker_from_section(config, engine)
@@ -312,13 +314,7 @@ def neb_flow_from_study(config: StudyConfig, structure: Structure, engine: Engin
         paths = [p if p.is_absolute() else config.source_dir / p for p in neb.endpoints]  # type: ignore[union-attr]
         ends = [read_structure(p, what="NEB endpoint file") for p in paths]
         return explicit_neb_flow(maker, ends[0], ends[1], label=f"{config.name} explicit hop")
-    sc = config.supercell
-    host = choose_supercell(
-        read_host(config),
-        min_image_distance_A=sc.min_image_distance_A,
-        max_atoms=sc.max_atoms,
-        matrix=sc.matrix,
-    ).structure
+    host: Structure | None = supercell
     if not np.allclose(host.lattice.matrix, structure.lattice.matrix, atol=1e-3):
         logger.warning("defect cell and host supercell differ; treating the cell as perfect")
         host = None

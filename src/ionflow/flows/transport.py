@@ -77,7 +77,7 @@ class TransportStudyMaker(Maker):
         Returns
         -------
         Flow
-            The flow; its output is the :class:`~ionflow.schemas.study.StudyDoc`.
+            The flow; its output is the :class:`~ionflow.schemas.study.TransportDoc`.
         """
         from ionflow.config.study import AnalysisSection
 

@@ -1,10 +1,11 @@
 """Submit a study to a FireWorks launchpad and send rockets to the queue.
 
-``submit`` builds the study's jobflow Flow with :func:`ionflow.runner.build_study_flow`,
-converts it with jobflow's ``flow_to_workflow`` (no store in the Fireworks: the rocket
-uses ionflow's store from its settings, so no credentials end up in the launchpad) and
-adds it with the study metadata (name, run id, host formula, defect labels, temperatures,
-engine) on the workflow and on every Firework (``spec._ionflow``).
+``submit`` builds the study's jobflow Flow with :func:`ionflow.study.build.build_study`
+(the Flow ``ionflow run`` runs locally), converts it with jobflow's ``flow_to_workflow``
+(no store in the Fireworks: the rocket uses ionflow's store from its settings, so no
+credentials end up in the launchpad) and adds it with the study metadata (name, run id,
+host formula, defect labels, temperatures, engine, the cell of every system) on the
+workflow and on every Firework (``spec._ionflow``).
 """
 
 from __future__ import annotations
@@ -15,14 +16,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from jobflow.managers.fireworks import flow_to_workflow
+
 from ionflow.errors import ConfigError
 from ionflow.hpc.launchpad import describe_launchpad, launchpad_session
 from ionflow.hpc.queue import ACTIVE_STATES, queue_job_states, render_queue_script, submit_script
+from ionflow.stores import describe_store, get_store_config
+from ionflow.study.build import build_study
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from fireworks import Workflow
 
-    from ionflow.config.study import StudyConfig
+    from ionflow.config.study_file import Study
     from ionflow.hpc.config import ClusterConfig
     from ionflow.settings import IonflowSettings
 
@@ -62,47 +69,59 @@ class SubmitPlan:
 
 
 def plan_submission(
-    config: StudyConfig,
+    study: Study,
     settings: IonflowSettings,
     cluster: ClusterConfig,
-    study_file: str | None = None,
     run_id: str | None = None,
+    only: Sequence[str] | None = None,
 ) -> SubmitPlan:
     """Build the FireWorks workflow of a study without touching the launchpad.
 
     Parameters
     ----------
-    config
-        The validated study.
+    study
+        The loaded study (any file in ``configs/``; ``--quick`` applied or not).
     settings
         ionflow settings (work dir, store).
     cluster
         Cluster config (FireWorker category, queue script).
-    study_file
-        Study YAML path, recorded in the metadata.
     run_id
         Run id (default: a new one).
+    only
+        Submit only these sections (``defects``, ``neb``, ``md``, ``window``).
 
     Returns
     -------
     SubmitPlan
         The workflow with its metadata, job list and queue script.
     """
-    from jobflow.managers.fireworks import flow_to_workflow
-
-    from ionflow.runner import build_study_flow
-    from ionflow.stores import describe_store, get_store_config
-
-    flow, meta, cell = build_study_flow(config, settings, run_id=run_id)
-    if study_file:
-        meta.study_file = str(Path(study_file).resolve())
-    meta_dict = meta.model_dump(mode="json")
-    flow.update_metadata({"ionflow": meta_dict})
-    wf = flow_to_workflow(flow, store=None, name=f"{meta.study} {meta.run_id}")
+    built = build_study(study, settings, run_id=run_id, only=only)
+    meta_dict = built.meta.model_dump(mode="json")
+    flow = built.flow
+    wf = flow_to_workflow(flow, store=None, name=f"{built.meta.study} {built.meta.run_id}")
+    systems = [
+        {
+            "key": plan.key,
+            "study": plan.name,
+            "sections": plan.sections,
+            "host_formula": plan.host_formula,
+            "cell_formula": plan.cell_formula,
+            "n_atoms": plan.n_atoms,
+            "defect_labels": list(plan.cell.labels) if plan.cell is not None else [],
+        }
+        for plan in built.systems
+    ]
+    temperatures = sorted(
+        {t for system in study.systems if system.study.md for t in system.study.md.temperatures_K}
+    )
+    first_cell = next((s for s in systems if s["n_atoms"] is not None), systems[0])
     metadata = {
         **meta_dict,
-        "cell_formula": cell.composition.formula.replace(" ", ""),
-        "n_atoms": len(cell),
+        "defect_labels": sorted({label for s in systems for label in s["defect_labels"]}),
+        "temperatures_K": temperatures,
+        "cell_formula": first_cell["cell_formula"],
+        "n_atoms": first_cell["n_atoms"],
+        "system_cells": systems,
         "cluster": cluster.name,
         "store": describe_store(get_store_config(settings), settings.work_dir),
         "submitted_at": datetime.now(UTC).isoformat(),

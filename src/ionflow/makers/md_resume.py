@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobflow import Flow, run_locally
+from jobflow import Flow
 from monty.serialization import dumpfn, loadfn
 
 from ionflow.errors import InputError
@@ -26,7 +26,7 @@ from ionflow.errors import InputError
 if TYPE_CHECKING:
     from jobflow import JobStore
 
-__all__ = ["FLOW_FILE", "completed_job_uuids", "load_flow", "resume_locally", "save_flow"]
+__all__ = ["FLOW_FILE", "completed_job_uuids", "load_flow", "pending_flow", "save_flow"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,8 +85,8 @@ def completed_job_uuids(flow: Flow, store: JobStore) -> set[str]:
     return done
 
 
-def resume_locally(flow: Flow, store: JobStore, root_dir: str | Path) -> dict[str, Any]:
-    """Run the jobs of ``flow`` that have no final output in ``store`` yet.
+def pending_flow(flow: Flow, store: JobStore) -> Flow | None:
+    """Return the jobs of ``flow`` without a final output in ``store``, as a new Flow.
 
     Parameters
     ----------
@@ -94,13 +94,12 @@ def resume_locally(flow: Flow, store: JobStore, root_dir: str | Path) -> dict[st
         The same flow that was running (as saved by :func:`save_flow`).
     store
         The JobStore the first run wrote to.
-    root_dir
-        Folder for the new job folders.
 
     Returns
     -------
-    dict
-        ``run_locally``'s responses of the jobs that ran.
+    Flow or None
+        The jobs to run (references to finished jobs are read from the store when it
+        runs: ``allow_external_references``), or None when every job has finished.
     """
     store.connect()
     done = completed_job_uuids(flow, store)
@@ -112,12 +111,5 @@ def resume_locally(flow: Flow, store: JobStore, root_dir: str | Path) -> dict[st
             todo.append(job)
     logger.info("resuming %s: %d jobs done, %d to run", flow.name, len(done), len(todo))
     if not todo:
-        return {}
-    return run_locally(
-        Flow(todo, name=f"{flow.name} (resumed)"),
-        store=store,
-        create_folders=True,
-        root_dir=root_dir,
-        log=False,
-        allow_external_references=True,  # finished jobs are read from the store
-    )
+        return None
+    return Flow(todo, name=f"{flow.name} (resumed)")

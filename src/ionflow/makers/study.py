@@ -1,8 +1,8 @@
-"""The collector job of a composite (design) study and the plain functions behind it.
+"""The collector job of a study run and the plain functions behind it.
 
-``summarize_design`` receives, for every system, the outputs of its sub-flows (transport
-summary, defect formation energies, NEB study, window) — None where a sub-flow failed —
-and turns them into one :class:`~ionflow.schemas.study_composite.DesignStudyDoc`, then
+``summarize_study_run`` receives, for every system, the outputs of its sub-flows
+(transport summary, defect formation energies, NEB study, window) — None where a sub-flow
+failed — and turns them into one :class:`~ionflow.schemas.study_doc.StudyDoc`, then
 writes the report (with the comparison to published numbers when the design is known).
 """
 
@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from jobflow import job
 
-from ionflow.schemas.study_composite import (
+from ionflow.schemas.study import TransportDoc
+from ionflow.schemas.study_doc import (
     DefectRow,
-    DesignMeta,
-    DesignStudyDoc,
     HopRow,
+    StudyDoc,
+    StudyRunMeta,
     SystemDoc,
     WindowSummary,
+    strip_monty_keys,
 )
 
 if TYPE_CHECKING:
@@ -33,20 +35,12 @@ __all__ = [
     "defect_rows",
     "hop_rows",
     "summarize_design",
-    "summarize_design_result",
+    "summarize_study_result",
+    "summarize_study_run",
     "window_summary",
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def _plain(obj: Any) -> Any:
-    """Drop monty's ``@module/@class/@version`` keys (jobflow-serialised documents)."""
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items() if not k.startswith("@")}
-    if isinstance(obj, list):
-        return [_plain(v) for v in obj]
-    return obj
 
 
 def _as_model(obj: Any, cls: type[BaseModel]) -> Any:
@@ -55,7 +49,7 @@ def _as_model(obj: Any, cls: type[BaseModel]) -> Any:
         return obj
     if hasattr(obj, "model_dump"):
         obj = obj.model_dump()
-    return cls.model_validate(_plain(obj))
+    return cls.model_validate(strip_monty_keys(obj))
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -172,14 +166,12 @@ def window_summary(doc: Any) -> WindowSummary | None:
 
 
 def _system_doc(info: dict[str, Any]) -> SystemDoc:
-    from ionflow.schemas.study import StudyDoc
-
     sections = list(info.get("sections", []))
     missing = [s for s in sections if info.get(s) is None]
     warnings = [f"{s}: no result (its flow failed; see the run log)" for s in missing]
     transport = None
     if info.get("md") is not None:
-        transport = _as_model(info["md"], StudyDoc)
+        transport = _as_model(info["md"], TransportDoc)
     rows, condition, defects_missing = (
         defect_rows(info["defects"])
         if info.get("defects")
@@ -218,30 +210,31 @@ def _system_doc(info: dict[str, Any]) -> SystemDoc:
     )
 
 
-def summarize_design_result(
-    meta: DesignMeta | dict[str, Any],
+def summarize_study_result(
+    meta: StudyRunMeta | dict[str, Any],
     systems: Sequence[dict[str, Any]],
     report_dir: str | Path | None = None,
-) -> DesignStudyDoc:
-    """Collect the systems of a design study into one document and write its report.
+) -> StudyDoc:
+    """Collect the systems of a study run into one document and write its report.
 
     Parameters
     ----------
     meta
-        Design identity (DesignMeta or its dict).
+        Design identity (StudyRunMeta or its dict).
     systems
         Per system: ``key``, ``study``, ``notes``, ``host_formula``, ``cell_formula``,
         ``n_atoms``, ``defect_labels``, ``sections`` and the section outputs ``md``,
         ``defects``, ``neb``, ``window`` (None where the sub-flow failed).
     report_dir
-        Where to write ``report.md`` and the plots; None skips the report.
+        Where to write ``report.md`` and the plots; None: the study's report is the
+        transport report of its one system (a study with only ``md``).
 
     Returns
     -------
-    DesignStudyDoc
+    StudyDoc
         The design summary.
     """
-    meta = _as_model(meta, DesignMeta)
+    meta = _as_model(meta, StudyRunMeta)
     docs, warnings = [], []
     for info in systems:
         try:
@@ -251,8 +244,12 @@ def summarize_design_result(
             warnings.append(
                 f"system {info.get('key')}: summary failed ({type(exc).__name__}: {exc})"
             )
-    doc = DesignStudyDoc(meta=meta, systems=docs, warnings=warnings)
-    if report_dir is not None:
+    doc = StudyDoc(meta=meta, systems=docs, warnings=warnings)
+    if report_dir is None:
+        transport = doc.transport_only
+        if transport is not None:
+            doc = doc.model_copy(update={"report_dir": transport.report_dir})
+    else:
         from ionflow.report.design import write_design_report
 
         out = write_design_report(doc, Path(report_dir))
@@ -260,11 +257,15 @@ def summarize_design_result(
     return doc
 
 
-@job(name="summarize design study")
-def summarize_design(
-    meta: DesignMeta | dict[str, Any],
+@job(name="summarize study")
+def summarize_study_run(
+    meta: StudyRunMeta | dict[str, Any],
     systems: Sequence[dict[str, Any]],
     report_dir: str | None = None,
-) -> DesignStudyDoc:
-    """Job wrapper of :func:`summarize_design_result` (missing sub-results are None)."""
-    return summarize_design_result(meta, systems, report_dir=report_dir)
+) -> StudyDoc:
+    """Job wrapper of :func:`summarize_study_result` (missing sub-results are None)."""
+    return summarize_study_result(meta, systems, report_dir=report_dir)
+
+
+#: the collector's name in flows saved by release 0.1 (``ionflow aimd resume`` loads them)
+summarize_design = summarize_study_run

@@ -15,7 +15,7 @@ from jobflow import job
 from pymatgen.core.trajectory import Trajectory
 
 from ionflow.errors import InputError
-from ionflow.schemas.study import MDRunDoc, StudyDoc, StudyMeta
+from ionflow.schemas.study import MDRunDoc, StudyMeta, TransportDoc
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -132,7 +132,7 @@ def summarize_study_result(
     diffusion: Sequence[DiffusionResult | None],
     target_temperature_K: float = 300.0,
     report_dir: str | Path | None = None,
-) -> StudyDoc:
+) -> TransportDoc:
     """Fit Arrhenius over the available temperatures and write the report.
 
     Temperatures whose MD or analysis failed arrive as None and are listed in
@@ -157,7 +157,7 @@ def summarize_study_result(
 
     Returns
     -------
-    StudyDoc
+    TransportDoc
         The study summary.
     """
     from ionflow.analysis.arrhenius import fit_arrhenius
@@ -173,7 +173,7 @@ def summarize_study_result(
     if energy is not None and not math.isfinite(energy):
         warnings.append("relaxed energy was not finite and is not stored")
         energy = None
-    doc = StudyDoc(
+    doc = TransportDoc(
         meta=meta,
         n_atoms=len(structure),
         cell_formula=structure.composition.formula.replace(" ", ""),
@@ -202,7 +202,7 @@ def summarize_study(
     diffusion: Sequence[DiffusionResult | None],
     target_temperature_K: float = 300.0,
     report_dir: str | None = None,
-) -> StudyDoc:
+) -> TransportDoc:
     """Job wrapper of :func:`summarize_study_result` (tolerates missing temperatures)."""
     return summarize_study_result(
         meta,

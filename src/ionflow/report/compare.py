@@ -1,6 +1,6 @@
 """Computed vs published: numbers side by side and which published trends hold.
 
-Pure functions on a :class:`~ionflow.schemas.study_composite.DesignStudyDoc` and the
+Pure functions on a :class:`~ionflow.schemas.study_doc.StudyDoc` and the
 published data of :mod:`ionflow.report.published`. :func:`compare_values` pairs every
 published number with its computed counterpart (or says why there is none);
 :func:`evaluate_trends` tests the qualitative findings (orderings, the S-doping effect,
@@ -28,7 +28,7 @@ from ionflow.report.published import published_for, trends_for
 
 if TYPE_CHECKING:
     from ionflow.report.published import PublishedTrend, PublishedValue
-    from ionflow.schemas.study_composite import DefectRow, DesignStudyDoc, HopRow, SystemDoc
+    from ionflow.schemas.study_doc import DefectRow, HopRow, StudyDoc, SystemDoc
 
 __all__ = [
     "Comparison",
@@ -170,7 +170,7 @@ def _transport(system: SystemDoc, quantity: str) -> Computed:
 
 
 def _defect_value(
-    doc: DesignStudyDoc, system: SystemDoc | None, quantity: str, selector: str
+    doc: StudyDoc, system: SystemDoc | None, quantity: str, selector: str
 ) -> Computed:
     """Formation/binding energy or separation of the lowest matching configuration.
 
@@ -197,7 +197,7 @@ def _defect_value(
 
 
 def computed_value(
-    doc: DesignStudyDoc, system_key: str, quantity: str, selector: str | None = None
+    doc: StudyDoc, system_key: str, quantity: str, selector: str | None = None
 ) -> Computed:
     """Return the computed counterpart of a published quantity (value None: not computed)."""
     system = doc.system(system_key)
@@ -223,7 +223,7 @@ def computed_value(
     return Computed(None, note=f"unknown quantity {quantity}")
 
 
-def compare_values(doc: DesignStudyDoc) -> list[Comparison]:
+def compare_values(doc: StudyDoc) -> list[Comparison]:
     """Pair every published number of the run's design with its computed value."""
     if not doc.meta.design:
         return []
@@ -233,7 +233,7 @@ def compare_values(doc: DesignStudyDoc) -> list[Comparison]:
     ]
 
 
-def _operand(doc: DesignStudyDoc, operand: str) -> Computed:
+def _operand(doc: StudyDoc, operand: str) -> Computed:
     system, quantity, *rest = operand.split(":", 2)
     return computed_value(doc, system, quantity, rest[0] if rest else None)
 
@@ -246,7 +246,7 @@ def _fmt(value: float | None) -> str:
     return f"{value:.3g}"
 
 
-def _diffusivities(doc: DesignStudyDoc, keys: list[str]) -> tuple[float | None, list]:
+def _diffusivities(doc: StudyDoc, keys: list[str]) -> tuple[float | None, list]:
     """D of each system at the highest temperature all of them simulated (0: none)."""
     per = []
     for key in keys:
@@ -262,7 +262,7 @@ def _diffusivities(doc: DesignStudyDoc, keys: list[str]) -> tuple[float | None, 
     return t, values
 
 
-def _greater(doc: DesignStudyDoc, trend: PublishedTrend) -> TrendResult:
+def _greater(doc: StudyDoc, trend: PublishedTrend) -> TrendResult:
     a, b = trend.operands
     if a.endswith(":diffusivity_cm2_s"):
         keys = [a.split(":")[0], b.split(":")[0]]
@@ -287,7 +287,7 @@ def _greater(doc: DesignStudyDoc, trend: PublishedTrend) -> TrendResult:
     return TrendResult(trend, status, f"{_fmt(va)} vs {_fmt(vb)}{where}", {a: va, b: vb})
 
 
-def _ordering(doc: DesignStudyDoc, trend: PublishedTrend) -> TrendResult:
+def _ordering(doc: StudyDoc, trend: PublishedTrend) -> TrendResult:
     values = {op: _operand(doc, op).value for op in trend.operands}
     known = [(op, v) for op, v in values.items() if v is not None]
     if len(known) < 2:
@@ -314,14 +314,14 @@ def _short(operand: str) -> str:
     return rest[0] if rest else system
 
 
-def _diffusion_flags(doc: DesignStudyDoc, key: str) -> list | None:
+def _diffusion_flags(doc: StudyDoc, key: str) -> list | None:
     system = doc.system(key)
     if system is None or system.transport is None or not system.transport.diffusion:
         return None
     return sorted(system.transport.diffusion, key=lambda r: r.temperature_K)
 
 
-def _turning_point(doc: DesignStudyDoc, trend: PublishedTrend) -> TrendResult:
+def _turning_point(doc: StudyDoc, trend: PublishedTrend) -> TrendResult:
     series = [(key, _diffusion_flags(doc, key)) for key in trend.operands]
     series = [(k, r) for k, r in series if r]
     if len(series) < 3:
@@ -355,7 +355,7 @@ def _turning_point(doc: DesignStudyDoc, trend: PublishedTrend) -> TrendResult:
     return TrendResult(trend, status, "; ".join(parts))
 
 
-def _evaluate(doc: DesignStudyDoc, trend: PublishedTrend) -> TrendResult:
+def _evaluate(doc: StudyDoc, trend: PublishedTrend) -> TrendResult:
     kind, key = trend.kind, trend.operands[0]
     if kind == "greater":
         return _greater(doc, trend)
@@ -406,7 +406,7 @@ def _evaluate(doc: DesignStudyDoc, trend: PublishedTrend) -> TrendResult:
     return TrendResult(trend, "holds" if ok else ("partly" if some else "fails"), text)
 
 
-def evaluate_trends(doc: DesignStudyDoc) -> list[TrendResult]:
+def evaluate_trends(doc: StudyDoc) -> list[TrendResult]:
     """Test every published qualitative finding of the run's design."""
     if not doc.meta.design:
         return []

@@ -1,6 +1,6 @@
 """Markdown report of a design study: per-system results, computed vs published, trends.
 
-Written from the :class:`~ionflow.schemas.study_composite.DesignStudyDoc` alone (so
+Written from the :class:`~ionflow.schemas.study_doc.StudyDoc` alone (so
 ``ionflow report STUDY --compare-published`` can re-render it from the store):
 ``report.md``, ``summary.json`` (the document), ``comparison.json`` (the rows of the
 comparison and the trend verdicts) and two plots (``compare_published.png``,
@@ -18,9 +18,9 @@ from ionflow.report.compare import NO_DIFFUSION, compare_values, evaluate_trends
 
 if TYPE_CHECKING:
     from ionflow.report.compare import Comparison, TrendResult
-    from ionflow.schemas.study_composite import DesignStudyDoc, SystemDoc
+    from ionflow.schemas.study_doc import StudyDoc, SystemDoc
 
-__all__ = ["comparison_rows", "load_design_doc", "render_design_markdown", "write_design_report"]
+__all__ = ["comparison_rows", "render_design_markdown", "write_design_report"]
 
 _MARK = {
     "holds": "✔ holds",
@@ -135,7 +135,7 @@ def _system_lines(s: SystemDoc) -> list[str]:
 
 
 def render_design_markdown(
-    doc: DesignStudyDoc,
+    doc: StudyDoc,
     comparisons: list[Comparison],
     trends: list[TrendResult],
     plots: dict[str, str],
@@ -203,7 +203,7 @@ def render_design_markdown(
     return "\n".join(lines)
 
 
-def write_design_report(doc: DesignStudyDoc, out_dir: Path, compare: bool = True) -> Path:
+def write_design_report(doc: StudyDoc, out_dir: Path, compare: bool = True) -> Path:
     """Write ``report.md``, ``summary.json``, ``comparison.json`` and plots.
 
     Parameters
@@ -257,44 +257,3 @@ def _json(obj: Any) -> Any:
     if isinstance(obj, float) and not math.isfinite(obj):
         return None
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
-
-
-def load_design_doc(store: Any, study: str, run_id: str | None = None) -> DesignStudyDoc:
-    """Return the stored summary of a design study run (the newest when ``run_id`` is None).
-
-    Parameters
-    ----------
-    store
-        A connected JobStore.
-    study
-        Design study name (``name`` in the study file).
-    run_id
-        Run id; None picks the newest run.
-
-    Returns
-    -------
-    DesignStudyDoc
-        The summary document.
-    """
-    from ionflow.errors import StoreError
-    from ionflow.makers.study import _plain
-    from ionflow.schemas.study_composite import DesignStudyDoc
-
-    criteria: dict[str, Any] = {"output.kind": "design_study", "output.meta.study": study}
-    if run_id:
-        criteria["output.meta.run_id"] = run_id
-    docs = list(store.query(criteria, properties=["output"]))
-    if not docs:
-        known = sorted(
-            {
-                d["output"]["meta"]["study"]
-                for d in store.query(
-                    {"output.kind": "design_study"}, properties=["output.meta.study"]
-                )
-            }
-        )
-        which = f"run {run_id} of design study {study!r}" if run_id else f"design study {study!r}"
-        hint = f"; stored design studies: {', '.join(known)}" if known else "; none stored yet"
-        raise StoreError(f"no results for {which}{hint} (run it with `ionflow run STUDY.yaml`)")
-    newest = max(docs, key=lambda d: d["output"]["meta"]["run_id"])
-    return DesignStudyDoc.model_validate(_plain(newest["output"]))

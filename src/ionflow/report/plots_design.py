@@ -12,14 +12,14 @@ from ionflow.report.mpl import pyplot, save_figure
 
 if TYPE_CHECKING:
     from ionflow.report.compare import Comparison
-    from ionflow.schemas.study_composite import DesignStudyDoc
+    from ionflow.schemas.study_doc import StudyDoc
 
 __all__ = ["plot_arrhenius_systems", "plot_compare_published"]
 
 _KB_EV_K = 8.617333262e-5
 
 
-def plot_arrhenius_systems(doc: DesignStudyDoc, path: str | Path) -> Path | None:
+def plot_arrhenius_systems(doc: StudyDoc, path: str | Path) -> Path | None:
     """D vs 1000/T of every system with MD (open markers: no diffusion, upper bound).
 
     Returns

@@ -1,4 +1,4 @@
-"""Markdown report of a transport study, written from its StudyDoc alone."""
+"""Markdown report of a transport study, written from its TransportDoc alone."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ionflow.schemas.study import StudyDoc
+    from ionflow.schemas.study import TransportDoc
 
 __all__ = ["render_markdown", "write_transport_report"]
 
@@ -26,7 +26,7 @@ def _pm(value: float | None, err: float | None, spec: str = ".3g") -> str:
     return f"{value:{spec}} ± {err:{spec}}"
 
 
-def render_markdown(doc: StudyDoc, plots: dict[str, str]) -> str:
+def render_markdown(doc: TransportDoc, plots: dict[str, str]) -> str:
     """Return the report text for a study document.
 
     Parameters
@@ -98,7 +98,7 @@ def render_markdown(doc: StudyDoc, plots: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
-def write_transport_report(doc: StudyDoc, out_dir: Path) -> Path:
+def write_transport_report(doc: TransportDoc, out_dir: Path) -> Path:
     """Write ``report.md``, ``summary.json`` and PNG plots for a study.
 
     Parameters

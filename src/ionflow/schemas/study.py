@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ionflow.schemas.transport import ArrheniusResult, DiffusionResult
 
-__all__ = ["MDRunDoc", "StudyDoc", "StudyMeta"]
+__all__ = ["MDRunDoc", "StudyMeta", "TransportDoc"]
 
 SCHEMA_VERSION = "1"
 
@@ -52,7 +52,7 @@ class MDRunDoc(_Doc):
     )
 
 
-class StudyDoc(_Doc):
+class TransportDoc(_Doc):
     """Summary of one transport study run: per-temperature D, Arrhenius fit and report files."""
 
     schema_version: str = SCHEMA_VERSION
