@@ -27,9 +27,11 @@ __all__ = ["register", "run_neb_study"]
 
 
 def _engine(config: StudyConfig, settings: IonflowSettings, charge: int = 0) -> Any:
-    from ionflow.engines.study_engine import engine_for_study, engine_name_for_study
+    from ionflow.config.engine import engine_for_study, engine_name_for_study
+    from ionflow.engines.registry import adapter_class
 
-    extra = {"charge": charge} if engine_name_for_study(config, settings) == "cp2k" else {}
+    # engines that take the cell's charge as an adapter keyword (CP2K's CHARGE) get it
+    extra = adapter_class(engine_name_for_study(config, settings)).charge_options(charge)
     return engine_for_study(config, settings, **extra)
 
 

@@ -13,6 +13,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ionflow.errors import ConfigError
+from ionflow.settings import IonflowSettings
 
 if TYPE_CHECKING:
     from ionflow.engines.base import EngineAdapter
@@ -36,8 +37,9 @@ ENGINES: dict[str, str] = {
     "cp2k": "ionflow.engines.cp2k.adapter:Cp2kEngine",
 }
 
-#: engine of code that names none (runs on a laptop, no extra program needed)
-DEFAULT_ENGINE = "mlip"
+#: engine of code that names none: the default of the ``engine`` setting (a low layer,
+#: which cannot import this registry; ``check_engine_name`` validates it when used)
+DEFAULT_ENGINE: str = IonflowSettings.model_fields["engine"].default
 
 
 def engine_names() -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from ase.calculators.calculator import Calculator, all_changes
 from atomate2.ase.md import AseMDMaker
 
 from ionflow.engines.base import EngineAdapter
+from ionflow.engines.mlip.adapter import MlipEngine
 
 if TYPE_CHECKING:
     from jobflow import Maker
@@ -122,7 +123,9 @@ class LennardJonesEngine(EngineAdapter):
         Passed to :class:`PairLJ` (MD) and ASE's ``LennardJones`` (relax, static).
     """
 
-    name: ClassVar[str] = "mlip"
+    # stands in for the mlip engine (same name and capabilities)
+    name: ClassVar[str] = MlipEngine.name
+    capabilities: ClassVar[frozenset[str]] = MlipEngine.capabilities
     calculator_kwargs: dict[str, Any] = field(default_factory=lambda: dict(LJ_DEFAULTS))
 
     def relax_maker(
