@@ -97,7 +97,7 @@ def test_registered_adapter_implements_the_interface(name):
         handlers = engine.custodian_handlers(kind, 3600)
         assert bool(handlers) == ("custodian" in cls.capabilities), (name, kind)
     if "custodian" in cls.capabilities:
-        copied, required = cls.custodian_inputs
+        copied, required = engine.custodian_inputs
         assert set(required) <= set(copied)
         assert engine.custodian_validators()
 

@@ -18,6 +18,7 @@ from ionflow.settings import get_settings
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from types import ModuleType
 
     from jobflow import Maker
 
@@ -63,8 +64,9 @@ class EngineAdapter(ABC):
     capabilities: ClassVar[frozenset[str]] = frozenset()
     #: atomate2 MD maker base class ("module:class") -> ionflow segment runner ("module:class")
     segment_runners: ClassVar[dict[str, str]] = {}
-    #: input files a prepared custodian folder may hold (copied) and must hold (required)
-    custodian_inputs: ClassVar[tuple[tuple[str, ...], tuple[str, ...]]] = ((), ())
+    #: the engine's ``custodian.py`` (``handlers(kind, walltime_s)``, ``validators()``,
+    #: ``custodian_job(command)``, ``INPUT_FILES``, ``REQUIRED_INPUTS``); None: no custodian
+    custodian_module: ClassVar[ModuleType | None] = None
 
     @abstractmethod
     def relax_maker(
@@ -161,17 +163,31 @@ class EngineAdapter(ABC):
         Returns
         -------
         list
-            Handler instances in priority order.
+            Handler instances in priority order (from :attr:`custodian_module`).
         """
-        return []
+        if self.custodian_module is None:
+            return []
+        return self.custodian_module.handlers(kind, walltime_s)
 
     def custodian_validators(self) -> list[Any]:
         """Return custodian's validators for this engine's runs."""
-        return []
+        if self.custodian_module is None:
+            return []
+        return self.custodian_module.validators()
 
     def custodian_job(self, command: list[str]) -> Any:
         """Return the custodian job running ``command`` in a prepared folder."""
-        raise ConfigError(f"engine {self.name!r} does not run under custodian")
+        if self.custodian_module is None:
+            raise ConfigError(f"engine {self.name!r} does not run under custodian")
+        return self.custodian_module.custodian_job(command)
+
+    @property
+    def custodian_inputs(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Input files a prepared custodian folder may hold (copied) and must hold."""
+        module = self.custodian_module
+        if module is None:
+            return (), ()
+        return module.INPUT_FILES, module.REQUIRED_INPUTS
 
     def resume_inputs(self, earlier: list[Path], work_dir: Path) -> str | None:
         """Continue from an earlier attempt's output in ``work_dir`` (None: start over).

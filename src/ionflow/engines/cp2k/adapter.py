@@ -85,10 +85,7 @@ class Cp2kEngine(EngineAdapter):
     segment_runners: ClassVar[dict[str, str]] = {
         "atomate2.cp2k.jobs.base:BaseCp2kMaker": "ionflow.engines.cp2k.segment:Cp2kSegmentRunner"
     }
-    custodian_inputs: ClassVar[tuple[tuple[str, ...], tuple[str, ...]]] = (
-        custodian.INPUT_FILES,
-        custodian.REQUIRED_INPUTS,
-    )
+    custodian_module = custodian
     cp2k_cmd: str | None = None
     data_dir: str | None = None
     functional: str = "PBE"
@@ -231,18 +228,6 @@ class Cp2kEngine(EngineAdapter):
             max_steps=max_steps,
             **{**from_engine, **(overrides or {})},
         )
-
-    def custodian_handlers(self, kind: str, walltime_s: float | None = None) -> list[Any]:
-        """Return :func:`ionflow.engines.cp2k.custodian.handlers` for ``kind``."""
-        return custodian.handlers(kind, walltime_s)
-
-    def custodian_validators(self) -> list[Any]:
-        """Return custodian's CP2K validators."""
-        return custodian.validators()
-
-    def custodian_job(self, command: list[str]) -> Any:
-        """Return the CP2K custodian job for ``command`` (stops only its own process)."""
-        return custodian.custodian_job(command)
 
     def describe(self) -> dict[str, Any]:
         """Return engine name and the main DFT settings."""

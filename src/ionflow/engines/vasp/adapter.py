@@ -76,10 +76,7 @@ class VaspEngine(EngineAdapter):
     segment_runners: ClassVar[dict[str, str]] = {
         "atomate2.vasp.jobs.base:BaseVaspMaker": "ionflow.engines.vasp.segment:VaspSegmentRunner"
     }
-    custodian_inputs: ClassVar[tuple[tuple[str, ...], tuple[str, ...]]] = (
-        custodian.INPUT_FILES,
-        custodian.REQUIRED_INPUTS,
-    )
+    custodian_module = custodian
     vasp_cmd: str | None = None
     vasp_gamma_cmd: str | None = None
     wall_time_s: int | None = None
@@ -220,18 +217,6 @@ class VaspEngine(EngineAdapter):
         )
         generator = dataclasses.replace(maker.input_set_generator, use_structure_charge=True)
         return dataclasses.replace(maker, input_set_generator=generator)
-
-    def custodian_handlers(self, kind: str, walltime_s: float | None = None) -> list[Any]:
-        """Return :func:`ionflow.engines.vasp.custodian.handlers` for ``kind``."""
-        return custodian.handlers(kind, walltime_s)
-
-    def custodian_validators(self) -> list[Any]:
-        """Return custodian's VASP validators."""
-        return custodian.validators()
-
-    def custodian_job(self, command: list[str]) -> Any:
-        """Return custodian's VaspJob for ``command``."""
-        return custodian.custodian_job(command)
 
     def resume_inputs(self, earlier: list[Path], work_dir: Path) -> str | None:
         """Start from the last earlier attempt's valid CONTCAR."""
