@@ -152,6 +152,17 @@ class LennardJonesEngine(EngineAdapter):
 
         return LennardJonesStaticMaker(calculator_kwargs=self._ase_lj_kwargs())
 
+    def neb_maker(self, **kwargs: Any) -> Maker:
+        """Return the MLIP engine's band maker with this engine's calculator.
+
+        ``model`` is what a subclass sets as its force field (an ASE calculator import
+        path such as ``"ase.calculators.lj.LennardJones"``); ``kwargs`` as
+        :meth:`ionflow.engines.base.EngineAdapter.neb_maker`.
+        """
+        model = getattr(self, "model", "ase.calculators.lj.LennardJones")
+        mlip = MlipEngine(model=model, calculator_kwargs=dict(self.calculator_kwargs))
+        return mlip.neb_maker(**kwargs)
+
     def _ase_lj_kwargs(self) -> dict[str, Any]:
         return {k: v for k, v in self.calculator_kwargs.items() if k in {"sigma", "epsilon", "rc"}}
 
