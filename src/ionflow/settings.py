@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ionflow.errors import ConfigError
@@ -26,6 +33,7 @@ __all__ = [
     "IonflowSettings",
     "MlipSettings",
     "VaspSettings",
+    "engine_sections",
     "get_settings",
     "reset_settings",
 ]
@@ -37,7 +45,11 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
-class MlipSettings(_Section):
+class _EngineSection(_Section):
+    """Settings of one engine; the field holding it is named after the engine."""
+
+
+class MlipSettings(_EngineSection):
     """Machine-learned potential engine (the embedded default)."""
 
     model: str = Field("CHGNet", description="Force-field name as atomate2 spells it.")
@@ -47,7 +59,7 @@ class MlipSettings(_Section):
     )
 
 
-class VaspSettings(_Section):
+class VaspSettings(_EngineSection):
     """VASP engine, run through atomate2 and custodian."""
 
     cmd: str = Field("vasp_std", description="Command that runs VASP (may include mpirun/srun).")
@@ -60,7 +72,7 @@ class VaspSettings(_Section):
     )
 
 
-class Cp2kSettings(_Section):
+class Cp2kSettings(_EngineSection):
     """CP2K engine, run through atomate2 and custodian."""
 
     cmd: str = Field("cp2k.psmp", description="Command that runs CP2K (may include mpirun).")
@@ -96,13 +108,28 @@ class IonflowSettings(BaseSettings):
             "store in <work_dir>/store."
         ),
     )
-    engine: Literal["mlip", "vasp", "cp2k"] = Field(
-        "mlip", description="Default engine for studies that do not name one."
+    engine: str = Field(
+        "mlip",
+        description=(
+            "Default engine for studies that do not name one: an engine with a settings "
+            "section here (checked against ionflow.engines.registry when used)."
+        ),
     )
     mlip: MlipSettings = Field(default_factory=MlipSettings)
     vasp: VaspSettings = Field(default_factory=VaspSettings)
     cp2k: Cp2kSettings = Field(default_factory=Cp2kSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
+
+    @field_validator("engine")
+    @classmethod
+    def _engine_has_settings(cls, value: str) -> str:
+        """Accept only an engine whose settings section exists (settings import no engines)."""
+        sections = engine_sections()
+        if value not in sections:
+            raise ValueError(
+                f"engine {value!r} has no settings section; choose one of {', '.join(sections)}"
+            )
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -151,6 +178,15 @@ def _format_validation_error(exc: ValidationError) -> str:
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
         parts.append(f"{loc}: {err['msg']}")
     return "; ".join(parts)
+
+
+def engine_sections() -> tuple[str, ...]:
+    """Return the names of the settings sections that belong to an engine (its name)."""
+    return tuple(
+        name
+        for name, info in IonflowSettings.model_fields.items()
+        if isinstance(info.annotation, type) and issubclass(info.annotation, _EngineSection)
+    )
 
 
 def get_settings(**overrides: Any) -> IonflowSettings:

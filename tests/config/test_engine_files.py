@@ -141,7 +141,7 @@ def test_study_engine_file_reaches_the_built_flow(tmp_path):
 
 
 def test_study_without_engine_takes_the_file_engine(tmp_path, monkeypatch):
-    from ionflow.engines.study_engine import engine_for_study
+    from ionflow.config.engine import engine_for_study
     from ionflow.settings import get_settings, reset_settings
 
     monkeypatch.setenv("IONFLOW_CP2K__DATA_DIR", str(tmp_path))

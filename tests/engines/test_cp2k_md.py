@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ionflow.engines.cp2k import Cp2kEngine, cheap_basis_and_potential
-from ionflow.engines.cp2k_segment import _restart_species
+from ionflow.engines.cp2k.segment import _restart_species
 from ionflow.errors import ConfigError
 from ionflow.io.cp2k import read_xyz_frames
 from ionflow.makers.md import MultiTemperatureMDMaker
@@ -114,17 +114,18 @@ def test_static_task_document_of_an_rks_run(tmp_path, li3ocl, monkeypatch):
 
 
 def test_generators_stored_under_the_old_module_still_load(tmp_path):
-    """Workflows stored before the split name ``ionflow.engines.cp2k`` for the generators."""
+    """Workflows stored before the splits name ``ionflow.engines.cp2k`` or ``.cp2k_inputs``."""
     from monty.json import MontyDecoder
 
-    from ionflow.engines.cp2k_inputs import IonflowCp2kMDSetGenerator
+    from ionflow.engines.cp2k.inputs import IonflowCp2kMDSetGenerator
 
     engine = Cp2kEngine(data_dir=str(tmp_path))
     maker = engine.md_maker(temperature_K=600, n_steps=7, time_step_fs=0.5)
     stored = maker.input_set_generator.as_dict()
-    assert stored["@module"] == "ionflow.engines.cp2k_inputs"
-    stored["@module"] = "ionflow.engines.cp2k"
-    loaded = MontyDecoder().process_decoded(stored)
-    assert isinstance(loaded, IonflowCp2kMDSetGenerator)
-    assert (loaded.temperature_K, loaded.n_steps, loaded.time_step_fs) == (600.0, 7, 0.5)
-    assert loaded.pmg_data_dir == str(tmp_path)
+    assert stored["@module"] == "ionflow.engines.cp2k.inputs"
+    for old in ("ionflow.engines.cp2k", "ionflow.engines.cp2k_inputs"):
+        stored["@module"] = old
+        loaded = MontyDecoder().process_decoded(stored)
+        assert isinstance(loaded, IonflowCp2kMDSetGenerator)
+        assert (loaded.temperature_K, loaded.n_steps, loaded.time_step_fs) == (600.0, 7, 0.5)
+        assert loaded.pmg_data_dir == str(tmp_path)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from ionflow.engines.ase_segment import lean_calculator
+from ionflow.engines.mlip.segment import lean_calculator
 from ionflow.structures.prototypes import build_prototype
 
 pytestmark = pytest.mark.mlff
@@ -57,8 +57,8 @@ def test_other_calculators_untouched():
 def test_md_segment_asks_for_stress_only_at_its_start(tmp_path, monkeypatch):
     """atomate2's trajectory observer must not add a full (stress) evaluation per frame."""
     chgnet = pytest.importorskip("chgnet.model.dynamics")
-    from ionflow.engines import ase_segment
     from ionflow.engines.mlip import MlipEngine
+    from ionflow.engines.mlip import segment as ase_segment
     from ionflow.makers.md_segments import run_md_segment
     from ionflow.schemas.md import MDSegmentSpec
 

@@ -158,14 +158,14 @@ def _run_cp2k_commands(monkeypatch, run_cp2k_kwargs: dict) -> tuple[_Recorder, _
     """Run atomate2's run_cp2k (relax/static jobs) and ionflow's segment run_cp2k (MD)."""
     from atomate2.cp2k import run as cp2k_run
 
-    from ionflow.engines import _cp2k_fixes
-    from ionflow.engines.cp2k_segment import run_cp2k as segment_run_cp2k
+    from ionflow.engines.cp2k import custodian as cp2k_custodian
+    from ionflow.engines.cp2k.segment import run_cp2k as segment_run_cp2k
 
     atomate2_rec, segment_rec = _Recorder(), _Recorder()
     monkeypatch.setattr(cp2k_run, "Cp2kJob", atomate2_rec.job)
     monkeypatch.setattr(cp2k_run, "Custodian", atomate2_rec.custodian)
     cp2k_run.run_cp2k(**run_cp2k_kwargs)
-    monkeypatch.setattr(_cp2k_fixes, "OwnProcessCp2kJob", segment_rec.job)
+    monkeypatch.setattr(cp2k_custodian, "OwnProcessCp2kJob", segment_rec.job)
     monkeypatch.setattr("custodian.Custodian", segment_rec.custodian)
     segment_run_cp2k(**run_cp2k_kwargs)
     assert (atomate2_rec.ran, segment_rec.ran) == (1, 1)

@@ -22,7 +22,7 @@ RUN = "data/aimd/pmg_vasprun_md_si/vasprun.md.xml.gz"
 @pytest.fixture
 def replay(shared_dir, monkeypatch):
     fake = VaspMDReplay(shared_dir / RUN)
-    monkeypatch.setattr("ionflow.engines.vasp_segment.run_vasp", fake)
+    monkeypatch.setattr("ionflow.engines.vasp.segment.run_vasp", fake)
     return fake
 
 
@@ -103,7 +103,7 @@ def test_crashed_segment_resumes_from_contcar(tmp_path, replay, shared_dir, monk
         replay(**kwargs)
 
     with monkeypatch.context() as patch:
-        patch.setattr("ionflow.engines.vasp_segment.run_vasp", crash_second)
+        patch.setattr("ionflow.engines.vasp.segment.run_vasp", crash_second)
         run_locally(flow, store=store, create_folders=True, root_dir=tmp_path / "a", log=False)
     # segment 1 died after 2 of its 5 steps; resume continues at step 7 with NSW 3
     replay.crash_after = None

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from ionflow.engines.ase_segment import AseSegmentRunner
+from ionflow.engines.mlip.segment import AseSegmentRunner
 from ionflow.engines.segments import SegmentFrames
 from ionflow.errors import EngineError, InputError
 from ionflow.makers.md_segments import (
@@ -113,7 +113,7 @@ def test_killed_segment_resumes_from_checkpoint_exactly(tmp_path):
         tmp_path,
     )
     # checkpoints every 2 frames (steps 2, 6, 10); the calculator dies in step 11
-    from ionflow.engines import ase_segment
+    from ionflow.engines.mlip import segment as ase_segment
 
     ase_segment._CALCULATORS.clear()
     with pytest.raises(RuntimeError, match="simulated"):

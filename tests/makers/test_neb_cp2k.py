@@ -15,7 +15,7 @@ import pytest
 from jobflow import run_locally
 from pymatgen.core import Lattice, Structure
 
-from ionflow.engines.cp2k_neb import EV_A2_TO_AU, EV_A_TO_AU, Cp2kNebMaker, write_band_inputs
+from ionflow.engines.cp2k.neb import EV_A2_TO_AU, EV_A_TO_AU, Cp2kNebMaker, write_band_inputs
 from ionflow.testing.md import memory_job_store
 
 LJ_FIST = """  METHOD FIST

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ionflow.dicts import deep_merge
 from ionflow.errors import ConfigError
 
 __all__ = ["ConfigModel", "deep_merge", "format_validation_error", "load_yaml_model", "read_yaml"]
@@ -98,24 +98,3 @@ def load_yaml_model(path: str | Path, model: type[M], **context: Any) -> M:
         return model.model_validate({**context, **data})
     except ValidationError as exc:
         raise ConfigError(format_validation_error(exc, str(path))) from None
-
-
-def deep_merge(base: Any, override: Any) -> Any:
-    """Merge ``override`` into ``base``: mappings recursively, anything else replaced.
-
-    Parameters
-    ----------
-    base, override
-        Parsed YAML values.
-
-    Returns
-    -------
-    Any
-        A new merged value (inputs are not modified).
-    """
-    if isinstance(base, dict) and isinstance(override, dict):
-        out = copy.deepcopy(base)
-        for key, value in override.items():
-            out[key] = deep_merge(out[key], value) if key in out else copy.deepcopy(value)
-        return out
-    return copy.deepcopy(override)

@@ -23,6 +23,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ionflow.config.base import ConfigModel, deep_merge, load_yaml_model
 from ionflow.config.engine import load_engine_config
+from ionflow.engines.registry import engine_names
 from ionflow.errors import ConfigError
 from ionflow.schemas.md import ConvergenceSettings
 
@@ -319,8 +320,8 @@ class StudyConfig(ConfigModel):
     description: str = Field("", description="Free text.")
     source_dir: Path = Field(Path("."), description="Folder relative paths resolve against.")
     structure: StructureSection
-    engine: Literal["mlip", "vasp", "cp2k"] | None = Field(
-        None, description="Engine; None uses the settings' default."
+    engine: str | None = Field(
+        None, description="Engine (a name in ionflow.engines.registry); None: the settings'."
     )
     engine_config: Path | None = Field(
         None,
@@ -342,6 +343,13 @@ class StudyConfig(ConfigModel):
     analysis: AnalysisSection = Field(default_factory=AnalysisSection)
     neb: NebSection | None = None
     window: WindowSection | None = None
+
+    @field_validator("engine")
+    @classmethod
+    def _check_engine(cls, value: str | None) -> str | None:
+        if value is not None and value not in engine_names():
+            raise ValueError(f"unknown engine {value!r}; choose one of {', '.join(engine_names())}")
+        return value
 
     @field_validator("engine_config")
     @classmethod

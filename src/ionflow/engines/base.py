@@ -1,36 +1,72 @@
-"""The engine adapter interface and the registry of engines."""
+"""The engine adapter interface: what ionflow needs from a calculation code.
+
+Code outside ``ionflow.engines`` never compares engine names; it asks the adapter: a
+maker (:meth:`EngineAdapter.relax_maker`, ``static_maker``, ``md_maker``, ``neb_maker``,
+``locpot_relax_maker``), a capability (:attr:`EngineAdapter.capabilities`), custodian's
+handlers for a kind of run, or the adapter keywords that come from the settings or the cell.
+The list of engines is :mod:`ionflow.engines.registry` (re-exported here for old imports).
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from ionflow.engines.registry import ENGINES, adapter_options, get_engine
 from ionflow.errors import ConfigError
+from ionflow.settings import get_settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+    from types import ModuleType
+
     from jobflow import Maker
 
-__all__ = ["ENGINES", "EngineAdapter", "adapter_options", "get_engine"]
+    from ionflow.settings import IonflowSettings
 
-#: engine name -> "module:class" of its adapter
-ENGINES: dict[str, str] = {
-    "mlip": "ionflow.engines.mlip:MlipEngine",
-    "vasp": "ionflow.engines.vasp:VaspEngine",
-    "cp2k": "ionflow.engines.cp2k:Cp2kEngine",
+__all__ = [
+    "CAPABILITIES",
+    "CUSTODIAN_KINDS",
+    "ENGINES",
+    "EngineAdapter",
+    "adapter_options",
+    "get_engine",
+]
+
+#: capabilities an adapter may declare, and what each promises
+CAPABILITIES: dict[str, str] = {
+    "relax": "relax_maker works",
+    "static": "static_maker works",
+    "md": "md_maker works and an MD segment runner chains its segments",
+    "neb": "neb_maker returns a band maker",
+    "charged_cells": "runs cells with a net charge (Structure.charge reaches the code)",
+    "locpot": "locpot_relax_maker writes the electrostatic potential (Freysoldt correction)",
+    "custodian": "runs under custodian; custodian_handlers/validators/job are defined",
+    "dft": "electronic-structure code (a machine-learned prescreen is worth running first)",
 }
+
+#: kinds of run custodian handlers are asked for
+CUSTODIAN_KINDS = ("relax", "static", "md", "neb")
 
 
 class EngineAdapter(ABC):
     """What ionflow needs from a calculation code.
 
-    Each method returns a jobflow Maker (usually an atomate2 one) whose ``make(structure,
-    prev_dir=None)`` runs one calculation. ``overrides`` are engine-specific input-set
-    settings passed through unchanged (INCAR keys, CP2K sections, ASE kwargs).
+    Each maker method returns a jobflow Maker (usually an atomate2 one) whose
+    ``make(structure, prev_dir=None)`` runs one calculation. ``overrides`` are
+    engine-specific input-set settings passed through unchanged (INCAR keys, CP2K sections,
+    ASE kwargs). An adapter is a dataclass whose fields are the engine file's ``adapter``
+    keys; every field has a default.
     """
 
     name: ClassVar[str]
+    #: what this engine can do (keys of :data:`CAPABILITIES`)
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    #: atomate2 MD maker base class ("module:class") -> ionflow segment runner ("module:class")
+    segment_runners: ClassVar[dict[str, str]] = {}
+    #: the engine's ``custodian.py`` (``handlers(kind, walltime_s)``, ``validators()``,
+    #: ``custodian_job(command)``, ``INPUT_FILES``, ``REQUIRED_INPUTS``); None: no custodian
+    custodian_module: ClassVar[ModuleType | None] = None
 
     @abstractmethod
     def relax_maker(
@@ -61,60 +97,118 @@ class EngineAdapter(ABC):
     ) -> Maker:
         """Return a maker for one NVT MD run."""
 
+    def neb_maker(
+        self,
+        *,
+        climb: bool = True,
+        spring_constant_eV_A2: float = 5.0,
+        fmax_eV_A: float = 0.05,
+        max_steps: int = 300,
+        overrides: dict[str, Any] | None = None,
+    ) -> Maker:
+        """Return this engine's CI-NEB band maker (engines with the ``neb`` capability).
+
+        The maker's ``make(images, prev_dir=None, *, label, hop, interpolation,
+        endpoint_dirs)`` returns a job or flow whose output is a
+        :class:`~ionflow.schemas.neb.NebDoc`. ``overrides`` are engine-specific band
+        settings (INCAR keys for VASP, maker fields for CP2K and MLIP).
+        """
+        raise ConfigError(f"no NEB maker for engine {self.name!r}")
+
+    def locpot_relax_maker(
+        self,
+        *,
+        fmax_eV_A: float = 0.05,
+        max_steps: int = 300,
+        overrides: dict[str, Any] | None = None,
+    ) -> Maker:
+        """Return a fixed-cell relax maker that also writes the electrostatic potential.
+
+        Only for engines with the ``locpot`` capability (the Freysoldt correction of
+        charged defect cells reads it); the cell's ``Structure.charge`` reaches the code.
+        """
+        raise ConfigError(
+            f"engine {self.name!r} writes no electrostatic potential (no 'locpot' capability)"
+        )
+
     def describe(self) -> dict[str, Any]:
         """Return engine name and settings for provenance in result documents."""
         return {"engine": self.name}
 
+    @classmethod
+    def settings_options(cls, settings: IonflowSettings) -> dict[str, Any]:
+        """Return adapter keywords taken from ionflow's settings (lowest priority)."""
+        return {}
 
-def get_engine(name: str, **kwargs: Any) -> EngineAdapter:
-    """Return the adapter for an engine.
+    @classmethod
+    def charge_options(cls, charge: int) -> dict[str, Any]:
+        """Return adapter keywords for a cell of total charge ``charge`` (e).
 
-    Parameters
-    ----------
-    name
-        ``"mlip"``, ``"vasp"`` or ``"cp2k"``.
-    **kwargs
-        Passed to the adapter's constructor (unknown keys are a ``ConfigError``).
+        Engines that read the charge from the structure return ``{}``.
+        """
+        return {}
 
-    Returns
-    -------
-    EngineAdapter
-        The adapter.
-    """
-    try:
-        target = ENGINES[name]
-    except KeyError:
-        raise ConfigError(
-            f"unknown engine {name!r}; choose one of {', '.join(sorted(ENGINES))}"
-        ) from None
-    cls = _adapter_class(target)
-    known = adapter_options(name)
-    unknown = sorted(set(kwargs) - known)
-    if unknown:
-        raise ConfigError(
-            f"engine {name!r} has no adapter option {', '.join(map(repr, unknown))}; "
-            f"options: {', '.join(sorted(known))}"
-        )
-    return cls(**kwargs)
+    # -- custodian (engines with the "custodian" capability) -----------------------------
 
+    def custodian_handlers(self, kind: str, walltime_s: float | None = None) -> list[Any]:
+        """Return custodian's error handlers for one kind of run (empty: no custodian).
 
-def _adapter_class(target: str) -> type[EngineAdapter]:
-    module_name, cls_name = target.split(":")
-    return getattr(importlib.import_module(module_name), cls_name)
+        Parameters
+        ----------
+        kind
+            One of :data:`CUSTODIAN_KINDS`.
+        walltime_s
+            Queue walltime (s), for the handler that stops the run cleanly before it.
 
+        Returns
+        -------
+        list
+            Handler instances in priority order (from :attr:`custodian_module`).
+        """
+        if self.custodian_module is None:
+            return []
+        return self.custodian_module.handlers(kind, walltime_s)
 
-def adapter_options(name: str) -> set[str]:
-    """Return the constructor keywords of an engine's adapter (its dataclass fields).
+    def custodian_validators(self) -> list[Any]:
+        """Return custodian's validators for this engine's runs."""
+        if self.custodian_module is None:
+            return []
+        return self.custodian_module.validators()
 
-    Parameters
-    ----------
-    name
-        A key of :data:`ENGINES`.
+    def custodian_job(self, command: list[str]) -> Any:
+        """Return the custodian job running ``command`` in a prepared folder."""
+        if self.custodian_module is None:
+            raise ConfigError(f"engine {self.name!r} does not run under custodian")
+        return self.custodian_module.custodian_job(command)
 
-    Returns
-    -------
-    set of str
-        Keyword names ``get_engine(name, **kwargs)`` accepts.
-    """
-    cls = _adapter_class(ENGINES[name])
-    return {f.name for f in dataclasses.fields(cls) if f.init}
+    @property
+    def custodian_inputs(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """Input files a prepared custodian folder may hold (copied) and must hold."""
+        module = self.custodian_module
+        if module is None:
+            return (), ()
+        return module.INPUT_FILES, module.REQUIRED_INPUTS
+
+    def resume_inputs(self, earlier: list[Path], work_dir: Path) -> str | None:
+        """Continue from an earlier attempt's output in ``work_dir`` (None: start over).
+
+        Parameters
+        ----------
+        earlier
+            Folders of earlier attempts, oldest first (only read).
+        work_dir
+            The new attempt's folder, inputs already copied.
+
+        Returns
+        -------
+        str or None
+            The earlier folder resumed from.
+        """
+        return None
+
+    def settings_command(self) -> str:
+        """Return the command of this engine in the settings of this process."""
+        section = getattr(get_settings(), self.name, None)
+        if section is None or not hasattr(section, "cmd"):
+            raise ConfigError(f"ionflow settings have no command for engine {self.name!r}")
+        return str(section.cmd)

@@ -20,15 +20,24 @@ from dataclasses import dataclass
 from monty.json import MSONable
 
 from ionflow.errors import ConfigError
+from ionflow.settings import IonflowSettings, engine_sections, get_settings
 
-__all__ = ["COMMAND_SETTINGS", "SettingsCommand", "command_or_setting"]
+__all__ = ["SettingsCommand", "command_or_setting", "command_settings"]
 
-#: (engine, setting) pairs a SettingsCommand may name, with the environment variable
-COMMAND_SETTINGS: dict[tuple[str, str], str] = {
-    ("vasp", "cmd"): "IONFLOW_VASP__CMD",
-    ("vasp", "gamma_cmd"): "IONFLOW_VASP__GAMMA_CMD",
-    ("cp2k", "cmd"): "IONFLOW_CP2K__CMD",
-}
+
+def command_settings() -> dict[tuple[str, str], str]:
+    """Return the (engine, setting) pairs a SettingsCommand may name, with their variable.
+
+    Every ``*cmd`` key of an engine's settings section (``settings.vasp.gamma_cmd``);
+    the environment variable is ``IONFLOW_<ENGINE>__<SETTING>``.
+    """
+    pairs = {}
+    for engine in engine_sections():
+        section = IonflowSettings.model_fields[engine].annotation
+        for setting in getattr(section, "model_fields", {}):
+            if setting.endswith("cmd"):
+                pairs[(engine, setting)] = f"IONFLOW_{engine.upper()}__{setting.upper()}"
+    return pairs
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,7 @@ class SettingsCommand(MSONable):
     Parameters
     ----------
     engine
-        Settings section: ``"vasp"`` or ``"cp2k"``.
+        Settings section named after the engine (``settings.<engine>``).
     setting
         Key in that section: ``"cmd"`` or (VASP) ``"gamma_cmd"``.
     """
@@ -47,17 +56,15 @@ class SettingsCommand(MSONable):
     setting: str = "cmd"
 
     def __post_init__(self) -> None:
-        if (self.engine, self.setting) not in COMMAND_SETTINGS:
-            known = ", ".join(f"{e}.{s}" for e, s in COMMAND_SETTINGS)
+        if (self.engine, self.setting) not in command_settings():
+            known = ", ".join(f"{e}.{s}" for e, s in command_settings())
             raise ConfigError(f"no command setting {self.engine}.{self.setting}; known: {known}")
 
     def resolve(self) -> str:
         """Return the command from the settings of this process (file, then environment)."""
-        from ionflow.settings import get_settings
-
         command = getattr(getattr(get_settings(), self.engine), self.setting)
         if not str(command).strip():
-            env = COMMAND_SETTINGS[(self.engine, self.setting)]
+            env = command_settings()[(self.engine, self.setting)]
             raise ConfigError(f"empty {self.engine} command; set {env} where the job runs")
         return str(command)
 

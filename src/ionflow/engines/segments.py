@@ -1,6 +1,8 @@
 """What every engine's MD segment runner returns, and how the runner is chosen.
 
-A runner takes the engine's atomate2 MD maker, a :class:`~ionflow.schemas.md.MDSegmentSpec`
+Each adapter names its runner in ``segment_runners`` (atomate2 MD maker base class ->
+runner class); :func:`get_segment_runner` finds it through the registry. A runner takes the
+engine's atomate2 MD maker, a :class:`~ionflow.schemas.md.MDSegmentSpec`
 and the state to start from, runs (or resumes) the segment and returns
 :class:`SegmentFrames`: all frames from the segment's start step to its end step in
 engine-independent units, plus the restart state. The job skeleton in
@@ -16,6 +18,7 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ionflow.engines.registry import adapter_class, engine_names
 from ionflow.errors import ConfigError, EngineError, InputError
 
 if TYPE_CHECKING:
@@ -27,7 +30,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ATTEMPTS_FILE",
-    "SEGMENT_RUNNERS",
     "SegmentFrames",
     "check_segment_finished",
     "get_segment_runner",
@@ -37,13 +39,6 @@ __all__ = [
 
 #: attempt log of a DFT segment in its checkpoint folder: [{"dir": ..., "first_step": ...}]
 ATTEMPTS_FILE = "attempts.json"
-
-#: atomate2 maker base class (module:class) -> ionflow segment runner (module:class)
-SEGMENT_RUNNERS: dict[str, str] = {
-    "atomate2.ase.md:AseMDMaker": "ionflow.engines.ase_segment:AseSegmentRunner",
-    "atomate2.vasp.jobs.base:BaseVaspMaker": "ionflow.engines.vasp_segment:VaspSegmentRunner",
-    "atomate2.cp2k.jobs.base:BaseCp2kMaker": "ionflow.engines.cp2k_segment:Cp2kSegmentRunner",
-}
 
 
 def _load(target: str) -> Any:
@@ -64,16 +59,21 @@ def get_segment_runner(maker: Any) -> Any:
     Any
         A runner with ``run(maker, spec, start, work_dir) -> SegmentFrames``.
     """
-    for base, runner in SEGMENT_RUNNERS.items():
+    for name in engine_names():
         try:
-            cls = _load(base)
+            runners = adapter_class(name).segment_runners
         except ImportError:  # engine extras not installed
             continue
-        if isinstance(maker, cls):
-            return _load(runner)()
+        for base, runner in runners.items():
+            try:
+                cls = _load(base)
+            except ImportError:  # engine extras not installed
+                continue
+            if isinstance(maker, cls):
+                return _load(runner)()
     raise ConfigError(
-        f"ionflow cannot chain MD segments of {type(maker).__name__}; use the mlip, vasp "
-        "or cp2k engine (an atomate2 AseMDMaker, VASP MDMaker or CP2K MDMaker)"
+        f"ionflow cannot chain MD segments of {type(maker).__name__}; use one of the "
+        f"engines {', '.join(engine_names())} (their atomate2 MD makers)"
     )
 
 

@@ -149,6 +149,7 @@ class DefectFormationMaker(Maker):
             Output: the DefectStudyDoc.
         """
         from ionflow.engines import get_engine
+        from ionflow.engines.registry import DEFAULT_ENGINE
         from ionflow.makers.window import collect_entries
 
         if not specs:
@@ -158,7 +159,7 @@ class DefectFormationMaker(Maker):
                 "missing chemical potentials: give formation.entries (a JSON/CSV file) or "
                 "formation.competing_phases (a folder of structures to compute)"
             )
-        engine = self.engine or get_engine("mlip")
+        engine = self.engine or get_engine(DEFAULT_ENGINE)
         formula = host.composition.reduced_formula
         choice = choose_supercell(host, min_image_distance_A, max_atoms, supercell_matrix)
         configs: list[DefectConfig] = []
@@ -181,7 +182,7 @@ class DefectFormationMaker(Maker):
         if self.binding and clusters:
             charged_parts = self.charged_parts
             if charged_parts is None:
-                charged_parts = engine.name != "mlip"
+                charged_parts = "charged_cells" in engine.capabilities
             parts, part_labels = isolated_parts(choice, clusters, charged_parts, configs)
             have = {c.label for c in configs + parts}
             references = [c for c in far_configs if c.label not in have]
@@ -189,7 +190,7 @@ class DefectFormationMaker(Maker):
             roles += ["part"] * len(parts) + ["reference"] * len(references)
         farthest = {cluster_key(c): c.label for c in far_configs}
         charged = any(c.charge for c in configs)
-        freysoldt = engine.name == "vasp" and charged
+        freysoldt = "locpot" in engine.capabilities and charged
         if charged and self.vbm_eV is None and not freysoldt:
             raise ConfigError(
                 "charged defect cells need the host VBM: set formation.vbm_eV (or use "
@@ -229,13 +230,16 @@ class DefectFormationMaker(Maker):
             relax_cell=True,
             overrides=dict(self.engine_overrides),
         )
-        # the host and charged cells write LOCPOT for the Freysoldt correction (VASP)
-        locpot_relax = locpot_relax_maker(
-            engine,
-            fmax_eV_A=self.fmax_eV_A,
-            max_steps=self.max_steps,
-            overrides=dict(self.engine_overrides),
-        )
+        # the host and charged cells write LOCPOT for the Freysoldt correction (engines
+        # with the "locpot" capability only: no other engine gets LVHAR/NELECT keys)
+        locpot_relax = None
+        if freysoldt:
+            locpot_relax = locpot_relax_maker(
+                engine,
+                fmax_eV_A=self.fmax_eV_A,
+                max_steps=self.max_steps,
+                overrides=dict(self.engine_overrides),
+            )
         jobs = []
         structures: list[Any] = [choice.structure] + [c.structure for c in configs]
         host_cell_job = None

@@ -259,7 +259,8 @@ def _neb_maker_from_section(config: StudyConfig, engine: EngineAdapter) -> NebFr
     if neb is None:
         raise ConfigError(f"study {config.name!r} has no 'neb' section")
     prescreen = None
-    if neb.mlip_prescreen and engine.name != "mlip":
+    # a machine-learned prescreen is worth its cost only before an electronic-structure band
+    if neb.mlip_prescreen and "dft" in engine.capabilities:
         prescreen = MlipNebMaker(
             climb=neb.climb,
             spring_constant_eV_A2=neb.spring_constant_eV_A2,

@@ -90,6 +90,7 @@ class CompetingPhasesWindowMaker(Maker):
             Relaxations, entry collection and the window job; output is the WindowDoc.
         """
         from ionflow.engines import get_engine
+        from ionflow.engines.registry import DEFAULT_ENGINE
 
         target = parse_formula(self.formula).reduced_composition
         if not any(s.composition.reduced_composition == target for s in structures.values()):
@@ -98,7 +99,7 @@ class CompetingPhasesWindowMaker(Maker):
             )
         if not any(s.composition.elements == [_el(self.mobile)] for s in structures.values()):
             raise InputError(f"no {self.mobile} metal structure among {', '.join(structures)}")
-        engine = self.engine or get_engine("mlip")
+        engine = self.engine or get_engine(DEFAULT_ENGINE)
         relax_maker = engine.relax_maker(
             fmax_eV_A=self.fmax_eV_A,
             max_steps=self.max_steps,
@@ -153,7 +154,7 @@ def window_flow_from_study(
         along with the competing phases when its composition is not among them).
     engine
         Engine adapter for computed entries; None builds the study's own
-        (:func:`ionflow.engines.study_engine.engine_for_study`: engine, engine file).
+        (:func:`ionflow.config.engine.engine_for_study`: engine, engine file).
 
     Returns
     -------
@@ -180,7 +181,7 @@ def window_flow_from_study(
     if not present and host.composition.reduced_composition == target:
         structures = {"host": host, **structures}
     if engine is None:
-        from ionflow.engines.study_engine import engine_for_study
+        from ionflow.config.engine import engine_for_study
         from ionflow.settings import get_settings
 
         engine = engine_for_study(study, get_settings())

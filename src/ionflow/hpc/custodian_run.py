@@ -2,13 +2,14 @@
 
 atomate2's VASP and CP2K jobs already run custodian internally; this module is for the
 cases ionflow handles itself: rerunning a calculation folder (e.g. the folder of a failed
-attempt) and the fault tests. The handler sets follow atomate2's defaults
-(``atomate2.vasp.run.DEFAULT_HANDLERS``, ``atomate2.cp2k.run``), plus custodian's
-``WalltimeHandler`` when a walltime is known.
+attempt) and the fault tests. Handlers, validators, the custodian job and the input files
+come from the engine's adapter (``engine.custodian_handlers(kind, walltime_s)``, defined
+once per engine in ``ionflow.engines.<engine>.custodian``); a rerun folder is treated as a
+relaxation unless ``kind`` says otherwise.
 
 A job run after ``ionflow rerun`` finds its earlier attempts in the Firework spec
-(``_ionflow_attempts``, written to ``FW.json`` by the rocket); for VASP it resumes from the
-last attempt's CONTCAR when that is a valid structure. Earlier folders are only read.
+(``_ionflow_attempts``, written to ``FW.json`` by the rocket); an engine that can resume
+(VASP: the last attempt's valid CONTCAR) starts from it. Earlier folders are only read.
 """
 
 from __future__ import annotations
@@ -18,12 +19,17 @@ import logging
 import shlex
 import shutil
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from jobflow import job
 from pydantic import BaseModel, ConfigDict, Field
 
+from ionflow.engines.registry import engines_with, get_engine
 from ionflow.errors import ConfigError, EngineError, InputError
+from ionflow.hpc.failures import read_custodian_log
+
+if TYPE_CHECKING:
+    from ionflow.engines.base import EngineAdapter
 
 __all__ = [
     "CustodianRunDoc",
@@ -36,21 +42,13 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-Engine = Literal["vasp", "cp2k"]
-#: input files copied into the job folder, per engine
-INPUT_FILES: dict[str, tuple[str, ...]] = {
-    "vasp": ("INCAR", "POSCAR", "KPOINTS", "POTCAR", "POTCAR.spec", "WAVECAR", "CHGCAR"),
-    "cp2k": ("cp2k.inp",),
-}
-REQUIRED_INPUTS: dict[str, tuple[str, ...]] = {"vasp": ("INCAR", "POSCAR"), "cp2k": ("cp2k.inp",)}
-
 
 class CustodianRunDoc(BaseModel):
     """What a custodian run did: corrections per handler and where it ran."""
 
     model_config = ConfigDict(extra="forbid")
 
-    engine: str = Field(..., description="vasp or cp2k.")
+    engine: str = Field(..., description="Engine name (one with the custodian capability).")
     dir_name: str = Field(..., description="Folder the calculation ran in.")
     command: list[str] = Field(..., description="Engine command as run by custodian.")
     n_runs: int = Field(..., ge=1, description="Engine runs (1 + corrected restarts).")
@@ -65,109 +63,46 @@ class CustodianRunDoc(BaseModel):
     )
 
 
-def engine_handlers(engine: str, wall_time_s: int | None = None) -> list[Any]:
-    """Return custodian's error handlers for an engine (atomate2's defaults).
+def _custodian_engine(engine: str) -> EngineAdapter:
+    """Return the adapter of an engine that runs under custodian (else a ConfigError)."""
+    adapter = get_engine(engine)
+    if "custodian" not in adapter.capabilities:
+        usable = " or ".join(engines_with("custodian"))
+        raise ConfigError(
+            f"no custodian handlers for engine {engine!r}: it cannot run under custodian; "
+            f"use {usable}"
+        )
+    return adapter
+
+
+def engine_handlers(engine: str, wall_time_s: int | None = None, kind: str = "relax") -> list[Any]:
+    """Return custodian's error handlers for an engine (the adapter's, for ``kind``).
 
     Parameters
     ----------
     engine
-        ``"vasp"`` or ``"cp2k"``.
+        A registered engine with the ``custodian`` capability.
     wall_time_s
         Queue walltime (s); for VASP adds custodian's WalltimeHandler (stops the run
         cleanly before the queue kills it). CP2K always has its WalltimeHandler, which
         works from CP2K's own ``GLOBAL/WALLTIME``.
+    kind
+        ``relax``, ``static``, ``md`` or ``neb``.
 
     Returns
     -------
     list
         Handler instances in priority order.
     """
-    if engine == "vasp":
-        from custodian.vasp.handlers import (
-            FrozenJobErrorHandler,
-            IncorrectSmearingHandler,
-            KspacingMetalHandler,
-            LargeSigmaHandler,
-            MeshSymmetryErrorHandler,
-            NonConvergingErrorHandler,
-            PositiveEnergyErrorHandler,
-            PotimErrorHandler,
-            StdErrHandler,
-            UnconvergedErrorHandler,
-            VaspErrorHandler,
-            WalltimeHandler,
-        )
-
-        handlers: list[Any] = [
-            VaspErrorHandler(),
-            MeshSymmetryErrorHandler(),
-            UnconvergedErrorHandler(),
-            NonConvergingErrorHandler(),
-            PotimErrorHandler(),
-            PositiveEnergyErrorHandler(),
-            FrozenJobErrorHandler(),
-            StdErrHandler(),
-            LargeSigmaHandler(),
-            IncorrectSmearingHandler(),
-            KspacingMetalHandler(),
-        ]
-        if wall_time_s:
-            handlers.append(WalltimeHandler(wall_time=int(wall_time_s)))
-        return handlers
-    if engine == "cp2k":
-        from custodian.cp2k.handlers import (
-            AbortHandler,
-            DivergingScfErrorHandler,
-            FrozenJobErrorHandler,
-            NumericalPrecisionHandler,
-            StdErrHandler,
-            UnconvergedRelaxationErrorHandler,
-            UnconvergedScfErrorHandler,
-            WalltimeHandler,
-        )
-
-        handlers = [
-            StdErrHandler(),
-            UnconvergedScfErrorHandler(),
-            DivergingScfErrorHandler(),
-            FrozenJobErrorHandler(),
-            AbortHandler(),
-            NumericalPrecisionHandler(),
-            UnconvergedRelaxationErrorHandler(),
-            # CP2K stops itself at GLOBAL/WALLTIME (set by the input set); this handler
-            # turns that stop into a restartable checkpoint, so it is always on (as in atomate2)
-            WalltimeHandler(),
-        ]
-        return handlers
-    raise ConfigError(f"no custodian handlers for engine {engine!r}; use vasp or cp2k")
+    return _custodian_engine(engine).custodian_handlers(kind, wall_time_s)
 
 
 def engine_validators(engine: str) -> list[Any]:
-    """Return custodian's validators for an engine (atomate2's defaults)."""
-    if engine == "vasp":
-        from custodian.vasp.validators import VaspFilesValidator, VasprunXMLValidator
-
-        return [VasprunXMLValidator(), VaspFilesValidator()]
-    if engine == "cp2k":
-        from custodian.cp2k.validators import Cp2kOutputValidator
-
-        return [Cp2kOutputValidator()]
-    raise ConfigError(f"no custodian validators for engine {engine!r}; use vasp or cp2k")
-
-
-def _custodian_job(engine: str, command: list[str]) -> Any:
-    if engine == "vasp":
-        from custodian.vasp.jobs import VaspJob
-
-        return VaspJob(vasp_cmd=command, auto_npar=False, auto_gamma=False)
-    from custodian.cp2k.jobs import Cp2kJob
-
-    return Cp2kJob(cp2k_cmd=command)
+    """Return custodian's validators for an engine (the adapter's)."""
+    return _custodian_engine(engine).custodian_validators()
 
 
 def _corrections(directory: Path) -> tuple[int, list[dict[str, Any]]]:
-    from ionflow.hpc.failures import read_custodian_log
-
     path = directory / "custodian.json"
     runs = json.loads(path.read_text()) if path.is_file() else []
     # each custodian job runs once, plus once more after every correction
@@ -189,7 +124,7 @@ def run_custodian(
     Parameters
     ----------
     engine
-        ``"vasp"`` or ``"cp2k"``.
+        A registered engine with the ``custodian`` capability.
     directory
         Folder holding the inputs; outputs and custodian's ``error.N.tar.gz`` go there.
     command
@@ -218,10 +153,11 @@ def run_custodian(
     cmd = shlex.split(command) if isinstance(command, str) else list(command)
     if not cmd:
         raise ConfigError(f"empty {engine} command")
+    adapter = _custodian_engine(engine)
     custodian = Custodian(
-        handlers if handlers is not None else engine_handlers(engine, wall_time_s),
-        [_custodian_job(engine, cmd)],
-        validators=validators if validators is not None else engine_validators(engine),
+        handlers if handlers is not None else adapter.custodian_handlers("relax", wall_time_s),
+        [adapter.custodian_job(cmd)],
+        validators=validators if validators is not None else adapter.custodian_validators(),
         max_errors=max_errors,
         directory=str(directory),
         polling_time_step=1,
@@ -255,39 +191,23 @@ def previous_attempt_dirs(folder: str | Path = ".") -> list[Path]:
     return [d for d in dirs if d.is_dir()]
 
 
-def _valid_contcar(path: Path) -> bool:
-    from pymatgen.io.vasp import Poscar
-
-    try:
-        return (
-            path.is_file() and path.stat().st_size > 0 and len(Poscar.from_file(path).structure) > 0
-        )
-    except Exception:  # pymatgen raises many types for truncated files
-        return False
-
-
 def prepare_inputs(engine: str, input_dir: Path, work_dir: Path) -> str | None:
-    """Copy inputs into ``work_dir``; for VASP resume from the last attempt's CONTCAR.
+    """Copy inputs into ``work_dir``; resume from an earlier attempt if the engine can.
 
     Returns
     -------
     str or None
         The earlier attempt folder resumed from, if any.
     """
-    if engine not in INPUT_FILES:
-        raise ConfigError(f"engine {engine!r} cannot run under custodian here; use vasp or cp2k")
-    missing = [f for f in REQUIRED_INPUTS[engine] if not (input_dir / f).is_file()]
+    adapter = _custodian_engine(engine)
+    copied, required = adapter.custodian_inputs
+    missing = [f for f in required if not (input_dir / f).is_file()]
     if missing:
         raise InputError(f"input folder {input_dir} lacks {', '.join(missing)}")
-    for name in INPUT_FILES[engine]:
+    for name in copied:
         if (input_dir / name).is_file() and input_dir.resolve() != work_dir.resolve():
             shutil.copy2(input_dir / name, work_dir / name)
-    if engine == "vasp":
-        for earlier in reversed(previous_attempt_dirs(work_dir)):
-            if _valid_contcar(earlier / "CONTCAR"):
-                shutil.copy2(earlier / "CONTCAR", work_dir / "POSCAR")
-                return str(earlier)
-    return None
+    return adapter.resume_inputs(previous_attempt_dirs(work_dir), work_dir)
 
 
 @job(name="custodian calculation")
@@ -303,7 +223,7 @@ def custodian_calculation(
     Parameters
     ----------
     engine
-        ``"vasp"`` or ``"cp2k"``.
+        A registered engine with the ``custodian`` capability.
     input_dir
         Folder with the inputs (INCAR/POSCAR/KPOINTS/POTCAR or cp2k.inp); only read.
     command
@@ -318,13 +238,10 @@ def custodian_calculation(
     CustodianRunDoc
         The run with its corrections.
     """
-    from ionflow.settings import get_settings
-
     here = Path.cwd()
     resumed = prepare_inputs(engine, Path(input_dir), here)
     if command is None:
-        settings = get_settings()
-        command = settings.vasp.cmd if engine == "vasp" else settings.cp2k.cmd
+        command = get_engine(engine).settings_command()
     doc = run_custodian(engine, here, command, max_errors=max_errors, wall_time_s=wall_time_s)
     doc.resumed_from = resumed
     doc.previous_attempts = [str(p) for p in previous_attempt_dirs(here)]

@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from jobflow import job
 
 from ionflow.analysis.formation import point_charge_correction
 from ionflow.analysis.freysoldt import freysoldt_correction
+from ionflow.engines.vasp.inputs import LOCPOT_INCAR
 from ionflow.errors import InputError
 from ionflow.io.vasp_outputs import read_cell_potential, strip_host
 from ionflow.schemas.defects import CellPotentialDoc
@@ -44,20 +44,17 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: INCAR keys of VASP runs whose LOCPOT feeds the Freysoldt correction
-LOCPOT_INCAR: dict[str, Any] = {"LVHAR": True}
-
 
 def locpot_relax_maker(engine: EngineAdapter, **kwargs: Any) -> Maker:
     """Return the fixed-cell relax maker for cells whose LOCPOT is read afterwards.
 
-    Adds :data:`LOCPOT_INCAR` over the ``overrides`` and, for atomate2 VASP makers, sets
-    ``use_structure_charge`` so that ``Structure.charge`` becomes NELECT.
+    The engine's ``locpot_relax_maker`` (engines with the ``locpot`` capability; VASP adds
+    :data:`LOCPOT_INCAR` over the ``overrides`` and makes ``Structure.charge`` NELECT).
 
     Parameters
     ----------
     engine
-        The engine adapter (VASP).
+        The engine adapter.
     **kwargs
         ``fmax_eV_A``, ``max_steps``, ``overrides`` of ``engine.relax_maker``.
 
@@ -66,13 +63,7 @@ def locpot_relax_maker(engine: EngineAdapter, **kwargs: Any) -> Maker:
     Maker
         The relax maker.
     """
-    overrides = {**kwargs.pop("overrides", {}), **LOCPOT_INCAR}
-    maker = engine.relax_maker(relax_cell=False, overrides=overrides, **kwargs)
-    generator = getattr(maker, "input_set_generator", None)
-    if generator is not None and hasattr(generator, "use_structure_charge"):
-        generator = dataclasses.replace(generator, use_structure_charge=True)
-        maker = dataclasses.replace(maker, input_set_generator=generator)
-    return maker
+    return engine.locpot_relax_maker(**kwargs)
 
 
 @job(name="defects read locpot")

@@ -9,7 +9,9 @@ endpoint_dirs)`` and returns a job (or flow) whose output is a
   NEB max force;
 - :class:`VaspNebMaker` runs atomate2's VASP ``NebFromImagesMaker`` (VTST CI-NEB: IBRION 3,
   IOPT 1, LCLIMB) and a collector that reads the image folders;
-- :class:`ionflow.engines.cp2k_neb.Cp2kNebMaker` writes CP2K's MOTION/BAND CI-NEB.
+- :class:`ionflow.engines.cp2k.neb.Cp2kNebMaker` writes CP2K's MOTION/BAND CI-NEB.
+
+Each lives in its engine's folder and is returned by the adapter's ``neb_maker``.
 
 :class:`NebFromEndpointsMaker` is the engine-agnostic flow: relax both endpoints with the
 engine, interpolate (IDPP, linear fallback, overlap checks), run the band.
@@ -23,8 +25,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from jobflow import Flow, Maker, job
 
+from ionflow.engines.mlip.neb import MlipNebMaker
+from ionflow.engines.vasp.neb import VaspNebMaker, collect_vasp_neb
 from ionflow.errors import ConfigError
-from ionflow.makers.neb_engines import MlipNebMaker, VaspNebMaker, collect_vasp_neb
 from ionflow.schemas.neb import HopDoc, NebPathDoc
 
 if TYPE_CHECKING:
@@ -95,15 +98,6 @@ def prepare_path(
     return prepare_path_result(initial, final, n_images, interpolation, min_distance_A)
 
 
-#: CP2K engine ``input_settings`` key -> Cp2kNebMaker field (the band writes its own input)
-_CP2K_BAND_SETTINGS = {
-    "cutoff": "cutoff_Ry",
-    "rel_cutoff": "rel_cutoff_Ry",
-    "eps_scf": "eps_scf",
-    "max_scf": "max_scf",
-}
-
-
 def neb_images_maker(
     engine: EngineAdapter,
     *,
@@ -127,45 +121,15 @@ def neb_images_maker(
     Returns
     -------
     Maker
-        :class:`MlipNebMaker`, :class:`VaspNebMaker` or ``Cp2kNebMaker``.
+        The engine's band maker (``engine.neb_maker``).
     """
-    common = {
-        "climb": climb,
-        "spring_constant_eV_A2": spring_constant_eV_A2,
-        "fmax_eV_A": fmax_eV_A,
-        "max_steps": max_steps,
-    }
-    overrides = dict(overrides or {})
-    if engine.name == "mlip":
-        return MlipNebMaker(
-            model=engine.model,  # type: ignore[attr-defined]
-            calculator_kwargs=dict(engine.calculator_kwargs),  # type: ignore[attr-defined]
-            **common,
-            **overrides,
-        )
-    if engine.name == "vasp":
-        return VaspNebMaker(
-            incar={**engine.incar, **overrides},  # type: ignore[attr-defined]
-            write_input_set_kwargs=dict(engine.write_input_set_kwargs),  # type: ignore[attr-defined]
-            run_vasp_kwargs=engine._run_vasp_kwargs(),  # type: ignore[attr-defined]
-            **common,
-        )
-    if engine.name == "cp2k":
-        from ionflow.engines.cp2k_neb import Cp2kNebMaker
-
-        from_engine = {
-            "charge": getattr(engine, "charge", 0),
-            "cp2k_cmd": getattr(engine, "cp2k_cmd", None),
-            "wall_time_s": getattr(engine, "wall_time_s", None),
-            "functional": getattr(engine, "functional", "PBE"),
-        }
-        # the engine's DFT settings (engine file ``input_settings``) carry over to the band
-        settings = getattr(engine, "input_settings", None) or {}
-        for key, field_name in _CP2K_BAND_SETTINGS.items():
-            if key in settings:
-                from_engine[field_name] = settings[key]
-        return Cp2kNebMaker(**common, **{**from_engine, **overrides})
-    raise ConfigError(f"no NEB maker for engine {engine.name!r}")
+    return engine.neb_maker(
+        climb=climb,
+        spring_constant_eV_A2=spring_constant_eV_A2,
+        fmax_eV_A=fmax_eV_A,
+        max_steps=max_steps,
+        overrides=overrides,
+    )
 
 
 @dataclass

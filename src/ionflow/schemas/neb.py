@@ -106,7 +106,7 @@ class NebDoc(_Doc):
     schema_version: str = Field(SCHEMA_VERSION, description="Document schema version.")
     label: str = Field(..., description="Hop label or the folder analysed.")
     engine: dict[str, Any] = Field(default_factory=dict, description="Engine name and settings.")
-    source: Literal["mlip", "vasp", "cp2k"] = Field(..., description="Code that ran the band.")
+    source: str = Field(..., description="Engine that ran the band (ionflow.engines.registry).")
     method: Literal["CI-NEB", "NEB"] = Field(..., description="Climbing image or plain NEB.")
     n_images: int = Field(..., ge=1, description="Intermediate images.")
     energies_eV: list[float] = Field(..., description="Total energy of every image (eV).")

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from jobflow import Flow, OnMissing
 
-from ionflow.engines.base import adapter_options
-from ionflow.engines.study_engine import engine_for_study, engine_name_for_study
+from ionflow.config.engine import engine_for_study, engine_name_for_study
+from ionflow.engines.registry import adapter_class
 from ionflow.errors import ConfigError
 from ionflow.flows.defects import defects_flow_from_study
 from ionflow.flows.neb import neb_flow_from_study
@@ -97,11 +97,11 @@ class BuiltStudy:
 def engine_for_system(
     config: StudyConfig, settings: IonflowSettings, cell: SystemCell | None = None
 ) -> Any:
-    """Return the system's engine (an adapter with a ``charge`` option gets the cell's)."""
-    name = engine_name_for_study(config, settings)
+    """Return the system's engine (an engine that takes the cell's charge gets it)."""
     extra: dict[str, Any] = {}
-    if cell is not None and "charge" in adapter_options(name):
-        extra["charge"] = round(cell.cell.charge)
+    if cell is not None:  # CP2K's CHARGE; engines that read it from the structure: none
+        name = engine_name_for_study(config, settings)
+        extra = adapter_class(name).charge_options(round(cell.cell.charge))
     return engine_for_study(config, settings, **extra)
 
 

@@ -16,6 +16,7 @@ from ase.calculators.calculator import Calculator, all_changes
 from atomate2.ase.md import AseMDMaker
 
 from ionflow.engines.base import EngineAdapter
+from ionflow.engines.mlip.adapter import MlipEngine
 
 if TYPE_CHECKING:
     from jobflow import Maker
@@ -122,7 +123,9 @@ class LennardJonesEngine(EngineAdapter):
         Passed to :class:`PairLJ` (MD) and ASE's ``LennardJones`` (relax, static).
     """
 
-    name: ClassVar[str] = "mlip"
+    # stands in for the mlip engine (same name and capabilities)
+    name: ClassVar[str] = MlipEngine.name
+    capabilities: ClassVar[frozenset[str]] = MlipEngine.capabilities
     calculator_kwargs: dict[str, Any] = field(default_factory=lambda: dict(LJ_DEFAULTS))
 
     def relax_maker(
@@ -148,6 +151,17 @@ class LennardJonesEngine(EngineAdapter):
         from atomate2.ase.jobs import LennardJonesStaticMaker
 
         return LennardJonesStaticMaker(calculator_kwargs=self._ase_lj_kwargs())
+
+    def neb_maker(self, **kwargs: Any) -> Maker:
+        """Return the MLIP engine's band maker with this engine's calculator.
+
+        ``model`` is what a subclass sets as its force field (an ASE calculator import
+        path such as ``"ase.calculators.lj.LennardJones"``); ``kwargs`` as
+        :meth:`ionflow.engines.base.EngineAdapter.neb_maker`.
+        """
+        model = getattr(self, "model", "ase.calculators.lj.LennardJones")
+        mlip = MlipEngine(model=model, calculator_kwargs=dict(self.calculator_kwargs))
+        return mlip.neb_maker(**kwargs)
 
     def _ase_lj_kwargs(self) -> dict[str, Any]:
         return {k: v for k, v in self.calculator_kwargs.items() if k in {"sigma", "epsilon", "rc"}}

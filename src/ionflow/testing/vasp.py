@@ -13,7 +13,7 @@ frames of the original run.
   velocities after the first step, so the fake uses forward differences of the
   reference positions (Å/fs); what matters is that the next segment must hand them back.
 
-Usage: ``monkeypatch.setattr("ionflow.engines.vasp_segment.run_vasp", replay)``.
+Usage: ``monkeypatch.setattr("ionflow.engines.vasp.segment.run_vasp", replay)``.
 """
 
 from __future__ import annotations

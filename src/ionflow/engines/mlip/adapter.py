@@ -2,61 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ase import units
 
 from ionflow.engines.base import EngineAdapter
+from ionflow.engines.mlip.inputs import NOSE_HOOVER_TTIME_FS, THERMOSTATS, relax_overrides
+from ionflow.engines.mlip.neb import MlipNebMaker
 from ionflow.errors import ConfigError
 
 if TYPE_CHECKING:
     from jobflow import Maker
 
-__all__ = ["THERMOSTATS", "MlipEngine", "relax_overrides"]
+    from ionflow.settings import IonflowSettings
 
-#: ionflow thermostat name -> atomate2/ASE dynamics name for NVT
-THERMOSTATS = {"langevin": "langevin", "nose-hoover": "nose-hoover", "berendsen": "berendsen"}
-
-#: Nosé–Hoover coupling time (fs) used with ASE's NPT class in NVT mode
-NOSE_HOOVER_TTIME_FS = 25.0
-
-
-def _init_fields(cls: type) -> set[str]:
-    return {f.name for f in dataclasses.fields(cls) if f.init}
-
-
-def relax_overrides(overrides: dict[str, Any] | None) -> dict[str, Any]:
-    """Return the overrides a ForceFieldRelaxMaker accepts (MD-only keys left out).
-
-    Parameters
-    ----------
-    overrides
-        ForceFieldRelaxMaker and/or ForceFieldMDMaker keyword arguments.
-
-    Returns
-    -------
-    dict
-        The keys ForceFieldRelaxMaker has, without ``name`` (ionflow names its jobs).
-
-    Raises
-    ------
-    ConfigError
-        For a key neither maker has.
-    """
-    from atomate2.forcefields.jobs import ForceFieldRelaxMaker
-    from atomate2.forcefields.md import ForceFieldMDMaker
-
-    overrides = dict(overrides or {})
-    relax_keys = _init_fields(ForceFieldRelaxMaker) - {"name"}
-    unknown = sorted(set(overrides) - relax_keys - _init_fields(ForceFieldMDMaker))
-    if unknown:
-        raise ConfigError(
-            f"mlip engine override {', '.join(map(repr, unknown))} is not a field of "
-            "atomate2's ForceFieldRelaxMaker or ForceFieldMDMaker"
-        )
-    return {key: value for key, value in overrides.items() if key in relax_keys}
+__all__ = ["MlipEngine"]
 
 
 @dataclass
@@ -72,8 +33,17 @@ class MlipEngine(EngineAdapter):
     """
 
     name: ClassVar[str] = "mlip"
+    capabilities: ClassVar[frozenset[str]] = frozenset({"relax", "static", "md", "neb"})
+    segment_runners: ClassVar[dict[str, str]] = {
+        "atomate2.ase.md:AseMDMaker": "ionflow.engines.mlip.segment:AseSegmentRunner"
+    }
     model: str = "CHGNet"
     calculator_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def settings_options(cls, settings: IonflowSettings) -> dict[str, Any]:
+        """Return the settings' force field (``settings.mlip.model``)."""
+        return {"model": settings.mlip.model}
 
     def relax_maker(
         self,
@@ -158,6 +128,26 @@ class MlipEngine(EngineAdapter):
         }
         kwargs.update(overrides or {})
         return ForceFieldMDMaker(**kwargs)
+
+    def neb_maker(
+        self,
+        *,
+        climb: bool = True,
+        spring_constant_eV_A2: float = 5.0,
+        fmax_eV_A: float = 0.05,
+        max_steps: int = 300,
+        overrides: dict[str, Any] | None = None,
+    ) -> MlipNebMaker:
+        """Return :class:`MlipNebMaker` with this engine's model (overrides: maker fields)."""
+        return MlipNebMaker(
+            model=self.model,
+            calculator_kwargs=dict(self.calculator_kwargs),
+            climb=climb,
+            spring_constant_eV_A2=spring_constant_eV_A2,
+            fmax_eV_A=fmax_eV_A,
+            max_steps=max_steps,
+            **dict(overrides or {}),
+        )
 
     def describe(self) -> dict[str, Any]:
         """Return engine name and model for provenance."""

@@ -1,11 +1,10 @@
 """CP2K engine: atomate2's CP2K makers with cheap, working defaults and the known bugs fixed.
 
 The input side (cheap basis and DFT settings, pymatgen's CP2K data folder, the input set
-generators) lives in :mod:`ionflow.engines.cp2k_inputs`; its names are re-exported here, so
-``from ionflow.engines.cp2k import cheap_basis_and_potential`` and workflows stored with the
-generators under this module keep working.
+generators) lives in :mod:`ionflow.engines.cp2k.inputs`, custodian's handlers in
+:mod:`ionflow.engines.cp2k.custodian`, the CI-NEB band in :mod:`ionflow.engines.cp2k.neb`.
 
-MD segments are run by :class:`ionflow.engines.cp2k_segment.Cp2kSegmentRunner` from the
+MD segments are run by :class:`ionflow.engines.cp2k.segment.Cp2kSegmentRunner` from the
 maker's input set generator, continuing each segment from the previous one's
 ``.restart`` file (``&EXT_RESTART``: positions, velocities, thermostat, step counter).
 """
@@ -17,42 +16,25 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pymatgen.io.vasp.inputs import Kpoints
 
-from ionflow.config.base import deep_merge
-from ionflow.engines._cp2k_fixes import patch_cleanup_dft
+from ionflow.dicts import deep_merge
 from ionflow.engines.base import EngineAdapter
 from ionflow.engines.commands import command_or_setting
-from ionflow.engines.cp2k_inputs import (
-    CHEAP_BASIS,
-    CP2K_SYSTEM_DATA_DIR,
-    PROJECT,
+from ionflow.engines.cp2k import custodian
+from ionflow.engines.cp2k.fixes import patch_cleanup_dft
+from ionflow.engines.cp2k.inputs import (
     IonflowCp2kMDSetGenerator,
     IonflowCp2kRelaxSetGenerator,
     IonflowCp2kStaticSetGenerator,
-    cheap_basis_and_potential,
     cheap_dft_settings,
-    pymatgen_cp2k_settings,
     resolve_pmg_cp2k_data_dir,
 )
+from ionflow.engines.cp2k.neb import Cp2kNebMaker
 from ionflow.errors import ConfigError
 
 if TYPE_CHECKING:
     from jobflow import Maker
 
-__all__ = [
-    "CHEAP_BASIS",
-    "CP2K_SYSTEM_DATA_DIR",
-    "PROJECT",
-    "THERMOSTATS",
-    "Cp2kEngine",
-    "IonflowCp2kMDSetGenerator",
-    "IonflowCp2kRelaxSetGenerator",
-    "IonflowCp2kStaticSetGenerator",
-    "cheap_basis_and_potential",
-    "cheap_dft_settings",
-    "md_handlers",
-    "pymatgen_cp2k_settings",
-    "resolve_pmg_cp2k_data_dir",
-]
+__all__ = ["THERMOSTATS", "Cp2kEngine", "md_handlers"]
 
 #: ionflow thermostat -> CP2K MOTION/MD/THERMOSTAT/TYPE. CSVR is left out on purpose:
 #: custodian's SCF restarts rewrite cp2k.inp from the .restart file and truncate its
@@ -60,29 +42,18 @@ __all__ = [
 THERMOSTATS = {"nose-hoover": "NOSE"}
 
 
-def md_handlers(wall_time_s: int | None = None) -> list[Any]:
-    """Return custodian CP2K handlers (atomate2 set), WalltimeHandler only with a walltime."""
-    from custodian.cp2k.handlers import (
-        AbortHandler,
-        DivergingScfErrorHandler,
-        FrozenJobErrorHandler,
-        NumericalPrecisionHandler,
-        StdErrHandler,
-        UnconvergedScfErrorHandler,
-        WalltimeHandler,
-    )
+#: CP2K engine ``input_settings`` key -> Cp2kNebMaker field (the band writes its own input)
+_BAND_SETTINGS = {
+    "cutoff": "cutoff_Ry",
+    "rel_cutoff": "rel_cutoff_Ry",
+    "eps_scf": "eps_scf",
+    "max_scf": "max_scf",
+}
 
-    handlers: list[Any] = [
-        StdErrHandler(),
-        UnconvergedScfErrorHandler(),
-        DivergingScfErrorHandler(),
-        FrozenJobErrorHandler(),
-        AbortHandler(),
-        NumericalPrecisionHandler(),
-    ]
-    if wall_time_s:
-        handlers.append(WalltimeHandler(wall_time=int(wall_time_s)))
-    return handlers
+
+def md_handlers(wall_time_s: int | None = None) -> list[Any]:
+    """Return custodian's handlers of a CP2K MD run (:func:`custodian.handlers` ``"md"``)."""
+    return custodian.handlers("md", wall_time_s)
 
 
 @dataclass
@@ -108,6 +79,13 @@ class Cp2kEngine(EngineAdapter):
     """
 
     name: ClassVar[str] = "cp2k"
+    capabilities: ClassVar[frozenset[str]] = frozenset(
+        {"relax", "static", "md", "neb", "charged_cells", "custodian", "dft"}
+    )
+    segment_runners: ClassVar[dict[str, str]] = {
+        "atomate2.cp2k.jobs.base:BaseCp2kMaker": "ionflow.engines.cp2k.segment:Cp2kSegmentRunner"
+    }
+    custodian_module = custodian
     cp2k_cmd: str | None = None
     data_dir: str | None = None
     functional: str = "PBE"
@@ -123,12 +101,17 @@ class Cp2kEngine(EngineAdapter):
         base = cheap_dft_settings(self.charge) if self.cheap else {}
         return deep_merge(deep_merge(base, self.input_settings), overrides or {})
 
-    def _run_cp2k_kwargs(self) -> dict[str, Any]:
-        """atomate2 ``run_cp2k`` keywords: command and handlers (WalltimeHandler if timed)."""
+    @classmethod
+    def charge_options(cls, charge: int) -> dict[str, Any]:
+        """Return ``{"charge": charge}``: the CP2K input's CHARGE comes from the adapter."""
+        return {"charge": charge}
+
+    def _run_cp2k_kwargs(self, kind: str) -> dict[str, Any]:
+        """atomate2 ``run_cp2k`` keywords: command and the custodian handlers of ``kind``."""
         return {
             # an unset command is read on the node that runs the job (ionflow submit)
-            "cp2k_cmd": command_or_setting(self.cp2k_cmd, "cp2k"),
-            "handlers": md_handlers(self.wall_time_s),
+            "cp2k_cmd": command_or_setting(self.cp2k_cmd, self.name),
+            "handlers": custodian.handlers(kind, self.wall_time_s),
         }
 
     def _generator_kwargs(self) -> dict[str, Any]:
@@ -161,7 +144,7 @@ class Cp2kEngine(EngineAdapter):
             input_set_generator=IonflowCp2kRelaxSetGenerator(
                 user_input_settings=settings, **self._generator_kwargs()
             ),
-            run_cp2k_kwargs=self._run_cp2k_kwargs(),
+            run_cp2k_kwargs=self._run_cp2k_kwargs("relax"),
         )
 
     def static_maker(self, *, overrides: dict[str, Any] | None = None) -> Maker:
@@ -172,7 +155,7 @@ class Cp2kEngine(EngineAdapter):
             input_set_generator=IonflowCp2kStaticSetGenerator(
                 user_input_settings=self._user_settings(overrides), **self._generator_kwargs()
             ),
-            run_cp2k_kwargs=self._run_cp2k_kwargs(),
+            run_cp2k_kwargs=self._run_cp2k_kwargs("static"),
         )
 
     def md_maker(
@@ -210,9 +193,40 @@ class Cp2kEngine(EngineAdapter):
         )
         return MDMaker(
             input_set_generator=generator,
-            run_cp2k_kwargs=self._run_cp2k_kwargs(),
+            run_cp2k_kwargs=self._run_cp2k_kwargs("md"),
             # CP2K_NOTES bug 3: atomate2's trajectory parser fails; ionflow parses frames
             task_document_kwargs={"store_trajectory": False},
+        )
+
+    def neb_maker(
+        self,
+        *,
+        climb: bool = True,
+        spring_constant_eV_A2: float = 5.0,
+        fmax_eV_A: float = 0.05,
+        max_steps: int = 300,
+        overrides: dict[str, Any] | None = None,
+    ) -> Cp2kNebMaker:
+        """Return :class:`Cp2kNebMaker` with this engine's charge, command and DFT settings.
+
+        The engine's ``input_settings`` (``cutoff``, ``rel_cutoff``, ``eps_scf``,
+        ``max_scf``) carry over to the band; ``overrides`` are maker fields and win.
+        """
+        from_engine: dict[str, Any] = {
+            "charge": self.charge,
+            "cp2k_cmd": self.cp2k_cmd,
+            "wall_time_s": self.wall_time_s,
+            "functional": self.functional,
+        }
+        for key, field_name in _BAND_SETTINGS.items():
+            if key in self.input_settings:
+                from_engine[field_name] = self.input_settings[key]
+        return Cp2kNebMaker(
+            climb=climb,
+            spring_constant_eV_A2=spring_constant_eV_A2,
+            fmax_eV_A=fmax_eV_A,
+            max_steps=max_steps,
+            **{**from_engine, **(overrides or {})},
         )
 
     def describe(self) -> dict[str, Any]:

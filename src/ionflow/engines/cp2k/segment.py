@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pymatgen.core import Structure
 
-from ionflow.engines.cp2k_inputs import PROJECT
+from ionflow.engines.cp2k import custodian as cp2k_custodian
+from ionflow.engines.cp2k.inputs import PROJECT
 from ionflow.engines.segments import (
     SegmentFrames,
     check_segment_finished,
@@ -55,20 +56,16 @@ def run_cp2k(
 ) -> None:
     """Run CP2K in the current folder through custodian (the seam a CP2K fake replaces).
 
-    Uses :class:`ionflow.engines._cp2k_fixes.OwnProcessCp2kJob` so a correction never
+    Uses :class:`ionflow.engines.cp2k.fixes.OwnProcessCp2kJob` so a correction never
     kills other CP2K processes on the host.
     """
-    from custodian import Custodian
-    from custodian.cp2k.validators import Cp2kOutputValidator
+    from custodian import Custodian  # optional extra, imported when CP2K runs
 
-    from ionflow.engines._cp2k_fixes import OwnProcessCp2kJob
-    from ionflow.engines.cp2k import md_handlers
-
-    job = OwnProcessCp2kJob(shlex.split(os.path.expandvars(cp2k_cmd)))
+    job = cp2k_custodian.custodian_job(shlex.split(os.path.expandvars(cp2k_cmd)))
     custodian = Custodian(
-        handlers if handlers is not None else md_handlers(),
+        handlers if handlers is not None else cp2k_custodian.handlers("md"),
         [job],
-        validators=[Cp2kOutputValidator()],
+        validators=cp2k_custodian.validators(),
         max_errors=max_errors,
     )
     custodian.run()

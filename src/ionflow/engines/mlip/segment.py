@@ -33,7 +33,7 @@ import numpy as np
 from ase import units
 from pymatgen.core import Structure
 
-from ionflow.engines.ase_dynamics import (
+from ionflow.engines.mlip.dynamics import (
     ChainedBerendsen,
     ChainedLangevin,
     ChainedNoseHooverChainNVT,

@@ -2,117 +2,51 @@
 
 The makers are atomate2's (``RelaxMaker``, ``StaticMaker``, ``MDMaker``); ionflow fills
 in the INCAR settings a transport study needs (NVT thermostats, RANDOM_SEED, NBLOCK,
-Gamma-only k-points, ISPIN 1, LREAL Auto for MD),
-and the custodian handlers (atomate2's MD set, plus custodian's ``WalltimeHandler`` when a
-walltime is configured, read from ionflow's settings when the maker is built). A VASP command
-the engine does not set is read from the settings of the node that runs the job
-(:class:`ionflow.engines.commands.SettingsCommand`), never where the flow is built.
+Gamma-only k-points, ISPIN 1, LREAL Auto for MD; :mod:`ionflow.engines.vasp.inputs`),
+and the custodian handlers (:mod:`ionflow.engines.vasp.custodian`, with custodian's
+``WalltimeHandler`` when a walltime is configured, read from ionflow's settings when the
+maker is built). A VASP command the engine does not set is read from the settings of the
+node that runs the job (:class:`ionflow.engines.commands.SettingsCommand`), never where
+the flow is built.
 
 MD segments are not run through ``MDMaker.make`` (whose task document keeps every ionic
 step in the main document, atomate2 issues #703/#671) but by
-:class:`ionflow.engines.vasp_segment.VaspSegmentRunner`, which uses the maker's input set
+:class:`ionflow.engines.vasp.segment.VaspSegmentRunner`, which uses the maker's input set
 generator and custodian settings and stores the frames in the data store.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from atomate2.vasp.sets.core import MDSetGenerator
 from pymatgen.io.vasp.inputs import Kpoints
 
 from ionflow.engines.base import EngineAdapter
 from ionflow.engines.commands import command_or_setting
+from ionflow.engines.vasp import custodian
+from ionflow.engines.vasp.inputs import (
+    LOCPOT_INCAR,
+    MD_INCAR_DEFAULTS,
+    THERMOSTAT_INCAR,
+    IonflowMDSetGenerator,
+)
+from ionflow.engines.vasp.neb import VaspNebMaker
 from ionflow.errors import ConfigError
+from ionflow.settings import get_settings
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from jobflow import Maker
 
-__all__ = [
-    "MD_INCAR_DEFAULTS",
-    "THERMOSTAT_INCAR",
-    "IonflowMDSetGenerator",
-    "VaspEngine",
-    "md_handlers",
-]
-
-#: ionflow thermostat -> VASP NVT settings (MDALGO 2: Nose-Hoover, 3: Langevin)
-THERMOSTAT_INCAR: dict[str, dict[str, Any]] = {
-    "nose-hoover": {"MDALGO": 2, "SMASS": 0},
-    "langevin": {"MDALGO": 3},
-}
-
-#: Langevin friction of the atoms (1/ps), VASP's LANGEVIN_GAMMA per species
-LANGEVIN_GAMMA_PER_PS = 10.0
-
-#: AIMD defaults on top of atomate2's MD set (supercells: no spin, real-space projection);
-#: KPOINTS is Gamma only. Override any of them with the engine's ``incar``.
-MD_INCAR_DEFAULTS: dict[str, Any] = {"ISPIN": 1, "LREAL": "Auto"}
-
-
-@dataclass
-class IonflowMDSetGenerator(MDSetGenerator):
-    """atomate2's MD input set with ionflow's thermostat choice.
-
-    Parameters
-    ----------
-    thermostat
-        ``nose-hoover`` (MDALGO 2) or ``langevin`` (MDALGO 3, one LANGEVIN_GAMMA per
-        species, which only the structure can tell).
-    """
-
-    thermostat: str = "nose-hoover"
-
-    @property
-    def incar_updates(self) -> dict:
-        """INCAR updates of atomate2's MD set plus the thermostat."""
-        updates = dict(super().incar_updates)
-        updates.update(THERMOSTAT_INCAR[self.thermostat])
-        if self.thermostat == "langevin":
-            updates.pop("SMASS", None)
-            n_types = len(self.structure.composition.elements)
-            updates["LANGEVIN_GAMMA"] = [LANGEVIN_GAMMA_PER_PS] * n_types
-        return updates
+__all__ = ["VaspEngine", "md_handlers"]
 
 
 def md_handlers(wall_time_s: int | None = None) -> list[Any]:
-    """Custodian handlers for VASP MD: atomate2's MD set, plus a WalltimeHandler if timed.
-
-    Parameters
-    ----------
-    wall_time_s
-        Queue walltime (s). The handler writes STOPCAR shortly before it, so VASP ends
-        the segment cleanly with a CONTCAR the segment resumes from.
-
-    Returns
-    -------
-    list
-        Handler instances.
-    """
-    from custodian.vasp.handlers import (
-        FrozenJobErrorHandler,
-        IncorrectSmearingHandler,
-        LargeSigmaHandler,
-        MeshSymmetryErrorHandler,
-        PositiveEnergyErrorHandler,
-        StdErrHandler,
-        VaspErrorHandler,
-        WalltimeHandler,
-    )
-
-    handlers: list[Any] = [
-        VaspErrorHandler(),
-        MeshSymmetryErrorHandler(),
-        PositiveEnergyErrorHandler(),
-        FrozenJobErrorHandler(),
-        StdErrHandler(),
-        LargeSigmaHandler(),
-        IncorrectSmearingHandler(),
-    ]
-    if wall_time_s:
-        handlers.append(WalltimeHandler(wall_time=int(wall_time_s)))
-    return handlers
+    """Return custodian's handlers of a VASP MD run (:func:`custodian.handlers` ``"md"``)."""
+    return custodian.handlers("md", wall_time_s)
 
 
 @dataclass
@@ -136,27 +70,28 @@ class VaspEngine(EngineAdapter):
     """
 
     name: ClassVar[str] = "vasp"
+    capabilities: ClassVar[frozenset[str]] = frozenset(
+        {"relax", "static", "md", "neb", "charged_cells", "locpot", "custodian", "dft"}
+    )
+    segment_runners: ClassVar[dict[str, str]] = {
+        "atomate2.vasp.jobs.base:BaseVaspMaker": "ionflow.engines.vasp.segment:VaspSegmentRunner"
+    }
+    custodian_module = custodian
     vasp_cmd: str | None = None
     vasp_gamma_cmd: str | None = None
     wall_time_s: int | None = None
     incar: dict[str, Any] = field(default_factory=dict)
     write_input_set_kwargs: dict[str, Any] = field(default_factory=dict)
 
-    def _run_vasp_kwargs(self, handlers: list[Any] | None = None) -> dict[str, Any]:
-        from ionflow.settings import get_settings
-
-        settings = get_settings().vasp
-        wall = self.wall_time_s if self.wall_time_s is not None else settings.wall_time_s
-        kwargs: dict[str, Any] = {
+    def _run_vasp_kwargs(self, kind: str) -> dict[str, Any]:
+        """atomate2 ``run_vasp`` keywords: commands and the custodian handlers of ``kind``."""
+        wall = self.wall_time_s if self.wall_time_s is not None else get_settings().vasp.wall_time_s
+        return {
             # unset commands are read on the node that runs the job (ionflow submit)
-            "vasp_cmd": command_or_setting(self.vasp_cmd, "vasp", "cmd"),
-            "vasp_gamma_cmd": command_or_setting(self.vasp_gamma_cmd, "vasp", "gamma_cmd"),
+            "vasp_cmd": command_or_setting(self.vasp_cmd, self.name, "cmd"),
+            "vasp_gamma_cmd": command_or_setting(self.vasp_gamma_cmd, self.name, "gamma_cmd"),
+            **custodian.run_vasp_handler_kwargs(kind, wall),
         }
-        if handlers is not None:
-            kwargs["handlers"] = handlers
-        elif wall:
-            kwargs["wall_time"] = int(wall)
-        return kwargs
 
     def relax_maker(
         self,
@@ -180,7 +115,7 @@ class VaspEngine(EngineAdapter):
         return RelaxMaker(
             input_set_generator=RelaxSetGenerator(user_incar_settings=incar),
             write_input_set_kwargs=dict(self.write_input_set_kwargs),
-            run_vasp_kwargs=self._run_vasp_kwargs(),
+            run_vasp_kwargs=self._run_vasp_kwargs("relax"),
         )
 
     def static_maker(self, *, overrides: dict[str, Any] | None = None) -> Maker:
@@ -192,7 +127,7 @@ class VaspEngine(EngineAdapter):
         return StaticMaker(
             input_set_generator=StaticSetGenerator(user_incar_settings=incar),
             write_input_set_kwargs=dict(self.write_input_set_kwargs),
-            run_vasp_kwargs=self._run_vasp_kwargs(),
+            run_vasp_kwargs=self._run_vasp_kwargs("static"),
         )
 
     def md_maker(
@@ -233,14 +168,59 @@ class VaspEngine(EngineAdapter):
             user_kpoints_settings=Kpoints.gamma_automatic((1, 1, 1)),
             auto_ispin=False,
         )
-        from ionflow.settings import get_settings
-
-        wall = self.wall_time_s if self.wall_time_s is not None else get_settings().vasp.wall_time_s
         return MDMaker(
             input_set_generator=generator,
             write_input_set_kwargs=dict(self.write_input_set_kwargs),
-            run_vasp_kwargs=self._run_vasp_kwargs(handlers=md_handlers(wall)),
+            run_vasp_kwargs=self._run_vasp_kwargs("md"),
         )
+
+    def neb_maker(
+        self,
+        *,
+        climb: bool = True,
+        spring_constant_eV_A2: float = 5.0,
+        fmax_eV_A: float = 0.05,
+        max_steps: int = 300,
+        overrides: dict[str, Any] | None = None,
+    ) -> VaspNebMaker:
+        """Return :class:`VaspNebMaker` with this engine's INCAR, commands and walltime.
+
+        ``overrides`` are INCAR keys (applied over the engine's ``incar``).
+        """
+        return VaspNebMaker(
+            incar={**self.incar, **(overrides or {})},
+            write_input_set_kwargs=dict(self.write_input_set_kwargs),
+            run_vasp_kwargs=self._run_vasp_kwargs("neb"),
+            climb=climb,
+            spring_constant_eV_A2=spring_constant_eV_A2,
+            fmax_eV_A=fmax_eV_A,
+            max_steps=max_steps,
+        )
+
+    def locpot_relax_maker(
+        self,
+        *,
+        fmax_eV_A: float = 0.05,
+        max_steps: int = 300,
+        overrides: dict[str, Any] | None = None,
+    ) -> Maker:
+        """Return the fixed-cell RelaxMaker with LVHAR and NELECT from ``Structure.charge``.
+
+        Adds :data:`~ionflow.engines.vasp.inputs.LOCPOT_INCAR` over ``overrides`` and sets
+        the input set's ``use_structure_charge``.
+        """
+        maker = self.relax_maker(
+            fmax_eV_A=fmax_eV_A,
+            max_steps=max_steps,
+            relax_cell=False,
+            overrides={**(overrides or {}), **LOCPOT_INCAR},
+        )
+        generator = dataclasses.replace(maker.input_set_generator, use_structure_charge=True)
+        return dataclasses.replace(maker, input_set_generator=generator)
+
+    def resume_inputs(self, earlier: list[Path], work_dir: Path) -> str | None:
+        """Start from the last earlier attempt's valid CONTCAR."""
+        return custodian.resume_from_contcar(earlier, work_dir)
 
     def describe(self) -> dict[str, Any]:
         """Return engine name and the INCAR keys ionflow adds."""
