@@ -51,7 +51,7 @@ def test_relative_structure_path_resolved(tmp_path):
         (("production_steps", "production_stepz"), "md.production_stepz: unknown key"),
         (("name: t1", "name: 'bad name'"), "name: String should match pattern"),
         (("{builtin: Li3OCl}", "{}"), "structure: Value error, give exactly one"),
-        (("md:", "engine: gaussian\nmd:"), "engine: Input should be"),
+        (("md:", "engine: gaussian\nmd:"), "engine: Value error, unknown engine 'gaussian'"),
     ],
 )
 def test_bad_study_names_key(tmp_path, edit, fragment):
