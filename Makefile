@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # The versions CI tested (see `make lock`); every install goes through them.
 CONSTRAINTS ?= constraints.txt
 # A hung test fails after this many seconds with a stack dump, instead of hanging the run.
-TEST_TIMEOUT_S ?= 300
+TEST_TIMEOUT_S ?= 600
 
 .PHONY: setup setup-system services demo test test-all lint bench lock
 

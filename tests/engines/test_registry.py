@@ -151,6 +151,7 @@ class FourthEngine(LennardJonesEngine):
 
     name = "lj4"
     capabilities = frozenset({"relax", "static", "md"})
+    neb_maker = EngineAdapter.neb_maker  # no NEB: the base class says so (the LJ stand-in has one)
 
 
 def test_a_fourth_engine_needs_one_folder_and_one_registry_line(monkeypatch, tmp_path):

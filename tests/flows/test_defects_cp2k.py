@@ -96,9 +96,9 @@ def test_study_engine_file_reaches_the_cp2k_defect_relaxations(tmp_path):
     """A study's CP2K engine_config (input_settings, command) reaches the defect relaxations."""
     from monty.serialization import dumpfn
 
-    from ionflow.config.study import load_system
-    from ionflow.flows.defects import defects_flow_from_study
+    from ionflow.config.study_file import load_study
     from ionflow.settings import get_settings
+    from ionflow.study.build import build_study
 
     _li3ocl().to(filename=str(tmp_path / "Li3OCl.cif"))
     dumpfn([ComputedEntry(f, e) for f, e in TOY.items()], tmp_path / "entries.json")
@@ -118,7 +118,11 @@ def test_study_engine_file_reaches_the_cp2k_defect_relaxations(tmp_path):
         "formation: {entries: entries.json, relax_host_cell: false, vbm_eV: 2.0,\n"
         "            dielectric_constant: 5.0}\n"
     )
-    flow = defects_flow_from_study(load_system(tmp_path / "study.yaml"), get_settings())
+    flow = (
+        build_study(load_study(tmp_path / "study.yaml"), get_settings(), only=["defects"])
+        .system("main")
+        .section_flows["defects"]
+    )
     relaxes = [j for j in flow.jobs if j.name.startswith("defects relax ")]
     assert {"defects relax V_Li_1_q-1", "defects relax host supercell Li3ClO"} <= {
         j.name for j in relaxes

@@ -225,9 +225,9 @@ def test_charged_vasp_cells_need_the_dielectric_constant(lif_ref):
 def test_study_file_with_vasp_builds_the_locpot_jobs(lif_ref, tmp_path):
     from monty.serialization import dumpfn
 
-    from ionflow.config.study import load_system
-    from ionflow.flows.defects import defects_flow_from_study
+    from ionflow.config.study_file import load_study
     from ionflow.settings import get_settings
+    from ionflow.study.build import build_study
 
     dumpfn([ComputedEntry(f, e) for f, e in ENTRIES.items()], tmp_path / "entries.json")
     study = tmp_path / "study.yaml"
@@ -240,7 +240,11 @@ def test_study_file_with_vasp_builds_the_locpot_jobs(lif_ref, tmp_path):
         "  - {type: vacancy, species: [Li], charge: -1}\n"
         "formation: {entries: entries.json, dielectric_constant: 5.0, relax_host_cell: false}\n"
     )
-    flow = defects_flow_from_study(load_system(study), get_settings())
+    flow = (
+        build_study(load_study(study), get_settings(), only=["defects"])
+        .system("main")
+        .section_flows["defects"]
+    )
     jobs = {j.name: j for j in flow.jobs}
     assert {"defects read locpot host supercell LiF", "defects read locpot V_Li_q-1"} <= set(jobs)
     for name in ("defects relax host supercell LiF", "defects relax V_Li_q-1"):
@@ -256,9 +260,9 @@ def test_study_engine_file_reaches_the_defect_relaxations(lif_ref, tmp_path):
     """A study's engine_config (adapter incar, command) reaches every formation-energy relax."""
     from monty.serialization import dumpfn
 
-    from ionflow.config.study import load_system
-    from ionflow.flows.defects import defects_flow_from_study
+    from ionflow.config.study_file import load_study
     from ionflow.settings import get_settings
+    from ionflow.study.build import build_study
 
     dumpfn([ComputedEntry(f, e) for f, e in ENTRIES.items()], tmp_path / "entries.json")
     (tmp_path / "vasp_site.yaml").write_text(
@@ -277,7 +281,11 @@ def test_study_engine_file_reaches_the_defect_relaxations(lif_ref, tmp_path):
         "  - {type: vacancy, species: [Li], charge: 0}\n"
         "formation: {entries: entries.json, relax_host_cell: true}\n"
     )
-    flow = defects_flow_from_study(load_system(study), get_settings())
+    flow = (
+        build_study(load_study(study), get_settings(), only=["defects"])
+        .system("main")
+        .section_flows["defects"]
+    )
     relax_names = [j.name for j in flow.jobs if " relax " in f" {j.name} "]
     assert "defects relax V_Li_q+0" in relax_names
     assert len(relax_names) == 3  # host cell, host supercell, vacancy

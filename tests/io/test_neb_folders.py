@@ -85,7 +85,7 @@ def test_cp2k_band_reader_against_ase_lennard_jones():
     from pymatgen.io.ase import AseAtomsAdaptor
 
     raw = read_neb_dir(DATA / "cp2k_lj_band")
-    assert raw.source == "cp2k"
+    assert raw.source == "cp2k-band-output"  # read from files: the format; an engine names itself
     assert raw.climb is True
     assert len(raw.images) == 5
     calc = LennardJones(sigma=3.4, epsilon=0.0104, rc=5.2)

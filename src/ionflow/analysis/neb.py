@@ -38,8 +38,6 @@ if TYPE_CHECKING:
 INTERMEDIATE_MIN_EV = 0.01
 
 __all__ = [
-    "CP2K_BAND_SOURCE",
-    "VASP_BAND_SOURCE",
     "NebForces",
     "NebProfile",
     "NebRawData",
@@ -51,11 +49,6 @@ __all__ = [
     "reaction_coordinate",
     "spline_profile",
 ]
-
-
-#: ``NebRawData.source`` of a band read from VASP (VTST) and from CP2K (BAND) output files
-VASP_BAND_SOURCE = "vasp"
-CP2K_BAND_SOURCE = "cp2k"
 
 
 @dataclass
@@ -77,8 +70,8 @@ class NebRawData:
     converged
         The code's own verdict (None when unknown).
     source
-        Code that ran the band (``NebDoc.source``): :data:`VASP_BAND_SOURCE`,
-        :data:`CP2K_BAND_SOURCE` or ``"mlip"``.
+        What ran the band (``NebDoc.source``): the engine name when an engine ran it,
+        else the file format it was read from (``ionflow.io.neb_folders``).
     directory
         Folder the band was read from.
     n_steps

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from pymatgen.core import Lattice, Structure
 
-from ionflow.analysis.neb import CP2K_BAND_SOURCE, VASP_BAND_SOURCE, NebRawData
+from ionflow.analysis.neb import NebRawData
 from ionflow.errors import InputError
 from ionflow.io.cp2k import BOHR_A, HARTREE_EV, cp2k_input_cell, iter_xyz_frames
 from ionflow.io.streams import read_text
@@ -83,8 +83,15 @@ def _incar_ediffg(root: Path) -> float | None:
     return None
 
 
+#: ``NebRawData.source`` of a band read from files (the engine that ran it passes its name)
+VTST_FOLDERS = "vtst-folders"
+CP2K_BAND_OUTPUT = "cp2k-band-output"
+
+
 def read_vasp_neb(
-    root: str | Path, endpoint_dirs: tuple[str | Path, str | Path] | None = None
+    root: str | Path,
+    endpoint_dirs: tuple[str | Path, str | Path] | None = None,
+    source: str = VTST_FOLDERS,
 ) -> NebRawData:
     """Read a VASP (VTST) NEB folder.
 
@@ -94,6 +101,8 @@ def read_vasp_neb(
         Folder holding 00, 01, …, NN.
     endpoint_dirs
         Relaxation folders of the two endpoints whose OUTCARs hold their energies.
+    source
+        What ran the band, stored as ``NebDoc.source`` (an engine passes its name).
 
     Returns
     -------
@@ -174,7 +183,7 @@ def read_vasp_neb(
         max_force_eV_A=max(known) if len(known) == len(fmaxes) else None,
         fmax_eV_A=fmax,
         converged=all(reached),
-        source=VASP_BAND_SOURCE,
+        source=source,
         directory=str(root.resolve()),
         n_steps=n_steps or None,
     )
@@ -226,7 +235,9 @@ def _cp2k_climb(root: Path) -> bool | None:
     return None
 
 
-def read_cp2k_band(root: str | Path, lattice: np.ndarray | None = None) -> NebRawData:
+def read_cp2k_band(
+    root: str | Path, lattice: np.ndarray | None = None, source: str = CP2K_BAND_OUTPUT
+) -> NebRawData:
     """Read a CP2K BAND (CI-NEB) run.
 
     Energies and geometries are the last frame of every ``<project>-pos-Replica_nr_<k>-1.xyz``;
@@ -240,6 +251,8 @@ def read_cp2k_band(root: str | Path, lattice: np.ndarray | None = None) -> NebRa
         The run folder.
     lattice
         (3, 3) lattice matrix (Å); None reads ``&CELL`` from the ``*.inp`` in ``root``.
+    source
+        What ran the band, stored as ``NebDoc.source`` (an engine passes its name).
 
     Returns
     -------
@@ -297,7 +310,7 @@ def read_cp2k_band(root: str | Path, lattice: np.ndarray | None = None) -> NebRa
         max_force_eV_A=max_force,
         fmax_eV_A=fmax,
         converged=bool(converged),
-        source=CP2K_BAND_SOURCE,
+        source=source,
         directory=str(root.resolve()),
         n_steps=steps[0],
         climb=_cp2k_climb(root),

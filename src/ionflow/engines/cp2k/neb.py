@@ -369,7 +369,7 @@ class Cp2kNebMaker(Maker):
         directory = Path(directory).resolve()
         write_band_inputs(images, directory, **self.input_settings())
         self._custodian(directory)
-        raw = read_cp2k_band(directory, lattice=images[0].lattice.matrix)
+        raw = read_cp2k_band(directory, lattice=images[0].lattice.matrix, source="cp2k")
         if len(raw.images) != len(images):
             raise EngineError(
                 f"CP2K wrote {len(raw.images)} replicas for a band of {len(images)} images"

@@ -44,7 +44,7 @@ def collect_vasp_neb(
     ends = None
     if endpoint_dirs is not None:
         ends = (strip_hostname(endpoint_dirs[0]), strip_hostname(endpoint_dirs[1]))
-    raw = read_vasp_neb(strip_hostname(neb_dir), ends)
+    raw = read_vasp_neb(strip_hostname(neb_dir), ends, source="vasp")
     return neb_doc_from_raw(
         raw,
         label=label,
