@@ -32,9 +32,11 @@ Adding an engine (e.g. Quantum ESPRESSO)
 1. Create ``engines/qe/`` with ``__init__.py`` (docstring, re-export the adapter),
    ``adapter.py`` (``class QeEngine(EngineAdapter)``: a dataclass whose fields are the
    engine file's ``adapter`` keys, all with defaults; ``name``, ``capabilities``, the
-   three maker methods, and whatever of ``neb_maker``, ``locpot_relax_maker``,
-   ``custodian_*``, ``segment_runners``, ``settings_options``, ``charge_options`` it
-   supports), and ``inputs.py``/``custodian.py``/``segment.py``/``neb.py`` as needed.
+   three maker methods (``_relax_maker(relax, overrides)``, ``static_maker``,
+   ``_md_maker(md, overrides)``: the keyword interface is the base class's), and
+   whatever of ``neb_maker``, ``locpot_relax_maker``, ``custodian_*``,
+   ``segment_runners``, ``settings_options``, ``charge_options`` it supports), and
+   ``inputs.py``/``custodian.py``/``segment.py``/``neb.py`` as needed.
 2. Add one line to :data:`ionflow.engines.registry.ENGINES`:
    ``"qe": "ionflow.engines.qe.adapter:QeEngine"``.
 3. Add its test fake (a replay of real outputs, like ``ionflow.testing.vasp``).

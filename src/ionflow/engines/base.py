@@ -10,6 +10,7 @@ The list of engines is :mod:`ionflow.engines.registry` (re-exported here for old
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ionflow.engines.registry import ENGINES, adapter_options, get_engine
@@ -29,6 +30,8 @@ __all__ = [
     "CUSTODIAN_KINDS",
     "ENGINES",
     "EngineAdapter",
+    "MDRequest",
+    "RelaxRequest",
     "adapter_options",
     "get_engine",
 ]
@@ -49,6 +52,53 @@ CAPABILITIES: dict[str, str] = {
 CUSTODIAN_KINDS = ("relax", "static", "md", "neb")
 
 
+@dataclass(frozen=True)
+class RelaxRequest:
+    """A geometry relaxation asked of an engine (:meth:`EngineAdapter.relax_maker`).
+
+    Parameters
+    ----------
+    fmax_eV_A
+        Force tolerance (eV/Å).
+    max_steps
+        Largest number of ionic steps.
+    relax_cell
+        Relax the cell as well as the positions.
+    """
+
+    fmax_eV_A: float = 0.05
+    max_steps: int = 300
+    relax_cell: bool = False
+
+
+@dataclass(frozen=True)
+class MDRequest:
+    """One NVT MD run asked of an engine (:meth:`EngineAdapter.md_maker`).
+
+    Parameters
+    ----------
+    temperature_K
+        Thermostat temperature (K).
+    n_steps
+        MD steps.
+    time_step_fs
+        Time step (fs).
+    thermostat
+        ionflow thermostat name (``"nose-hoover"``, ...); each engine says which it runs.
+    seed
+        Seed of the initial velocities (None: the engine's default).
+    traj_interval
+        Steps between stored frames.
+    """
+
+    temperature_K: float
+    n_steps: int
+    time_step_fs: float
+    thermostat: str = "nose-hoover"
+    seed: int | None = None
+    traj_interval: int = 1
+
+
 class EngineAdapter(ABC):
     """What ionflow needs from a calculation code.
 
@@ -57,6 +107,11 @@ class EngineAdapter(ABC):
     engine-specific input-set settings passed through unchanged (INCAR keys, CP2K sections,
     ASE kwargs). An adapter is a dataclass whose fields are the engine file's ``adapter``
     keys; every field has a default.
+
+    The keyword interface of :meth:`relax_maker` and :meth:`md_maker` is written here
+    once: it gathers the arguments into a :class:`RelaxRequest` or :class:`MDRequest` and
+    calls the engine's ``_relax_maker`` or ``_md_maker`` with it and the overrides (a
+    copied dict).
     """
 
     name: ClassVar[str]
@@ -68,7 +123,6 @@ class EngineAdapter(ABC):
     #: ``custodian_job(command)``, ``INPUT_FILES``, ``REQUIRED_INPUTS``); None: no custodian
     custodian_module: ClassVar[ModuleType | None] = None
 
-    @abstractmethod
     def relax_maker(
         self,
         *,
@@ -77,13 +131,18 @@ class EngineAdapter(ABC):
         relax_cell: bool = False,
         overrides: dict[str, Any] | None = None,
     ) -> Maker:
-        """Return a maker for a geometry relaxation."""
+        """Return a maker for a geometry relaxation (the engine's ``_relax_maker``)."""
+        request = RelaxRequest(fmax_eV_A, max_steps, relax_cell)
+        return self._relax_maker(request, dict(overrides or {}))
+
+    def _relax_maker(self, relax: RelaxRequest, overrides: dict[str, Any]) -> Maker:
+        """Return the engine's relaxation maker (every engine with ``relax``)."""
+        raise ConfigError(f"no relaxation maker for engine {self.name!r}")
 
     @abstractmethod
     def static_maker(self, *, overrides: dict[str, Any] | None = None) -> Maker:
         """Return a maker for a single-point energy."""
 
-    @abstractmethod
     def md_maker(
         self,
         *,
@@ -95,7 +154,20 @@ class EngineAdapter(ABC):
         traj_interval: int = 1,
         overrides: dict[str, Any] | None = None,
     ) -> Maker:
-        """Return a maker for one NVT MD run."""
+        """Return a maker for one NVT MD run (the engine's ``_md_maker``)."""
+        request = MDRequest(
+            temperature_K=float(temperature_K),
+            n_steps=int(n_steps),
+            time_step_fs=float(time_step_fs),
+            thermostat=thermostat,
+            seed=seed,
+            traj_interval=int(traj_interval),
+        )
+        return self._md_maker(request, dict(overrides or {}))
+
+    def _md_maker(self, md: MDRequest, overrides: dict[str, Any]) -> Maker:
+        """Return the engine's NVT MD maker (every engine with ``md``)."""
+        raise ConfigError(f"no MD maker for engine {self.name!r}")
 
     def neb_maker(
         self,

@@ -22,7 +22,7 @@ from ionflow.io.streams import (
     frames_to_array,
     open_text,
     read_text,
-    truncation_warning,
+    unreadable_or_truncated,
 )
 
 if TYPE_CHECKING:
@@ -228,9 +228,7 @@ def read_cp2k_xyz(
     except InputError:
         raise
     except (ValueError, IndexError, *STREAM_ERRORS) as exc:
-        if not frames:
-            raise InputError(f"{label}: not a readable xyz trajectory ({exc})") from None
-        warnings.append(truncation_warning(label, len(frames), exc))
+        warnings.append(unreadable_or_truncated(label, "xyz trajectory", exc, len(frames)))
     cart = frames_to_array(frames, label, len(species))
     temp, inp_dt, lattices = None, None, None
     candidates = (

@@ -21,6 +21,7 @@ __all__ = [
     "open_text",
     "read_text",
     "truncation_warning",
+    "unreadable_or_truncated",
 ]
 
 #: Exceptions a damaged (truncated, corrupt, half-compressed) file raises while streamed.
@@ -56,3 +57,36 @@ def truncation_warning(label: str, n_frames: int, exc: Exception) -> str:
         f"{label} is truncated or corrupt ({type(exc).__name__}: {str(exc)[:80]}); "
         f"used the {n_frames} complete frame(s) before the damage"
     )
+
+
+def unreadable_or_truncated(
+    label: str, what: str, exc: Exception, n_frames: int, usable: bool | None = None
+) -> str:
+    """Handle a read error: raise when nothing usable was read, else the warning text.
+
+    Parameters
+    ----------
+    label
+        The file, as named in messages.
+    what
+        What the file should have been (``"vasprun.xml"``, ``"XDATCAR"``, ...).
+    exc
+        The error the reader met.
+    n_frames
+        Complete frames read before the error.
+    usable
+        Whether what was read before the error is worth keeping; default ``n_frames > 0``.
+
+    Returns
+    -------
+    str
+        :func:`truncation_warning` for the frames read.
+
+    Raises
+    ------
+    InputError
+        When nothing usable was read (``<label>: not a readable <what> (<exc>)``).
+    """
+    if not (n_frames > 0 if usable is None else usable):
+        raise InputError(f"{label}: not a readable {what} ({exc})") from None
+    return truncation_warning(label, n_frames, exc)

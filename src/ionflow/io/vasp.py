@@ -19,7 +19,7 @@ from ionflow.io.streams import (
     frames_to_array,
     open_binary,
     open_text,
-    truncation_warning,
+    unreadable_or_truncated,
 )
 
 __all__ = ["read_vasprun", "read_xdatcar"]
@@ -147,9 +147,9 @@ def _scan_vasprun(path: Path, label: str) -> tuple:
     except _Irregular:
         raise
     except (ValueError, StopIteration, *STREAM_ERRORS) as exc:
-        if not species:
-            raise InputError(f"{label}: not a readable vasprun.xml ({exc})") from None
-        warnings.append(truncation_warning(label, len(frames), exc))
+        warnings.append(
+            unreadable_or_truncated(label, "vasprun.xml", exc, len(frames), bool(species))
+        )
         return species, params, frames, lattices, warnings
     if not species:
         raise _Irregular
@@ -187,9 +187,9 @@ def _iterparse_vasprun(path: Path, label: str) -> tuple:
                             frames.append(_varray(pos))
                     elem.clear()
     except STREAM_ERRORS as exc:
-        if not species:
-            raise InputError(f"{label}: not a readable vasprun.xml ({exc})") from None
-        warnings.append(truncation_warning(label, len(frames), exc))
+        warnings.append(
+            unreadable_or_truncated(label, "vasprun.xml", exc, len(frames), bool(species))
+        )
     return species, params, frames, lattices, warnings
 
 
@@ -269,9 +269,7 @@ def read_xdatcar(path: str | Path, time_step_fs: float | None = None) -> Traject
     except InputError:
         raise
     except (StopIteration, ValueError, IndexError, *STREAM_ERRORS) as exc:
-        if not frames:
-            raise InputError(f"{label}: not a readable XDATCAR ({exc})") from None
-        warnings.append(truncation_warning(label, len(frames), exc))
+        warnings.append(unreadable_or_truncated(label, "XDATCAR", exc, len(frames)))
     frac = frames_to_array(frames, label, len(species))
     return TrajectoryData(
         species, frac, np.asarray(lattices), time_step_fs, source=label, warnings=warnings

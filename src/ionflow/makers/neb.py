@@ -98,38 +98,24 @@ def prepare_path(
     return prepare_path_result(initial, final, n_images, interpolation, min_distance_A)
 
 
-def neb_images_maker(
-    engine: EngineAdapter,
-    *,
-    climb: bool = True,
-    spring_constant_eV_A2: float = 5.0,
-    fmax_eV_A: float = 0.05,
-    max_steps: int = 300,
-    overrides: dict[str, Any] | None = None,
-) -> Maker:
+def neb_images_maker(engine: EngineAdapter, **settings: Any) -> Maker:
     """Return the band maker of an engine, configured the same way for every engine.
 
     Parameters
     ----------
     engine
         Engine adapter (``ionflow.engines.get_engine``).
-    climb, spring_constant_eV_A2, fmax_eV_A, max_steps
-        Band settings (eV/Å², eV/Å).
-    overrides
-        Engine-specific settings (INCAR keys for VASP, maker fields for CP2K/MLIP).
+    **settings
+        The keywords of :meth:`~ionflow.engines.base.EngineAdapter.neb_maker`: ``climb``,
+        ``spring_constant_eV_A2``, ``fmax_eV_A``, ``max_steps`` (eV/Å², eV/Å) and
+        ``overrides`` (INCAR keys for VASP, maker fields for CP2K/MLIP).
 
     Returns
     -------
     Maker
         The engine's band maker (``engine.neb_maker``).
     """
-    return engine.neb_maker(
-        climb=climb,
-        spring_constant_eV_A2=spring_constant_eV_A2,
-        fmax_eV_A=fmax_eV_A,
-        max_steps=max_steps,
-        overrides=overrides,
-    )
+    return engine.neb_maker(**settings)
 
 
 @dataclass

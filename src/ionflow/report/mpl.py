@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["pyplot", "save_figure"]
+__all__ = ["pyplot", "save_figure", "subplots"]
 
 
 def pyplot() -> Any:
@@ -27,6 +27,24 @@ def pyplot() -> Any:
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def subplots(*grid: int, **kwargs: Any) -> tuple[Any, Any]:
+    """Return a new figure and its axes (``pyplot().subplots``, Agg backend).
+
+    Parameters
+    ----------
+    *grid
+        Rows and columns of axes (none: one axes).
+    **kwargs
+        Passed to ``matplotlib.pyplot.subplots`` (``figsize``, ``dpi``, ``sharex``, ...).
+
+    Returns
+    -------
+    tuple
+        ``(figure, axes)``; save and close the figure with :func:`save_figure`.
+    """
+    return pyplot().subplots(*grid, **kwargs)
 
 
 def save_figure(fig: Any, path: str | Path, dpi: float | None = None) -> Path:

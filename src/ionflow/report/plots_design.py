@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ionflow.report.mpl import pyplot, save_figure
+from ionflow.report.mpl import save_figure, subplots
 
 if TYPE_CHECKING:
     from ionflow.report.compare import Comparison
@@ -30,8 +30,7 @@ def plot_arrhenius_systems(doc: StudyDoc, path: str | Path) -> Path | None:
     systems = [s for s in doc.systems if s.transport is not None and s.transport.diffusion]
     if not systems:
         return None
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=120)
+    fig, ax = subplots(figsize=(6.4, 4.6), dpi=120)
     for k, s in enumerate(systems):
         color = f"C{k % 10}"
         res = sorted(s.transport.diffusion, key=lambda r: r.temperature_K)
@@ -85,8 +84,7 @@ def plot_compare_published(comparisons: list[Comparison], path: str | Path) -> P
     energy = [c for c in pairs if c.published.quantity.endswith(("_eV", "_V"))]
     if not sigma and not energy:
         return None
-    plt = pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.4), dpi=120)
+    fig, axes = subplots(1, 2, figsize=(10, 4.4), dpi=120)
     for ax, group, log, unit in (
         (axes[0], sigma, True, "σ(300 K) (mS/cm)"),
         (axes[1], energy, False, "energy (eV) / voltage (V)"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ionflow.report.mpl import pyplot, save_figure
+from ionflow.report.mpl import save_figure, subplots
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -35,6 +35,12 @@ def _draw(ax, doc: NebDoc, color: str | None = None, show_label: bool = False) -
         ax.plot([r[ci]], [e[ci]], "*", ms=12, color=line.get_color())
 
 
+def _label_axes(ax) -> None:
+    ax.set_xlabel("reaction coordinate (Å)")
+    ax.set_ylabel("energy relative to image 0 (eV)")
+    ax.axhline(0.0, color="0.7", lw=0.8)
+
+
 def plot_neb_profile(doc: NebDoc, path: str | Path) -> Path:
     """Plot one band's energy profile.
 
@@ -50,8 +56,7 @@ def plot_neb_profile(doc: NebDoc, path: str | Path) -> Path:
     pathlib.Path
         The written file.
     """
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 4.0))
+    fig, ax = subplots(figsize=(5.5, 4.0))
     _draw(ax, doc)
     if doc.converged:
         title = (
@@ -62,9 +67,7 @@ def plot_neb_profile(doc: NebDoc, path: str | Path) -> Path:
         force = f"{doc.max_force_eV_A:.3f} eV/Å" if doc.max_force_eV_A is not None else "?"
         title = f"{doc.label}: UNCONVERGED (max force {force}), no barrier"
     ax.set_title(title, fontsize=9)
-    ax.set_xlabel("reaction coordinate (Å)")
-    ax.set_ylabel("energy relative to image 0 (eV)")
-    ax.axhline(0.0, color="0.7", lw=0.8)
+    _label_axes(ax)
     return save_figure(fig, path, dpi=120)
 
 
@@ -83,12 +86,9 @@ def plot_neb_profiles(docs: Sequence[NebDoc], path: str | Path) -> Path:
     pathlib.Path
         The written file.
     """
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fig, ax = subplots(figsize=(6.5, 4.5))
     for doc in docs:
         _draw(ax, doc, show_label=True)
-    ax.set_xlabel("reaction coordinate (Å)")
-    ax.set_ylabel("energy relative to image 0 (eV)")
-    ax.axhline(0.0, color="0.7", lw=0.8)
+    _label_axes(ax)
     ax.legend(fontsize=7)
     return save_figure(fig, path, dpi=120)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ionflow.report.mpl import pyplot, save_figure
+from ionflow.report.mpl import pyplot, save_figure, subplots
 
 if TYPE_CHECKING:
     from ionflow.schemas.transport import ArrheniusResult, DiffusionResult
@@ -38,9 +38,8 @@ def plot_msd(results: Sequence[DiffusionResult], path: str | Path) -> Path:
     Path
         The written file.
     """
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=120)
-    cmap = plt.get_cmap("plasma")
+    fig, ax = subplots(figsize=(6.4, 4.6), dpi=120)
+    cmap = pyplot().get_cmap("plasma")
     ordered = sorted(results, key=lambda r: r.temperature_K)
     for k, r in enumerate(ordered):
         color = cmap(0.1 + 0.75 * k / max(1, len(ordered) - 1))
@@ -87,9 +86,8 @@ def plot_arrhenius(
     Path
         The written file.
     """
-    plt = pyplot()
     results = list(results) if results is not None else list(fit.results)
-    fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=120)
+    fig, ax = subplots(figsize=(6.4, 4.6), dpi=120)
     for r in results:
         x = 1000.0 / r.temperature_K
         if r.diffusing and r.diffusivity_cm2_s > 0:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ionflow.report.mpl import pyplot, save_figure
+from ionflow.report.mpl import save_figure, subplots
 
 if TYPE_CHECKING:
     from ionflow.schemas.window import WindowDoc
@@ -44,10 +44,9 @@ def plot_window(doc: WindowDoc, path: str | Path, v_max_V: float | None = None) 
     Path
         The written file.
     """
-    plt = pyplot()
     v_max = v_max_V if v_max_V is not None else _v_max(doc)
     n_atoms = _atoms_per_fu(doc.formula)
-    fig, (ax_li, ax_e) = plt.subplots(
+    fig, (ax_li, ax_e) = subplots(
         2, 1, figsize=(7.0, 6.0), dpi=120, sharex=True, height_ratios=[3, 2]
     )
     for k, seg in enumerate(doc.profile):

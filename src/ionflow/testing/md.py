@@ -15,8 +15,9 @@ import numpy as np
 from ase.calculators.calculator import Calculator, all_changes
 from atomate2.ase.md import AseMDMaker
 
-from ionflow.engines.base import EngineAdapter
+from ionflow.engines.base import EngineAdapter, MDRequest, RelaxRequest
 from ionflow.engines.mlip.adapter import MlipEngine
+from ionflow.engines.mlip.inputs import ase_md_fields
 
 if TYPE_CHECKING:
     from jobflow import Maker
@@ -128,22 +129,15 @@ class LennardJonesEngine(EngineAdapter):
     capabilities: ClassVar[frozenset[str]] = MlipEngine.capabilities
     calculator_kwargs: dict[str, Any] = field(default_factory=lambda: dict(LJ_DEFAULTS))
 
-    def relax_maker(
-        self,
-        *,
-        fmax_eV_A: float = 0.05,
-        max_steps: int = 300,
-        relax_cell: bool = False,
-        overrides: dict[str, Any] | None = None,
-    ) -> Maker:
+    def _relax_maker(self, relax: RelaxRequest, overrides: dict[str, Any]) -> Maker:
         """Return atomate2's Lennard-Jones relaxation maker."""
         from atomate2.ase.jobs import LennardJonesRelaxMaker
 
         return LennardJonesRelaxMaker(
             calculator_kwargs=self._ase_lj_kwargs(),
-            relax_cell=relax_cell,
-            steps=max_steps,
-            relax_kwargs={"fmax": fmax_eV_A},
+            relax_cell=relax.relax_cell,
+            steps=relax.max_steps,
+            relax_kwargs={"fmax": relax.fmax_eV_A},
         )
 
     def static_maker(self, *, overrides: dict[str, Any] | None = None) -> Maker:
@@ -166,30 +160,9 @@ class LennardJonesEngine(EngineAdapter):
     def _ase_lj_kwargs(self) -> dict[str, Any]:
         return {k: v for k, v in self.calculator_kwargs.items() if k in {"sigma", "epsilon", "rc"}}
 
-    def md_maker(
-        self,
-        *,
-        temperature_K: float,
-        n_steps: int,
-        time_step_fs: float,
-        thermostat: str = "nose-hoover",
-        seed: int | None = None,
-        traj_interval: int = 1,
-        overrides: dict[str, Any] | None = None,
-    ) -> Maker:
+    def _md_maker(self, md: MDRequest, overrides: dict[str, Any]) -> Maker:
         """Return the pair-LJ MD maker (NVT; ionflow sets the thermostat)."""
-        kwargs: dict[str, Any] = {
-            "calculator_kwargs": dict(self.calculator_kwargs),
-            "ensemble": "nvt",
-            "temperature": float(temperature_K),
-            "n_steps": int(n_steps),
-            "time_step": float(time_step_fs),
-            "traj_interval": int(traj_interval),
-            "mb_velocity_seed": seed,
-            "zero_linear_momentum": True,
-        }
-        kwargs.update(overrides or {})
-        return PairLJMDMaker(**kwargs)
+        return PairLJMDMaker(**{**ase_md_fields(md, self.calculator_kwargs), **overrides})
 
     def describe(self) -> dict[str, Any]:
         """Return engine name and potential."""

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pymatgen.io.vasp.inputs import Kpoints
 
 from ionflow.dicts import deep_merge
-from ionflow.engines.base import EngineAdapter
+from ionflow.engines.base import EngineAdapter, MDRequest, RelaxRequest
 from ionflow.engines.commands import command_or_setting
 from ionflow.engines.cp2k import custodian
 from ionflow.engines.cp2k.fixes import patch_cleanup_dft
@@ -123,14 +123,7 @@ class Cp2kEngine(EngineAdapter):
             "functional": self.functional,
         }
 
-    def relax_maker(
-        self,
-        *,
-        fmax_eV_A: float = 0.05,
-        max_steps: int = 300,
-        relax_cell: bool = False,
-        overrides: dict[str, Any] | None = None,
-    ) -> Maker:
+    def _relax_maker(self, relax: RelaxRequest, overrides: dict[str, Any]) -> Maker:
         """Return atomate2's CP2K RelaxMaker (GEO_OPT, force tolerance in Ha/bohr)."""
         from atomate2.cp2k.jobs.core import RelaxMaker
 
@@ -138,7 +131,10 @@ class Cp2kEngine(EngineAdapter):
         settings.setdefault("override_default_params", {})
         ev_a_to_ha_bohr = 1 / 51.42208619083232
         settings["override_default_params"]["MOTION"] = {
-            "GEO_OPT": {"MAX_FORCE": fmax_eV_A * ev_a_to_ha_bohr, "MAX_ITER": int(max_steps)}
+            "GEO_OPT": {
+                "MAX_FORCE": relax.fmax_eV_A * ev_a_to_ha_bohr,
+                "MAX_ITER": int(relax.max_steps),
+            }
         }
         return RelaxMaker(
             input_set_generator=IonflowCp2kRelaxSetGenerator(
@@ -158,17 +154,7 @@ class Cp2kEngine(EngineAdapter):
             run_cp2k_kwargs=self._run_cp2k_kwargs("static"),
         )
 
-    def md_maker(
-        self,
-        *,
-        temperature_K: float,
-        n_steps: int,
-        time_step_fs: float,
-        thermostat: str = "nose-hoover",
-        seed: int | None = None,
-        traj_interval: int = 1,
-        overrides: dict[str, Any] | None = None,
-    ) -> Maker:
+    def _md_maker(self, md: MDRequest, overrides: dict[str, Any]) -> Maker:
         """Return atomate2's CP2K MDMaker (NVT, Nose-Hoover) with the cheap settings.
 
         ``overrides`` are atomate2 ``user_input_settings`` (pymatgen DftSet keywords and
@@ -177,17 +163,17 @@ class Cp2kEngine(EngineAdapter):
         """
         from atomate2.cp2k.jobs.core import MDMaker
 
-        if thermostat not in THERMOSTATS:
+        if md.thermostat not in THERMOSTATS:
             raise ConfigError(
-                f"thermostat {thermostat!r} is not available for the cp2k engine; use "
+                f"thermostat {md.thermostat!r} is not available for the cp2k engine; use "
                 "nose-hoover (CSVR restarts break under custodian, see CP2K_NOTES bug 4)"
             )
         generator = IonflowCp2kMDSetGenerator(
-            temperature_K=float(temperature_K),
-            time_step_fs=float(time_step_fs),
-            n_steps=int(n_steps),
-            thermostat=THERMOSTATS[thermostat],
-            traj_interval=int(traj_interval),
+            temperature_K=md.temperature_K,
+            time_step_fs=md.time_step_fs,
+            n_steps=md.n_steps,
+            thermostat=THERMOSTATS[md.thermostat],
+            traj_interval=md.traj_interval,
             user_input_settings=self._user_settings(overrides),
             **self._generator_kwargs(),
         )

@@ -7,8 +7,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from ase import units
 
-from ionflow.engines.base import EngineAdapter
-from ionflow.engines.mlip.inputs import NOSE_HOOVER_TTIME_FS, THERMOSTATS, relax_overrides
+from ionflow.engines.base import EngineAdapter, MDRequest, RelaxRequest
+from ionflow.engines.mlip.inputs import (
+    NOSE_HOOVER_TTIME_FS,
+    THERMOSTATS,
+    ase_md_fields,
+    relax_overrides,
+)
 from ionflow.engines.mlip.neb import MlipNebMaker
 from ionflow.errors import ConfigError
 
@@ -45,14 +50,7 @@ class MlipEngine(EngineAdapter):
         """Return the settings' force field (``settings.mlip.model``)."""
         return {"model": settings.mlip.model}
 
-    def relax_maker(
-        self,
-        *,
-        fmax_eV_A: float = 0.05,
-        max_steps: int = 300,
-        relax_cell: bool = False,
-        overrides: dict[str, Any] | None = None,
-    ) -> Maker:
+    def _relax_maker(self, relax: RelaxRequest, overrides: dict[str, Any]) -> Maker:
         """Return atomate2's ForceFieldRelaxMaker with the given convergence settings.
 
         ``overrides`` are ForceFieldRelaxMaker fields. A study's ``engine_overrides`` for
@@ -65,9 +63,9 @@ class MlipEngine(EngineAdapter):
 
         kwargs: dict[str, Any] = {
             "force_field_name": self.model,
-            "relax_cell": relax_cell,
-            "steps": max_steps,
-            "relax_kwargs": {"fmax": fmax_eV_A},
+            "relax_cell": relax.relax_cell,
+            "steps": relax.max_steps,
+            "relax_kwargs": {"fmax": relax.fmax_eV_A},
             "calculator_kwargs": dict(self.calculator_kwargs),
         }
         kwargs.update(relax_overrides(overrides))
@@ -84,17 +82,7 @@ class MlipEngine(EngineAdapter):
         kwargs.update(overrides or {})
         return ForceFieldStaticMaker(**kwargs)
 
-    def md_maker(
-        self,
-        *,
-        temperature_K: float,
-        n_steps: int,
-        time_step_fs: float,
-        thermostat: str = "nose-hoover",
-        seed: int | None = None,
-        traj_interval: int = 1,
-        overrides: dict[str, Any] | None = None,
-    ) -> Maker:
+    def _md_maker(self, md: MDRequest, overrides: dict[str, Any]) -> Maker:
         """Return atomate2's ForceFieldMDMaker for NVT at one temperature.
 
         The trajectory (positions, velocities, energies every ``traj_interval`` steps) is
@@ -102,31 +90,24 @@ class MlipEngine(EngineAdapter):
         """
         from atomate2.forcefields.md import ForceFieldMDMaker
 
-        if thermostat not in THERMOSTATS:
+        if md.thermostat not in THERMOSTATS:
             raise ConfigError(
-                f"thermostat {thermostat!r} is not available for the mlip engine; "
+                f"thermostat {md.thermostat!r} is not available for the mlip engine; "
                 f"choose one of {', '.join(THERMOSTATS)}"
             )
         ase_md_kwargs: dict[str, Any] = {}
-        if thermostat == "nose-hoover":
+        if md.thermostat == "nose-hoover":
             # ASE's NPT class runs NVT when pfactor is None; it needs a coupling time.
             ase_md_kwargs = {"ttime": NOSE_HOOVER_TTIME_FS * units.fs, "pfactor": None}
-        elif thermostat == "berendsen":
+        elif md.thermostat == "berendsen":
             ase_md_kwargs = {"taut": 100.0 * units.fs}
         kwargs: dict[str, Any] = {
             "force_field_name": self.model,
-            "calculator_kwargs": dict(self.calculator_kwargs),
-            "ensemble": "nvt",
-            "dynamics": THERMOSTATS[thermostat],
-            "temperature": float(temperature_K),
-            "n_steps": int(n_steps),
-            "time_step": float(time_step_fs),
-            "traj_interval": int(traj_interval),
-            "mb_velocity_seed": seed,
-            "zero_linear_momentum": True,
+            "dynamics": THERMOSTATS[md.thermostat],
+            **ase_md_fields(md, self.calculator_kwargs),
             "ase_md_kwargs": ase_md_kwargs,
         }
-        kwargs.update(overrides or {})
+        kwargs.update(overrides)
         return ForceFieldMDMaker(**kwargs)
 
     def neb_maker(

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ionflow.errors import ConfigError
 
-__all__ = ["NOSE_HOOVER_TTIME_FS", "THERMOSTATS", "relax_overrides"]
+if TYPE_CHECKING:
+    from ionflow.engines.base import MDRequest
+
+__all__ = ["NOSE_HOOVER_TTIME_FS", "THERMOSTATS", "ase_md_fields", "relax_overrides"]
 
 #: ionflow thermostat name -> atomate2/ASE dynamics name for NVT
 THERMOSTATS = {"langevin": "langevin", "nose-hoover": "nose-hoover", "berendsen": "berendsen"}
@@ -50,3 +53,31 @@ def relax_overrides(overrides: dict[str, Any] | None) -> dict[str, Any]:
             "atomate2's ForceFieldRelaxMaker or ForceFieldMDMaker"
         )
     return {key: value for key, value in overrides.items() if key in relax_keys}
+
+
+def ase_md_fields(md: MDRequest, calculator_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Return the fields of an atomate2 ``AseMDMaker`` for one NVT run.
+
+    Parameters
+    ----------
+    md
+        The MD run asked of the engine (its thermostat is the caller's to map).
+    calculator_kwargs
+        Passed to the ASE calculator (copied).
+
+    Returns
+    -------
+    dict
+        ``calculator_kwargs``, NVT ensemble, temperature, steps, time step, frame interval,
+        velocity seed and zero linear momentum.
+    """
+    return {
+        "calculator_kwargs": dict(calculator_kwargs),
+        "ensemble": "nvt",
+        "temperature": md.temperature_K,
+        "n_steps": md.n_steps,
+        "time_step": md.time_step_fs,
+        "traj_interval": md.traj_interval,
+        "mb_velocity_seed": md.seed,
+        "zero_linear_momentum": True,
+    }

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pymatgen.io.vasp.inputs import Kpoints
 
-from ionflow.engines.base import EngineAdapter
+from ionflow.engines.base import EngineAdapter, MDRequest, RelaxRequest
 from ionflow.engines.commands import command_or_setting
 from ionflow.engines.vasp import custodian
 from ionflow.engines.vasp.inputs import (
@@ -93,24 +93,17 @@ class VaspEngine(EngineAdapter):
             **custodian.run_vasp_handler_kwargs(kind, wall),
         }
 
-    def relax_maker(
-        self,
-        *,
-        fmax_eV_A: float = 0.05,
-        max_steps: int = 300,
-        relax_cell: bool = False,
-        overrides: dict[str, Any] | None = None,
-    ) -> Maker:
+    def _relax_maker(self, relax: RelaxRequest, overrides: dict[str, Any]) -> Maker:
         """Return atomate2's VASP RelaxMaker (EDIFFG = -fmax, ISIF 2 or 3)."""
         from atomate2.vasp.jobs.core import RelaxMaker
         from atomate2.vasp.sets.core import RelaxSetGenerator
 
         incar = {
-            "EDIFFG": -abs(fmax_eV_A),
-            "NSW": int(max_steps),
-            "ISIF": 3 if relax_cell else 2,
+            "EDIFFG": -abs(relax.fmax_eV_A),
+            "NSW": int(relax.max_steps),
+            "ISIF": 3 if relax.relax_cell else 2,
             **self.incar,
-            **(overrides or {}),
+            **overrides,
         }
         return RelaxMaker(
             input_set_generator=RelaxSetGenerator(user_incar_settings=incar),
@@ -130,17 +123,7 @@ class VaspEngine(EngineAdapter):
             run_vasp_kwargs=self._run_vasp_kwargs("static"),
         )
 
-    def md_maker(
-        self,
-        *,
-        temperature_K: float,
-        n_steps: int,
-        time_step_fs: float,
-        thermostat: str = "nose-hoover",
-        seed: int | None = None,
-        traj_interval: int = 1,
-        overrides: dict[str, Any] | None = None,
-    ) -> Maker:
+    def _md_maker(self, md: MDRequest, overrides: dict[str, Any]) -> Maker:
         """Return atomate2's VASP MDMaker for NVT at one temperature.
 
         ``overrides`` are INCAR keys. ``RANDOM_SEED`` makes the initial velocities
@@ -148,22 +131,22 @@ class VaspEngine(EngineAdapter):
         """
         from atomate2.vasp.jobs.md import MDMaker
 
-        if thermostat not in THERMOSTAT_INCAR:
+        if md.thermostat not in THERMOSTAT_INCAR:
             raise ConfigError(
-                f"thermostat {thermostat!r} is not available for VASP NVT; choose "
+                f"thermostat {md.thermostat!r} is not available for VASP NVT; choose "
                 f"{' or '.join(THERMOSTAT_INCAR)}"
             )
-        incar: dict[str, Any] = {**MD_INCAR_DEFAULTS, "NBLOCK": int(traj_interval), **self.incar}
-        if seed is not None:
-            incar["RANDOM_SEED"] = [int(seed), 0, 0]
-        incar.update(overrides or {})
+        incar: dict[str, Any] = {**MD_INCAR_DEFAULTS, "NBLOCK": md.traj_interval, **self.incar}
+        if md.seed is not None:
+            incar["RANDOM_SEED"] = [int(md.seed), 0, 0]
+        incar.update(overrides)
         generator = IonflowMDSetGenerator(
             ensemble="nvt",
-            start_temp=float(temperature_K),
-            end_temp=float(temperature_K),
-            nsteps=int(n_steps),
-            time_step=float(time_step_fs),
-            thermostat=thermostat,
+            start_temp=md.temperature_K,
+            end_temp=md.temperature_K,
+            nsteps=md.n_steps,
+            time_step=md.time_step_fs,
+            thermostat=md.thermostat,
             user_incar_settings=incar,
             user_kpoints_settings=Kpoints.gamma_automatic((1, 1, 1)),
             auto_ispin=False,
