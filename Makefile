@@ -39,15 +39,20 @@ services:
 demo: setup
 	ionflow demo
 
+# lint-imports checks the layer contract in pyproject.toml ([tool.importlinter]): an import
+# that points up a layer (or closes a package cycle) fails the run before any test starts.
 test: setup setup-system services
+	lint-imports
 	$(PYTHON) -m pytest -m "not slow" -q --timeout=$(TEST_TIMEOUT_S) $(PYTEST_ARGS)
 
 test-all: setup setup-system services
+	lint-imports
 	$(PYTHON) -m pytest -q --timeout=$(TEST_TIMEOUT_S) $(PYTEST_ARGS)
 
 lint:
 	ruff check src tests benchmarks
 	ruff format --check src tests benchmarks
+	lint-imports
 
 bench: setup
 	$(PYTHON) benchmarks/msd_vs_pymatgen.py

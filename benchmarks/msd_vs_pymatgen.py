@@ -145,7 +145,7 @@ def part_b(args: argparse.Namespace) -> None:
 
     from ionflow.analysis.diffusion import analyze_diffusion
     from ionflow.analysis.pmg_compat import analyze_diffusion_pymatgen
-    from ionflow.analysis.readers import read_run
+    from ionflow.io.trajectories import read_run
 
     files = [Path(f) for f in args.file] if args.file else DEFAULT_FILES
     print(f"(b) real trajectory incl. parsing: {', '.join(str(f) for f in files)}")
@@ -187,7 +187,7 @@ def part_c(args: argparse.Namespace) -> None:
     """Parsing only: the one public MD vasprun.xml (Si64, 10 steps), read N times."""
     from pymatgen.io.vasp import Vasprun
 
-    from ionflow.analysis.readers import read_vasprun
+    from ionflow.io.vasp import read_vasprun
 
     path = SHARED / "aimd/pmg_vasprun_md_si/vasprun.md.xml.gz"
     reps = 20

@@ -8,12 +8,18 @@ traceback.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
 __all__ = [
     "ConfigError",
     "EngineError",
     "InputError",
     "IonflowError",
     "StoreError",
+    "format_validation_error",
 ]
 
 
@@ -35,3 +41,28 @@ class StoreError(IonflowError):
 
 class EngineError(IonflowError):
     """A calculation engine is missing or failed in a way ionflow cannot correct."""
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    """Turn a pydantic error into one line per problem that names the key.
+
+    Parameters
+    ----------
+    exc
+        The validation error.
+    source
+        File name (or other label) to prefix the message with.
+
+    Returns
+    -------
+    str
+        A message such as ``study.yaml: md.temperatures_K.0: Input should be greater than 0``.
+    """
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key (check the spelling; see configs/ for examples)"
+        lines.append(f"{source}: {loc}: {msg}")
+    return "\n".join(lines)

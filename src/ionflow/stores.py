@@ -9,7 +9,7 @@ Two layouts ship in ``configs/stores/``:
 
 Credentials never live in config files: a spec names the environment variables
 (``uri_env``, ``username_env``, ``password_env``) that hold them (looked up in the
-environment, then in a private secrets file, see :mod:`ionflow.hpc.secrets`), and
+environment, then in a private secrets file, see :mod:`ionflow.secrets`), and
 :func:`describe_store` and every error message mask them.
 
 :func:`open_job_store` connects with a bounded server timeout, turns unreachable or
@@ -28,7 +28,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from ionflow.config.base import ConfigModel, load_yaml_model
-from ionflow.errors import IonflowError, StoreError
+from ionflow.errors import ConfigError, IonflowError, StoreError
+from ionflow.secrets import mask, resolve_secret
+from ionflow.settings import get_settings
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -131,9 +133,6 @@ def get_store_config(settings: IonflowSettings) -> StoreConfig:
 
 
 def _env(name: str | None, spec: StoreSpec) -> str | None:
-    from ionflow.errors import ConfigError
-    from ionflow.hpc.secrets import resolve_secret
-
     if name is None:
         return None
     secrets_file = Path(spec.secrets_file).expanduser() if spec.secrets_file else None
@@ -218,8 +217,6 @@ def get_job_store(
         The store, not yet connected.
     """
     from jobflow import JobStore
-
-    from ionflow.settings import get_settings
 
     settings = settings or get_settings()
     if config is None:
@@ -312,9 +309,6 @@ def open_job_store(
     jobflow.JobStore
         The connected store.
     """
-    from ionflow.hpc.secrets import mask
-    from ionflow.settings import get_settings
-
     settings = settings or get_settings()
     config = config or get_store_config(settings)
     where = describe_store(config, settings.work_dir)

@@ -19,7 +19,7 @@ from ionflow.analysis.conductivity import BOLTZMANN_EV_K, conductivity_from_diff
 from ionflow.errors import InputError
 from ionflow.schemas.transport import ArrheniusResult, DiffusionResult
 
-__all__ = ["arrhenius_fit_arrays", "fit_arrhenius"]
+__all__ = ["arrhenius_fit_arrays", "fit_arrhenius", "safe_exp"]
 
 #: Relative σ(D) assumed when a result has none (and floor of the relative error).
 DEFAULT_RELATIVE_ERROR = 0.1
@@ -80,7 +80,7 @@ def _curvature_sigma(temperatures_K: np.ndarray, ln_d: np.ndarray, sig: np.ndarr
     return float(abs(p[2]) / math.sqrt(cov[2, 2]))
 
 
-def _safe_exp(x: float) -> float:
+def safe_exp(x: float) -> float:
     """Exp that returns inf instead of raising OverflowError."""
     return math.exp(x) if x < 700 else math.inf
 
@@ -180,8 +180,8 @@ def fit_arrhenius(
     ln_t = float(x @ params)
     sd_t = float(math.sqrt(max(x @ cov @ x, 0.0)))
     zq = float(stats.norm.ppf(0.5 + confidence_level / 2))
-    d_t = _safe_exp(ln_t)
-    ci = [_safe_exp(ln_t - zq * sd_t), _safe_exp(ln_t + zq * sd_t)]
+    d_t = safe_exp(ln_t)
+    ci = [safe_exp(ln_t - zq * sd_t), safe_exp(ln_t + zq * sd_t)]
     density = float(np.mean([r.n_mobile / r.volume_A3 for r in used]))
     z = used[0].charge
     to_sigma = conductivity_from_diffusivity(1.0, density, target_temperature_K, z)
@@ -193,7 +193,7 @@ def fit_arrhenius(
         **base,
         activation_energy_eV=ea,
         activation_energy_std_eV=float(math.sqrt(cov[1, 1])),
-        prefactor_cm2_s=_safe_exp(ln_d0) if 0 < _safe_exp(ln_d0) < math.inf else None,
+        prefactor_cm2_s=safe_exp(ln_d0) if 0 < safe_exp(ln_d0) < math.inf else None,
         ln_prefactor_std=float(math.sqrt(cov[0, 0])),
         covariance_lnD0_Ea=cov.tolist(),
         diffusivity_at_target_cm2_s=d_t,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ionflow.analysis.displacements import framework_drift
 from ionflow.errors import InputError
 
 if TYPE_CHECKING:
@@ -69,8 +70,6 @@ def mobile_ion_density(
     shape = _grid_shape(lat0, grid_spacing_A)
     drift_frac = np.zeros((traj.n_frames, 3))
     if remove_drift:
-        from ionflow.analysis.displacements import framework_drift
-
         drift_cart, _ = framework_drift(traj, mobile, "framework", [])
         drift_frac = drift_cart @ np.linalg.inv(lat0)
     counts = np.zeros(int(np.prod(shape)), dtype=np.int64)

@@ -26,13 +26,14 @@ import numpy as np
 from scipy.interpolate import CubicHermiteSpline, CubicSpline
 
 from ionflow.errors import InputError
+from ionflow.schemas.neb import NebDoc
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from pymatgen.core import Structure
 
-    from ionflow.schemas.neb import HopDoc, NebDoc
+    from ionflow.schemas.neb import HopDoc
 
 #: an intermediate image this far (eV) below both endpoints is reported as a minimum
 INTERMEDIATE_MIN_EV = 0.01
@@ -458,8 +459,6 @@ def neb_doc_from_raw(
     NebDoc
         Energies, barriers (None if unconverged), climbing image, forces.
     """
-    from ionflow.schemas.neb import NebDoc
-
     n_frames = len(raw.energies_eV)
     if n_images is not None and n_frames != n_images + 2:
         raise InputError(

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.constants as const
 
-from ionflow.analysis.arrhenius import _safe_exp
+from ionflow.analysis.arrhenius import safe_exp
 from ionflow.analysis.diffusion import (
     DIMENSION_RATIO,
     MIN_EFFECTIVE_HOPS,
@@ -307,7 +307,7 @@ def fit_arrhenius_pymatgen(
     ea, c = float(-w[0] * k_ev), float(np.exp(w[1]))
     nn = len(temps)
     std_ea = float((res[0] / (nn - 2) / (nn * np.var(t_1))) ** 0.5 * k_ev) if nn > 2 else None
-    d_t = c * _safe_exp(-ea / (k_ev * target_temperature_K))
+    d_t = c * safe_exp(-ea / (k_ev * target_temperature_K))
     first = results[0]
     conv = pymatgen_conversion_factor(first.n_mobile, first.volume_A3, specie, target_temperature_K)
     warnings = [] if std_ea is not None else ["2 temperatures: no standard error of Ea"]

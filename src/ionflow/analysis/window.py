@@ -23,7 +23,6 @@ No I/O and no workflow imports here; see ``ionflow.makers.window`` for jobs.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from pymatgen.analysis.phase_diagram import GrandPotentialPhaseDiagram, PhaseDiagram
@@ -37,12 +36,22 @@ from ionflow.analysis.window_entries import (
     parse_formula,
 )
 from ionflow.errors import InputError
+from ionflow.schemas.window_result import (
+    LI_TOL,
+    STABLE_TOL_EV_ATOM,
+    Product,
+    ProfileSegment,
+    StabilityWindow,
+    reaction_term,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from pymatgen.entries import Entry
 
+# Product, ProfileSegment and StabilityWindow are defined in ionflow.schemas.window_result
+# (the document module builds from them) and re-exported here.
 __all__ = [
     "DEFAULT_MAX_E_ABOVE_HULL_EV_ATOM",
     "Product",
@@ -57,14 +66,8 @@ __all__ = [
 #: window describes its decomposition products only; a warning says so.
 DEFAULT_MAX_E_ABOVE_HULL_EV_ATOM = 0.05
 
-#: Li per formula unit below which a segment counts as exchanging no Li.
-LI_TOL = 1e-6
-
 #: Transition chemical potentials closer than this (eV) are merged.
 MERGE_TOL_EV = 1e-6
-
-#: Hull distance (eV/atom) below which the compound counts as on the hull.
-STABLE_TOL_EV_ATOM = 1e-6
 
 #: How far beyond the last transition (V) the open-ended segment is probed.
 _PROBE_BEYOND_V = 1.0
@@ -72,145 +75,6 @@ _PROBE_BEYOND_V = 1.0
 
 class WindowWarning(UserWarning):
     """The window was computed but should be read with care (e.g. compound above hull)."""
-
-
-@dataclass(frozen=True)
-class Product:
-    """One phase in an equilibrium, per formula unit of the analysed compound.
-
-    Parameters
-    ----------
-    formula
-        Reduced formula of the phase.
-    amount
-        Formula units of the phase per formula unit of the compound.
-    entry_id
-        Identifier of the entry that represents the phase.
-    """
-
-    formula: str
-    amount: float
-    entry_id: str
-
-
-@dataclass(frozen=True)
-class ProfileSegment:
-    """A voltage range over which the phase equilibrium does not change.
-
-    Parameters
-    ----------
-    v_low_V, v_high_V
-        Voltage range vs Li/Li+ (V); ``v_high_V`` is None for the open-ended last segment.
-    formula
-        Reduced formula of the analysed compound.
-    mobile
-        The open element (``"Li"``).
-    products
-        Equilibrium phases per formula unit of the compound.
-    li_per_fu
-        Mobile atoms taken up per formula unit (> 0 reduction, < 0 oxidation).
-    reaction_energy_0V_eV_fu
-        Energy of ``compound + n Li(metal) -> products`` at 0 V (eV per formula unit).
-    atoms_per_fu
-        Atoms in one formula unit of the compound.
-    """
-
-    v_low_V: float
-    v_high_V: float | None
-    formula: str
-    mobile: str
-    products: tuple[Product, ...]
-    li_per_fu: float
-    reaction_energy_0V_eV_fu: float
-    atoms_per_fu: float
-
-    @property
-    def phases(self) -> tuple[str, ...]:
-        """Reduced formulas of the equilibrium phases."""
-        return tuple(p.formula for p in self.products)
-
-    @property
-    def exchanges_li(self) -> bool:
-        """Whether the compound takes up or gives off the mobile element here."""
-        return abs(self.li_per_fu) > LI_TOL
-
-    def reaction_energy_eV_atom(self, voltage_V: float) -> float:
-        """Grand reaction energy to this segment's products at ``voltage_V`` (eV/atom).
-
-        Parameters
-        ----------
-        voltage_V
-            Voltage vs Li/Li+ (V).
-
-        Returns
-        -------
-        float
-            ``(dE(0 V) + n V) / atoms_per_fu``; negative means the products are favoured.
-        """
-        return (self.reaction_energy_0V_eV_fu + self.li_per_fu * voltage_V) / self.atoms_per_fu
-
-    @property
-    def reaction(self) -> str:
-        """Balanced reaction, e.g. ``"Li5FeO4 -> LiFeO2 + 2 Li2O"``."""
-        left = [self.formula]
-        right = [_term(p.amount, p.formula) for p in self.products]
-        if self.li_per_fu > LI_TOL:
-            left.append(_term(self.li_per_fu, self.mobile))
-        elif self.li_per_fu < -LI_TOL:
-            right.append(_term(-self.li_per_fu, self.mobile))
-        return f"{' + '.join(left)} -> {' + '.join(right)}"
-
-
-@dataclass(frozen=True)
-class StabilityWindow:
-    """Result of :func:`stability_window`; voltages vs Li/Li+ in V, energies in eV/atom.
-
-    ``oxidation_limit_V`` is None when no oxidation happens at any voltage (Li-free phase
-    whose products never release Li). ``reduction`` / ``oxidation`` are the segments just
-    outside the window (None when the window reaches 0 V or has no upper end).
-    """
-
-    formula: str
-    mobile: str
-    chemical_system: str
-    compound_entry_id: str
-    e_above_hull_eV_atom: float
-    decomposition: tuple[Product, ...]
-    mobile_reference_entry_id: str
-    mobile_reference_eV_atom: float
-    reduction_limit_V: float
-    oxidation_limit_V: float | None
-    reduction: ProfileSegment | None
-    oxidation: ProfileSegment | None
-    reduction_limit_own_energy_V: float | None
-    oxidation_limit_own_energy_V: float | None
-    profile: tuple[ProfileSegment, ...]
-    warnings: tuple[str, ...]
-
-    @property
-    def is_stable(self) -> bool:
-        """Whether the compound is on the convex hull."""
-        return self.e_above_hull_eV_atom <= STABLE_TOL_EV_ATOM
-
-    def decomposition_energy_eV_atom(self, voltage_V: float) -> float:
-        """Grand-potential decomposition energy at ``voltage_V`` (eV/atom, ≤ 0).
-
-        Parameters
-        ----------
-        voltage_V
-            Voltage vs Li/Li+ (V), ≥ 0.
-
-        Returns
-        -------
-        float
-            Energy of the equilibrium products minus the compound, per atom of compound.
-        """
-        return min(seg.reaction_energy_eV_atom(voltage_V) for seg in self.profile)
-
-
-def _term(amount: float, formula: str) -> str:
-    text = f"{amount:.4g}"
-    return formula if text == "1" else f"{text} {formula}"
 
 
 def _products_per_fu(
@@ -410,7 +274,7 @@ def stability_window(
     if note:
         messages.append(note + "; the window is where it neither takes up nor gives off " + mobile)
     if e_hull > STABLE_TOL_EV_ATOM:
-        products = " + ".join(_term(p.amount, p.formula) for p in decomposition)
+        products = " + ".join(reaction_term(p.amount, p.formula) for p in decomposition)
         text = (
             f"{composition.reduced_formula} is {1000 * e_hull:.1f} meV/atom above the hull "
             f"(decomposes to {products}); the window is that of its decomposition products"

@@ -9,8 +9,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ionflow.dicts import deep_merge
-from ionflow.errors import ConfigError
+from ionflow.errors import ConfigError, format_validation_error
 
+# deep_merge (ionflow.dicts) and format_validation_error (ionflow.errors) are re-exported.
 __all__ = ["ConfigModel", "deep_merge", "format_validation_error", "load_yaml_model", "read_yaml"]
 
 M = TypeVar("M", bound=BaseModel)
@@ -20,31 +21,6 @@ class ConfigModel(BaseModel):
     """Base for config sections: unknown keys are errors, assignments are validated."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
-
-
-def format_validation_error(exc: ValidationError, source: str) -> str:
-    """Turn a pydantic error into one line per problem that names the key.
-
-    Parameters
-    ----------
-    exc
-        The validation error.
-    source
-        File name (or other label) to prefix the message with.
-
-    Returns
-    -------
-    str
-        A message such as ``study.yaml: md.temperatures_K.0: Input should be greater than 0``.
-    """
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key (check the spelling; see configs/ for examples)"
-        lines.append(f"{source}: {loc}: {msg}")
-    return "\n".join(lines)
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

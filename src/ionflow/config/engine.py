@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator, model_validator
 
-from ionflow import engines
+import ionflow.engines as engines  # get_engine is looked up at call time (tests patch it)
 from ionflow.config.base import ConfigModel, load_yaml_model
 from ionflow.engines.registry import adapter_class, adapter_options, check_engine_name
 

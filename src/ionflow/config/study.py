@@ -25,8 +25,11 @@ from ionflow.config.base import ConfigModel, deep_merge, load_yaml_model
 from ionflow.config.engine import load_engine_config
 from ionflow.engines.registry import engine_names
 from ionflow.errors import ConfigError
+from ionflow.schemas.defect_spec import DefectSection
 from ionflow.schemas.md import ConvergenceSettings
 
+# DefectSection is defined in ionflow.schemas.defect_spec (structures need it, and
+# structures sit below config) and stays importable from here.
 __all__ = [
     "AnalysisSection",
     "DefectSection",
@@ -78,53 +81,6 @@ class SupercellSection(ConfigModel):
         None, gt=0, description="Smallest allowed distance between periodic images (Å)."
     )
     max_atoms: int = Field(200, gt=0, description="Atom budget for the automatic choice.")
-
-
-class DefectSection(ConfigModel):
-    """One defect (or compensated defect cluster) to put in the supercell.
-
-    ``type`` and ``species`` (see ionflow.structures.defects for the full grammar):
-    ``vacancy [Li]`` → V_Li; ``interstitial [Li]`` → Li_i; ``substitution [S, O]`` → S_O;
-    ``schottky [Li, Cl]`` → V_Li + V_Cl (counts balance the charges); ``frenkel [Li]`` →
-    V_Li + Li_i; ``cluster`` with ``defects: [Li_i, O_Cl]`` → any explicit set.
-    ``compensation: Li_i`` adds as many of that defect as neutrality needs (V_La + 3 Li_i).
-    """
-
-    type: Literal[
-        "vacancy", "interstitial", "substitution", "schottky", "frenkel", "pair", "cluster"
-    ] = Field(..., description="Defect kind ('pair' is an alias of 'cluster').")
-    species: list[str] = Field(default_factory=list, description="Species involved.")
-    defects: list[str] = Field(
-        default_factory=list,
-        description="Explicit point defects for 'cluster'/'pair': V_X, X_i, A_B (A on a B site).",
-    )
-    compensation: str | None = Field(
-        None, description="Point defect added as often as needed for neutrality, e.g. 'Li_i'."
-    )
-    charge: int | None = Field(
-        None,
-        description="Supercell charge (e). None: 0 for a single defect (electronic "
-        "compensation); clusters must then be ionically neutral.",
-    )
-    separation: Literal["nearest", "farthest", "all"] | float = Field(
-        "nearest", description="Pair separation choice, or a target distance in Å."
-    )
-    max_configs: int | None = Field(
-        None, ge=1, description="Keep at most this many configurations (closest first)."
-    )
-    oxidation_states: dict[str, float] | None = Field(
-        None, description="Oxidation states to use instead of pymatgen's guess."
-    )
-    cluster_neighbors: int = Field(
-        8,
-        ge=1,
-        description="Clusters of 3+ defects: candidate sites per extra defect, nearest to "
-        "the first defect.",
-    )
-    interstitial_min_dist_A: float = Field(
-        0.9, gt=0, description="Smallest distance of an interstitial from a host atom (Å)."
-    )
-    label: str | None = Field(None, description="Label prefix replacing the generated one.")
 
 
 class FormationSection(ConfigModel):

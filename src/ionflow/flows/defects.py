@@ -31,10 +31,15 @@ from typing import TYPE_CHECKING, Any
 
 from jobflow import Flow, Maker, OnMissing
 
+import ionflow.engines as engines  # get_engine looked up at call time (the test seam)
+from ionflow.engines.registry import DEFAULT_ENGINE
 from ionflow.errors import ConfigError, InputError
+from ionflow.io.entries import read_entries
+from ionflow.io.structures import read_structure_folder
 from ionflow.makers.defect_cells import strain_structures
 from ionflow.makers.defect_charge import locpot_relax_maker, read_cell_potential_job
 from ionflow.makers.defects import cluster_key, collect_defect_energies
+from ionflow.makers.window import collect_entries
 from ionflow.structures.defects import as_defect_spec, generate_defects, isolated_parts
 from ionflow.structures.supercell import choose_supercell
 
@@ -148,10 +153,6 @@ class DefectFormationMaker(Maker):
         Flow
             Output: the DefectStudyDoc.
         """
-        from ionflow.engines import get_engine
-        from ionflow.engines.registry import DEFAULT_ENGINE
-        from ionflow.makers.window import collect_entries
-
         if not specs:
             raise ConfigError("no defects given; add a 'defects:' list")
         if entries is None and not competing_phases:
@@ -159,7 +160,7 @@ class DefectFormationMaker(Maker):
                 "missing chemical potentials: give formation.entries (a JSON/CSV file) or "
                 "formation.competing_phases (a folder of structures to compute)"
             )
-        engine = self.engine or get_engine(DEFAULT_ENGINE)
+        engine = self.engine or engines.get_engine(DEFAULT_ENGINE)
         formula = host.composition.reduced_formula
         choice = choose_supercell(host, min_image_distance_A, max_atoms, supercell_matrix)
         configs: list[DefectConfig] = []
@@ -344,9 +345,6 @@ def defects_flow_from_study(config: StudyConfig, engine: EngineAdapter, host: St
     Flow
         See :class:`DefectFormationMaker`.
     """
-    from ionflow.io.entries import read_entries
-    from ionflow.io.structures import read_structure_folder
-
     form = config.formation
     if form is None:
         raise ConfigError(

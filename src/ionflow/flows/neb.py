@@ -23,7 +23,12 @@ import numpy as np
 from jobflow import Flow, Maker, OnMissing, job
 
 from ionflow.errors import ConfigError, InputError
+from ionflow.io.structures import read_structure
+from ionflow.makers.neb import MlipNebMaker, NebFromEndpointsMaker
 from ionflow.schemas.neb import HopDoc, NebDoc, NebStudyDoc
+from ionflow.structures.hop_network import HopEdge, percolation
+from ionflow.structures.hops import enumerate_hops, locate_defects
+from ionflow.structures.neb_path import hop_from_endpoints
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -32,7 +37,6 @@ if TYPE_CHECKING:
 
     from ionflow.config.study import StudyConfig
     from ionflow.engines.base import EngineAdapter
-    from ionflow.makers.neb import NebFromEndpointsMaker
 
 __all__ = [
     "DefectNebMaker",
@@ -77,8 +81,6 @@ def summarize_nebs_result(
         Bands (images stripped; they are in the data store), failed and unconverged hops,
         percolation summary.
     """
-    from ionflow.structures.hop_network import HopEdge, percolation
-
     nebs, missing, unconverged, edges = [], [], [], []
     for hop_label, doc in zip(labels, docs, strict=True):
         if doc is None:
@@ -162,8 +164,6 @@ class DefectNebMaker(Maker):
 
     def hops(self, cell: Structure, host: Structure | None = None) -> list[HopDoc]:
         """Enumerate the hops this maker will run (plain function, no jobs)."""
-        from ionflow.structures.hops import enumerate_hops, locate_defects
-
         vacancies: list[list[float]] = []
         interstitials: list[int] = []
         if host is not None:
@@ -242,8 +242,6 @@ def explicit_neb_flow(
     Flow
         Band and summary (output: NebStudyDoc without percolation).
     """
-    from ionflow.structures.neb_path import hop_from_endpoints
-
     hop = hop_from_endpoints(initial, final, label=label)
     sub = neb_maker.make(hop.initial, hop.final, label=label, hop=hop)
     summary = summarize_nebs([sub.output], [label], label=label, host=None)
@@ -253,8 +251,6 @@ def explicit_neb_flow(
 
 
 def _neb_maker_from_section(config: StudyConfig, engine: EngineAdapter) -> NebFromEndpointsMaker:
-    from ionflow.makers.neb import MlipNebMaker, NebFromEndpointsMaker
-
     neb = config.neb
     if neb is None:
         raise ConfigError(f"study {config.name!r} has no 'neb' section")
@@ -307,8 +303,6 @@ def neb_flow_from_study(
     Flow
         Output: :class:`NebStudyDoc`.
     """
-    from ionflow.io.structures import read_structure
-
     neb = config.neb
     maker = _neb_maker_from_section(config, engine)
     if neb.endpoints:  # type: ignore[union-attr]

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 from jobflow import Flow, Maker, OnMissing
 
+from ionflow.config.study import AnalysisSection
 from ionflow.makers.md import MultiTemperatureMDMaker
 from ionflow.makers.transport import analyze_md, summarize_study
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
 
-    from ionflow.config.study import AnalysisSection
     from ionflow.engines.base import EngineAdapter
     from ionflow.schemas.study import StudyMeta
 
@@ -79,8 +79,6 @@ class TransportStudyMaker(Maker):
         Flow
             The flow; its output is the :class:`~ionflow.schemas.study.TransportDoc`.
         """
-        from ionflow.config.study import AnalysisSection
-
         analysis = self.analysis or AnalysisSection()
         jobs = []
         cell = structure

@@ -15,11 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from jobflow import Flow, Maker
 
+import ionflow.engines as engines  # get_engine looked up at call time (the test seam)
 from ionflow.analysis.window import DEFAULT_MAX_E_ABOVE_HULL_EV_ATOM
 from ionflow.analysis.window_entries import parse_formula
+from ionflow.config.engine import engine_for_study
+from ionflow.engines.registry import DEFAULT_ENGINE
 from ionflow.errors import ConfigError, InputError
 from ionflow.io.structures import read_structure_folder
 from ionflow.makers.window import WindowMaker, collect_entries
+from ionflow.settings import get_settings
 
 if TYPE_CHECKING:
     from jobflow import Job
@@ -89,9 +93,6 @@ class CompetingPhasesWindowMaker(Maker):
         Flow
             Relaxations, entry collection and the window job; output is the WindowDoc.
         """
-        from ionflow.engines import get_engine
-        from ionflow.engines.registry import DEFAULT_ENGINE
-
         target = parse_formula(self.formula).reduced_composition
         if not any(s.composition.reduced_composition == target for s in structures.values()):
             raise InputError(
@@ -99,7 +100,7 @@ class CompetingPhasesWindowMaker(Maker):
             )
         if not any(s.composition.elements == [_el(self.mobile)] for s in structures.values()):
             raise InputError(f"no {self.mobile} metal structure among {', '.join(structures)}")
-        engine = self.engine or get_engine(DEFAULT_ENGINE)
+        engine = self.engine or engines.get_engine(DEFAULT_ENGINE)
         relax_maker = engine.relax_maker(
             fmax_eV_A=self.fmax_eV_A,
             max_steps=self.max_steps,
@@ -181,9 +182,6 @@ def window_flow_from_study(
     if not present and host.composition.reduced_composition == target:
         structures = {"host": host, **structures}
     if engine is None:
-        from ionflow.config.engine import engine_for_study
-        from ionflow.settings import get_settings
-
         engine = engine_for_study(study, get_settings())
     return CompetingPhasesWindowMaker(
         formula=formula,

@@ -3,7 +3,7 @@
 Submodules are imported lazily by the CLI; importing this package loads nothing heavy.
 
 - :mod:`ionflow.hpc.config`: cluster YAML (launchpad, FireWorker, Slurm/PBS queue) models.
-- :mod:`ionflow.hpc.secrets`: credentials from the environment or a private file; masking.
+- credentials and masking live in the core module :mod:`ionflow.secrets` (stores use them too).
 - :mod:`ionflow.hpc.launchpad`: launchpad sessions (MongoDB, or a mongomock file + fcntl lock).
 - :mod:`ionflow.hpc.submit`: study flow → FireWorks workflow with study metadata; queue launches.
 - :mod:`ionflow.hpc.rocket`: the rocket ionflow sends to the queue.

@@ -16,7 +16,7 @@ A cluster file has three sections::
       walltime: "04:00:00"
 
 Credentials never appear in the file: MongoDB settings name environment variables
-(:mod:`ionflow.hpc.secrets`). ``{work_dir}`` in paths is replaced by the ionflow work
+(:mod:`ionflow.secrets`). ``{work_dir}`` in paths is replaced by the ionflow work
 directory.
 """
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from ionflow.errors import IonflowError, StoreError
 from ionflow.hpc.fw_objects import register_fireworks_objects
-from ionflow.hpc.secrets import mask, mask_uri, resolve_secret
+from ionflow.secrets import mask, mask_uri, resolve_secret
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -21,6 +21,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ionflow.hpc.config import load_cluster_config
+from ionflow.hpc.launchpad import SessionLaunchPad
+from ionflow.settings import get_settings
+from ionflow.stores import open_job_store
+
 if TYPE_CHECKING:
     from fireworks import LaunchPad
 
@@ -65,9 +70,6 @@ def configure_job_store() -> None:
     """Point jobflow's default JobStore at ionflow's store (from the exported settings)."""
     import jobflow
 
-    from ionflow.settings import get_settings
-    from ionflow.stores import open_job_store
-
     jobflow.SETTINGS.JOB_STORE = open_job_store(get_settings(), create_indexes=True)
 
 
@@ -81,8 +83,6 @@ def run_rocket(cluster: ClusterConfig, work_dir: Path, max_fws: int = 1) -> int:
     """
     from fireworks import FWorker
     from fireworks.core.rocket_launcher import launch_rocket
-
-    from ionflow.hpc.launchpad import SessionLaunchPad
 
     fw_cfg = cluster.fworker
     fworker = FWorker(
@@ -111,9 +111,6 @@ def run_rocket(cluster: ClusterConfig, work_dir: Path, max_fws: int = 1) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the queue job."""
-    from ionflow.hpc.config import load_cluster_config
-    from ionflow.settings import get_settings
-
     parser = argparse.ArgumentParser(prog="python -m ionflow.hpc.rocket")
     parser.add_argument("--cluster", required=True, help="cluster YAML")
     parser.add_argument(

@@ -21,6 +21,7 @@ from jobflow.managers.fireworks import flow_to_workflow
 from ionflow.errors import ConfigError
 from ionflow.hpc.launchpad import describe_launchpad, launchpad_session
 from ionflow.hpc.queue import ACTIVE_STATES, queue_job_states, render_queue_script, submit_script
+from ionflow.hpc.rocket import LAUNCH_RECORDS
 from ionflow.stores import describe_store, get_store_config
 from ionflow.study.build import build_study
 
@@ -269,8 +270,6 @@ def launch_jobs(
     LaunchResult
         Job ids and launcher folders submitted, READY and PENDING counts seen.
     """
-    from ionflow.hpc.rocket import LAUNCH_RECORDS
-
     with launchpad_session(cluster.launchpad, settings.work_dir) as lp:
         ready = _ready_count(lp, cluster)
         records = list(lp.db[QUEUE_RECORDS].find({"cluster": cluster.name, "open": True}))

@@ -18,6 +18,7 @@ from jobflow import Flow, OutputReference, Response, job
 
 from ionflow.errors import IonflowError
 from ionflow.makers.md_segments import md_segment, segment_checkpoint_dir
+from ionflow.makers.transport import analyze_md_result
 from ionflow.schemas.md import ConvergenceSettings, MDConvergenceDoc, MDSegmentSpec
 from ionflow.schemas.study import MDRunDoc
 
@@ -103,8 +104,6 @@ def _analyze(
     skip_frames: int,
     settings: ConvergenceSettings,
 ) -> tuple[DiffusionResult | None, str]:
-    from ionflow.makers.transport import analyze_md_result
-
     try:
         result = analyze_md_result(
             trajectories,

@@ -24,6 +24,7 @@ from ionflow.analysis.formation import (
     formation_energy,
     screened_coulomb_energy,
 )
+from ionflow.analysis.window_entries import apply_compatibility, check_entry_settings
 from ionflow.errors import InputError
 from ionflow.makers.defect_cells import as_structure
 from ionflow.makers.defect_charge import charged_cell_correction
@@ -326,8 +327,6 @@ def collect_defect_energies(
     DefectStudyDoc
         The study document.
     """
-    from ionflow.analysis.window_entries import apply_compatibility, check_entry_settings
-
     if host_energy_eV is None or host_structure is None:
         raise InputError("the host supercell relaxation failed; no formation energy possible")
     if not entries or any(e is None for e in entries):

@@ -38,6 +38,7 @@ from ionflow.makers.convergence import md_converge_check
 from ionflow.makers.md_segments import md_segment, segment_checkpoint_dir, timestep_warning
 from ionflow.schemas.md import ConvergenceSettings, MDSegmentSpec
 from ionflow.schemas.study import MDRunDoc
+from ionflow.settings import get_settings
 
 if TYPE_CHECKING:
     from ionflow.config.study import AnalysisSection, MdSection
@@ -324,8 +325,6 @@ class MultiTemperatureMDMaker(Maker):
         if self.checkpoint_dir is not None:
             base = Path(self.checkpoint_dir)
         else:
-            from ionflow.settings import get_settings
-
             base = get_settings().work_dir / "md_checkpoints"
         # one folder per built flow: a rebuilt flow never picks up another run's state
         return base.expanduser().resolve() / uuid.uuid4().hex[:12]

@@ -29,6 +29,12 @@ from ionflow.engines.mlip.neb import MlipNebMaker
 from ionflow.engines.vasp.neb import VaspNebMaker, collect_vasp_neb
 from ionflow.errors import ConfigError
 from ionflow.schemas.neb import HopDoc, NebPathDoc
+from ionflow.structures.neb_path import (
+    check_images,
+    closest_pair,
+    interpolate_images,
+    match_endpoints,
+)
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -73,8 +79,6 @@ def prepare_path_result(
     NebPathDoc
         Images and the interpolation actually used.
     """
-    from ionflow.structures.neb_path import closest_pair, interpolate_images, match_endpoints
-
     final = match_endpoints(initial, final)
     images, used = interpolate_images(
         initial, final, n_images, method=interpolation, min_distance_A=min_distance_A
@@ -213,8 +217,6 @@ class NebFromEndpointsMaker(Maker):
         Job names: ``relax <label> initial``, ``relax <label> final``,
         ``prepare neb path <label>``, then the engine's band job(s) named after ``label``.
         """
-        from ionflow.structures.neb_path import check_images, match_endpoints
-
         final = match_endpoints(initial, final)
         check_images([initial, final], self.min_distance_A)
         jobs: list[Any] = []

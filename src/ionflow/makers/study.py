@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobflow import job
 
+from ionflow.report.design import write_design_report
 from ionflow.schemas.study import TransportDoc
 from ionflow.schemas.study_doc import (
     DefectRow,
@@ -250,8 +251,6 @@ def summarize_study_result(
         if transport is not None:
             doc = doc.model_copy(update={"report_dir": transport.report_dir})
     else:
-        from ionflow.report.design import write_design_report
-
         out = write_design_report(doc, Path(report_dir))
         doc = doc.model_copy(update={"report_dir": str(out)})
     return doc

@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Any
 from jobflow import job
 from pymatgen.core.trajectory import Trajectory
 
+from ionflow.analysis.arrhenius import fit_arrhenius
+from ionflow.analysis.diffusion import analyze_diffusion
+from ionflow.analysis.trajectory import TrajectoryData
 from ionflow.errors import InputError
+from ionflow.report.transport import write_transport_report
 from ionflow.schemas.study import MDRunDoc, StudyMeta, TransportDoc
 
 if TYPE_CHECKING:
@@ -74,9 +78,6 @@ def analyze_md_result(
     DiffusionResult
         Diffusivity, conductivity and their uncertainties at this temperature.
     """
-    from ionflow.analysis.diffusion import analyze_diffusion
-    from ionflow.analysis.trajectory import TrajectoryData
-
     frame_dt_fs = time_step_fs * traj_interval
     segments = []
     to_skip = skip_frames
@@ -160,8 +161,6 @@ def summarize_study_result(
     TransportDoc
         The study summary.
     """
-    from ionflow.analysis.arrhenius import fit_arrhenius
-
     results = [d for d in diffusion if d is not None]
     present = {r.temperature_K for r in results}
     missing = [t for t in meta.temperatures_K if t not in present]
@@ -186,8 +185,6 @@ def summarize_study_result(
         warnings=warnings,
     )
     if report_dir is not None:
-        from ionflow.report.transport import write_transport_report
-
         out = write_transport_report(doc, Path(report_dir))
         doc = doc.model_copy(update={"report_dir": str(out)})
     return doc

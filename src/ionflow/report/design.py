@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ionflow.report.compare import NO_DIFFUSION, compare_values, evaluate_trends
+from ionflow.report.plots_design import plot_arrhenius_systems, plot_compare_published
 
 if TYPE_CHECKING:
     from ionflow.report.compare import Comparison, TrendResult
@@ -220,8 +221,6 @@ def write_design_report(doc: StudyDoc, out_dir: Path, compare: bool = True) -> P
     Path
         The folder.
     """
-    from ionflow.report.plots_design import plot_arrhenius_systems, plot_compare_published
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     comparisons = compare_values(doc) if compare else []

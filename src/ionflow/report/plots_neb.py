@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ionflow.analysis.neb import spline_profile
 from ionflow.report.mpl import save_figure, subplots
 
 if TYPE_CHECKING:
@@ -21,8 +22,6 @@ __all__ = ["plot_neb_profile", "plot_neb_profiles"]
 
 
 def _draw(ax, doc: NebDoc, color: str | None = None, show_label: bool = False) -> None:
-    from ionflow.analysis.neb import spline_profile
-
     r = doc.reaction_coordinate_A
     e = doc.relative_energies_eV
     xs, ys = spline_profile(r, e, doc.tangential_forces_eV_A)

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ionflow.report.plots_transport import plot_arrhenius, plot_msd
+
 if TYPE_CHECKING:
     from ionflow.schemas.study import TransportDoc
 
@@ -113,8 +115,6 @@ def write_transport_report(doc: TransportDoc, out_dir: Path) -> Path:
     Path
         The folder.
     """
-    from ionflow.report.plots_transport import plot_arrhenius, plot_msd
-
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     plots: dict[str, str] = {}

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ionflow.analysis.window import Product, ProfileSegment, StabilityWindow
+from ionflow.schemas.window_result import Product, ProfileSegment, StabilityWindow
 
 __all__ = ["EntryRecord", "ProductDoc", "WindowDoc", "WindowSegmentDoc"]
 
@@ -25,7 +25,7 @@ class ProductDoc(_Doc):
 
     @classmethod
     def from_product(cls, product: Product) -> "ProductDoc":
-        """Build from an analysis :class:`~ionflow.analysis.window.Product`."""
+        """Build from an analysis :class:`~ionflow.schemas.window_result.Product`."""
         return cls(formula=product.formula, amount=product.amount, entry_id=product.entry_id)
 
 
@@ -50,7 +50,7 @@ class WindowSegmentDoc(_Doc):
 
     @classmethod
     def from_segment(cls, seg: ProfileSegment) -> "WindowSegmentDoc":
-        """Build from an analysis :class:`~ionflow.analysis.window.ProfileSegment`."""
+        """Build from an analysis :class:`~ionflow.schemas.window_result.ProfileSegment`."""
         return cls(
             v_low_V=seg.v_low_V,
             v_high_V=seg.v_high_V,

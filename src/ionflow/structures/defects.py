@@ -1,6 +1,6 @@
 """Labelled, charge-neutral defect supercells: single defects, pairs and clusters.
 
-:func:`generate_defects` expands a spec (:class:`ionflow.config.study.DefectSection`, or a
+:func:`generate_defects` expands a spec (:class:`ionflow.schemas.defect_spec.DefectSection`, or a
 dict with the same keys) into point-defect tokens (see :mod:`ionflow.structures.tokens`),
 enumerates every symmetry-distinct placement of them in the supercell, sorts the placements
 by separation and keeps those the spec asks for:
@@ -23,9 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import ValidationError
 
-from ionflow.config.base import format_validation_error
-from ionflow.config.study import DefectSection
-from ionflow.errors import InputError
+from ionflow.errors import InputError, format_validation_error
+from ionflow.schemas.defect_spec import DefectSection
 from ionflow.schemas.defects import DefectConfig, DefectSite
 from ionflow.structures.interstitials import interstitial_candidates
 from ionflow.structures.supercell import SupercellChoice, min_image_distance

@@ -30,6 +30,7 @@ import numpy as np
 
 from ionflow.errors import InputError
 from ionflow.schemas.neb import HopDoc
+from ionflow.structures.interstitials import interstitial_candidates
 from ionflow.structures.neb_path import hop_from_endpoints
 
 if TYPE_CHECKING:
@@ -214,8 +215,6 @@ def enumerate_hops(
     inter = np.zeros((0, 3))
     if len(interstitials) and ({"interstitial", "interstitialcy"} & set(kinds)):
         if interstitial_sites is None:
-            from ionflow.structures.interstitials import interstitial_candidates
-
             host = structure.copy()
             host.remove_sites(list(interstitials))
             interstitial_sites = interstitial_candidates(host, species, min_dist_A=min_distance_A)

@@ -22,7 +22,7 @@ import numpy as np
 from pymatgen.core import Structure
 
 from ionflow.errors import InputError
-from ionflow.structures.llto import MIN_LI_LI_A, _ewald_pair_matrix, _place_li
+from ionflow.structures.llto import MIN_LI_LI_A, ewald_pair_matrix, place_li
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -91,7 +91,7 @@ def li_lacl3_cell(
     keep_la = [la[i] for i in range(len(la)) if i not in vac]
     chan = channel_sites(reps)
     frac = np.vstack([cell.frac_coords[keep_la], cell.frac_coords[cl], chan])
-    energy = _ewald_pair_matrix(cell.lattice, frac)
+    energy = ewald_pair_matrix(cell.lattice, frac)
     q = np.concatenate([np.full(len(keep_la), 3.0), np.full(len(cl), -1.0), np.zeros(len(chan))])
     start = len(keep_la) + len(cl)
     candidates = list(range(start, len(frac)))
@@ -99,7 +99,7 @@ def li_lacl3_cell(
     clash = dist < MIN_LI_LI_A
     np.fill_diagonal(clash, True)
     blocked = np.zeros(len(frac), dtype=bool)
-    placed = _place_li(energy, q, candidates, 3 * n_vac, blocked, clash)
+    placed = place_li(energy, q, candidates, 3 * n_vac, blocked, clash)
     if placed is None:
         raise InputError(
             f"{3 * n_vac} Li do not fit the channels of a {reps} LaCl3 cell; use a longer c repeat"

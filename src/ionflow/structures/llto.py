@@ -31,7 +31,15 @@ from ionflow.errors import InputError
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-__all__ = ["LLTO_A_A", "LLTO_C_A", "llto_cell", "llto_series"]
+__all__ = [
+    "LLTO_A_A",
+    "LLTO_C_A",
+    "MIN_LI_LI_A",
+    "ewald_pair_matrix",
+    "llto_cell",
+    "llto_series",
+    "place_li",
+]
 
 #: pseudo-cubic a and doubled c (Å) of the layered LLTO cell (ICSD 92234, mean of a and b)
 LLTO_A_A = 3.866
@@ -71,7 +79,7 @@ def _candidate_sites(nx: int, ny: int) -> dict[str, np.ndarray]:
     }
 
 
-def _ewald_pair_matrix(lattice: Lattice, frac: np.ndarray) -> np.ndarray:
+def ewald_pair_matrix(lattice: Lattice, frac: np.ndarray) -> np.ndarray:
     """Ewald interaction of unit charges on every pair of positions (eV)."""
     from pymatgen.analysis.ewald import EwaldSummation
 
@@ -80,7 +88,7 @@ def _ewald_pair_matrix(lattice: Lattice, frac: np.ndarray) -> np.ndarray:
     return np.asarray(EwaldSummation(probe, compute_forces=False).total_energy_matrix)
 
 
-def _place_li(
+def place_li(
     energy: np.ndarray,
     base_q: np.ndarray,
     candidates: list[int],
@@ -180,7 +188,7 @@ def llto_cell(
     frac = np.vstack([sites[k] for k in order])
     start = np.cumsum([0] + [len(sites[k]) for k in order])
     idx = {k: list(range(start[i], start[i + 1])) for i, k in enumerate(order)}
-    energy = _ewald_pair_matrix(lattice, frac)
+    energy = ewald_pair_matrix(lattice, frac)
     dist = lattice.get_all_distances(frac, frac)
     clash = dist < MIN_LI_LI_A
     np.fill_diagonal(clash, True)
@@ -196,7 +204,7 @@ def llto_cell(
         q[la] = 3.0
         blocked = (dist[:, la] < MIN_LI_LA_A).any(axis=1) if la else np.zeros(len(frac), bool)
         candidates = [i for k in ("A_rich", "A_poor", "windows") for i in idx[k] if i not in la]
-        placed = _place_li(energy, q, candidates, n_li, blocked, clash)
+        placed = place_li(energy, q, candidates, n_li, blocked, clash)
         if placed is None:
             continue
         li, e_total = placed

@@ -26,6 +26,8 @@ from typing import Any
 from pymatgen.core import Lattice, Structure
 
 from ionflow.errors import ConfigError
+from ionflow.structures.lacl3 import li_lacl3_cell
+from ionflow.structures.llto import LLTO_A_A, LLTO_C_A, llto_cell
 
 __all__ = ["PROTOTYPES", "build_prototype"]
 
@@ -55,8 +57,6 @@ def _lacl3(a_A: float) -> Structure:
 
 def _llto(a_A: float, **parameters: Any) -> Structure:
     """Ordered Li_xLa_yTiO3 supercell (c/a of the layered cell kept)."""
-    from ionflow.structures.llto import LLTO_A_A, LLTO_C_A, llto_cell
-
     allowed = {"x_li", "y_la", "repeat", "n_la_rich"}
     unknown = sorted(set(parameters) - allowed)
     if unknown:
@@ -68,8 +68,6 @@ def _llto(a_A: float, **parameters: Any) -> Structure:
 
 def _li_lacl3(a_A: float, **parameters: Any) -> Structure:
     """La-deficient LaCl3 with Li in the channels (see :mod:`ionflow.structures.lacl3`)."""
-    from ionflow.structures.lacl3 import li_lacl3_cell
-
     allowed = {"repeat", "vacancy_fraction"}
     unknown = sorted(set(parameters) - allowed)
     if unknown:

@@ -1,6 +1,6 @@
 """Point-defect tokens, Kröger-Vink labels, oxidation states and spec expansion.
 
-A spec (:class:`ionflow.config.study.DefectSection`) expands to a list of point-defect
+A spec (:class:`ionflow.schemas.defect_spec.DefectSection`) expands to a list of point-defect
 *tokens*: ``V_Li`` (vacancy), ``Li_i`` (interstitial), ``O_Cl`` (O on a Cl site).
 Effective (Kröger-Vink) charges come from oxidation states: vacancy ``-z(host)``,
 interstitial ``+z``, substitution ``z(new) - z(host)``.
@@ -21,7 +21,7 @@ from ionflow.errors import InputError
 if TYPE_CHECKING:
     from pymatgen.core import Structure
 
-    from ionflow.config.study import DefectSection
+    from ionflow.schemas.defect_spec import DefectSection
 
 __all__ = [
     "PointDefect",

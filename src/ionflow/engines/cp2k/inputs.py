@@ -25,6 +25,7 @@ from atomate2.cp2k.sets.core import MDSetGenerator, RelaxSetGenerator, StaticSet
 
 from ionflow.engines.cp2k.fixes import thermostat_override
 from ionflow.errors import ConfigError
+from ionflow.settings import get_settings
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -149,8 +150,6 @@ def resolve_pmg_cp2k_data_dir(data_dir: str | None = None) -> str:
     ConfigError
         If none is configured or the folder does not exist.
     """
-    from ionflow.settings import get_settings
-
     found = data_dir or get_settings().cp2k.data_dir or os.environ.get("PMG_CP2K_DATA_DIR")
     if not found:
         from pymatgen.core import SETTINGS

@@ -27,10 +27,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from jobflow import Maker, job
 
+from ionflow.analysis.neb import neb_doc_from_raw
 from ionflow.engines.cp2k import custodian as cp2k_custodian
 from ionflow.engines.cp2k.inputs import cheap_basis_and_potential
 from ionflow.errors import ConfigError, EngineError, InputError
 from ionflow.io.cp2k import BOHR_A, HARTREE_EV
+from ionflow.io.neb_folders import read_cp2k_band
 from ionflow.schemas.neb import HopDoc, NebDoc
 from ionflow.settings import get_settings
 
@@ -361,9 +363,6 @@ class Cp2kNebMaker(Maker):
     ) -> NebDoc:
         """Run the band in ``directory`` without jobflow (what :meth:`make` calls)."""
         from pymatgen.core import Structure
-
-        from ionflow.analysis.neb import neb_doc_from_raw
-        from ionflow.io.neb_folders import read_cp2k_band
 
         images = [im if isinstance(im, Structure) else Structure.from_dict(im) for im in images]
         directory = Path(directory).resolve()

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from jobflow import Maker, job
 
+from ionflow.analysis.neb import NebRawData, neb_doc_from_raw, neb_forces
 from ionflow.errors import ConfigError
 from ionflow.schemas.neb import HopDoc, NebDoc
 
@@ -94,8 +95,6 @@ class MlipNebMaker(Maker):
         """Run the band without jobflow (what :meth:`make`'s job calls)."""
         from ase.optimize import BFGS, FIRE, LBFGS, MDMin
         from atomate2.forcefields.neb import ForceFieldNebFromImagesMaker
-
-        from ionflow.analysis.neb import NebRawData, neb_doc_from_raw, neb_forces
 
         optimizers = {"FIRE": FIRE, "BFGS": BFGS, "LBFGS": LBFGS, "MDMin": MDMin}
         if self.optimizer not in optimizers:

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from jobflow import Flow, Maker, job
 
+from ionflow.analysis.neb import neb_doc_from_raw
 from ionflow.errors import ConfigError
+from ionflow.io.neb_folders import read_vasp_neb
 from ionflow.schemas.neb import HopDoc, NebDoc
 
 if TYPE_CHECKING:
@@ -37,9 +39,6 @@ def collect_vasp_neb(
 ) -> NebDoc:
     """Read a finished VASP NEB folder (and its endpoint relaxations) into a NebDoc."""
     from atomate2.utils.path import strip_hostname
-
-    from ionflow.analysis.neb import neb_doc_from_raw
-    from ionflow.io.neb_folders import read_vasp_neb
 
     ends = None
     if endpoint_dirs is not None:

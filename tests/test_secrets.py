@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from ionflow.errors import ConfigError
-from ionflow.hpc.secrets import mask, mask_uri, resolve_secret
+from ionflow.secrets import mask, mask_uri, resolve_secret
 
 
 def test_environment_wins_over_file(tmp_path, monkeypatch):

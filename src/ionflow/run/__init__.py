@@ -1,0 +1,1 @@
+"""Running a study: :mod:`ionflow.run.local` runs its Flow on this machine with jobflow."""
