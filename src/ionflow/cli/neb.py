@@ -75,8 +75,7 @@ def run_neb_study(
             f"the NEB section of {study.name} did not finish; see {finished.log_file}"
         )
     doc = out if isinstance(out, NebStudyDoc) else NebStudyDoc.model_validate(out)
-    meta = finished.doc.meta
-    report_dir = settings.reports_dir / meta.study / meta.run_id
+    report_dir = Path(finished.doc.report_dir)  # the study report's folder
     if doc.nebs:
         for neb in doc.nebs:
             name = neb.label.replace(" ", "_").replace("/", "-")

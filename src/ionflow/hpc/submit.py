@@ -108,13 +108,11 @@ def plan_submission(
             "host_formula": plan.host_formula,
             "cell_formula": plan.cell_formula,
             "n_atoms": plan.n_atoms,
-            "defect_labels": list(plan.cell.labels) if plan.cell is not None else [],
+            "defect_labels": list(plan.meta.defect_labels),
         }
         for plan in built.systems
     ]
-    temperatures = sorted(
-        {t for system in study.systems if system.study.md for t in system.study.md.temperatures_K}
-    )
+    temperatures = sorted({t for plan in built.systems for t in plan.meta.temperatures_K})
     first_cell = next((s for s in systems if s["n_atoms"] is not None), systems[0])
     metadata = {
         **meta_dict,
@@ -213,8 +211,6 @@ def submit_flow(
     list of int
         The Firework ids.
     """
-    from jobflow.managers.fireworks import flow_to_workflow
-
     meta = dict(metadata or {})
     flow.update_metadata({"ionflow": meta})
     wf = flow_to_workflow(flow, store=None)

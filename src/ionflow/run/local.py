@@ -197,10 +197,15 @@ def flow_output(flow: Flow | Any, responses: dict[str, Any], label: str, see: st
     Any
         The output of the job behind ``flow.output`` (its last response).
     """
-    uuid = flow.output.uuid
-    if uuid not in responses:
+    if flow.output.uuid not in responses:
         raise IonflowError(f"{label} did not finish; see {see}")
-    return responses[uuid][max(responses[uuid])].output
+    return _output_of(flow, responses)
+
+
+def _output_of(flow: Flow | Any, responses: dict[str, Any]) -> Any:
+    """Return the last response's output of the job behind ``flow.output`` (None: not run)."""
+    runs = responses.get(flow.output.uuid)
+    return runs[max(runs)].output if runs else None
 
 
 def log_hint(log_file: Path) -> str:
@@ -296,10 +301,7 @@ def run_study(
 
 
 def _last_output(sub: Any, responses: dict[str, Any]) -> Any:
-    uuid = sub.output.uuid
-    if uuid not in responses:
-        return None
-    output = responses[uuid][max(responses[uuid])].output
+    output = _output_of(sub, responses)
     return strip_monty_keys(output) if isinstance(output, dict) else output
 
 

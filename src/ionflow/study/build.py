@@ -62,6 +62,7 @@ class SystemPlan:
     name: str
     sections: list[str]
     host_formula: str
+    meta: StudyMeta
     cell: SystemCell | None = None
     section_flows: dict[str, Flow | Job] = field(default_factory=dict)
 
@@ -112,13 +113,14 @@ def _system_meta(
     host_formula: str,
     labels: list,
     study_file: str | None,
+    engine: Any,
 ) -> StudyMeta:
     return StudyMeta(
         study=config.name,
         run_id=run_id,
         host_formula=host_formula,
         engine=engine_name_for_study(config, settings),
-        engine_details=engine_for_system(config, settings).describe(),
+        engine_details=engine.describe(),
         defect_labels=list(labels),
         temperatures_K=list(config.md.temperatures_K) if config.md else [],
         work_dir=str(settings.work_dir),
@@ -127,10 +129,9 @@ def _system_meta(
 
 
 def _transport_flow(
-    config: StudyConfig, settings: IonflowSettings, cell: SystemCell, meta: StudyMeta
+    config: StudyConfig, settings: IonflowSettings, cell: SystemCell, meta: StudyMeta, engine: Any
 ) -> Flow:
     """Build the ``md`` section: relaxation, MD per temperature, D, Arrhenius, report."""
-    engine = engine_for_system(config, settings)
     md_maker = MultiTemperatureMDMaker.from_config(
         engine,
         config.md,
@@ -164,14 +165,20 @@ def _system(
     """Build the sections of one system; return its plan, sub-flows and collector input."""
     config = system.study
     sections = [s for s in system.sections if only is None or s in only]
+    engine = engine_for_system(config, settings)  # the adapter of every section but neb
     cell = build_cell(config) if {"md", "neb"} & set(sections) else None
     host = cell.host if cell is not None else read_host(config)
     host_formula = host.composition.reduced_formula
     labels = cell.labels if cell is not None else []
+    meta = _system_meta(config, settings, run_id, host_formula, labels, study_file, engine)
     plan = SystemPlan(
-        key=system.key, name=config.name, sections=sections, host_formula=host_formula, cell=cell
+        key=system.key,
+        name=config.name,
+        sections=sections,
+        host_formula=host_formula,
+        meta=meta,
+        cell=cell,
     )
-    meta = _system_meta(config, settings, run_id, host_formula, labels, study_file)
     info: dict[str, Any] = {
         "key": system.key,
         "study": config.name,
@@ -185,14 +192,14 @@ def _system(
     jobs: list[Flow | Job] = []
     for section in sections:
         if section == "defects":
-            sub = defects_flow_from_study(config, engine_for_system(config, settings), host)
-        elif section == "neb":
-            engine = engine_for_system(config, settings, cell)
-            sub = neb_flow_from_study(config, cell.cell, engine, cell.supercell)
+            sub = defects_flow_from_study(config, engine, host)
+        elif section == "neb":  # the band runs on the defect cell: its charge, if it has one
+            charged = engine_for_system(config, settings, cell)
+            sub = neb_flow_from_study(config, cell.cell, charged, cell.supercell)
         elif section == "md":
-            sub = _transport_flow(config, settings, cell, meta)
+            sub = _transport_flow(config, settings, cell, meta, engine)
         else:
-            sub = window_flow_from_study(config, host, engine_for_system(config, settings))
+            sub = window_flow_from_study(config, host, engine)
         if unique_names:
             sub.append_name(f" [{system.key}]")
         sub.update_metadata({"ionflow": meta.model_dump(mode="json")})
@@ -244,22 +251,22 @@ def build_study(
     jobs: list[Flow | Job] = []
     infos, plans = [], []
     for system in study.systems:
+        if only is not None and not set(only) & set(system.sections):
+            continue  # --only: this system has none of the asked sections
         # systems of a file with `systems:` tag their job names ("relax cell [vacancy]")
         tagged = system.key != "main"
         plan, sub_jobs, info = _system(system, settings, run_id, only, tagged, study.source_file)
-        if not plan.sections:
-            continue  # --only: this system has none of the asked sections
         jobs += sub_jobs
         infos.append(info)
         plans.append(plan)
-    first = study.systems[0].study
+    first = plans[0].meta
     meta = StudyRunMeta(
         study=study.name,
         run_id=run_id,
         design=study.design,
         quick=study.quick,
-        engine=engine_name_for_study(first, settings),
-        engine_details=engine_for_system(first, settings).describe(),
+        engine=first.engine,
+        engine_details=dict(first.engine_details),
         host_formula="/".join(sorted({p.host_formula for p in plans})),
         systems=[p.key for p in plans],
         skipped=dict(study.skipped),
