@@ -98,8 +98,7 @@ def test_energies_runs_then_reads_back(tmp_path, monkeypatch, capsys):
     )
     work = ["--work-dir", str(tmp_path / "work")]
     assert main(["defects", "energies", str(study), *work, "--json"]) == 0
-    out = capsys.readouterr().out
-    doc = json.loads(out[out.index("{") :])
+    doc = json.loads(capsys.readouterr().out)  # --json: one document on stdout
     labels = {d["label"]: d for d in doc["defects"]}
     assert set(labels) == {"V_Li+V_Cl_d2.76", "V_Li+V_Cl_d4.79", "V_Li", "V_Cl"}
     pair = labels["V_Li+V_Cl_d2.76"]
@@ -107,8 +106,9 @@ def test_energies_runs_then_reads_back(tmp_path, monkeypatch, capsys):
     assert "relaxed_structure" not in pair
     # second call reads the stored result instead of recomputing
     assert main(["defects", "energies", str(study), *work]) == 0
-    text = capsys.readouterr().out
-    assert "read stored result" in text
+    captured = capsys.readouterr()
+    text = captured.out
+    assert "read stored result" in captured.err  # status on stderr, results on stdout
     assert "V_Li+V_Cl_d2.76" in text
     assert f"{pair['formation_energy_eV']:8.3f}" in text
 

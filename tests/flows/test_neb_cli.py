@@ -83,3 +83,21 @@ def test_no_neb_section_and_bad_endpoints(tmp_path, capsys, li3ocl):
     study = _write(tmp_path, defects="", neb="{endpoints: [a.vasp, b.vasp]}")
     assert main(["neb", "run", str(study), "--dry-run"]) == 2
     assert "differ in composition" in capsys.readouterr().err
+
+
+def test_neb_run_json_is_one_document_on_stdout(tmp_path, capsys, monkeypatch):
+    """A real (LJ) band: --json prints only the NEB document; progress goes to stderr."""
+    from ionflow.testing.md import LennardJonesEngine
+
+    monkeypatch.setattr("ionflow.engines.get_engine", lambda name, **kw: LennardJonesEngine())
+    neb = "{cutoff_A: 4.0, max_hops: 1, n_images: 1, max_steps: 5, relax_endpoints: false}"
+    study = _write(tmp_path, neb=neb)
+    work = ["--work-dir", str(tmp_path / "work")]
+    assert main(["neb", "run", str(study), *work, "--json"]) == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert len(doc["nebs"]) == 1
+    assert doc["nebs"][0]["hop"]["kind"] == "vacancy"
+    assert doc["nebs"][0]["n_images"] == 1  # intermediate images, as VASP's IMAGES
+    assert len(doc["nebs"][0]["energies_eV"]) == 3  # with both endpoints
+    assert "running" in captured.err

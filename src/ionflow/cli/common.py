@@ -8,7 +8,7 @@ import typer
 
 from ionflow.settings import IonflowSettings, get_settings, reset_settings
 
-__all__ = ["WORK_DIR_OPTION", "echo", "settings_for"]
+__all__ = ["WORK_DIR_OPTION", "echo", "progress", "settings_for"]
 
 WORK_DIR_OPTION = typer.Option(
     None,
@@ -28,6 +28,11 @@ def settings_for(work_dir: Path | None) -> IonflowSettings:
 
 
 _CONSOLE = None
+
+
+def progress(message: str) -> None:
+    """Print a progress or status line on stderr (stdout stays for results and --json)."""
+    typer.echo(message, err=True)
 
 
 def echo(message: str) -> None:

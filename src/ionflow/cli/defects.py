@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ionflow.cli.common import WORK_DIR_OPTION, echo, settings_for
+from ionflow.cli.common import WORK_DIR_OPTION, echo, progress, settings_for
 from ionflow.errors import InputError
 
 if TYPE_CHECKING:
@@ -227,9 +227,9 @@ def run_energies(study: Path, work_dir: Path | None, rerun: bool) -> DefectStudy
         finally:
             store.close()
         if stored is not None:
-            echo(f"read stored result of study {name} (use --rerun to compute again)")
+            progress(f"read stored result of study {name} (use --rerun to compute again)")
             return stored
-    finished = run_study(loaded, settings, echo=echo, only=["defects"])
+    finished = run_study(loaded, settings, echo=progress, only=["defects"])  # stdout: results
     output = finished.section("defects")
     if output is None:
         raise IonflowError(

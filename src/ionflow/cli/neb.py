@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ionflow.cli.common import WORK_DIR_OPTION, echo, settings_for
+from ionflow.cli.common import WORK_DIR_OPTION, echo, progress, settings_for
 from ionflow.errors import ConfigError, IonflowError
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def run_neb_study(
         raise ConfigError(f"study {study.name!r} has no 'neb' section; nothing to run")
     if dry_run:
         return None, None, _hops_of(build_study(study, settings, only=["neb"]).flow)
-    finished = run_study(study, settings, echo=echo, only=["neb"])
+    finished = run_study(study, settings, echo=progress, only=["neb"])  # stdout: results
     hops = _hops_of(finished.built.flow)
     out = finished.section("neb")
     if out is None:
