@@ -143,9 +143,30 @@ def _study_row(doc: dict[str, Any]) -> dict[str, Any]:
         "activation_energy_std_eV": fit.get("activation_energy_std_eV"),
         "conductivity_300K_mS_cm": fit.get("conductivity_at_target_mS_cm"),
         "conductivity_300K_ci_mS_cm": fit.get("conductivity_at_target_ci_mS_cm"),
+        "diffusion": _diffusion_rows(out),
         "report_dir": out.get("report_dir"),
         "job_uuid": doc.get("uuid"),
     }
+
+
+def _diffusion_rows(out: dict[str, Any]) -> list[dict[str, Any]]:
+    """D per temperature of a stored transport summary, with its hop count if counted."""
+    hops = {c.get("temperature_K"): c for c in out.get("hop_counts") or []}
+    rows = []
+    for r in out.get("diffusion") or []:
+        t = r.get("temperature_K")
+        count = hops.get(t) or {}
+        rows.append(
+            {
+                "temperature_K": t,
+                "diffusivity_cm2_s": r.get("diffusivity_cm2_s"),
+                "diffusivity_std_cm2_s": r.get("diffusivity_std_cm2_s"),
+                "diffusing": r.get("diffusing"),
+                "n_hops": count.get("n_hops"),
+                "framework_intact": count.get("framework_intact"),
+            }
+        )
+    return rows
 
 
 def list_studies(

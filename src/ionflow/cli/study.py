@@ -20,23 +20,42 @@ def studies_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "configs" / "studies"
 
 
-def print_transport_summary(doc) -> None:
+def print_transport_summary(doc, report: bool = True) -> None:
     """Print the key numbers of a transport document (a system's ``md`` section)."""
     fit = doc.arrhenius
+    hops = {c.temperature_K: c for c in doc.hop_counts}
     echo("")
     for r in doc.diffusion:
-        d = f"{r.diffusivity_cm2_s:.3g} cm2/s" if r.diffusivity_cm2_s is not None else "n/a"
-        echo(f"  {r.temperature_K:6g} K  D = {d}  diffusing: {'yes' if r.diffusing else 'no'}")
-    if fit is not None and fit.activation_energy_eV is not None:
-        echo(
-            f"  Ea = {fit.activation_energy_eV:.3f} ± {fit.activation_energy_std_eV or 0:.3f} eV, "
-            f"sigma({fit.target_temperature_K:g} K) = {fit.conductivity_at_target_mS_cm:.3g} mS/cm"
+        d = f"{r.diffusivity_cm2_s:.3g}" if r.diffusivity_cm2_s is not None else "n/a"
+        if r.diffusivity_std_cm2_s is not None:
+            d += f" ± {r.diffusivity_std_cm2_s:.2g}"
+        line = (
+            f"  {r.temperature_K:6g} K  D = {d} cm2/s  diffusing: {'yes' if r.diffusing else 'no'}"
         )
+        c = hops.get(r.temperature_K)
+        if c is not None:
+            line += f"  hops: {c.n_hops} in {c.duration_ps:.2g} ps"
+            line += "" if c.framework_intact else "  (framework NOT intact)"
+        echo(line)
+    if fit is not None and fit.activation_energy_eV is not None:
+        ci = fit.conductivity_at_target_ci_mS_cm
+        sigma = fit.conductivity_at_target_mS_cm
+        echo(f"  Ea = {fit.activation_energy_eV:.3f} ± {fit.activation_energy_std_eV or 0:.3f} eV")
+        if sigma is not None:
+            ci_s = f" ({fit.confidence_level:.0%} CI {ci[0]:.3g}–{ci[1]:.3g})" if ci else ""
+            echo(f"  sigma({fit.target_temperature_K:g} K) = {sigma:.3g} mS/cm{ci_s}")
     else:
-        echo("  no Arrhenius fit (fewer than two diffusing temperatures)")
+        echo("  no Arrhenius fit of D (fewer than two diffusing temperatures)")
+    hop_fit = doc.hop_arrhenius
+    if hop_fit is not None and hop_fit.activation_energy_eV is not None:
+        echo(
+            f"  hop-rate Ea = {hop_fit.activation_energy_eV:.3f} ± "
+            f"{hop_fit.activation_energy_std_eV or 0:.3f} eV"
+        )
     if doc.missing_temperatures_K:
         echo(f"  missing temperatures: {doc.missing_temperatures_K}")
-    echo(f"report: {Path(doc.report_dir) / 'report.md' if doc.report_dir else 'not written'}")
+    if report:
+        echo(f"report: {Path(doc.report_dir) / 'report.md' if doc.report_dir else 'not written'}")
 
 
 def print_study_summary(doc) -> None:
@@ -49,7 +68,25 @@ def print_study_summary(doc) -> None:
     if transport is not None:
         print_transport_summary(transport)
         return
+    if len(doc.systems) == 1 and doc.systems[0].transport is not None:
+        _print_one_system(doc)
+        return
     _print_systems(doc)
+
+
+def _print_one_system(doc) -> None:
+    """Print a one-system study with MD and more (the demo): transport, NEB, verdict."""
+    from ionflow.report.compare import hop_barrier
+
+    s = doc.systems[0]
+    print_transport_summary(s.transport, report=False)
+    for h in s.hops:
+        b = hop_barrier(h)
+        text = f"{b:.3f} eV" if b is not None else "not converged, no barrier"
+        echo(f"  NEB {h.label} ({h.kind}, {h.length_A or 0:.2f} Å): {text}")
+    if s.md_neb is not None:
+        echo(f"  MD vs NEB: {s.md_neb.verdict}: {s.md_neb.explanation}")
+    echo(f"report: {Path(doc.report_dir) / 'report.md' if doc.report_dir else 'not written'}")
 
 
 def _print_systems(doc) -> None:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ionflow.report.compare import NO_DIFFUSION, compare_values, evaluate_trends
+from ionflow.report.md_neb import system_md_neb_lines, system_plot_links
 from ionflow.report.plots_design import plot_arrhenius_systems, plot_compare_published
 
 if TYPE_CHECKING:
@@ -130,6 +131,7 @@ def _system_lines(s: SystemDoc) -> list[str]:
             f"{', '.join(w.oxidation_products) or '–'}); E_hull "
             f"{w.energy_above_hull_eV_atom * 1000:.1f} meV/atom"
         )
+    lines += system_md_neb_lines(s)
     for w in s.warnings:
         lines.append(f"- warning: {w}")
     return [*lines, ""]
@@ -230,6 +232,7 @@ def write_design_report(doc: StudyDoc, out_dir: Path, compare: bool = True) -> P
         plots["D(T) of all systems"] = "arrhenius_systems.png"
     if comparisons and plot_compare_published(comparisons, out_dir / "compare_published.png"):
         plots["computed vs published"] = "compare_published.png"
+    plots.update(system_plot_links(doc, out_dir))
     (out_dir / "report.md").write_text(render_design_markdown(doc, comparisons, trends, plots))
     (out_dir / "summary.json").write_text(doc.model_dump_json(indent=2))
     payload = {

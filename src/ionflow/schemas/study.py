@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ionflow.schemas.hops import HopCountResult, HopRateArrhenius
 from ionflow.schemas.transport import ArrheniusResult, DiffusionResult
 
 __all__ = ["MDRunDoc", "StudyMeta", "TransportDoc"]
@@ -69,5 +70,11 @@ class TransportDoc(_Doc):
         default_factory=list, description="Temperatures whose MD or analysis failed."
     )
     arrhenius: ArrheniusResult | None = None
+    hop_counts: list[HopCountResult] = Field(
+        default_factory=list, description="Site-to-site hops per temperature."
+    )
+    hop_arrhenius: HopRateArrhenius | None = Field(
+        None, description="Arrhenius fit of the hop rate (Poisson weights)."
+    )
     report_dir: str | None = Field(None, description="Folder holding report.md and plots.")
     warnings: list[str] = Field(default_factory=list)

@@ -8,6 +8,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ase import units
 
 from ionflow.engines.base import EngineAdapter, MDRequest, RelaxRequest
+from ionflow.engines.mlip.calculators import (
+    SharedForceFieldRelaxMaker,
+    SharedForceFieldStaticMaker,
+)
 from ionflow.engines.mlip.inputs import (
     NOSE_HOOVER_TTIME_FS,
     THERMOSTATS,
@@ -51,7 +55,7 @@ class MlipEngine(EngineAdapter):
         return {"model": settings.mlip.model}
 
     def _relax_maker(self, relax: RelaxRequest, overrides: dict[str, Any]) -> Maker:
-        """Return atomate2's ForceFieldRelaxMaker with the given convergence settings.
+        """Return atomate2's ForceFieldRelaxMaker with the given settings (shared model).
 
         ``overrides`` are ForceFieldRelaxMaker fields. A study's ``engine_overrides`` for
         the mlip engine are ForceFieldMDMaker fields (they reach the MD), so keys only the
@@ -59,8 +63,6 @@ class MlipEngine(EngineAdapter):
         shared ones (``calculator_kwargs``, ``force_field_name``, ...) apply to both. A key
         neither maker has is a ``ConfigError``.
         """
-        from atomate2.forcefields.jobs import ForceFieldRelaxMaker
-
         kwargs: dict[str, Any] = {
             "force_field_name": self.model,
             "relax_cell": relax.relax_cell,
@@ -69,18 +71,16 @@ class MlipEngine(EngineAdapter):
             "calculator_kwargs": dict(self.calculator_kwargs),
         }
         kwargs.update(relax_overrides(overrides))
-        return ForceFieldRelaxMaker(**kwargs)
+        return SharedForceFieldRelaxMaker(**kwargs)
 
     def static_maker(self, *, overrides: dict[str, Any] | None = None) -> Maker:
-        """Return atomate2's ForceFieldStaticMaker."""
-        from atomate2.forcefields.jobs import ForceFieldStaticMaker
-
+        """Return atomate2's ForceFieldStaticMaker (the model is loaded once per process)."""
         kwargs: dict[str, Any] = {
             "force_field_name": self.model,
             "calculator_kwargs": dict(self.calculator_kwargs),
         }
         kwargs.update(overrides or {})
-        return ForceFieldStaticMaker(**kwargs)
+        return SharedForceFieldStaticMaker(**kwargs)
 
     def _md_maker(self, md: MDRequest, overrides: dict[str, Any]) -> Maker:
         """Return atomate2's ForceFieldMDMaker for NVT at one temperature.

@@ -1,7 +1,8 @@
 """CI-NEB with a machine-learned potential: :class:`MlipNebMaker`.
 
-atomate2's ``ForceFieldNebFromImagesMaker`` (ASE NEB) runs inside one job; the true forces
-of the final band are then recomputed for the tangential forces and the NEB max force.
+ASE's CI-NEB runs inside one job with atomate2's force-field calculator (the model loaded
+once per process and shared by the images); the true forces of the final band give the
+tangential forces and the NEB max force.
 Its ``make(images, prev_dir=None, *, label, hop, interpolation, endpoint_dirs)`` returns a
 job whose output is a :class:`~ionflow.schemas.neb.NebDoc`, like every engine's band maker.
 """
@@ -12,9 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+from atomate2.forcefields.utils import revert_default_dtype
 from jobflow import Maker, job
 
 from ionflow.analysis.neb import NebRawData, neb_doc_from_raw, neb_forces
+from ionflow.engines.mlip.calculators import calculator_copy, shared_calculator
 from ionflow.errors import ConfigError
 from ionflow.schemas.neb import HopDoc, NebDoc
 
@@ -93,36 +97,39 @@ class MlipNebMaker(Maker):
         interpolation: str | None = None,
     ) -> NebDoc:
         """Run the band without jobflow (what :meth:`make`'s job calls)."""
+        from ase.mep import NEB
         from ase.optimize import BFGS, FIRE, LBFGS, MDMin
         from atomate2.forcefields.neb import ForceFieldNebFromImagesMaker
+        from pymatgen.io.ase import AseAtomsAdaptor
 
         optimizers = {"FIRE": FIRE, "BFGS": BFGS, "LBFGS": LBFGS, "MDMin": MDMin}
         if self.optimizer not in optimizers:
             raise ConfigError(f"unknown optimizer {self.optimizer!r}; use {', '.join(optimizers)}")
         images = _structures(images)
-        # atomate2 0.1.5: AseNebFromImagesMaker.neb_kwargs defaults to {} and replaces
-        # DEFAULT_NEB_KWARGS, so k and climb silently fall back to ASE's plain NEB with
-        # k = 0.1; we always pass them explicitly. Its ForceFieldNebFromEndpointsMaker.make
-        # takes `images` instead of the (endpoints, num_images) of its parent and never
-        # interpolates, so ionflow interpolates itself and uses the from-images maker only.
         model: str | dict = self.model
         if "." in self.model:  # import path of any ASE calculator (atomate2 monty-dict form)
             module, _, cls = self.model.rpartition(".")
             model = {"@module": module, "@callable": cls}
+        # atomate2 builds the calculator (any force field it knows); the band runs on ASE's
+        # NEB directly. atomate2 0.1.5's AseNebInterface deep-copies the model into every
+        # image and attaches an observer that asks each image for stress and magnetic
+        # moments at every step (a second, full model evaluation when only forces are
+        # needed); its neb_kwargs default {} silently means ASE's plain NEB with k = 0.1.
         ff = ForceFieldNebFromImagesMaker(
-            force_field_name=model,
-            calculator_kwargs=dict(self.calculator_kwargs),
-            neb_kwargs={
-                "k": self.spring_constant_eV_A2,
-                "climb": self.climb,
-                "method": "improvedtangent",
-            },
-            relax_kwargs={"fmax": self.fmax_eV_A},
-            steps=self.max_steps,
+            force_field_name=model, calculator_kwargs=dict(self.calculator_kwargs)
         )
-        result = ff._run_ase_safe(images=[im.copy() for im in images])
-        final = _structures(result.images)
-        energies, forces = self._evaluate(ff, final)
+        calc = shared_calculator(ff, lean=True)
+        atoms = [AseAtomsAdaptor.get_atoms(im) for im in images]
+        for image in atoms:
+            image.calc = calculator_copy(calc)  # own results cache, shared model
+        band = NEB(atoms, k=self.spring_constant_eV_A2, climb=self.climb, method="improvedtangent")
+        with revert_default_dtype():  # as atomate2's _run_ase_safe: CHGNet sets float32
+            converged = optimizers[self.optimizer](band, logfile=None).run(
+                fmax=self.fmax_eV_A, steps=self.max_steps
+            )
+            energies = np.array([float(a.get_potential_energy()) for a in atoms])
+            forces = np.array([np.array(a.get_forces()) for a in atoms])
+        final = [AseAtomsAdaptor.get_structure(a) for a in atoms]
         nf = neb_forces(
             final,
             energies,
@@ -136,7 +143,7 @@ class MlipNebMaker(Maker):
             tangential_forces_eV_A=nf.tangential_eV_A,
             max_force_eV_A=nf.max_force_eV_A,
             fmax_eV_A=self.fmax_eV_A,
-            converged=getattr(result.state, "value", result.state) == "successful",
+            converged=bool(converged),
             source="mlip",
             directory=str(Path.cwd()),
             climb=self.climb,
@@ -150,18 +157,3 @@ class MlipNebMaker(Maker):
             hop=hop,
             interpolation=interpolation,
         )
-
-    @staticmethod
-    def _evaluate(ff: Any, images: list[Structure]) -> tuple[Any, Any]:
-        """Energies (eV) and true forces (eV/Å) of the final band."""
-        import numpy as np
-        from pymatgen.io.ase import AseAtomsAdaptor
-
-        calc = ff.calculator
-        energies, forces = [], []
-        for image in images:
-            atoms = AseAtomsAdaptor.get_atoms(image)
-            atoms.calc = calc
-            energies.append(float(atoms.get_potential_energy()))
-            forces.append(np.array(atoms.get_forces()))
-        return np.array(energies), np.array(forces)
