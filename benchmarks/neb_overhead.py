@@ -72,9 +72,7 @@ def plain_script(hop) -> dict:
     images = [ends[0].copy() for _ in range(N_IMAGES + 1)] + [ends[1].copy()]
     for image in images:
         image.calc = calc
-    band = NEB(
-        images, k=SPRING, climb=True, method="improvedtangent", allow_shared_calculator=True
-    )
+    band = NEB(images, k=SPRING, climb=True, method="improvedtangent", allow_shared_calculator=True)
     band.interpolate("idpp", mic=True)
     converged = FIRE(band, logfile=None).run(fmax=FMAX, steps=STEPS)
     energies = [im.get_potential_energy() for im in images]

@@ -128,6 +128,12 @@ def _study_row(doc: dict[str, Any]) -> dict[str, Any]:
     out = doc["output"]
     meta = out["meta"]
     fit = out.get("arrhenius") or {}
+    source = "tracer D"
+    if (
+        fit.get("activation_energy_eV") is None
+        and (out.get("hop_arrhenius") or {}).get("activation_energy_eV") is not None
+    ):
+        fit, source = out["hop_arrhenius"], "hop count"  # the estimate that uses every hop
     return {
         "study": meta["study"],
         "run_id": meta["run_id"],
@@ -143,6 +149,7 @@ def _study_row(doc: dict[str, Any]) -> dict[str, Any]:
         "activation_energy_std_eV": fit.get("activation_energy_std_eV"),
         "conductivity_300K_mS_cm": fit.get("conductivity_at_target_mS_cm"),
         "conductivity_300K_ci_mS_cm": fit.get("conductivity_at_target_ci_mS_cm"),
+        "arrhenius_source": source if fit.get("activation_energy_eV") is not None else None,
         "diffusion": _diffusion_rows(out),
         "report_dir": out.get("report_dir"),
         "job_uuid": doc.get("uuid"),

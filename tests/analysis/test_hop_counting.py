@@ -7,9 +7,11 @@ import math
 import numpy as np
 import pytest
 
-from ionflow.analysis.hop_counting import count_hops, fit_hop_rate_arrhenius
+from ionflow.analysis.arrhenius import fit_arrhenius
+from ionflow.analysis.hop_counting import count_hops, hop_diffusion_results
 from ionflow.analysis.trajectory import TrajectoryData
 from ionflow.schemas.hops import HopCountResult
+from ionflow.schemas.transport import DiffusionResult
 
 A = 3.0  # simple cubic Li sublattice spacing (Å)
 DT_FS = 10.0
@@ -66,7 +68,8 @@ def test_vacancy_hops_are_counted_once_each():
     result = count_hops(traj, "Li")
     assert result.n_hops == 3
     assert result.n_ions_hopped == 2
-    assert result.hops_per_ion[0] == 2 and result.hops_per_ion[8] == 1
+    assert result.hops_per_ion[0] == 2
+    assert result.hops_per_ion[8] == 1
     assert result.mean_hop_distance_A == pytest.approx(A, abs=0.2)
     duration = 599 * DT_FS / 1000
     assert result.hop_rate_per_ps == pytest.approx(3 / duration)
@@ -106,36 +109,87 @@ def test_framework_hop_flags_a_broken_framework():
     assert any("not intact" in w for w in result.warnings)
 
 
-def _counts(temperature_K: float, rate: float, n: int, intact: bool = True) -> HopCountResult:
+def _counts(temperature_K: float, n: int, d_hop: float, intact: bool = True) -> HopCountResult:
     return HopCountResult(
         specie="Li",
         temperature_K=temperature_K,
-        duration_ps=n / rate,
+        duration_ps=2.0,
         n_mobile=10,
         n_hops=n,
         n_ions_hopped=min(n, 10),
-        hop_rate_per_ps=rate,
+        hop_rate_per_ps=n / 2.0,
         hop_length_A=2.8,
         n_sites=11,
         capture_radius_A=0.84,
+        hop_diffusivity_cm2_s=d_hop if n else None,
         framework_intact=intact,
     )
 
 
-def test_hop_rate_arrhenius_recovers_ea_and_poisson_error():
-    kb = 8.617333262e-5
-    ea = 0.3
-    temps = [600.0, 800.0, 1000.0]
-    rates = [5.0 * math.exp(-ea / (kb * t)) for t in temps]
-    res = fit_hop_rate_arrhenius([_counts(t, r, 100) for t, r in zip(temps, rates, strict=True)])
-    assert res.activation_energy_eV == pytest.approx(ea, abs=1e-9)
-    # σ(Ea) of a weighted line with σ(ln Γ) = 0.1 at each point, hand computed
-    x = np.array([-1 / (kb * t) for t in temps])
-    expected = 0.1 / math.sqrt(np.sum((x - x.mean()) ** 2))
-    assert res.activation_energy_std_eV == pytest.approx(expected, rel=1e-6)
-    # too few hops or a molten framework: left out, and one point is no fit
-    res = fit_hop_rate_arrhenius(
-        [_counts(600, 0.1, 2), _counts(800, 1.0, 50), _counts(1000, 2.0, 90, intact=False)]
+def _tracer(temperature_K: float) -> DiffusionResult:
+    """A tracer result that did not pass the diffusion test (few hops, large σ)."""
+    return DiffusionResult(
+        method="ionflow",
+        specie="Li",
+        charge=1.0,
+        temperature_K=temperature_K,
+        n_frames=500,
+        n_atoms=20,
+        n_mobile=10,
+        time_step_fs=4.0,
+        duration_ps=2.0,
+        volume_A3=500.0,
+        drift="framework",
+        diffusivity_cm2_s=1e-6,
+        diffusivity_std_cm2_s=1e-6,
+        diffusivity_components_cm2_s=[1e-6] * 3,
+        diffusion_tensor_cm2_s=np.diag([1e-6] * 3).tolist(),
+        diffusivity_principal_cm2_s=[1e-6] * 3,
+        principal_axes=np.eye(3).tolist(),
+        dimensionality=0,
+        msd_time_ps=[0.0, 1.0],
+        msd_A2=[0.0, 0.1],
+        msd_std_A2=[0.0, 0.1],
+        diffusing=False,
+        n_effective_hops=0.5,
+        hop_length_A=2.8,
+        conductivity_mS_cm=1.0,
+        fit_start_ps=0.2,
+        fit_end_ps=1.0,
+        n_samples=10,
     )
-    assert res.activation_energy_eV is None
-    assert len(res.warnings) == 3
+
+
+def test_hop_estimate_gives_the_arrhenius_fit_the_tracer_cannot():
+    kb = 8.617333262e-5
+    ea = 0.2
+    temps = [800.0, 1000.0, 1200.0]
+    d_hop = {t: 1e-3 * math.exp(-ea / (kb * t)) for t in temps}
+    counts = [_counts(t, 100, d_hop[t]) for t in temps]
+    tracer = [_tracer(t) for t in temps]
+    assert fit_arrhenius(tracer).activation_energy_eV is None  # nothing "diffuses"
+    hop = hop_diffusion_results(tracer, counts)
+    assert [r.diffusivity_cm2_s for r in hop] == [d_hop[t] for t in temps]
+    assert all(r.diffusivity_std_cm2_s == pytest.approx(0.1 * r.diffusivity_cm2_s) for r in hop)
+    fit = fit_arrhenius(hop)
+    assert fit.activation_energy_eV == pytest.approx(ea, abs=1e-9)
+    # σ(Ea) of a weighted line with σ(ln D) = 1/√100 at each point, hand computed
+    x = np.array([-1 / (kb * t) for t in temps])
+    assert fit.activation_energy_std_eV == pytest.approx(
+        0.1 / math.sqrt(np.sum((x - x.mean()) ** 2)), rel=1e-6
+    )
+    lo, hi = fit.conductivity_at_target_ci_mS_cm
+    assert lo < fit.conductivity_at_target_mS_cm < hi
+    # too few hops or a broken framework: that temperature is left out of the fit
+    mixed = hop_diffusion_results(
+        tracer,
+        [
+            _counts(800, 2, d_hop[800]),
+            _counts(1000, 50, d_hop[1000]),
+            _counts(1200, 90, 1e-4, False),
+        ],
+    )
+    assert [r.diffusing for r in mixed] == [False, True, False]
+    assert "fewer than 4" in mixed[0].warnings[0]
+    assert "framework" in mixed[2].warnings[0]
+    assert fit_arrhenius(mixed).activation_energy_eV is None

@@ -79,7 +79,8 @@ def test_demo_document_is_complete(demo_run):
     (hop,) = system.hops
     assert hop.converged or hop.message
     check = system.md_neb
-    assert check is not None and check.explanation
+    assert check is not None
+    assert check.explanation
     assert check.md_activation_energy_eV == pytest.approx(fit.activation_energy_eV)
     if hop.converged:
         assert _finite(check.neb_barrier_eV, check.difference_sigma)
@@ -98,8 +99,12 @@ def test_demo_report_has_every_piece(demo_run):
     for link in ("md/msd.png", "md/arrhenius.png", "neb_main.png"):
         assert (Path(doc.report_dir) / link).is_file(), link
     printed = "\n".join(lines)
-    assert "Ea = " in printed and "sigma(300 K) = " in printed and "CI" in printed
-    assert "hops: " in printed and "NEB " in printed and "MD vs NEB: " in printed
+    assert "Ea = " in printed
+    assert "sigma(300 K) = " in printed
+    assert "CI" in printed
+    assert "hops: " in printed
+    assert "NEB " in printed
+    assert "MD vs NEB: " in printed
 
 
 def test_query_json_from_a_new_process(demo_run):

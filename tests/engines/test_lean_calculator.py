@@ -57,8 +57,7 @@ def test_other_calculators_untouched():
 def test_md_segment_asks_for_stress_only_at_its_start(tmp_path, monkeypatch):
     """atomate2's trajectory observer must not add a full (stress) evaluation per frame."""
     chgnet = pytest.importorskip("chgnet.model.dynamics")
-    from ionflow.engines.mlip import MlipEngine
-    from ionflow.engines.mlip import calculators
+    from ionflow.engines.mlip import MlipEngine, calculators
     from ionflow.makers.md_segments import run_md_segment
     from ionflow.schemas.md import MDSegmentSpec
 

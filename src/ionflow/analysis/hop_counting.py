@@ -17,10 +17,10 @@ Method (lattice-free, so vacancies, interstitials and dumbbells need no site lis
    arriving at a site other than its current one. Leaving a site and coming back without
    reaching another is no hop (hysteresis between the capture radius and the next site).
 
-The hop rate Γ(T) gives an Arrhenius energy with Poisson weights
-(:func:`fit_hop_rate_arrhenius`); Σd²/(6Nt) over the hops is the uncorrelated
-estimate of the tracer D (the correlation factor of a vacancy mechanism, ~0.65-0.8,
-makes the true tracer D smaller).
+Σd²/(6Nt) over the hops is the uncorrelated estimate of the tracer D, with the Poisson
+error of the hop count (:func:`hop_diffusion_results` turns it into results that the
+ordinary Arrhenius fit takes); the correlation factor of a vacancy or interstitialcy
+mechanism (~0.65-0.8) makes the true tracer D smaller by that factor.
 """
 
 from __future__ import annotations
@@ -31,18 +31,22 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from ionflow.analysis.arrhenius import arrhenius_fit_arrays
 from ionflow.analysis.conductivity import A2_PS_TO_CM2_S
 from ionflow.analysis.displacements import framework_drift, hop_length_A
 from ionflow.analysis.trajectory import TrajectoryData
 from ionflow.errors import InputError
-from ionflow.schemas.hops import HopCountResult, HopRateArrhenius
+from ionflow.schemas.hops import HopCountResult
+from ionflow.schemas.transport import DiffusionResult
 
 __all__ = [
     "FRAMEWORK_LIMIT_FRACTION",
+    "MIN_HOPS",
     "count_hops",
-    "fit_hop_rate_arrhenius",
+    "hop_diffusion_results",
 ]
+
+#: fewest hops for a temperature's hop estimate of D to enter an Arrhenius fit
+MIN_HOPS = 4
 
 #: running-mean window that removes thermal rattling (fs)
 SMOOTH_FS = 100.0
@@ -201,51 +205,53 @@ def count_hops(
     )
 
 
-def fit_hop_rate_arrhenius(
-    results: Sequence[HopCountResult], min_hops: int = 3
-) -> HopRateArrhenius:
-    """Arrhenius fit of the hop rate over temperatures (weights: Poisson, σ(ln Γ) = 1/√n).
+def hop_diffusion_results(
+    results: Sequence[DiffusionResult],
+    counts: Sequence[HopCountResult],
+    min_hops: int = MIN_HOPS,
+) -> list[DiffusionResult]:
+    """Return the tracer results with D replaced by the hop estimate (for fit_arrhenius).
 
-    Temperatures with fewer than ``min_hops`` hops or a broken framework are left out.
+    D_hop = Σ d² / (6 N t) over the counted hops, σ(D_hop) = D_hop / √n (Poisson). A
+    temperature counts as diffusing with at least ``min_hops`` hops and an intact
+    framework. D_hop assumes uncorrelated hops (correlation factor f = 1), so it exceeds
+    the tracer D by 1/f (≈ 1.3-1.5 for vacancy and interstitialcy mechanisms); the
+    activation energy is unaffected when f does not depend on T.
 
     Parameters
     ----------
     results
-        Hop counts of one species at several temperatures.
+        Tracer diffusion results (one per temperature).
+    counts
+        Hop counts of the same runs.
     min_hops
-        Fewest hops a temperature needs to enter the fit.
+        Fewest hops for a temperature to enter the fit.
 
     Returns
     -------
-    HopRateArrhenius
-        Ea ± σ (None with fewer than two usable temperatures, with a warning why).
+    list of DiffusionResult
+        Copies of the results that have a hop count, with D, σ(D) and ``diffusing`` from
+        the hops (feed them to :func:`ionflow.analysis.arrhenius.fit_arrhenius`).
     """
-    results = sorted(results, key=lambda r: r.temperature_K)
-    specie = results[0].specie if results else "Li"
-    used = [r for r in results if r.n_hops >= min_hops and r.framework_intact]
-    warnings = [
-        f"{r.temperature_K:g} K left out ("
-        + (f"{r.n_hops} hops < {min_hops}" if r.n_hops < min_hops else "framework not intact")
-        + ")"
-        for r in results
-        if r not in used
-    ]
-    temps = [r.temperature_K for r in used]
-    base = {
-        "specie": specie,
-        "fitted_temperatures_K": temps,
-        "n_hops": [r.n_hops for r in used],
-    }
-    if len(set(temps)) < 2:
-        warnings.append("fewer than two temperatures with hops: no hop-rate Arrhenius fit")
-        return HopRateArrhenius(**base, warnings=warnings)
-    rate = np.array([r.hop_rate_per_ps for r in used])
-    sig = np.array([1.0 / math.sqrt(r.n_hops) for r in used])
-    params, cov, chi2 = arrhenius_fit_arrays(np.array(temps), np.log(rate), sig)
-    return HopRateArrhenius(
-        **base,
-        activation_energy_eV=float(params[1]),
-        activation_energy_std_eV=float(math.sqrt(cov[1, 1])),
-        reduced_chi2=chi2,
-        warnings=warnings,
-    )
+    by_t = {c.temperature_K: c for c in counts}
+    out = []
+    for r in results:
+        c = by_t.get(r.temperature_K)
+        if c is None:
+            continue
+        d = c.hop_diffusivity_cm2_s or 0.0
+        n = c.n_hops
+        ok = n >= min_hops and c.framework_intact and d > 0
+        why = f"{n} hops (fewer than {min_hops})" if n < min_hops else "framework not intact"
+        out.append(
+            r.model_copy(
+                update={
+                    "diffusivity_cm2_s": d,
+                    "diffusivity_std_cm2_s": d / math.sqrt(n) if n else None,
+                    "diffusivity_upper_bound_cm2_s": None if ok else d,
+                    "diffusing": ok,
+                    "warnings": [] if ok else [f"hop estimate not used: {why}"],
+                }
+            )
+        )
+    return out

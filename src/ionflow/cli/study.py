@@ -37,21 +37,20 @@ def print_transport_summary(doc, report: bool = True) -> None:
             line += f"  hops: {c.n_hops} in {c.duration_ps:.2g} ps"
             line += "" if c.framework_intact else "  (framework NOT intact)"
         echo(line)
-    if fit is not None and fit.activation_energy_eV is not None:
-        ci = fit.conductivity_at_target_ci_mS_cm
-        sigma = fit.conductivity_at_target_mS_cm
-        echo(f"  Ea = {fit.activation_energy_eV:.3f} ± {fit.activation_energy_std_eV or 0:.3f} eV")
+    shown = False
+    for f, name in ((fit, "tracer D"), (doc.hop_arrhenius, "hop count")):
+        if f is None or f.activation_energy_eV is None:
+            continue
+        ci = f.conductivity_at_target_ci_mS_cm
+        sigma = f.conductivity_at_target_mS_cm
+        text = f"  Ea = {f.activation_energy_eV:.3f} ± {f.activation_energy_std_eV or 0:.3f} eV"
         if sigma is not None:
-            ci_s = f" ({fit.confidence_level:.0%} CI {ci[0]:.3g}–{ci[1]:.3g})" if ci else ""
-            echo(f"  sigma({fit.target_temperature_K:g} K) = {sigma:.3g} mS/cm{ci_s}")
-    else:
-        echo("  no Arrhenius fit of D (fewer than two diffusing temperatures)")
-    hop_fit = doc.hop_arrhenius
-    if hop_fit is not None and hop_fit.activation_energy_eV is not None:
-        echo(
-            f"  hop-rate Ea = {hop_fit.activation_energy_eV:.3f} ± "
-            f"{hop_fit.activation_energy_std_eV or 0:.3f} eV"
-        )
+            text += f", sigma({f.target_temperature_K:g} K) = {sigma:.3g} mS/cm"
+            text += f" ({f.confidence_level:.0%} CI {ci[0]:.3g}–{ci[1]:.3g})" if ci else ""
+        echo(f"{text}  [{name} Arrhenius]")
+        shown = True
+    if not shown:
+        echo("  no Arrhenius fit (fewer than two temperatures with diffusion or hops)")
     if doc.missing_temperatures_K:
         echo(f"  missing temperatures: {doc.missing_temperatures_K}")
     if report:

@@ -173,7 +173,7 @@ def md_neb_check(
     source = ""
     for fit, name in (
         (transport.arrhenius, "tracer D Arrhenius"),
-        (transport.hop_arrhenius, "hop-rate Arrhenius"),
+        (transport.hop_arrhenius, "hop-count Arrhenius"),
     ):
         if fit is not None and fit.activation_energy_eV is not None:
             ea, std, source = fit.activation_energy_eV, fit.activation_energy_std_eV, name

@@ -16,7 +16,7 @@ from pymatgen.core.trajectory import Trajectory
 
 from ionflow.analysis.arrhenius import fit_arrhenius
 from ionflow.analysis.diffusion import analyze_diffusion
-from ionflow.analysis.hop_counting import count_hops, fit_hop_rate_arrhenius
+from ionflow.analysis.hop_counting import count_hops, hop_diffusion_results
 from ionflow.analysis.trajectory import TrajectoryData
 from ionflow.errors import InputError
 from ionflow.report.transport import write_transport_report
@@ -247,7 +247,10 @@ def summarize_study_result(
         (as_model(c, HopCountResult) for c in hop_counts or [] if c is not None),
         key=lambda c: c.temperature_K,
     )
-    hop_fit = fit_hop_rate_arrhenius(counts) if counts else None
+    hop_fit = None
+    if counts and results:
+        hop_results = hop_diffusion_results(results, counts)
+        hop_fit = fit_arrhenius(hop_results, target_temperature_K=target_temperature_K)
     broken = [f"{c.temperature_K:g} K" for c in counts if not c.framework_intact]
     if broken:
         warnings.append(

@@ -54,10 +54,18 @@ def system_md_neb_lines(s: SystemDoc) -> list[str]:
         lines.append("")
         fit = t.hop_arrhenius
         if fit is not None and fit.activation_energy_eV is not None:
+            ci = fit.conductivity_at_target_ci_mS_cm
+            sigma = fit.conductivity_at_target_mS_cm
             lines.append(
-                f"- hop-rate Arrhenius: Ea = {fit.activation_energy_eV:.3f} ± "
-                f"{fit.activation_energy_std_eV or 0:.3f} eV over "
-                f"{', '.join(f'{x:g}' for x in fit.fitted_temperatures_K)} K"
+                f"- hop-count Arrhenius (D = Σd²/6Nt, Poisson errors, uncorrelated hops): "
+                f"Ea = {fit.activation_energy_eV:.3f} ± {fit.activation_energy_std_eV or 0:.3f}"
+                f" eV over {', '.join(f'{x:g}' for x in fit.fitted_temperatures_K)} K"
+                + (
+                    f", σ({fit.target_temperature_K:g} K) = {sigma:.3g} mS/cm"
+                    + (f" (CI {ci[0]:.3g}–{ci[1]:.3g})" if ci else "")
+                    if sigma is not None
+                    else ""
+                )
             )
     check = s.md_neb
     if check is not None:

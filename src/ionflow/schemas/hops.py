@@ -1,15 +1,14 @@
-"""Hop counts of the mobile ions in one MD run, and the Arrhenius fit of the hop rate.
+"""Hop counts of the mobile ions in one MD run.
 
 :class:`HopCountResult` is the output of :func:`ionflow.analysis.hop_counting.count_hops`
-(one temperature); :class:`HopRateArrhenius` the fit of the hop rate over temperatures.
-Every float is finite or None (NaN/inf never reach the store).
+(one temperature). Every float is finite or None (NaN/inf never reach the store).
 """
 
 import math
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["HopCountResult", "HopRateArrhenius"]
+__all__ = ["HopCountResult"]
 
 
 class _Finite(BaseModel):
@@ -61,16 +60,4 @@ class HopCountResult(_Finite):
     framework_intact: bool = Field(
         True, description="No framework atom left its site (smoothed displacement < limit)."
     )
-    warnings: list[str] = Field(default_factory=list)
-
-
-class HopRateArrhenius(_Finite):
-    """Arrhenius fit of the hop rate: ln Γ = ln Γ0 − Ea/(k_B T), Poisson weights."""
-
-    specie: str = Field(..., description="Mobile element.")
-    fitted_temperatures_K: list[float] = Field(default_factory=list)
-    n_hops: list[int] = Field(default_factory=list, description="Hops per fitted temperature.")
-    activation_energy_eV: float | None = Field(None, description="Ea of the hop rate (eV).")
-    activation_energy_std_eV: float | None = Field(None, description="σ(Ea) (eV).")
-    reduced_chi2: float | None = Field(None, description="χ²/dof (None with 2 points).")
     warnings: list[str] = Field(default_factory=list)

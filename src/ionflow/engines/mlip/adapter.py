@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 
 __all__ = ["MlipEngine"]
 
+#: force fields whose Python package ionflow checks for up front (model -> package)
+_MODEL_PACKAGES = {"CHGNet": "chgnet"}
+
 
 @dataclass
 class MlipEngine(EngineAdapter):
@@ -48,6 +52,16 @@ class MlipEngine(EngineAdapter):
     }
     model: str = "CHGNet"
     calculator_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # fail when the study is built, not inside its first job (atomate2 reports a
+        # missing CHGNet as an unrelated matgl import error)
+        package = _MODEL_PACKAGES.get(self.model)
+        if package is not None and importlib.util.find_spec(package) is None:
+            raise ConfigError(
+                f"the mlip engine's {self.model} model needs the {package} package: "
+                f"pip install 'ionflow[mlff]' (or pip install {package} torch)"
+            )
 
     @classmethod
     def settings_options(cls, settings: IonflowSettings) -> dict[str, Any]:

@@ -27,7 +27,10 @@ if TYPE_CHECKING:
 
     from pymatgen.core import Structure
 
-__all__ = ["MlipNebMaker"]
+__all__ = ["FLAT_BAND_EV", "MlipNebMaker", "refuse_flat_band"]
+
+#: a converged band whose images span less than this (eV) has no barrier to report
+FLAT_BAND_EV = 0.005
 
 
 def _structures(images: Sequence[Any]) -> list[Structure]:
@@ -148,7 +151,7 @@ class MlipNebMaker(Maker):
             directory=str(Path.cwd()),
             climb=self.climb,
         )
-        return neb_doc_from_raw(
+        doc = neb_doc_from_raw(
             raw,
             label=label,
             n_images=len(images) - 2,
@@ -157,3 +160,31 @@ class MlipNebMaker(Maker):
             hop=hop,
             interpolation=interpolation,
         )
+        return refuse_flat_band(doc)
+
+
+def refuse_flat_band(doc: NebDoc, flat_eV: float = FLAT_BAND_EV) -> NebDoc:
+    """Report no barrier for a band whose images all lie within ``flat_eV`` of each other.
+
+    Such a band means the two endpoints are not separate minima of the potential in this
+    cell: both relaxed into the same (or a translated) configuration, e.g. two Li in a
+    short LaCl3 channel that slide freely along it (the --quick LaCl3 study printed
+    "barriers" of 0 and 0.001 eV this way). The document keeps the energies and says why.
+    """
+    energies = doc.relative_energies_eV
+    if not doc.converged or not energies or max(energies) - min(energies) > flat_eV:
+        return doc
+    span_meV = 1000 * (max(energies) - min(energies))
+    return doc.model_copy(
+        update={
+            "converged": False,
+            "barrier_forward_eV": None,
+            "barrier_backward_eV": None,
+            "spline_barrier_forward_eV": None,
+            "message": (
+                f"flat band: every image within {span_meV:.1f} meV of the others; the two "
+                "endpoints are not separate minima in this cell (they relaxed into the same "
+                "or a translated configuration), so there is no barrier to report"
+            ),
+        }
+    )
