@@ -68,8 +68,11 @@ def test_flat_band_has_no_barrier():
     flat = refuse_flat_band(_band([-10.0, -9.999, -9.998, -10.0]))
     assert not flat.converged
     assert flat.barrier_forward_eV is None
-    assert "flat band" in flat.message
-    assert "2.0 meV" in flat.message
+    assert "no saddle point" in flat.message
+    assert "span 2.0 meV" in flat.message
+    # monotonic: the highest image is an endpoint (the LaCl3 channel's 0.073 / 0.000 eV)
+    rising = refuse_flat_band(_band([-10.0, -9.98, -9.95, -9.927]))
+    assert not rising.converged
     real = _band([-10.0, -9.8, -9.7, -9.8, -10.0])
     assert refuse_flat_band(real) is real
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["FLAT_BAND_EV", "MlipNebMaker", "refuse_flat_band"]
 
-#: a converged band whose images span less than this (eV) has no barrier to report
+#: a converged band whose images rise less than this (eV) above both ends has no saddle
 FLAT_BAND_EV = 0.005
 
 
@@ -164,15 +164,21 @@ class MlipNebMaker(Maker):
 
 
 def refuse_flat_band(doc: NebDoc, flat_eV: float = FLAT_BAND_EV) -> NebDoc:
-    """Report no barrier for a band whose images all lie within ``flat_eV`` of each other.
+    """Report no barrier for a band without a saddle point between its endpoints.
 
-    Such a band means the two endpoints are not separate minima of the potential in this
-    cell: both relaxed into the same (or a translated) configuration, e.g. two Li in a
-    short LaCl3 channel that slide freely along it (the --quick LaCl3 study printed
-    "barriers" of 0 and 0.001 eV this way). The document keeps the energies and says why.
+    A converged band whose intermediate images rise less than ``flat_eV`` above the
+    higher endpoint has no transition state: the energy is flat or rises monotonically
+    from one end to the other, so the higher end is not a minimum of the potential in
+    this cell (it would relax toward the other) and "highest image minus endpoint" is
+    an endpoint energy difference, not a barrier. The --quick LaCl3 study printed such
+    "barriers" (0 and 0.001 eV: two Li in a short channel slide freely along it). The
+    document keeps the energies and says why.
     """
     energies = doc.relative_energies_eV
-    if not doc.converged or not energies or max(energies) - min(energies) > flat_eV:
+    if not doc.converged or len(energies) < 3:
+        return doc
+    rise = max(energies[1:-1]) - max(energies[0], energies[-1])
+    if rise >= flat_eV:
         return doc
     span_meV = 1000 * (max(energies) - min(energies))
     return doc.model_copy(
@@ -182,9 +188,9 @@ def refuse_flat_band(doc: NebDoc, flat_eV: float = FLAT_BAND_EV) -> NebDoc:
             "barrier_backward_eV": None,
             "spline_barrier_forward_eV": None,
             "message": (
-                f"flat band: every image within {span_meV:.1f} meV of the others; the two "
-                "endpoints are not separate minima in this cell (they relaxed into the same "
-                "or a translated configuration), so there is no barrier to report"
+                f"no saddle point: the band is flat or monotonic (images span {span_meV:.1f} "
+                f"meV, none rises {1000 * flat_eV:g} meV above the higher endpoint), so the "
+                "endpoints are not separate minima in this cell and there is no barrier"
             ),
         }
     )
