@@ -105,28 +105,20 @@ class TransportStudyMaker(Maker):
                 # run-until-converged: the MD flow's last check already analysed all segments
                 results.append(md_flow.output["diffusion"][i])
                 continue
-            hops_job = count_md_hops(
-                md_flow.output["trajectories"][i],
-                temperature_K=float(temperature),
-                time_step_fs=md.time_step_fs,
-                traj_interval=md.traj_interval,
-                skip_frames=skip,
-                specie=analysis.specie,
-                drift=analysis.drift,
-            )
+            run = {
+                "temperature_K": float(temperature),
+                "time_step_fs": md.time_step_fs,
+                "traj_interval": md.traj_interval,
+                "skip_frames": skip,
+                "specie": analysis.specie,
+                "drift": analysis.drift,
+            }
+            trajectories = md_flow.output["trajectories"][i]
+            hops_job = count_md_hops(trajectories, **run)
             hops_job.name = f"count hops {float(temperature):g}K"
             jobs.append(hops_job)
             hop_counts.append(hops_job.output)
-            analysis_job = analyze_md(
-                md_flow.output["trajectories"][i],
-                temperature_K=float(temperature),
-                time_step_fs=md.time_step_fs,
-                traj_interval=md.traj_interval,
-                skip_frames=skip,
-                specie=analysis.specie,
-                min_time_ps=analysis.min_time_ps,
-                drift=analysis.drift,
-            )
+            analysis_job = analyze_md(trajectories, min_time_ps=analysis.min_time_ps, **run)
             analysis_job.name = f"analyze {float(temperature):g}K"
             jobs.append(analysis_job)
             results.append(analysis_job.output)

@@ -125,11 +125,16 @@ class MlipNebMaker(Maker):
         atoms = [AseAtomsAdaptor.get_atoms(im) for im in images]
         for image in atoms:
             image.calc = calculator_copy(calc)  # own results cache, shared model
-        band = NEB(atoms, k=self.spring_constant_eV_A2, climb=self.climb, method="improvedtangent")
+        band = NEB(atoms, k=self.spring_constant_eV_A2, climb=False, method="improvedtangent")
         with revert_default_dtype():  # as atomate2's _run_ase_safe: CHGNet sets float32
-            converged = optimizers[self.optimizer](band, logfile=None).run(
-                fmax=self.fmax_eV_A, steps=self.max_steps
-            )
+            opt = optimizers[self.optimizer](band, logfile=None)
+            if self.climb:
+                # plain NEB first (to 3x the criterion, at most half the steps): a climbing
+                # image switched on in a raw interpolated band climbs whatever spike it has
+                opt.run(fmax=3 * self.fmax_eV_A, steps=max(1, self.max_steps // 2))
+                band.climb = True
+            left = max(1, self.max_steps - opt.nsteps)
+            converged = opt.run(fmax=self.fmax_eV_A, steps=left)
             energies = np.array([float(a.get_potential_energy()) for a in atoms])
             forces = np.array([np.array(a.get_forces()) for a in atoms])
         final = [AseAtomsAdaptor.get_structure(a) for a in atoms]
