@@ -37,6 +37,14 @@ LINEAR_SIGMA = 3.0
 LINEAR_REL = 0.2
 
 
+def _auto_start_ps(total_ps: float) -> float:
+    """Return the first automatic fit-window start (ps) of a run lasting ``total_ps``."""
+    return max(
+        min(AUTO_VIBRATION_PS, AUTO_MAX_START_FRACTION * total_ps),
+        min(AUTO_START_FRACTION * total_ps, AUTO_START_CAP_PS),
+    )
+
+
 def fit_window_lags(
     n_frames: int,
     time_step_fs: float,
@@ -64,10 +72,7 @@ def fit_window_lags(
     dt_ps = time_step_fs / 1000.0
     total_ps = (n_frames - 1) * dt_ps
     if min_time_ps is None:
-        min_time_ps = max(
-            min(AUTO_VIBRATION_PS, AUTO_MAX_START_FRACTION * total_ps),
-            min(AUTO_START_FRACTION * total_ps, AUTO_START_CAP_PS),
-        )
+        min_time_ps = _auto_start_ps(total_ps)
     if max_time_ps is None:
         max_time_ps = min(AUTO_END_FRACTION * total_ps, AUTO_END_RATIO * min_time_ps)
         max_time_ps = max(max_time_ps, min_time_ps + 3 * dt_ps)
@@ -93,10 +98,8 @@ def auto_fit_windows(n_frames: int, time_step_fs: float) -> list[tuple[int, int]
 
     Parameters
     ----------
-    n_frames
-        Frames in the run.
-    time_step_fs
-        Time between frames (fs).
+    n_frames, time_step_fs
+        As in :func:`fit_window_lags`.
 
     Returns
     -------
@@ -106,10 +109,7 @@ def auto_fit_windows(n_frames: int, time_step_fs: float) -> list[tuple[int, int]
     """
     dt_ps = time_step_fs / 1000.0
     total = (n_frames - 1) * dt_ps
-    start = max(
-        min(AUTO_VIBRATION_PS, AUTO_MAX_START_FRACTION * total),
-        min(AUTO_START_FRACTION * total, AUTO_START_CAP_PS),
-    )
+    start = _auto_start_ps(total)
     windows: list[tuple[int, int]] = []
     while True:
         end = min(AUTO_END_FRACTION * total, AUTO_END_RATIO * start)

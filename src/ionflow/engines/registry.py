@@ -118,15 +118,13 @@ def get_engine(name: str, **kwargs: Any) -> EngineAdapter:
     EngineAdapter
         The adapter.
     """
-    cls = adapter_class(name)
-    known = adapter_options(name)
-    unknown = sorted(set(kwargs) - known)
+    unknown = sorted(set(kwargs) - adapter_options(name))
     if unknown:
         raise ConfigError(
             f"engine {name!r} has no adapter option {', '.join(map(repr, unknown))}; "
-            f"options: {', '.join(sorted(known))}"
+            f"options: {', '.join(sorted(adapter_options(name)))}"
         )
-    return cls(**kwargs)
+    return adapter_class(name)(**kwargs)
 
 
 def has_capability(name: str, capability: str) -> bool:

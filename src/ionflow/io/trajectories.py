@@ -22,7 +22,7 @@ import numpy as np
 from monty.serialization import loadfn
 from pymatgen.core.trajectory import Trajectory
 
-from ionflow.analysis.trajectory import TrajectoryData
+from ionflow.analysis.trajectory import TrajectoryData, common_temperature_K
 from ionflow.errors import InputError
 from ionflow.io.cp2k import read_cp2k_xyz
 from ionflow.io.streams import frames_to_array, truncation_warning
@@ -165,12 +165,6 @@ def read_run(
     if not paths:
         raise InputError("no trajectory files given")
     segments = [read_trajectory(p, time_step_fs, cell) for p in paths]
-    temps = {round(s.temperature_K, 3) for s in segments if s.temperature_K is not None}
-    if len(temps) > 1:
-        raise InputError(
-            "the files were run at different temperatures ("
-            + ", ".join(f"{t:g} K" for t in sorted(temps))
-            + "); give one temperature's segments per run"
-        )
+    common_temperature_K(segments, "the files", "give one temperature's segments per run")
     run = TrajectoryData.concatenate(segments)
     return run.subsample(step_skip)

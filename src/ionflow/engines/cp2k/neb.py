@@ -256,6 +256,25 @@ def write_band_inputs(images: Sequence[Structure], directory: str | Path, **sett
     return path
 
 
+#: Cp2kNebMaker fields passed on to :func:`band_input` under the same name
+_BAND_INPUT_FIELDS = (
+    "climb",
+    "spring_constant_eV_A2",
+    "fmax_eV_A",
+    "max_steps",
+    "n_procs_per_replica",
+    "charge",
+    "cutoff_Ry",
+    "rel_cutoff_Ry",
+    "eps_scf",
+    "max_scf",
+    "functional",
+    "uks",
+    "basis_and_potential",
+    "method_input",
+)
+
+
 @dataclass
 class Cp2kNebMaker(OneJobNebMaker):
     """CI-NEB with CP2K's BAND run type, through custodian.
@@ -317,22 +336,7 @@ class Cp2kNebMaker(OneJobNebMaker):
 
     def input_settings(self) -> dict[str, Any]:
         """Keyword arguments of :func:`band_input` from this maker's fields."""
-        return {
-            "climb": self.climb,
-            "spring_constant_eV_A2": self.spring_constant_eV_A2,
-            "fmax_eV_A": self.fmax_eV_A,
-            "max_steps": self.max_steps,
-            "n_procs_per_replica": self.n_procs_per_replica,
-            "charge": self.charge,
-            "cutoff_Ry": self.cutoff_Ry,
-            "rel_cutoff_Ry": self.rel_cutoff_Ry,
-            "eps_scf": self.eps_scf,
-            "max_scf": self.max_scf,
-            "functional": self.functional,
-            "uks": self.uks,
-            "basis_and_potential": self.basis_and_potential,
-            "method_input": self.method_input,
-        }
+        return {name: getattr(self, name) for name in _BAND_INPUT_FIELDS}
 
     def run(
         self,
