@@ -128,7 +128,7 @@ def test_shared_argyrodite_xdatcars_match_pad(aimd_dir):
     from pymatgen.io.vasp import Xdatcar
 
     files = [aimd_dir / f"li6ps5cl_500K_0p/run{i}/XDATCAR.gz" for i in (1, 2)]
-    traj = read_run(files, time_step_fs=100.0)
+    traj = read_run(files, time_step_fs=2.0, step_skip=50)
     ours = analyze_diffusion_pymatgen(traj, "Li", 500.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -140,7 +140,7 @@ def test_shared_argyrodite_xdatcars_match_pad(aimd_dir):
 def test_shared_argyrodite_run1_matches_pad(aimd_dir):
     """Default-run peer check on a public AIMD file (one segment, 140 frames)."""
     path = aimd_dir / "li6ps5cl_500K_0p/run1/XDATCAR.gz"
-    traj = read_run([path], time_step_fs=100.0)
+    traj = read_run([path], time_step_fs=2.0, step_skip=50)
     ours = analyze_diffusion_pymatgen(traj, "Li", 500.0)
     theirs = pad.DiffusionAnalyzer.from_structures(_structures(traj), "Li", 500.0, 100.0, 1)
     _compare(ours, theirs)

@@ -228,6 +228,8 @@ def analyze_diffusion_pymatgen(
         n_atoms=traj.n_atoms,
         n_mobile=int(n_mob),
         time_step_fs=frame_fs,
+        md_time_step_fs=traj.md_time_step_fs,
+        md_step_skip=traj.md_step_skip,
         duration_ps=total_ps,
         volume_A3=volume,
         drift="framework",
