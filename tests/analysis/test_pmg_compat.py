@@ -147,3 +147,41 @@ def test_shared_argyrodite_run1_matches_pad(aimd_dir):
     default = analyze_diffusion(traj, "Li", 500.0)
     assert default.diffusing
     assert default.dimensionality == 3
+
+
+def test_default_estimator_agrees_with_kinisi_on_a_long_real_run(aimd_dir):
+    """li6ps5cl 500 K (28 ps, 192 Li): D inside kinisi's 95 % interval at the same start."""
+    kinisi = pytest.importorskip("kinisi")  # a peers extra, pinned in constraints.txt
+    import scipp as sc
+    from kinisi.analyze import DiffusionAnalyzer
+    from kinisi.displacement import calculate_msd
+    from kinisi.parser import Parser
+
+    assert kinisi.__version__
+    files = [aimd_dir / f"li6ps5cl_500K_0p/run{i}/XDATCAR.gz" for i in (1, 2)]
+    traj = read_run(files, time_step_fs=2.0, step_skip=50)
+    ours = analyze_diffusion(traj, "Li", 500.0)
+    li = traj.indices_of("Li")
+    lattices = np.broadcast_to(traj.lattices, (traj.n_frames, 3, 3)).copy()
+    parser = Parser(
+        sc.array(dims=["time", "particle", "dimension"], values=traj.frac_coords),
+        sc.array(dims=["time", "dimension1", "dimension2"], values=lattices, unit="angstrom"),
+        time_step=sc.scalar(2.0, unit="fs"),
+        step_skip=sc.scalar(50, unit=sc.units.dimensionless),
+        specie_indices=sc.array(dims=["particle"], values=li),
+    )
+    theirs = DiffusionAnalyzer(parser)
+    theirs._dg = calculate_msd(parser, progress=False)  # what from_xdatcar does
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs.diffusion(
+            sc.scalar(ours.fit_start_ps, unit="ps"),
+            progress=False,
+            n_samples=300,
+            n_burn=200,
+            random_state=np.random.RandomState(1),
+        )
+    lo, hi = np.percentile(theirs.D.values, [2.5, 97.5])
+    assert lo <= ours.diffusivity_cm2_s <= hi
+    assert ours.fit_end_ps == pytest.approx(traj.duration_ps)
+    assert ours.diffusivity_window_std_cm2_s > 0  # the MSD bends: window spread is in σ

@@ -216,8 +216,8 @@ def read_xdatcar(path: str | Path, time_step_fs: float | None = None) -> Traject
     label = str(path)
     if time_step_fs is None:
         raise InputError(
-            f"{label}: XDATCAR does not store the time step; pass the time between stored "
-            "frames (POTIM × NBLOCK, fs) with --time-step"
+            f"{label}: XDATCAR does not store the time step; pass --time-step (POTIM, fs) "
+            "and --step-skip (NBLOCK), or keep the INCAR beside it"
         )
     frames: list[np.ndarray] = []
     lattices: list[np.ndarray] = []

@@ -101,8 +101,15 @@ class DiffusionResult(_Doc):
     hop_length_A: float = Field(
         ..., gt=0, description="Median nearest-neighbour distance between mobile ions (Å)."
     )
-    conductivity_mS_cm: float = Field(
-        ..., description="Nernst–Einstein conductivity n z² e² D /(k_B T) (mS/cm)."
+    conductivity_mS_cm: float | None = Field(
+        None,
+        description="Nernst–Einstein conductivity n z² e² D /(k_B T) (mS/cm); None when the "
+        "D estimate is not positive (a σ is never computed from it).",
+    )
+    conductivity_upper_bound_mS_cm: float | None = Field(
+        None,
+        ge=0,
+        description="When not diffusing: σ of diffusivity_upper_bound_cm2_s (mS/cm).",
     )
     conductivity_std_mS_cm: float | None = Field(
         None, ge=0, description="Standard error of the conductivity (mS/cm)."
