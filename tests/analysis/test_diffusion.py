@@ -258,3 +258,32 @@ def test_sigma_of_d_by_hand(random_walk):
     assert r.diffusivity_std_cm2_s == pytest.approx(
         np.hypot(stat, r.diffusivity_window_std_cm2_s), rel=1e-7
     )
+
+
+def test_non_positive_d_is_never_a_sigma_and_prints_as_not_determined(random_walk, capsys):
+    """A frozen lattice can give D ≤ 0: no σ from it, an upper bound from the + side."""
+    from ionflow.cli.analyze_diffusion import _print_diffusion
+    from ionflow.report.transport import diffusion_text, haven_text
+
+    for seed in range(20):
+        r = analyze_diffusion(
+            random_walk(n_frames=300, n_li=12, diffusivity_cm2_s=0.0, vibration_A=0.1, seed=seed),
+            "Li",
+            900.0,
+        )
+        if r.diffusivity_cm2_s <= 0:
+            break
+    assert r.diffusivity_cm2_s <= 0
+    assert r.conductivity_mS_cm is None
+    assert r.conductivity_std_mS_cm is None
+    assert r.diffusivity_upper_bound_cm2_s == pytest.approx(2 * r.diffusivity_std_cm2_s)
+    assert r.conductivity_upper_bound_mS_cm > 0
+    d_txt, s_txt = diffusion_text(r)
+    assert d_txt.startswith("not determined (no diffusion, D ≤ 0)")
+    assert s_txt.startswith("not determined; σ < ")
+    assert haven_text(r).startswith("not determined: ")
+    _print_diffusion(r)
+    out = capsys.readouterr().out
+    assert "D = not determined" in out
+    assert "σ = not determined" in out
+    assert "-" not in out.split("σ = ")[1].split("\n")[0]  # no negative number printed

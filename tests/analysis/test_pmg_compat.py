@@ -33,7 +33,11 @@ def _compare(ours, theirs):
     assert ours.diffusivity_std_cm2_s == pytest.approx(theirs.diffusivity_std_dev, rel=REL)
     assert ours.conductivity_mS_cm == pytest.approx(theirs.conductivity, rel=REL)
     assert ours.charge_diffusivity_cm2_s == pytest.approx(theirs.chg_diffusivity, rel=REL)
-    assert ours.haven_ratio == pytest.approx(theirs.haven_ratio, rel=REL)
+    if ours.haven_ratio is not None:
+        assert ours.haven_ratio == pytest.approx(theirs.haven_ratio, rel=REL)
+    else:  # not physical, or too uncertain: said so, with DiffusionAnalyzer's value
+        assert ours.haven_ratio_not_determined
+        assert not ours.diffusing or any(f"{theirs.haven_ratio:.3g}" in w for w in ours.warnings)
     assert np.allclose(ours.diffusivity_components_cm2_s, theirs.diffusivity_components, rtol=REL)
     assert ours.fit_start_ps * 1000 == pytest.approx(theirs.dt[0])
     assert ours.fit_end_ps * 1000 == pytest.approx(theirs.dt[-1])
@@ -185,3 +189,24 @@ def test_default_estimator_agrees_with_kinisi_on_a_long_real_run(aimd_dir):
     assert lo <= ours.diffusivity_cm2_s <= hi
     assert ours.fit_end_ps == pytest.approx(traj.duration_ps)
     assert ours.diffusivity_window_std_cm2_s > 0  # the MSD bends: window spread is in σ
+
+
+def test_unphysical_haven_ratio_is_not_determined_with_both_methods(random_walk):
+    """Independent walkers: D_charge ≈ D_tracer but very noisy; huge ratios are refused."""
+    from ionflow.analysis.conductivity import checked_haven_ratio
+
+    assert checked_haven_ratio(1e-6, 1e-6 / 50.6, None)[2].startswith("50.6 is outside")
+    assert checked_haven_ratio(1e-6, 1e-9, None)[0] is None
+    h, h_std, why = checked_haven_ratio(1e-6, 2e-6, 0.2)
+    assert (h, h_std, why) == (0.5, 0.2, None)
+    assert "relative error" in checked_haven_ratio(1e-6, 2e-6, 0.6)[2]
+    assert checked_haven_ratio(-1e-6, 2e-6, None)[2] == "tracer D is not positive"
+    assert checked_haven_ratio(1e-6, 2e-6, None, diffusing=False)[0] is None
+    traj = random_walk(n_frames=400, n_li=30, n_fw=8, diffusivity_cm2_s=2e-5, time_step_fs=10.0)
+    for r in (analyze_diffusion_pymatgen(traj, "Li", 900.0), analyze_diffusion(traj, "Li", 900.0)):
+        if r.haven_ratio is None:
+            assert r.haven_ratio_not_determined
+        else:
+            lo, hi = 0.05, 5.0
+            assert lo <= r.haven_ratio <= hi
+            assert r.haven_ratio_std is None or r.haven_ratio_std <= r.haven_ratio

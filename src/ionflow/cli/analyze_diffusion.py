@@ -149,23 +149,26 @@ def analyze_run(
 
 
 def _print_diffusion(r: DiffusionResult) -> None:
-    pm = f" ± {r.diffusivity_std_cm2_s:.2e}" if r.diffusivity_std_cm2_s is not None else ""
-    spm = f" ± {r.conductivity_std_mS_cm:.2e}" if r.conductivity_std_mS_cm is not None else ""
+    from ionflow.report.transport import diffusion_text, haven_text
+
+    d_txt, s_txt = diffusion_text(r)
+    timing = f"{r.n_frames} frames × {r.time_step_fs:g} fs"
+    if r.md_time_step_fs is not None and r.md_step_skip is not None:
+        timing += f" (MD step {r.md_time_step_fs:g} fs × {r.md_step_skip} steps"
+        timing += f", stride {r.stride})" if r.stride > 1 else ")"
     typer.echo(f"{r.source}")
     typer.echo(
-        f"  {r.specie} at {r.temperature_K:g} K: {r.n_frames} frames × {r.time_step_fs:g} fs "
-        f"({r.duration_ps:.3g} ps), {r.n_mobile} mobile of {r.n_atoms} atoms, method {r.method}"
+        f"  {r.specie} at {r.temperature_K:g} K: {timing} ({r.duration_ps:.3g} ps), "
+        f"{r.n_mobile} mobile of {r.n_atoms} atoms, method {r.method}"
     )
-    typer.echo(
-        f"  D = {r.diffusivity_cm2_s:.3e}{pm} cm²/s   (fit {r.fit_start_ps:.3g}–"
-        f"{r.fit_end_ps:.3g} ps)"
-    )
-    typer.echo(f"  σ = {r.conductivity_mS_cm:.3e}{spm} mS/cm (Nernst–Einstein)")
-    haven = "n/a" if r.haven_ratio is None else f"{r.haven_ratio:.2f}"
+    typer.echo(f"  D = {d_txt}   (fit {r.fit_start_ps:.3g}–{r.fit_end_ps:.3g} ps)")
+    typer.echo(f"  σ = {s_txt} (Nernst–Einstein)")
     typer.echo(
         f"  diffusing: {'yes' if r.diffusing else 'no'}; dimensionality {r.dimensionality}; "
-        f"effective hops {r.n_effective_hops:.1f}; Haven ratio {haven}"
+        f"effective hops {r.n_effective_hops:.1f}; Haven ratio {haven_text(r)}"
     )
+    if r.fit_window_rule:
+        typer.echo(f"  fit window rule: {r.fit_window_rule}")
     for w in r.warnings:
         typer.echo(f"  warning: {w}")
 
