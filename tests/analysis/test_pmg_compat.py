@@ -64,7 +64,10 @@ def test_default_estimator_agrees_with_pad_on_a_well_sampled_run(random_walk):
     traj = random_walk(n_frames=3000, n_li=50, n_fw=8, diffusivity_cm2_s=1e-5, time_step_fs=20.0)
     ours = analyze_diffusion(traj, "Li", 900.0)
     theirs = analyze_diffusion_pymatgen(traj, "Li", 900.0)
-    assert abs(ours.diffusivity_cm2_s - theirs.diffusivity_cm2_s) < 3 * ours.diffusivity_std_cm2_s
+    # the two estimators see the same data over different windows: close, not identical;
+    # ours must also cover the true D (pymatgen's residual σ is no error bar to test with)
+    assert ours.diffusivity_cm2_s == pytest.approx(theirs.diffusivity_cm2_s, rel=0.15)
+    assert abs(ours.diffusivity_cm2_s - 1e-5) < 3 * ours.diffusivity_std_cm2_s
 
 
 def test_arrhenius_matches_pad():

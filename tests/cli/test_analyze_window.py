@@ -1,4 +1,4 @@
-"""``ionflow analyze window``: the correction scheme said out loud, dependency warnings collected."""
+"""``ionflow analyze window``: correction scheme said out loud, dependency warnings collected."""
 
 from __future__ import annotations
 
