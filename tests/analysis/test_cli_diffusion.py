@@ -165,46 +165,21 @@ def test_arrhenius_end_to_end(capsys, tmp_path, arrhenius_files):
     assert (tmp_path / "plots" / "msd.png").stat().st_size > 10_000
 
 
+MD = ["--time-step", "2", "--step-skip", "50"]  # POTIM, NBLOCK of the Li6PS5Cl run
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (
-            [
-                "diffusion",
-                "{run}",
-                "-T",
-                "500",
-                "--time-step",
-                "2",
-                "--step-skip",
-                "50",
-                "--specie",
-                "Na",
-            ],
-            "no Na atoms",
-        ),
-        (["diffusion", "{run}", "-T", "0", "--time-step", "2", "--step-skip", "50"], "> 0 K"),
+        (["diffusion", "{run}", "-T", "500", *MD, "--specie", "Na"], "no Na atoms"),
+        (["diffusion", "{run}", "-T", "0", *MD], "> 0 K"),
         (["diffusion", "{run}", "-T", "500"], "pass --time-step"),
-        (["diffusion", "{run}", "--time-step", "2", "--step-skip", "50"], "--temperature"),
+        (["diffusion", "{run}", *MD], "--temperature"),
         (["diffusion", "missing.xml", "-T", "500"], "does not exist"),
         (["arrhenius", "500{run}"], "TEMPERATURE:FILE"),
         (["arrhenius", "hot:{run}"], "not a temperature"),
-        (["arrhenius", "0:{run}", "--time-step", "2", "--step-skip", "50"], "> 0 K"),
-        (
-            [
-                "diffusion",
-                "{run}",
-                "-T",
-                "500",
-                "--time-step",
-                "2",
-                "--step-skip",
-                "50",
-                "--method",
-                "magic",
-            ],
-            "method",
-        ),
+        (["arrhenius", "0:{run}", *MD], "> 0 K"),
+        (["diffusion", "{run}", "-T", "500", *MD, "--method", "magic"], "method"),
     ],
 )
 def test_bad_input_gives_one_line_error(capsys, aimd_dir, args, message):

@@ -133,26 +133,9 @@ def test_neb_dry_run_defects_and_li_series(capsys, tmp_path):
         ["defects", "generate", "builtin:Li3OCl", "-d", "vacancy:Li", "-o", str(out), "--json"],
     )
     assert index
-    series = [
-        "defects",
-        "li-series",
-        "builtin:Li3OCl",
-        "--counts",
-        "23",
-        "--compensation",
-        "counter",
-        "--counter",
-        "Cl",
-        "--matrix",
-        "2 2 2",
-        "--starts",
-        "2",
-        "--keep",
-        "1",
-        "-o",
-        str(tmp_path / "series"),
-        "--json",
-    ]
+    series = "defects li-series builtin:Li3OCl --counts 23 --compensation counter --counter Cl"
+    series += " --starts 2 --keep 1 --json"
+    series = [*series.split(), "--matrix", "2 2 2", "-o", str(tmp_path / "series")]
     index, _ = _one_document(capsys, series)
     assert index[0]["composition"] == "Li23Cl7O8"
 
