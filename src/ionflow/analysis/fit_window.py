@@ -1,13 +1,14 @@
 """Choice of the MSD fit window and the linearity test that guards it.
 
-Why the default window is not a fixed fraction of the run: for diffusive motion the
-relative error of a slope fitted over [a·T, b·T] does not shrink with the run length T
-(scale invariance of Brownian motion), so a run-until-converged loop would never
-converge. The automatic window therefore has an absolute scale: it starts after the
-vibrational regime (at most :data:`AUTO_START_CAP_PS`) and ends at
-:data:`AUTO_END_RATIO` × its start (at most half the run). When the MSD is not linear
-there (cage rattling, correlated back-hops), the start is doubled until it is, up to a
-quarter of the run. Short runs get the old fractions (0.1–0.25 T to 0.5 T).
+The automatic window (:func:`auto_window`) follows a rule stated in every result
+(``DiffusionResult.fit_window_rule``): it starts after the ballistic/cage regime — the
+peak of the non-Gaussian parameter of the mobile ions, at least the vibrational time —
+and ends at the longest lag that still has :data:`MIN_INDEPENDENT` independent
+displacements (N_ions · t_run / t, as DiffusionAnalyzer's ``min_obs``), at least half the
+run. The fit over it is a GLS with the MSD covariance (:mod:`ionflow.analysis.msd_gls`),
+which weights the long, noisy lags correctly, so the window can extend that far; the
+estimator then moves the start later while the MSD still bends (:func:`slope_change`).
+:func:`fit_window_lags` turns a user's ``--min-time``/``--max-time`` into lags.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from ionflow.errors import InputError
 
-__all__ = ["auto_fit_windows", "auto_window", "fit_window_lags", "slope_change"]
+__all__ = ["auto_window", "fit_window_lags", "slope_change"]
 
 #: Fewest lags a fit window may contain.
 MIN_FIT_LAGS = 3
@@ -86,39 +87,6 @@ def fit_window_lags(
             "or a smaller --min-time / larger --max-time"
         )
     return start, end
-
-
-def auto_fit_windows(n_frames: int, time_step_fs: float) -> list[tuple[int, int]]:
-    """Candidate fit windows (lags, inclusive), earliest first; see the module docstring.
-
-    Parameters
-    ----------
-    n_frames
-        Frames in the run.
-    time_step_fs
-        Time between frames (fs).
-
-    Returns
-    -------
-    list of tuple
-        ``(start_lag, end_lag)`` pairs; the first is the default, later ones start
-        twice as late (used when the MSD is not linear in the earlier window).
-    """
-    dt_ps = time_step_fs / 1000.0
-    total = (n_frames - 1) * dt_ps
-    start = max(
-        min(AUTO_VIBRATION_PS, AUTO_MAX_START_FRACTION * total),
-        min(AUTO_START_FRACTION * total, AUTO_START_CAP_PS),
-    )
-    windows: list[tuple[int, int]] = []
-    while True:
-        end = min(AUTO_END_FRACTION * total, AUTO_END_RATIO * start)
-        lags = fit_window_lags(n_frames, time_step_fs, start, end)
-        if not windows or lags != windows[-1]:
-            windows.append(lags)
-        start *= 2.0
-        if start > AUTO_MAX_START_FRACTION * total + 1e-12:
-            return windows
 
 
 def slope_change(halves: np.ndarray) -> tuple[float, bool]:
