@@ -1,0 +1,57 @@
+"""PNG formation-energy diagram: E_f against the Fermi level, one panel per μ limit.
+
+Each defect is drawn as the lower envelope of its charge states between the VBM (0) and
+the CBM (the gap) as :func:`ionflow.analysis.defect_thermo.defect_thermodynamics` returned
+it (pymatgen-analysis-defects' ``get_transitions``); kinks are the transition levels,
+marked and labelled with their charges. matplotlib is imported only when drawing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ionflow.report.mpl import save_figure, subplots
+
+if TYPE_CHECKING:
+    from ionflow.analysis.defect_thermo import DefectThermo
+
+__all__ = ["plot_formation_energy_diagram"]
+
+
+def plot_formation_energy_diagram(
+    thermo: DefectThermo, path: str | Path, limits: list[str] | None = None
+) -> Path:
+    """Draw the formation-energy diagram of every defect at each chemical-potential limit.
+
+    Parameters
+    ----------
+    thermo
+        Result of ``defect_thermodynamics``.
+    path
+        Output PNG file (parent folders are created).
+    limits
+        Limits to draw (default: all).
+
+    Returns
+    -------
+    Path
+        The written file.
+    """
+    limits = limits or list(thermo.chempot_limits)
+    fig, axes = subplots(1, len(limits), figsize=(4.2 * len(limits), 4.0), squeeze=False)
+    for ax, limit in zip(axes[0], limits, strict=True):
+        for name, points in thermo.envelopes[limit].items():
+            x = [p[0] for p in points]
+            y = [p[1] for p in points]
+            (line,) = ax.plot(x, y, lw=2, label=name)
+            ax.plot(x[1:-1], y[1:-1], "o", color=line.get_color(), ms=5)
+        ax.axvline(0.0, color="k", lw=0.8)
+        ax.axvline(thermo.band_gap_eV, color="k", lw=0.8)
+        ax.axhline(0.0, color="0.6", lw=0.6, ls=":")
+        ax.set_xlim(-0.1, thermo.band_gap_eV + 0.1)
+        ax.set_xlabel("Fermi level above the VBM (eV)")
+        ax.set_title(limit, fontsize=9)
+    axes[0][0].set_ylabel("formation energy (eV)")
+    axes[0][0].legend(fontsize=8)
+    return save_figure(fig, path, dpi=120)
