@@ -12,7 +12,9 @@ is in the store and ``--rerun`` is not given, reads it back) and prints a table.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -350,7 +352,10 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the document as JSON."),
     ) -> None:
         """Compute formation and binding energies of a study's defects (runs the flow locally)."""
-        doc = run_energies(study, work_dir, rerun)
+        # engines print banners while they run (CHGNet: "CHGNet v0.3.0 initialized ..."):
+        # to stderr, so stdout holds the results only (--json: one document)
+        with contextlib.redirect_stdout(sys.stderr):
+            doc = run_energies(study, work_dir, rerun)
         if as_json:
             data = doc.model_dump(
                 mode="json", exclude={"defects": {"__all__": {"relaxed_structure"}}}
