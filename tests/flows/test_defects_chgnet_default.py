@@ -53,3 +53,14 @@ def test_table1_study_runs_with_the_default_engine(tmp_path, capsys):
     assert vac["formation_energy_eV"] == pytest.approx(e_f, abs=1e-9)
     # a neutral Li vacancy costs energy (CHGNet: ~2.5 eV; the seed's isolated V_Li: 3.78)
     assert 1.0 < vac["formation_energy_eV"] < 5.0
+    # the diagram (pymatgen-analysis-defects) at every limit: at ionflow's Li-rich vertex
+    # (Li3ClO-Li-Li2O) the same number, within the library's 1 meV bulk-stability shift
+    thermo = doc["thermodynamics"]
+    assert "Li-Li2O" in thermo["chempot_limits"]
+    [row] = thermo["defects"]
+    assert row["name"] == "V_Li"
+    assert row["formation_energy_at_vbm_eV"]["Li-Li2O"] == pytest.approx(
+        vac["formation_energy_eV"], abs=2e-3
+    )
+    assert len(thermo["chempot_limits"]) >= 3
+    assert thermo["corrections"].startswith("mlip: none")

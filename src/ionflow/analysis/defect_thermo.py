@@ -61,6 +61,7 @@ __all__ = [
     "defect_thermodynamics",
     "equilibrium_fermi_level",
     "limit_name",
+    "plausible_charge_states",
 ]
 
 #: Å³ → cm³
@@ -158,6 +159,18 @@ class DefectThermo:
                 f"{', '.join(self.chempot_limits)}"
             )
         return {Element(el): v for el, v in self.chempot_limits[limit].items()}
+
+
+def plausible_charge_states(nominal: int, padding: int = 1) -> list[int]:
+    """Charge states worth computing for a defect of nominal effective charge ``nominal``.
+
+    pymatgen-analysis-defects' rule (``Defect.get_charge_states``): from 0 to the nominal
+    charge, ``padding`` more on either side (V_Li' → -2, -1, 0, +1).
+    """
+    nominal = int(nominal)
+    if nominal >= 0:
+        return list(range(-padding, nominal + padding + 1))
+    return list(range(nominal - padding, padding + 1))
 
 
 def limit_name(competing: Sequence[str], taken: set[str]) -> str:
@@ -290,7 +303,7 @@ def defect_thermodynamics(
                 inc_inf_values=False,
                 bulk_stability=bulk_stability_eV_atom,
             )
-        except (ValueError, KeyError) as exc:
+        except (ValueError, KeyError, RuntimeError) as exc:  # RuntimeError: scipy's QhullError
             msg = f"{name}: no chemical-potential region for {formula} ({exc})"
             raise InputError(msg) from None
     first = next(iter(diagrams.values()))
