@@ -304,7 +304,7 @@ def test_charge_states_auto_one_cell_each_with_nelect_and_transition_levels(vasp
     from ionflow.errors import ConfigError
     from ionflow.flows.defects import DefectFormationMaker
 
-    host, host_sc, make_fake = vasp_setup
+    host, _, make_fake = vasp_setup
     fake = make_fake()
     spec = {"type": "vacancy", "species": ["Li"], "charges": "auto"}
     maker = DefectFormationMaker(

@@ -166,7 +166,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         if plot is not None:
             from ionflow.report.plots_defects import plot_formation_energy_diagram
 
-            plot_formation_energy_diagram(thermo, plot)
+            plot_formation_energy_diagram(thermo.envelopes, thermo.band_gap_eV, plot)
         if as_json:
             data = as_json_dict(thermo)
             if equilibria:

@@ -22,6 +22,7 @@ import typer
 
 from ionflow.cli.common import WORK_DIR_OPTION, echo, progress, settings_for
 from ionflow.errors import InputError
+from ionflow.report.plots_defects import plot_formation_energy_diagram
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -181,9 +182,31 @@ def _table(doc: DefectStudyDoc) -> list[str]:
         source = f" ({doc.vbm_source})" if doc.vbm_source else ""
         fermi = next((d.fermi_level_eV for d in doc.defects if d.charge), 0.0)
         lines.append(f"  charged cells: VBM {doc.vbm_eV:.3f} eV{source}, E_F - VBM {fermi:.3f} eV")
+    lines += _thermo_lines(doc)
     if doc.missing:
         lines.append(f"  missing (failed): {', '.join(doc.missing)}")
     lines += [f"  warning: {w}" for w in doc.warnings]
+    return lines
+
+
+def _thermo_lines(doc: DefectStudyDoc) -> list[str]:
+    """Return lines: formation energy at the VBM per chemical-potential limit, levels."""
+    th = doc.thermodynamics
+    if th is None:
+        return []
+    limits = list(th.chempot_limits)
+    lines = [
+        f"  formation energy at E_F = VBM per chemical-potential limit (eV; {th.corrections}):",
+        f"    {'defect':<18} {'q':>3} " + " ".join(f"{lim[:16]:>16}" for lim in limits),
+    ]
+    for r in th.defects:
+        values = " ".join(f"{r.formation_energy_at_vbm_eV[lim]:16.3f}" for lim in limits)
+        lines.append(f"    {r.name:<18} {r.charge:>+3d} {values}")
+    for t in th.transition_levels:
+        lines.append(
+            f"    transition level {t.name} ({t.charges[0]:+d}/{t.charges[1]:+d}): "
+            f"E_F = {t.fermi_level_eV:.3f} eV above the VBM"
+        )
     return lines
 
 
@@ -350,12 +373,20 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         work_dir: Path | None = WORK_DIR_OPTION,
         rerun: bool = typer.Option(False, "--rerun", help="Compute even if a result is stored."),
         as_json: bool = typer.Option(False, "--json", help="Print the document as JSON."),
+        plot: Path | None = typer.Option(
+            None, "--plot", help="Write the formation-energy diagram PNG (needs the gap)."
+        ),
     ) -> None:
         """Compute formation and binding energies of a study's defects (runs the flow locally)."""
         # engines print banners while they run (CHGNet: "CHGNet v0.3.0 initialized ..."):
         # to stderr, so stdout holds the results only (--json: one document)
         with contextlib.redirect_stdout(sys.stderr):
             doc = run_energies(study, work_dir, rerun)
+        if plot is not None:
+            th = doc.thermodynamics
+            if th is None:
+                raise InputError("no formation-energy diagram in this result (see its warnings)")
+            plot_formation_energy_diagram(th.envelopes, th.band_gap_eV or 0.0, plot)
         if as_json:
             data = doc.model_dump(
                 mode="json", exclude={"defects": {"__all__": {"relaxed_structure"}}}
