@@ -64,3 +64,10 @@ def test_table1_study_runs_with_the_default_engine(tmp_path, capsys):
     )
     assert len(thermo["chempot_limits"]) >= 3
     assert thermo["corrections"].startswith("mlip: none")
+    # the stored result, next to the seed study's Table 1 (V_Li: 3.778 eV published)
+    args = ["defects", "energies", str(path), *work, "--compare-published", "li3ocl"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    e_v = vac["formation_energy_eV"]
+    assert f"V_Li         formation energy       3.778 {e_v:9.3f} {e_v - 3.778:+7.3f}  V_Li" in text
+    assert "Li_i+S_Cl    formation energy       1.141 not computed" in text

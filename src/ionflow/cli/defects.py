@@ -22,7 +22,9 @@ import typer
 
 from ionflow.cli.common import WORK_DIR_OPTION, echo, progress, settings_for
 from ionflow.errors import InputError
+from ionflow.report.compare import defect_key
 from ionflow.report.plots_defects import plot_formation_energy_diagram
+from ionflow.report.published import published_for
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -210,6 +212,44 @@ def _thermo_lines(doc: DefectStudyDoc) -> list[str]:
     return lines
 
 
+def published_lines(doc: DefectStudyDoc, design: str) -> list[str]:
+    """Return computed formation and binding energies beside a design's published ones.
+
+    Each published value is matched with the lowest-energy requested configuration of the
+    same point defects (:func:`ionflow.report.compare.defect_key`).
+    """
+    published = [
+        p
+        for p in published_for(design)
+        if p.system == "defects" and p.quantity in ("formation_energy_eV", "binding_energy_eV")
+    ]
+    if not published:
+        raise InputError(f"no published defect energies for design {design!r}")
+    rows = [d for d in doc.defects if d.role == "requested"]
+    lines = [
+        f"  published ({design}) vs computed, eV:",
+        f"    {'defects':<12} {'quantity':<18} {'published':>9} {'computed':>9} {'diff':>7}"
+        "  config",
+    ]
+    for p in published:
+        match = [d for d in rows if defect_key(d.label) == defect_key(p.selector or "")]
+        best = min(match, key=lambda d: d.formation_energy_eV) if match else None
+        value = None
+        if best is not None:
+            value = (
+                best.formation_energy_eV
+                if p.quantity == "formation_energy_eV"
+                else best.binding and best.binding.binding_energy_eV
+            )
+        quantity = p.quantity.removesuffix("_eV").replace("_", " ")
+        text = "not computed" if value is None else f"{value:9.3f} {value - p.value:+7.3f}"
+        lines.append(
+            f"    {p.selector:<12} {quantity:<18} {p.value:9.3f} {text}"
+            + (f"  {best.label}" if best is not None and value is not None else "")
+        )
+    return lines
+
+
 def _stored_doc(store: Any, study: str) -> DefectStudyDoc | None:
     from ionflow.schemas.defects import DefectStudyDoc
 
@@ -376,6 +416,11 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         plot: Path | None = typer.Option(
             None, "--plot", help="Write the formation-energy diagram PNG (needs the gap)."
         ),
+        compare_published: str | None = typer.Option(
+            None,
+            "--compare-published",
+            help="Design key (e.g. li3ocl): print the published Table 1 energies beside.",
+        ),
     ) -> None:
         """Compute formation and binding energies of a study's defects (runs the flow locally)."""
         # engines print banners while they run (CHGNet: "CHGNet v0.3.0 initialized ..."):
@@ -393,5 +438,8 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             )
             typer.echo(json.dumps(data, indent=2))
             return
-        for line in _table(doc):
+        lines = _table(doc)
+        if compare_published:
+            lines += published_lines(doc, compare_published)
+        for line in lines:
             echo(line)
