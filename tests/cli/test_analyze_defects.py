@@ -130,13 +130,18 @@ def test_formation_energies_and_transition_levels_match_pymatgen_analysis_defect
 
 def test_text_output_names_vbm_gap_limits_and_missing_correction(cli_json, capsys):
     args, _ = cli_json
-    assert main([*args, "--dielectric", "14"]) == 0
+    assert main([*args, "--dielectric", "14", "--temperature", "1000"]) == 0
     text = capsys.readouterr().out
     assert "VBM 4.5715 eV, band gap 3.8432 eV" in text
     assert "Mg3N2-N2" in text
     assert "Ga-Mg2Ga5" in text
     assert text.count("none: no LOCPOT") == 3  # q = -2, -1, +1
     assert "(+0/-1)" in text
+    # the self-consistent Fermi level per limit (p-type: Mg acceptors balanced by holes)
+    lines = [ln for ln in text.splitlines() if ln.startswith("equilibrium at 1000 K")]
+    assert len(lines) == 3
+    fermi = [float(ln.split("E_F ")[1].split(" eV")[0]) for ln in lines]
+    assert all(0 < ef < 1.0 for ef in fermi)
 
 
 def _write_locpots(tmp_path, charge):
