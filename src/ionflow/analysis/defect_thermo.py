@@ -41,6 +41,7 @@ from pymatgen.electronic_structure.dos import FermiDos
 from pymatgen.entries.computed_entries import ComputedEntry, ComputedStructureEntry
 from scipy.optimize import brentq
 
+from ionflow.analysis.formation import check_finite
 from ionflow.errors import InputError
 
 if TYPE_CHECKING:
@@ -212,12 +213,6 @@ def check_chemical_system(
         )
 
 
-def _finite(value: float, what: str) -> float:
-    if not math.isfinite(value):
-        raise InputError(f"{what} is {value}; check the calculation that produced it")
-    return float(value)
-
-
 def defect_thermodynamics(
     bulk_energy_eV: float,
     bulk_structure: Structure,
@@ -250,8 +245,8 @@ def defect_thermodynamics(
     """
     if not defects:
         raise InputError("no defect calculations given")
-    _finite(bulk_energy_eV, "bulk energy")
-    _finite(vbm_eV, "VBM")
+    check_finite(bulk_energy_eV, "bulk energy")
+    check_finite(vbm_eV, "VBM")
     if not math.isfinite(band_gap_eV) or band_gap_eV < 0:
         raise InputError(f"band gap {band_gap_eV} eV: need a finite value >= 0")
     bulk_comp = bulk_structure.composition
@@ -267,8 +262,8 @@ def defect_thermodynamics(
         if key in seen:
             raise InputError(f"defect {d.name} q={d.charge:+d} is given twice")
         seen.add(key)
-        _finite(d.energy_eV, f"energy of {d.name} q={d.charge:+d}")
-        _finite(d.correction_eV, f"correction of {d.name} q={d.charge:+d}")
+        check_finite(d.energy_eV, f"energy of {d.name} q={d.charge:+d}")
+        check_finite(d.correction_eV, f"correction of {d.name} q={d.charge:+d}")
         changes = {Element(el): int(n) for el, n in d.element_changes.items() if n}
         named = NamedDefect(name=d.name, bulk_formula=formula, element_changes=changes)
         # pymatgen-analysis-defects' concentration code reads defect.multiplicity and

@@ -18,12 +18,10 @@ import math
 from dataclasses import dataclass
 
 from ionflow.analysis.conductivity import BOLTZMANN_EV_K
+from ionflow.analysis.defect_thermo import A3_TO_CM3
 from ionflow.errors import InputError
 
 __all__ = ["DefectConductivity", "defect_limited_conductivity", "equilibrium_concentration_cm3"]
-
-#: Å³ → cm³
-A3_TO_CM3 = 1e-24
 
 
 def equilibrium_concentration_cm3(
