@@ -25,6 +25,7 @@ COVERED = {
     "analyze arrhenius",
     "analyze window",
     "analyze neb",
+    "analyze defects",
     "neb run",
     "defects generate",
     "defects li-series",
@@ -99,6 +100,16 @@ def test_analyze_neb(capsys, shared_dir):
         capsys, ["analyze", "neb", str(root / "NEB" / "outputs"), "--endpoints", *ends, "--json"]
     )
     assert doc["barrier_forward_eV"] > 0
+
+
+def test_analyze_defects(capsys):
+    data = Path(__file__).parents[1] / "data" / "defects" / "gan_mg_ga"
+    args = ["analyze", "defects", "--bulk", str(data / "bulk_sc")]
+    args += ["--entries", str(data / "stable_entries_Mg_Ga_N.json.gz")]
+    args += ["--defect", str(data / "q=0") + ":0", "--defect", str(data / "q=1"), "--json"]
+    doc, _ = _one_document(capsys, args)
+    assert doc["band_gap_eV"] > 0
+    assert doc["defects"]
 
 
 @pytest.mark.mlff
