@@ -108,11 +108,12 @@ class IonflowSettings(BaseSettings):
             "store in <work_dir>/store."
         ),
     )
-    engine: str = Field(
-        "mlip",
+    engine: str | None = Field(
+        None,
         description=(
             "Default engine for studies that do not name one: an engine with a settings "
-            "section here (checked against ionflow.engines.registry when used)."
+            "section here (checked against ionflow.engines.registry when used); None "
+            "means the registry's default (ionflow.engines.registry.DEFAULT_ENGINE)."
         ),
     )
     mlip: MlipSettings = Field(default_factory=MlipSettings)
@@ -122,10 +123,10 @@ class IonflowSettings(BaseSettings):
 
     @field_validator("engine")
     @classmethod
-    def _engine_has_settings(cls, value: str) -> str:
+    def _engine_has_settings(cls, value: str | None) -> str | None:
         """Accept only an engine whose settings section exists (settings import no engines)."""
         sections = engine_sections()
-        if value not in sections:
+        if value is not None and value not in sections:
             raise ValueError(
                 f"engine {value!r} has no settings section; choose one of {', '.join(sections)}"
             )

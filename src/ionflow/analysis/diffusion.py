@@ -202,10 +202,7 @@ def analyze_diffusion(
     if haven_ratio is not None and not (math.isfinite(haven_ratio) and haven_ratio > 0):
         raise InputError(f"Haven ratio must be > 0, got {haven_ratio}")
     label = traj.source or "trajectory"
-    mobile = traj.indices_of(specie)
-    if mobile.size == 0:
-        present = ", ".join(sorted(set(traj.species)))
-        raise InputError(f"{label}: no {specie} atoms (species present: {present}); set the specie")
+    mobile = traj.mobile_indices(specie)
     if traj.n_frames < 2:
         raise InputError(f"{label}: a single frame; diffusion needs an MD trajectory")
     warnings = list(traj.warnings)

@@ -155,10 +155,7 @@ def analyze_diffusion_pymatgen(
     if not (math.isfinite(temperature_K) and temperature_K > 0):
         raise InputError(f"temperature must be > 0 K, got {temperature_K}")
     label = traj.source or "trajectory"
-    mobile = traj.indices_of(specie)
-    if mobile.size == 0:
-        present = ", ".join(sorted(set(traj.species)))
-        raise InputError(f"{label}: no {specie} atoms (species present: {present})")
+    mobile = traj.mobile_indices(specie)
     framework = np.setdiff1d(np.arange(traj.n_atoms), mobile)
     if framework.size == 0:
         raise InputError(

@@ -27,7 +27,7 @@ from monty.serialization import loadfn
 from pymatgen.core.trajectory import Trajectory
 
 from ionflow.analysis.segment_joins import order_segments
-from ionflow.analysis.trajectory import TrajectoryData
+from ionflow.analysis.trajectory import TrajectoryData, common_temperature_K
 from ionflow.errors import InputError
 from ionflow.io.cp2k import read_cp2k_xyz
 from ionflow.io.streams import frames_to_array, truncation_warning
@@ -117,7 +117,7 @@ def _kind(path: Path) -> str:
     if "xdatcar" in name:
         return "xdatcar"
     if re.search(r"-pos-\d+\.xyz(\.gz)?$", name):
-        return "cp2k"
+        return "cp2k_xyz"
     if re.search(r"\.json(\.(gz|bz2|xz))?$", name):
         return "json"
     return "ase"
@@ -151,7 +151,7 @@ def read_trajectory(
         return read_vasprun(path, time_step_fs)
     if kind == "xdatcar":
         return read_xdatcar(path, time_step_fs)
-    if kind == "cp2k":
+    if kind == "cp2k_xyz":
         return read_cp2k_xyz(path, time_step_fs, cell)
     if kind == "json":
         return read_pymatgen_json(path, time_step_fs)
@@ -358,13 +358,7 @@ def read_run(
             )
         seen[key] = str(p)
     segments = [read_segment(p, time_step_fs, step_skip, cell) for p in paths]
-    temps = {round(s.temperature_K, 3) for s in segments if s.temperature_K is not None}
-    if len(temps) > 1:
-        raise InputError(
-            "the files were run at different temperatures ("
-            + ", ".join(f"{t:g} K" for t in sorted(temps))
-            + "); give one temperature's segments per run"
-        )
+    common_temperature_K(segments, "the files", "give one temperature's segments per run")
     segments, notes = order_segments(segments)
     run = TrajectoryData.concatenate(segments)
     run.warnings.extend(notes)

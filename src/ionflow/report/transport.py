@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ionflow.report.files import plots_section, report_dir, write_report_files
 from ionflow.report.plots_transport import plot_arrhenius, plot_msd
 
 if TYPE_CHECKING:
@@ -126,9 +127,7 @@ def render_markdown(doc: TransportDoc, plots: dict[str, str]) -> str:
         for w in r.warnings:
             lines.append(f"- {r.temperature_K:g} K: {w}")
     if plots:
-        lines += ["", "## Plots", ""]
-        for kind, name in plots.items():
-            lines.append(f"![{kind}]({name})")
+        lines += ["", *plots_section(plots)]
     lines.append("")
     return "\n".join(lines)
 
@@ -148,8 +147,7 @@ def write_transport_report(doc: TransportDoc, out_dir: Path) -> Path:
     Path
         The folder.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = report_dir(out_dir)
     plots: dict[str, str] = {}
     if doc.diffusion:
         plot_msd(doc.diffusion, out_dir / "msd.png")
@@ -157,6 +155,5 @@ def write_transport_report(doc: TransportDoc, out_dir: Path) -> Path:
         if doc.arrhenius is not None:
             plot_arrhenius(doc.arrhenius, doc.diffusion, out_dir / "arrhenius.png")
             plots["Arrhenius"] = "arrhenius.png"
-    (out_dir / "report.md").write_text(render_markdown(doc, plots))
-    (out_dir / "summary.json").write_text(doc.model_dump_json(indent=2))
+    write_report_files(out_dir, render_markdown(doc, plots), doc)
     return out_dir
