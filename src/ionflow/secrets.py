@@ -18,9 +18,8 @@ import re
 import stat
 from pathlib import Path
 
-import yaml
-
 from ionflow.errors import ConfigError
+from ionflow.safe_yaml import load_yaml_file
 
 __all__ = ["default_secrets_file", "mask", "mask_uri", "resolve_secret"]
 
@@ -57,8 +56,8 @@ def _read_secrets_file(path: Path) -> dict[str, str]:
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(f"secrets file {path} can be read by other users; run `chmod 600 {path}`")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError:
+        data = load_yaml_file(path) or {}
+    except ConfigError:
         # the parser message may quote a secret: do not repeat it
         raise ConfigError(f"secrets file {path} is not valid YAML") from None
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):

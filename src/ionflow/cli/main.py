@@ -15,10 +15,15 @@ import importlib
 import logging
 import sys
 
+import click
 import typer
 
 from ionflow import __version__
 from ionflow.errors import IonflowError
+from ionflow.secrets import mask
+
+# click's base (typer vendors its own copy of click since 0.20; both are caught)
+_CLICK_ERRORS = (click.ClickException, getattr(typer, "TyperException", click.ClickException))
 
 __all__ = ["FEATURE_MODULES", "app", "main"]
 
@@ -106,32 +111,43 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args, standalone_mode=False)
+        app(args, prog_name="ionflow", standalone_mode=False)
     except IonflowError as exc:
         if debug:
             raise
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        _error_line(f"error: {exc}")
         return 2
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
         typer.echo("aborted", err=True)
         return 1
-    except Exception as exc:  # click usage errors come through here in standalone_mode=False
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
+    except Exception as exc:
+        # click usage errors (unknown option, missing argument, `-T abc`) are user errors:
+        # typer >= 0.20 vendors click, so both click's and typer's exception bases are checked
+        if isinstance(exc, _CLICK_ERRORS) and hasattr(exc, "format_message"):
+            _error_line(f"error: {_usage_line(exc)}")
+            return 2 if getattr(exc, "exit_code", 2) in (None, 2) else exc.exit_code
         if debug:
             raise
-        typer.secho(
-            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
-            err=True,
-            fg=typer.colors.RED,
+        _error_line(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
         )
         return 1
     return 0
+
+
+def _usage_line(exc: Exception) -> str:
+    """One line for a click usage error: the problem and where to find the usage."""
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    command = getattr(ctx, "command_path", None) or "ionflow"
+    return f"{message} (see `{command} --help`)"
+
+
+def _error_line(message: str) -> None:
+    """Print an error message on stderr with credentials masked."""
+    typer.secho(mask(message), err=True, fg=typer.colors.RED)
 
 
 if __name__ == "__main__":
