@@ -111,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args, prog_name="ionflow", standalone_mode=False)
+        # with standalone_mode=False click returns (not raises) the code of typer.Exit(n)
+        status = app(args, prog_name="ionflow", standalone_mode=False)
     except IonflowError as exc:
         if debug:
             raise
@@ -134,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
         )
         return 1
-    return 0
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return 130
+    return status if isinstance(status, int) else 0
 
 
 def _usage_line(exc: Exception) -> str:

@@ -36,7 +36,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         from ionflow.stores import open_job_store
 
         settings = settings_for(work_dir)
-        store = open_job_store(settings)
+        store = open_job_store(settings, must_exist=True)
         try:
             doc = load_study_doc(store, study, run_id)
         finally:

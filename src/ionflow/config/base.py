@@ -18,9 +18,14 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigModel(BaseModel):
-    """Base for config sections: unknown keys are errors, assignments are validated."""
+    """Base for config sections: unknown keys are errors, assignments are validated.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+    NaN and infinity are refused in every number (``.nan`` and ``.inf`` are valid YAML).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:

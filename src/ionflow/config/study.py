@@ -22,6 +22,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ionflow.config.base import ConfigModel, deep_merge, load_yaml_model
+from ionflow.config.bounds import MAX_MD_STEPS, MAX_TEMPERATURE_K
 from ionflow.config.engine import load_engine_config
 from ionflow.engines.registry import engine_names
 from ionflow.errors import ConfigError
@@ -143,9 +144,11 @@ class MdSection(ConfigModel):
     temperatures_K: list[float] = Field(..., min_length=1, description="MD temperatures (K).")
     time_step_fs: float = Field(2.0, gt=0, le=10, description="Integration time step (fs).")
     equilibration_steps: int = Field(
-        100, ge=0, description="Steps run first and excluded from analysis."
+        100, ge=0, le=MAX_MD_STEPS, description="Steps run first and excluded from analysis."
     )
-    production_steps: int = Field(1000, gt=0, description="Steps analysed per temperature.")
+    production_steps: int = Field(
+        1000, gt=0, le=MAX_MD_STEPS, description="Steps analysed per temperature."
+    )
     sampling_interval: int = Field(1, gt=0, description="Store every n-th step as a frame.")
     thermostat: Literal["nose-hoover", "langevin", "berendsen"] = Field(
         "nose-hoover", description="NVT thermostat."
@@ -155,13 +158,19 @@ class MdSection(ConfigModel):
     segment_steps: int | None = Field(
         None,
         gt=0,
+        le=MAX_MD_STEPS,
         description="MD steps per chained segment (fit it to the queue walltime); overrides "
         "'segments'.",
     )
     heating_steps: int = Field(
-        0, ge=0, description="Leading equilibration steps that ramp up from heating_start_K."
+        0,
+        ge=0,
+        le=MAX_MD_STEPS,
+        description="Leading equilibration steps that ramp up from heating_start_K.",
     )
-    heating_start_K: float = Field(300.0, gt=0, description="Start of the heating ramp (K).")
+    heating_start_K: float = Field(
+        300.0, gt=0, le=MAX_TEMPERATURE_K, description="Start of the heating ramp (K)."
+    )
     checkpoint_every: int = Field(
         50, gt=0, description="Stored frames between checkpoints of a running segment."
     )
@@ -175,8 +184,8 @@ class MdSection(ConfigModel):
     @classmethod
     def _check_temperatures(cls, temps: list[float]) -> list[float]:
         for t in temps:
-            if t <= 0:
-                raise ValueError(f"temperature {t} K is not > 0")
+            if not 0 < t <= MAX_TEMPERATURE_K:
+                raise ValueError(f"temperature {t:g} K is outside 0 < T <= {MAX_TEMPERATURE_K:g} K")
         if len(set(temps)) != len(temps):
             raise ValueError(f"duplicate temperatures in {temps}")
         return sorted(temps)
@@ -186,7 +195,9 @@ class AnalysisSection(ConfigModel):
     """Transport analysis options."""
 
     specie: str = Field("Li", description="Mobile species analysed.")
-    target_temperature_K: float = Field(300.0, gt=0, description="Extrapolation temperature (K).")
+    target_temperature_K: float = Field(
+        300.0, gt=0, le=MAX_TEMPERATURE_K, description="Extrapolation temperature (K)."
+    )
     min_time_ps: float | None = Field(
         None, ge=0, description="Start of the MSD fit window (ps); None picks it automatically."
     )
