@@ -25,6 +25,8 @@ __all__ = ["default_secrets_file", "mask", "mask_uri", "resolve_secret"]
 
 _SEEN_SECRETS: set[str] = set()
 _URI_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<cred>[^@/\s]+)@", re.I)
+#: ``user:password@host`` without a scheme (pymongo accepts it as a host)
+_BARE_CREDENTIALS = re.compile(r"(?<![\w.:/-])[^@/\s:'\"]+:[^@/\s'\"]+@(?=[\w.\[-])")
 _URI_PASSWORD_PARAM = re.compile(
     r"(?P<key>(?:password|pwd|tlsCertificateKeyFilePassword)=)[^&\s]+", re.I
 )
@@ -97,6 +99,7 @@ def resolve_secret(name: str, secrets_file: Path | None = None) -> str:
 def mask_uri(uri: str) -> str:
     """Replace the ``user:password@`` part and password parameters of a URI with ``***``."""
     uri = _URI_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{MASK}@", uri)
+    uri = _BARE_CREDENTIALS.sub(f"{MASK}@", uri)
     return _URI_PASSWORD_PARAM.sub(lambda m: f"{m.group('key')}{MASK}", uri)
 
 
