@@ -189,4 +189,10 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         console.print(_table(what, rows, f"ionflow {what} — {where}"))
         for r in rows if what == "studies" else []:
             if r.get("resume_command") and r["state"] != "COMPLETED":
-                console.print(f"{r['study']} {r['run_id']} {r['state']}: {r['resume_command']}")
+                # one unwrapped line: the command must survive copy and paste
+                console.print(
+                    f"{r['study']} {r['run_id']} {r['state']}: {r['resume_command']}",
+                    soft_wrap=True,
+                    markup=False,
+                    highlight=False,
+                )
