@@ -463,3 +463,46 @@ def test_killed_run_is_listed_with_its_resume_command(tmp_path, capsys, work):
     assert row["resume_command"] == f"ionflow aimd resume {run_dir} -w {work}"
     status, out, _ = cli(capsys, "query", "-w", work)
     assert f"INTERRUPTED: ionflow aimd resume {run_dir} -w {work}\n" in out
+
+
+class _InterruptedRunner:
+    """An MD segment runner interrupted by Ctrl-C."""
+
+    def run(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+
+def test_ctrl_c_marks_the_run_interrupted_and_says_how_to_resume(
+    tmp_path, capsys, work, monkeypatch
+):
+    from ionflow.testing.md import LennardJonesEngine
+
+    monkeypatch.setattr("ionflow.engines.get_engine", lambda name, **kw: LennardJonesEngine())
+    monkeypatch.setattr(
+        "ionflow.makers.md_segments.get_segment_runner", lambda maker: _InterruptedRunner()
+    )
+    status, _, err = cli(capsys, "run", study_file(tmp_path), "-w", work)
+    assert status == 130
+    run_dir = next((work / "runs" / "faults").iterdir())
+    assert f"run interrupted; resume it with: ionflow aimd resume {run_dir} -w {work}" in err
+    assert read_marker(run_dir)["state"] == "INTERRUPTED"
+    status, out, _ = cli(capsys, "query", "--json", "-w", work)
+    (row,) = json.loads(out)
+    assert row["state"] == "INTERRUPTED"
+
+
+def test_masking_of_uri_credentials():
+    from ionflow.secrets import mask
+
+    assert mask("mongodb://alice:pw1@db:27017/x failed") == "mongodb://***@db:27017/x failed"
+    assert (
+        mask("host alice:pw2@db.example.org:27017 refused")
+        == "host ***@db.example.org:27017 refused"
+    )
+    assert (
+        mask("mongodb+srv://u:p@c.net/?password=abc&w=1")
+        == "mongodb+srv://***@c.net/?password=***&w=1"
+    )
+    # no credentials: unchanged
+    for text in ("mail bob@example.com", "at 12:30 on x@y", "/path/to:file"):
+        assert mask(text) == text
