@@ -463,6 +463,13 @@ def test_killed_run_is_listed_with_its_resume_command(tmp_path, capsys, work):
     assert row["resume_command"] == f"ionflow aimd resume {run_dir} -w {work}"
     status, out, _ = cli(capsys, "query", "-w", work)
     assert f"INTERRUPTED: ionflow aimd resume {run_dir} -w {work}\n" in out
+    before = tree_hash(work)
+    status, out, err = cli(capsys, "report", "faults", "-w", work)
+    assert status == 2
+    line = one_error_line(err)
+    assert "no results for study 'faults'" in line
+    assert f"run {run_dir.name} is INTERRUPTED (resume: ionflow aimd resume {run_dir}" in line
+    assert tree_hash(work) == before
 
 
 class _InterruptedRunner:
