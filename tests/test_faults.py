@@ -122,6 +122,9 @@ def test_usage_errors_exit_2_with_one_line(capsys, work, args, says):
         ("temperatures_K: [1000], time_step_fs: .inf", "finite number"),
         ("temperatures_K: [1000], production_steps: 1000000000000", "less than or equal"),
         ("temperatures_K: [-5]", "outside 0 < T"),
+        ("temperatures_K: [1000], production_steps: 1000000, segment_steps: 1", "1000000 chained"),
+        ("temperatures_K: [1000], segments: 1000000", "less than or equal to 1000"),
+        ("temperatures_K: [1000]}\nneb: {n_images: 100000", "neb.n_images"),
     ],
 )
 def test_unphysical_md_values_are_refused_before_any_work(tmp_path, capsys, work, md, says):

@@ -16,6 +16,9 @@ from ionflow.errors import ConfigError
 
 __all__ = [
     "MAX_MD_STEPS",
+    "MAX_NEB_IMAGES",
+    "MAX_SEGMENTS",
+    "MAX_TEMPERATURES",
     "MAX_TEMPERATURE_K",
     "available_memory_bytes",
     "check_md_memory",
@@ -26,6 +29,13 @@ __all__ = [
 MAX_TEMPERATURE_K = 5000.0
 #: most MD steps of one phase (equilibration, production, a segment)
 MAX_MD_STEPS = 100_000_000
+#: most chained MD segments per temperature (each is one job: a million jobs never finish
+#: building, let alone running)
+MAX_SEGMENTS = 1000
+#: most MD temperatures of one system
+MAX_TEMPERATURES = 64
+#: most intermediate NEB images of one band
+MAX_NEB_IMAGES = 64
 #: float64 arrays of shape (frames, atoms, 3) held per stored frame while a trajectory is
 #: built and analysed: positions, velocities, unwrapped displacements, the MSD's FFT buffer
 _ARRAYS_PER_FRAME = 4
