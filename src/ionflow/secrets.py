@@ -61,7 +61,9 @@ def _read_secrets_file(path: Path) -> dict[str, str]:
         data = load_yaml_file(path) or {}
     except ConfigError:
         # the parser message may quote a secret: do not repeat it
-        raise ConfigError(f"secrets file {path} is not valid YAML") from None
+        raise ConfigError(
+            f"secrets file {path} is not valid YAML (or its aliases expand beyond the limit)"
+        ) from None
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
         raise ConfigError(f"secrets file {path} must be a mapping VARIABLE: value")
     return {k: str(v) for k, v in data.items() if v is not None}
