@@ -157,6 +157,30 @@ def _transport_state(out: dict[str, Any]) -> str:
     return "PARTIAL" if out.get("diffusion") else "FAILED"
 
 
+def _unstored_row(
+    source: dict[str, Any], created_at: Any, defects: list[str] | None, state: str
+) -> dict[str, Any]:
+    """Return the study row of a run that stored no summary (workflow, local state file)."""
+    return {
+        "study": source.get("study"),
+        "run_id": source.get("run_id"),
+        "created_at": created_at,
+        "host_formula": source.get("host_formula"),
+        "cell_formula": source.get("cell_formula"),
+        "engine": source.get("engine"),
+        "defects": defects or [],
+        "temperatures_K": source.get("temperatures_K") or [],
+        "state": state,
+        "missing_temperatures_K": [],
+        "activation_energy_eV": None,
+        "activation_energy_std_eV": None,
+        "conductivity_300K_mS_cm": None,
+        "conductivity_300K_ci_mS_cm": None,
+        "report_dir": None,
+        "job_uuid": None,
+    }
+
+
 def merge_run_markers(
     rows: list[dict[str, Any]], runs_dir: Any, filters: Filters | None = None
 ) -> list[dict[str, Any]]:
@@ -199,29 +223,15 @@ def merge_run_markers(
                     row["failed_jobs"] = failures
                     row["resume_command"] = marker.get("resume_command")
             continue
-        extra.append(
-            {
-                "study": marker.get("study"),
-                "run_id": marker.get("run_id"),
-                "created_at": marker.get("started_at"),
-                "host_formula": marker.get("host_formula"),
-                "cell_formula": marker.get("cell_formula"),
-                "engine": marker.get("engine"),
-                "defects": marker.get("defects") or [],
-                "temperatures_K": marker.get("temperatures_K") or [],
-                "state": state,
-                "missing_temperatures_K": [],
-                "activation_energy_eV": None,
-                "activation_energy_std_eV": None,
-                "conductivity_300K_mS_cm": None,
-                "conductivity_300K_ci_mS_cm": None,
-                "report_dir": None,
-                "job_uuid": None,
-                "failed_jobs": failures,
-                "log_file": marker.get("log_file"),
-                "resume_command": marker.get("resume_command"),
-            }
+        row = _unstored_row(
+            marker, created_at=marker.get("started_at"), defects=marker.get("defects"), state=state
         )
+        row |= {
+            "failed_jobs": failures,
+            "log_file": marker.get("log_file"),
+            "resume_command": marker.get("resume_command"),
+        }
+        extra.append(row)
     merged = rows + [r for r in extra if filters.matches(r)]
     return sorted(merged, key=lambda r: str(r["run_id"]), reverse=True)
 
@@ -435,24 +445,12 @@ def merge_launchpad_studies(
     for wf in workflows:
         if not wf.get("run_id") or wf["run_id"] in by_run:
             continue
-        by_run[wf["run_id"]] = {
-            "study": wf.get("study"),
-            "run_id": wf["run_id"],
-            "created_at": wf.get("submitted_at"),
-            "host_formula": wf.get("host_formula"),
-            "cell_formula": wf.get("cell_formula"),
-            "engine": wf.get("engine"),
-            "defects": wf.get("defect_labels", []),
-            "temperatures_K": wf.get("temperatures_K", []),
-            "state": wf["state"],
-            "missing_temperatures_K": [],
-            "activation_energy_eV": None,
-            "activation_energy_std_eV": None,
-            "conductivity_300K_mS_cm": None,
-            "conductivity_300K_ci_mS_cm": None,
-            "report_dir": None,
-            "job_uuid": None,
-        }
+        by_run[wf["run_id"]] = _unstored_row(
+            wf,
+            created_at=wf.get("submitted_at"),
+            defects=wf.get("defect_labels"),
+            state=wf["state"],
+        )
     merged = [r for r in by_run.values() if filters.matches(r)]
     return sorted(merged, key=lambda r: r["run_id"], reverse=True)
 
