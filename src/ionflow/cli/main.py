@@ -15,15 +15,16 @@ import importlib
 import logging
 import sys
 
-import click
 import typer
 
 from ionflow import __version__
 from ionflow.errors import IonflowError
 from ionflow.secrets import mask
 
-# click's base (typer vendors its own copy of click since 0.20; both are caught)
-_CLICK_ERRORS = (click.ClickException, getattr(typer, "TyperException", click.ClickException))
+try:  # typer >= 0.20 vendors click: its usage errors derive from typer.TyperException
+    from typer import TyperException as _ClickError
+except ImportError:  # older typer raises click's own exceptions
+    from click import ClickException as _ClickError
 
 __all__ = ["FEATURE_MODULES", "app", "main"]
 
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         # click usage errors (unknown option, missing argument, `-T abc`) are user errors:
         # typer >= 0.20 vendors click, so both click's and typer's exception bases are checked
-        if isinstance(exc, _CLICK_ERRORS) and hasattr(exc, "format_message"):
+        if isinstance(exc, _ClickError) and hasattr(exc, "format_message"):
             _error_line(f"error: {_usage_line(exc)}")
             return 2 if getattr(exc, "exit_code", 2) in (None, 2) else exc.exit_code
         if debug:

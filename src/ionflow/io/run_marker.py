@@ -23,6 +23,7 @@ __all__ = [
     "effective_state",
     "find_run_markers",
     "new_marker",
+    "now_iso",
     "read_marker",
     "resume_command",
     "write_marker",
@@ -30,6 +31,11 @@ __all__ = [
 
 MARKER_FILE = "run.json"
 RUN_STATES = ("RUNNING", "COMPLETED", "PARTIAL", "FAILED", "INTERRUPTED")
+
+
+def now_iso() -> str:
+    """Return the current UTC time as ISO 8601 (seconds)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def resume_command(run_dir: str | Path, work_dir: str | Path) -> str:
@@ -52,7 +58,7 @@ def new_marker(run_dir: Path, work_dir: Path, log_file: Path, **fields: Any) -> 
         "state": "RUNNING",
         "pid": os.getpid(),
         "host": socket.gethostname(),
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "started_at": now_iso(),
         "ended_at": None,
         "run_dir": str(run_dir),
         "work_dir": str(work_dir),

@@ -21,7 +21,7 @@ from jobflow import run_locally
 
 from ionflow.config.bounds import MAX_MD_STEPS, check_md_memory
 from ionflow.errors import ConfigError, IonflowError
-from ionflow.io.run_marker import new_marker, read_marker, resume_command, write_marker
+from ionflow.io.run_marker import new_marker, now_iso, read_marker, write_marker
 from ionflow.makers.md_resume import pending_flow, save_flow
 from ionflow.schemas.study_doc import StudyDoc, strip_monty_keys
 from ionflow.secrets import mask
@@ -267,16 +267,13 @@ class StudyRun:
     log_file: Path
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     failures: list[JobFailure] = field(default_factory=list)
+    #: the command that re-runs the jobs without a result (:func:`resume_run`)
+    resume_command: str = ""
 
     @property
     def state(self) -> str:
         """COMPLETED (no job raised), PARTIAL (some did) or FAILED (no section has a result)."""
         return run_state(self.failures, self.doc)
-
-    @property
-    def resume_command(self) -> str:
-        """The command that re-runs the jobs without a result (:func:`resume_run`)."""
-        return resume_command(self.run_dir, self.doc.meta.work_dir or self.run_dir)
 
     def failure_message(self) -> str | None:
         """One paragraph for a run with failed jobs (None when every job finished)."""
@@ -309,7 +306,7 @@ class StudyRun:
 
 
 def run_state(failures: Sequence[JobFailure], doc: StudyDoc | None) -> str:
-    """State of a finished run: COMPLETED, PARTIAL (some jobs failed) or FAILED.
+    """Return the state of a finished run: COMPLETED, PARTIAL (some jobs failed) or FAILED.
 
     FAILED when jobs failed and no system has a result of any requested section (or
     there is no document at all).
@@ -442,6 +439,7 @@ def run_study(
         log_file=log_file,
         sections=sections,
         failures=failures,
+        resume_command=marker["resume_command"],
     )
     _end_marker(run_dir, marker, run.state, failures)
     return run
@@ -457,7 +455,7 @@ def _end_marker(
     """Record how a run ended in its state file (see :mod:`ionflow.io.run_marker`)."""
     marker.update(
         state=state,
-        ended_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        ended_at=now_iso(),
         failures=[{"job": f.job, "error": f.error} for f in failures],
     )
     if error:
