@@ -300,6 +300,24 @@ def test_neb_with_last_image_folders_missing_is_refused(si_neb, tmp_path, capsys
     assert "reverse order" in one_error_line(err)
 
 
+def test_cp2k_band_with_last_replicas_missing_is_refused(tmp_path, capsys):
+    band = tmp_path / "band"
+    shutil.copytree(REPO / "tests" / "data" / "neb" / "cp2k_lj_band", band)
+    status, out, _ = cli(capsys, "analyze", "neb", band, "--json")
+    assert status == 0
+    full = json.loads(out)["barrier_forward_eV"]
+    for k in (4, 5):  # the last two replicas' files deleted: the band would end at replica 3
+        (band / f"ionflow-BAND{k}.out.gz").unlink()
+        (band / f"ionflow-pos-Replica_nr_{k}-1.xyz.gz").unlink()
+    status, out, err = cli(capsys, "analyze", "neb", band, "--json")
+    assert status == 2
+    line = one_error_line(err)
+    assert "NUMBER_OF_REPLICA 5" in line
+    assert "ionflow-BAND3.out / Replica_nr_3" in line
+    assert out == ""
+    assert full > 0
+
+
 # ---------------------------------------------------------------- read commands never create
 
 

@@ -333,6 +333,15 @@ def _cp2k_climb(root: Path) -> bool | None:
     return None
 
 
+def _cp2k_replica_count(root: Path) -> tuple[int, Path] | None:
+    """``NUMBER_OF_REPLICA`` of the BAND input and its file (None if no input says)."""
+    for inp in sorted(p for p in root.glob("*.inp*") if "-r-" not in p.name):
+        m = re.search(r"^\s*NUMBER_OF_REPLICA\s+(\d+)", read_text(inp), re.M | re.I)
+        if m:
+            return int(m.group(1)), inp
+    return None
+
+
 def read_cp2k_band(
     root: str | Path, lattice: np.ndarray | None = None, source: str = CP2K_BAND_OUTPUT
 ) -> NebRawData:
@@ -370,6 +379,14 @@ def read_cp2k_band(
         if (m := re.search(r"-BAND(\d+)\.out(\.gz)?$", p.name))
     }
     n_rep = max(outs)
+    expected = _cp2k_replica_count(root)
+    if expected is not None and expected[0] != max(n_rep, max(xyz, default=0)):
+        n, inp = expected
+        raise InputError(
+            f"{root}: {inp.name} has NUMBER_OF_REPLICA {n} but the replica files found end "
+            f"at {project}-BAND{n_rep}.out / Replica_nr_{max(xyz, default=0)}; the band is "
+            "incomplete: restore the missing replica files"
+        )
     missing = sorted(set(range(1, n_rep + 1)) - set(xyz))
     if missing:
         raise InputError(
