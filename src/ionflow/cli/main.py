@@ -35,6 +35,7 @@ FEATURE_MODULES = (
     "report",
     "analyze_diffusion",
     "analyze_neb",
+    "analyze_defects",
     "analyze_window",
     "defects",
     "neb",
