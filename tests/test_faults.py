@@ -425,6 +425,10 @@ def test_crashed_md_job_fails_the_run_and_query_says_so(tmp_path, capsys, work, 
     assert row["state"] == "FAILED"
     assert row["resume_command"] == resume
     assert row["activation_energy_eV"] is None
+    for state, n_rows in (("COMPLETED", 0), ("failed", 1)):
+        status, out, _ = cli(capsys, "query", "--json", "--state", state, "-w", work)
+        assert status == 0
+        assert len(json.loads(out)) == n_rows
 
 
 _SLOW_RUN = """

@@ -189,7 +189,7 @@ def merge_run_markers(
     Parameters
     ----------
     rows
-        Rows from :func:`list_studies`.
+        Rows from :func:`list_studies` (unfiltered by state).
     runs_dir
         The work directory's ``runs`` folder (each local run leaves a ``run.json`` there).
     filters
@@ -232,7 +232,8 @@ def merge_run_markers(
             "resume_command": marker.get("resume_command"),
         }
         extra.append(row)
-    merged = rows + [r for r in extra if filters.matches(r)]
+    # filters (the state above all) apply after the run states are known
+    merged = [r for r in rows + extra if filters.matches(r)]
     return sorted(merged, key=lambda r: str(r["run_id"]), reverse=True)
 
 

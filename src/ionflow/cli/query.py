@@ -154,14 +154,13 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         )  # fmt: skip
         settings = settings_for(work_dir)
         store = open_job_store(settings, create_indexes=False, must_exist=True)
-        store_filters = (
-            filters if cluster is None else Filters(**{**filters.__dict__, "state": None})
-        )
+        no_state = Filters(**{**filters.__dict__, "state": None})
+        store_filters = filters if cluster is None else no_state
         try:
             if what == "studies":
                 # local runs that stored no summary (killed, running) are listed too
                 rows = merge_run_markers(
-                    list_studies(store, study, store_filters), settings.runs_dir, store_filters
+                    list_studies(store, study, no_state), settings.runs_dir, store_filters
                 )
             elif what == "results":
                 rows = collect_results(store, filters)
