@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 import signal
@@ -29,8 +30,10 @@ from ionflow.errors import ConfigError
 from ionflow.io.run_marker import effective_state, read_marker
 from ionflow.run.local import check_work_dir
 from ionflow.safe_yaml import MAX_EXPANDED_NODES, load_yaml_text
+from ionflow.secrets import mask
 from ionflow.settings import get_settings
 from ionflow.stores import open_job_store
+from ionflow.testing.md import LennardJonesEngine
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -393,8 +396,6 @@ class _OutOfMemoryRunner:
 
 
 def test_crashed_md_job_fails_the_run_and_query_says_so(tmp_path, capsys, work, monkeypatch):
-    from ionflow.testing.md import LennardJonesEngine
-
     monkeypatch.setattr("ionflow.engines.get_engine", lambda name, **kw: LennardJonesEngine())
     monkeypatch.setattr(
         "ionflow.makers.md_segments.get_segment_runner", lambda maker: _OutOfMemoryRunner()
@@ -507,8 +508,6 @@ class _InterruptedRunner:
 def test_ctrl_c_marks_the_run_interrupted_and_says_how_to_resume(
     tmp_path, capsys, work, monkeypatch
 ):
-    from ionflow.testing.md import LennardJonesEngine
-
     monkeypatch.setattr("ionflow.engines.get_engine", lambda name, **kw: LennardJonesEngine())
     monkeypatch.setattr(
         "ionflow.makers.md_segments.get_segment_runner", lambda maker: _InterruptedRunner()
@@ -524,8 +523,6 @@ def test_ctrl_c_marks_the_run_interrupted_and_says_how_to_resume(
 
 
 def test_masking_of_uri_credentials():
-    from ionflow.secrets import mask
-
     assert mask("mongodb://alice:pw1@db:27017/x failed") == "mongodb://***@db:27017/x failed"
     assert (
         mask("host alice:pw2@db.example.org:27017 refused")
@@ -538,3 +535,10 @@ def test_masking_of_uri_credentials():
     # no credentials: unchanged
     for text in ("mail bob@example.com", "at 12:30 on x@y", "/path/to:file"):
         assert mask(text) == text
+
+
+def test_log_lines_are_masked(tmp_path, capsys, caplog):
+    cli(capsys, "query", "-w", tmp_path / "nope")  # installs the masking on the root handlers
+    logging.getLogger("ionflow.faults").warning("cannot reach mongodb://u:%s@h:1/x", "pw-42-xyz")
+    assert "pw-42-xyz" not in caplog.text
+    assert "mongodb://***@h:1/x" in caplog.text

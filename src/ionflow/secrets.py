@@ -13,6 +13,7 @@ Every value looked up is remembered so :func:`mask` can blank it out of error me
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import stat
@@ -21,7 +22,7 @@ from pathlib import Path
 from ionflow.errors import ConfigError
 from ionflow.safe_yaml import load_yaml_file
 
-__all__ = ["default_secrets_file", "mask", "mask_uri", "resolve_secret"]
+__all__ = ["MaskingFormatter", "default_secrets_file", "mask", "mask_uri", "resolve_secret"]
 
 _SEEN_SECRETS: set[str] = set()
 _URI_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<cred>[^@/\s]+)@", re.I)
@@ -112,3 +113,24 @@ def mask(text: str) -> str:
         if len(secret) >= 3:
             text = text.replace(secret, MASK)
     return text
+
+
+class MaskingFormatter(logging.Formatter):
+    """Log formatter that blanks credentials (URI passwords, looked-up secrets) out.
+
+    Parameters
+    ----------
+    fmt
+        Format string (as :class:`logging.Formatter`).
+    inner
+        Formatter to wrap instead (keeps a handler's own format); None: use ``fmt``.
+    """
+
+    def __init__(self, fmt: str | None = None, inner: logging.Formatter | None = None) -> None:
+        super().__init__(fmt)
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format the record, then mask it."""
+        text = self.inner.format(record) if self.inner is not None else super().format(record)
+        return mask(text)

@@ -19,7 +19,7 @@ import typer
 
 from ionflow import __version__
 from ionflow.errors import IonflowError
-from ionflow.secrets import mask
+from ionflow.secrets import MaskingFormatter, mask
 
 try:  # typer >= 0.20 vendors click: its usage errors derive from typer.TyperException
     from typer import TyperException as _ClickError
@@ -80,6 +80,9 @@ def _root(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:  # warnings and --debug lines: no secrets
+        if not isinstance(handler.formatter, MaskingFormatter):
+            handler.setFormatter(MaskingFormatter(inner=handler.formatter or logging.Formatter()))
 
 
 def _register_features() -> None:

@@ -24,7 +24,7 @@ from ionflow.errors import ConfigError, IonflowError
 from ionflow.io.run_marker import new_marker, now_iso, read_marker, write_marker
 from ionflow.makers.md_resume import pending_flow, save_flow
 from ionflow.schemas.study_doc import StudyDoc, strip_monty_keys
-from ionflow.secrets import mask
+from ionflow.secrets import MaskingFormatter, mask
 from ionflow.stores import open_job_store
 from ionflow.study.build import BuiltStudy, build_study, new_run_id
 
@@ -114,13 +114,6 @@ class _ProgressHandler(logging.Handler):
             self.echo(f"  FAILED {failure.job}: {failure.error}")
 
 
-class _MaskingFormatter(logging.Formatter):
-    """Log formatter that blanks credentials (URI passwords, looked-up secrets) out."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        return mask(super().format(record))
-
-
 def prepare_run_dirs(settings: IonflowSettings, name: str, run_id: str) -> tuple[Path, Path]:
     """Create a new run folder and return it with the run's log file path.
 
@@ -185,7 +178,7 @@ def run_flow_logged(
     jf_logger = logging.getLogger("jobflow")
     warn_logger = logging.getLogger("py.warnings")
     file_handler = logging.FileHandler(log_file)
-    file_handler.setFormatter(_MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    file_handler.setFormatter(MaskingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     progress = _ProgressHandler(len(list(flow.iterflow())), echo, failures)
     old_level, old_propagate = jf_logger.level, jf_logger.propagate
     old_warn_propagate = warn_logger.propagate
