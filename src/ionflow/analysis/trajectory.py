@@ -66,6 +66,10 @@ class TrajectoryData:
         Human-readable description of where the frames came from.
     warnings
         Problems met while reading (e.g. a truncated file), carried into the results.
+    md_time_step_fs
+        The MD integration time step (fs) when known (POTIM); informational.
+    md_step_skip
+        MD steps between stored frames when known (NBLOCK); informational.
     """
 
     species: list[str]
@@ -75,6 +79,8 @@ class TrajectoryData:
     temperature_K: float | None = None
     source: str = ""
     warnings: list[str] = field(default_factory=list)
+    md_time_step_fs: float | None = None
+    md_step_skip: int | None = None
 
     def __post_init__(self) -> None:
         self.species = [_symbol(s) for s in self.species]
@@ -293,6 +299,8 @@ class TrajectoryData:
             temperature_K=temps.pop() if len(temps) == 1 else None,
             source=" + ".join(s.source for s in segments),
             warnings=warnings,
+            md_time_step_fs=first.md_time_step_fs,
+            md_step_skip=first.md_step_skip,
         )
 
     def subsample(self, step: int) -> TrajectoryData:
@@ -321,6 +329,8 @@ class TrajectoryData:
             temperature_K=self.temperature_K,
             source=self.source,
             warnings=list(self.warnings),
+            md_time_step_fs=self.md_time_step_fs,
+            md_step_skip=self.md_step_skip,
         )
 
     # ------------------------------------------------------------------ displacements

@@ -96,6 +96,8 @@ def analyze_md_result(
             f"{skip_frames} equilibration frames"
         )
     data = TrajectoryData.concatenate(segments) if len(segments) > 1 else segments[0]
+    # MD step and stored interval, in DiffusionAnalyzer's (time_step, step_skip) sense
+    data.md_time_step_fs, data.md_step_skip = float(time_step_fs), int(traj_interval)
     return analyze_diffusion(
         data, specie=specie, temperature_K=temperature_K, min_time_ps=min_time_ps, drift=drift
     )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ionflow.analysis.defect_transport import defect_limited_conductivity
 from ionflow.report.compare import NO_DIFFUSION, compare_values, evaluate_trends
 from ionflow.report.plots_design import plot_arrhenius_systems, plot_compare_published
+from ionflow.report.transport import diffusion_text
 
 if TYPE_CHECKING:
     from ionflow.report.compare import Comparison, TrendResult
@@ -135,8 +136,7 @@ def _system_lines(
     t = s.transport
     if t is not None:
         flags = ", ".join(
-            f"{r.temperature_K:g} K: D = {_f(r.diffusivity_cm2_s)} cm²/s"
-            + ("" if r.diffusing else " (no diffusion)")
+            f"{r.temperature_K:g} K: D = {diffusion_text(r)[0]}"
             + (f", dim {r.dimensionality}" if r.diffusing else "")
             for r in t.diffusion
         )

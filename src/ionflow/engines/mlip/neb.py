@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Maker, job
 
 from ionflow.analysis.neb import NebRawData, neb_doc_from_raw, neb_forces
+from ionflow.engines.mlip.quiet import banners_to_stderr
 from ionflow.errors import ConfigError
 from ionflow.schemas.neb import HopDoc, NebDoc
 
@@ -120,9 +121,10 @@ class MlipNebMaker(Maker):
             relax_kwargs={"fmax": self.fmax_eV_A},
             steps=self.max_steps,
         )
-        result = ff._run_ase_safe(images=[im.copy() for im in images])
-        final = _structures(result.images)
-        energies, forces = self._evaluate(ff, final)
+        with banners_to_stderr():  # atomate2 loads the force field here
+            result = ff._run_ase_safe(images=[im.copy() for im in images])
+            final = _structures(result.images)
+            energies, forces = self._evaluate(ff, final)
         nf = neb_forces(
             final,
             energies,
