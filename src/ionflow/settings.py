@@ -15,7 +15,6 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -27,6 +26,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ionflow.errors import ConfigError
+from ionflow.safe_yaml import load_yaml_file
 
 __all__ = [
     "Cp2kSettings",
@@ -145,9 +145,9 @@ class IonflowSettings(BaseSettings):
                 raise ValueError(f"settings file {path} does not exist")
             return values
         try:
-            file_values = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ValueError(f"settings file {path} is not valid YAML: {exc}") from exc
+            file_values = load_yaml_file(path, "settings file") or {}
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
         if not isinstance(file_values, dict):
             raise ValueError(f"settings file {path} must hold a mapping of keys")
         file_values = {k.lower(): v for k, v in file_values.items()}

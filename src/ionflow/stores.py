@@ -267,6 +267,7 @@ def open_job_store(
     settings: IonflowSettings | None = None,
     config: StoreConfig | None = None,
     create_indexes: bool = True,
+    must_exist: bool = False,
 ) -> JobStore:
     """Build, connect and check the JobStore; one clear error if it cannot be used.
 
@@ -276,6 +277,9 @@ def open_job_store(
         As in :func:`get_job_store`.
     create_indexes
         Create the query indexes (MongoDB) after connecting.
+    must_exist
+        Read commands (``query``, ``report``): an embedded store that does not exist yet is
+        an error instead of being created (a typo in ``-w`` must not create a work dir).
 
     Returns
     -------
@@ -292,6 +296,17 @@ def open_job_store(
             )
             if folder.expanduser().exists() and not folder.expanduser().is_dir():
                 raise StoreError(f"store path {folder} is not a folder; move it aside")
+            if must_exist and not folder.expanduser().is_dir():
+                where_dir = settings.work_dir
+                reason = (
+                    f"work directory {where_dir} does not exist"
+                    if not Path(where_dir).exists()
+                    else f"{where_dir} holds no result store ({folder} does not exist)"
+                )
+                raise StoreError(
+                    f"{reason}; nothing was created — check -w / $IONFLOW_WORK_DIR (a study "
+                    "run with `ionflow run` creates it)"
+                )
     store = get_job_store(settings, config)
     try:
         with _montydb_lock(store) as montys:

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import Field
 
 from ionflow.config.base import ConfigModel
+from ionflow.secrets import mask
 
 __all__ = ["MongoConnection"]
 
@@ -53,4 +54,4 @@ class MongoConnection(ConfigModel):
 
     def server(self) -> str:
         """Return where the server is, without credentials (``host:port`` or the URI's variable)."""
-        return f"URI from ${self.uri_env}" if self.uri_env else f"{self.host}:{self.port}"
+        return f"URI from ${self.uri_env}" if self.uri_env else mask(f"{self.host}:{self.port}")
