@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from ionflow.cli.common import WORK_DIR_OPTION, echo
+from ionflow.report.transport import diffusion_text
 
 __all__ = ["print_study_summary", "print_transport_summary", "register", "studies_dir"]
 
@@ -26,12 +27,8 @@ def print_transport_summary(doc, report: bool = True) -> None:
     hops = {c.temperature_K: c for c in doc.hop_counts}
     echo("")
     for r in doc.diffusion:
-        d = f"{r.diffusivity_cm2_s:.3g}" if r.diffusivity_cm2_s is not None else "n/a"
-        if r.diffusivity_std_cm2_s is not None:
-            d += f" ± {r.diffusivity_std_cm2_s:.2g}"
-        line = (
-            f"  {r.temperature_K:6g} K  D = {d} cm2/s  diffusing: {'yes' if r.diffusing else 'no'}"
-        )
+        d, _ = diffusion_text(r)
+        line = f"  {r.temperature_K:6g} K  D = {d}  diffusing: {'yes' if r.diffusing else 'no'}"
         c = hops.get(r.temperature_K)
         if c is not None:
             line += f"  hops: {c.n_hops} in {c.duration_ps:.2g} ps"

@@ -93,7 +93,8 @@ def production_data(
     return TrajectoryData.concatenate(segments) if len(segments) > 1 else segments[0]
 
 
-def analyze_md_result(
+@job(name="analyze md")
+def analyze_md(
     trajectories: Sequence[Any],
     temperature_K: float,
     time_step_fs: float,
@@ -103,7 +104,9 @@ def analyze_md_result(
     min_time_ps: float | None = None,
     drift: str = "framework",
 ) -> DiffusionResult:
-    """Concatenate MD segments, drop equilibration frames and analyse diffusion.
+    """Job: concatenate MD segments, drop equilibration frames and analyse diffusion.
+
+    :func:`analyze_md_result` is the same function outside jobflow.
 
     Parameters
     ----------
@@ -130,55 +133,15 @@ def analyze_md_result(
         Diffusivity, conductivity and their uncertainties at this temperature.
     """
     data = production_data(trajectories, temperature_K, time_step_fs * traj_interval, skip_frames)
+    # MD step and stored interval, in DiffusionAnalyzer's (time_step, step_skip) sense
+    data.md_time_step_fs, data.md_step_skip = float(time_step_fs), int(traj_interval)
     return analyze_diffusion(
         data, specie=specie, temperature_K=temperature_K, min_time_ps=min_time_ps, drift=drift
     )
 
 
-@job(name="analyze md")
-def analyze_md(
-    trajectories: Sequence[Any],
-    temperature_K: float,
-    time_step_fs: float,
-    traj_interval: int,
-    skip_frames: int,
-    specie: str = "Li",
-    min_time_ps: float | None = None,
-    drift: str = "framework",
-) -> DiffusionResult:
-    """Job wrapper of :func:`analyze_md_result`."""
-    return analyze_md_result(
-        trajectories,
-        temperature_K,
-        time_step_fs,
-        traj_interval,
-        skip_frames,
-        specie=specie,
-        min_time_ps=min_time_ps,
-        drift=drift,
-    )
-
-
-def count_md_hops_result(
-    trajectories: Sequence[Any],
-    temperature_K: float,
-    time_step_fs: float,
-    traj_interval: int,
-    skip_frames: int,
-    specie: str = "Li",
-    drift: str = "framework",
-) -> HopCountResult:
-    """Count the hops of the mobile ions in the production part of one temperature's run.
-
-    Parameters are those of :func:`analyze_md_result`.
-
-    Returns
-    -------
-    HopCountResult
-        Hops, hop rate and the framework check (:func:`ionflow.analysis.hop_counting.count_hops`).
-    """
-    data = production_data(trajectories, temperature_K, time_step_fs * traj_interval, skip_frames)
-    return count_hops(data, specie=specie, temperature_K=temperature_K, drift=drift)
+#: the plain function of the :func:`analyze_md` job (called outside jobflow)
+analyze_md_result = analyze_md.original
 
 
 @job(name="count hops")
@@ -191,13 +154,26 @@ def count_md_hops(
     specie: str = "Li",
     drift: str = "framework",
 ) -> HopCountResult:
-    """Job wrapper of :func:`count_md_hops_result`."""
-    return count_md_hops_result(
-        trajectories, temperature_K, time_step_fs, traj_interval, skip_frames, specie, drift
-    )
+    """Job: count the hops of the mobile ions in the production part of one run.
+
+    :func:`count_md_hops_result` is the same function outside jobflow. Parameters are
+    those of :func:`analyze_md`.
+
+    Returns
+    -------
+    HopCountResult
+        Hops, hop rate and the framework check (:func:`ionflow.analysis.hop_counting.count_hops`).
+    """
+    data = production_data(trajectories, temperature_K, time_step_fs * traj_interval, skip_frames)
+    return count_hops(data, specie=specie, temperature_K=temperature_K, drift=drift)
 
 
-def summarize_study_result(
+#: the plain function of the :func:`count_md_hops` job (called outside jobflow)
+count_md_hops_result = count_md_hops.original
+
+
+@job(name="summarize study")
+def summarize_study(
     meta: StudyMeta,
     structure: Structure,
     relaxed_energy_eV: float | None,
@@ -207,7 +183,9 @@ def summarize_study_result(
     report_dir: str | Path | None = None,
     hop_counts: Sequence[HopCountResult | None] | None = None,
 ) -> TransportDoc:
-    """Fit Arrhenius over the available temperatures and write the report.
+    """Job: fit Arrhenius over the available temperatures and write the report.
+
+    :func:`summarize_study_result` is the same function outside jobflow.
 
     Temperatures whose MD or analysis failed arrive as None and are listed in
     ``missing_temperatures_K`` instead of stopping the fit.
@@ -229,7 +207,8 @@ def summarize_study_result(
     report_dir
         Where to write the report; None skips it.
     hop_counts
-        Hop counts per temperature (None where missing), fitted for a hop-rate Ea.
+        Hop counts per temperature (None where missing); their hop estimate of D gets
+        its own Arrhenius fit (``hop_arrhenius``).
 
     Returns
     -------
@@ -281,25 +260,5 @@ def summarize_study_result(
     return doc
 
 
-@job(name="summarize study")
-def summarize_study(
-    meta: StudyMeta,
-    structure: Structure,
-    relaxed_energy_eV: float | None,
-    md_runs: Sequence[MDRunDoc],
-    diffusion: Sequence[DiffusionResult | None],
-    target_temperature_K: float = 300.0,
-    report_dir: str | None = None,
-    hop_counts: Sequence[HopCountResult | None] | None = None,
-) -> TransportDoc:
-    """Job wrapper of :func:`summarize_study_result` (tolerates missing temperatures)."""
-    return summarize_study_result(
-        meta,
-        structure,
-        relaxed_energy_eV,
-        md_runs,
-        diffusion,
-        target_temperature_K=target_temperature_K,
-        report_dir=report_dir,
-        hop_counts=hop_counts,
-    )
+#: the plain function of the :func:`summarize_study` job (called outside jobflow)
+summarize_study_result = summarize_study.original

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ionflow.report.plots_neb import plot_neb_profiles
+from ionflow.report.transport import diffusion_text
 from ionflow.schemas.neb import NebDoc
 from ionflow.schemas.study_doc import strip_monty_keys
 
@@ -35,15 +36,12 @@ def system_md_neb_lines(s: SystemDoc) -> list[str]:
         by_t = {r.temperature_K: r for r in t.diffusion}
         lines += [
             "",
-            "| T (K) | D (cm²/s) | diffusing | Li hops | ions hopped | framework |",
+            "| T (K) | D (tracer) | diffusing | Li hops | ions hopped | framework |",
             "|---|---|---|---|---|---|",
         ]
         for c in t.hop_counts:
             r = by_t.get(c.temperature_K)
-            d = "n/a"
-            if r is not None:
-                err = r.diffusivity_std_cm2_s
-                d = f"{r.diffusivity_cm2_s:.3g}" + (f" ± {err:.2g}" if err is not None else "")
+            d = diffusion_text(r)[0] if r is not None else "n/a"
             fw = "intact" if c.framework_intact else "NOT intact"
             msd = ", ".join(f"{el} {v:.2f} Å²" for el, v in c.framework_msd_A2.items())
             lines.append(

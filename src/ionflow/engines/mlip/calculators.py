@@ -20,6 +20,8 @@ from typing import Any
 
 from atomate2.forcefields.jobs import ForceFieldRelaxMaker, ForceFieldStaticMaker
 
+from ionflow.engines.mlip.quiet import banners_to_stderr
+
 __all__ = [
     "SharedForceFieldRelaxMaker",
     "SharedForceFieldStaticMaker",
@@ -60,7 +62,8 @@ def shared_calculator(maker: Any, *, lean: bool = False) -> Any:
     if key not in _CALCULATORS:
         full_key = _key(maker, False)
         if full_key not in _CALCULATORS:
-            _CALCULATORS[full_key] = _loader(type(maker))(maker)
+            with banners_to_stderr():  # chgnet prints its load banner; --json owns stdout
+                _CALCULATORS[full_key] = _loader(type(maker))(maker)
         if lean:
             _CALCULATORS[key] = lean_calculator(_CALCULATORS[full_key])
     return _CALCULATORS[key]
