@@ -48,7 +48,7 @@ def demo_run(tmp_path_factory):
     mp.setattr("ionflow.engines.get_engine", lambda name, **kw: LennardJonesEngine())
     lines: list[str] = []
     mp.setattr("ionflow.cli.study.echo", lines.append)
-    mp.setattr("ionflow.cli.run.echo", lambda *a, **k: None)
+    mp.setattr("ionflow.cli.run.progress", lambda *a, **k: None)
     reset_settings()
     try:
         finished = run_study_file(path, root / "work")
