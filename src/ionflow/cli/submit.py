@@ -48,6 +48,8 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         loaded = load_study(study, quick=quick)
         cluster_cfg = load_cluster_config(cluster)
         plan = plan_submission(loaded, settings, cluster_cfg, only=only or None)
+        for warning in plan.warnings:
+            typer.echo(f"warning: {warning}", err=True)
         if not dry_run:
             submit_plan(plan, cluster_cfg, settings, allow_duplicate=allow_duplicate)
         if as_json:
@@ -61,6 +63,8 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             }
             if dry_run:
                 out["queue_script"] = plan.queue_script
+                out["queue_scripts"] = plan.queue_scripts
+            out["warnings"] = plan.warnings
             typer.echo(json.dumps(out, indent=2, default=str))
             return
         meta = plan.metadata
@@ -82,10 +86,16 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         typer.echo(f"{len(plan.jobs)} jobs:")
         for job in plan.jobs:
             after = f"  (after {', '.join(job['parents'])})" if job["parents"] else ""
-            typer.echo(f"  - {job['name']}{after}")
+            kind = f"  [{job['kind']}]" if "kind" in job else ""
+            typer.echo(f"  - {job['name']}{kind}{after}")
         if dry_run:
-            typer.echo("queue script (one per queue job):")
-            typer.echo(plan.queue_script)
+            if plan.queue_scripts:
+                for kind, script in plan.queue_scripts.items():
+                    typer.echo(f"queue script of {kind} jobs:")
+                    typer.echo(script)
+            else:
+                typer.echo("queue script (one per queue job):")
+                typer.echo(plan.queue_script)
             typer.echo("dry run: nothing was added to the launchpad")
             return
         typer.echo(
@@ -128,5 +138,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
                 f"{result.pending} queue job(s) already queued for them"
             )
             return
-        for jid, folder in zip(result.job_ids, result.launch_dirs, strict=True):
-            typer.echo(f"queue job {jid}: {folder}")
+        for jid, folder, kind in zip(
+            result.job_ids, result.launch_dirs, result.kinds, strict=True
+        ):
+            typer.echo(f"queue job {jid}: {folder}" + (f" ({kind})" if kind else ""))

@@ -25,7 +25,7 @@ from atomate2.cp2k.sets.core import MDSetGenerator, RelaxSetGenerator, StaticSet
 
 from ionflow.engines.cp2k.fixes import thermostat_override
 from ionflow.errors import ConfigError
-from ionflow.settings import get_settings
+from ionflow.settings import CP2K_DEFAULT_BASIS_DIR, get_settings
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -39,12 +39,19 @@ __all__ = [
     "IonflowCp2kStaticSetGenerator",
     "cheap_basis_and_potential",
     "cheap_dft_settings",
+    "cp2k_basis_dir",
     "pymatgen_cp2k_settings",
     "resolve_pmg_cp2k_data_dir",
 ]
 
-#: CP2K's own basis/potential files (Debian's cp2k-data)
-CP2K_SYSTEM_DATA_DIR = Path("/usr/share/cp2k")
+#: CP2K's own basis/potential files when nothing else is configured (Debian's cp2k-data);
+#: ``settings.cp2k.basis_dir`` or ``$CP2K_DATA_DIR`` take priority (cp2k_basis_dir)
+CP2K_SYSTEM_DATA_DIR = CP2K_DEFAULT_BASIS_DIR
+
+
+def cp2k_basis_dir() -> Path:
+    """Return CP2K's basis/potential folder: settings, ``$CP2K_DATA_DIR``, then the default."""
+    return get_settings().cp2k.resolved_basis_dir()
 #: basis family of the cheap settings and the atomate2/pymatgen project name
 CHEAP_BASIS = "SZV-MOLOPT-SR-GTH"
 PROJECT = "CP2K"
@@ -63,7 +70,7 @@ def _molopt_valence(basis_name: str, data_dir: str) -> dict[str, int]:
 
 
 def cheap_basis_and_potential(
-    elements: set[str] | list[str], data_dir: str | Path = CP2K_SYSTEM_DATA_DIR
+    elements: set[str] | list[str], data_dir: str | Path | None = None
 ) -> dict[str, dict[str, str]]:
     """Return pymatgen ``basis_and_potential`` for the cheapest working CP2K settings.
 
@@ -72,13 +79,14 @@ def cheap_basis_and_potential(
     elements
         Element symbols of the structure.
     data_dir
-        CP2K's data folder (holding ``BASIS_MOLOPT``).
+        CP2K's data folder (holding ``BASIS_MOLOPT``); default :func:`cp2k_basis_dir`.
 
     Returns
     -------
     dict
         ``{el: {"basis": "SZV-MOLOPT-SR-GTH", "potential": "GTH-PBE-q<n>"}}``.
     """
+    data_dir = data_dir if data_dir is not None else cp2k_basis_dir()
     valence = _molopt_valence(CHEAP_BASIS, str(data_dir))
     missing = sorted(set(elements) - set(valence))
     if missing:
@@ -158,7 +166,7 @@ def resolve_pmg_cp2k_data_dir(data_dir: str | None = None) -> str:
     if not found or not Path(found).is_dir():
         raise ConfigError(
             "pymatgen's CP2K data folder is not set up: run "
-            "'pmg config --cp2k /usr/share/cp2k <dir>' once and set IONFLOW_CP2K__DATA_DIR=<dir>"
+            "'pmg config --cp2k <CP2K data dir> <dir>' once and set IONFLOW_CP2K__DATA_DIR=<dir>"
         )
     return str(found)
 
