@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atomate2.cp2k.sets.core import MDSetGenerator, RelaxSetGenerator, StaticSetGenerator
+from pymatgen.io.cp2k.inputs import Keyword
 
 from ionflow.engines.cp2k.fixes import thermostat_override
 from ionflow.errors import ConfigError
-from ionflow.settings import CP2K_DEFAULT_BASIS_DIR, get_settings
+from ionflow.settings import CP2K_DEFAULT_BASIS_DIR, get_settings, job_walltime
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -38,7 +39,9 @@ __all__ = [
     "IonflowCp2kRelaxSetGenerator",
     "IonflowCp2kStaticSetGenerator",
     "cheap_basis_and_potential",
+    "apply_job_walltime",
     "cheap_dft_settings",
+    "cp2k_walltime_s",
     "cp2k_basis_dir",
     "pymatgen_cp2k_settings",
     "resolve_pmg_cp2k_data_dir",
@@ -52,6 +55,35 @@ CP2K_SYSTEM_DATA_DIR = CP2K_DEFAULT_BASIS_DIR
 def cp2k_basis_dir() -> Path:
     """Return CP2K's basis/potential folder: settings, ``$CP2K_DATA_DIR``, then the default."""
     return get_settings().cp2k.resolved_basis_dir()
+#: seconds CP2K keeps free before the queue job's end (GLOBAL/WALLTIME), at most 20 %
+CP2K_WALLTIME_BUFFER_S = 300
+
+
+def apply_job_walltime(cp2k_input: Any, environ: Any = None) -> int | None:
+    """Set ``GLOBAL/WALLTIME`` from the queue job's remaining time (on the node).
+
+    CP2K then stops cleanly, writing its restart files, before the queue kills it, and
+    custodian's CP2K ``WalltimeHandler`` turns that stop into a restartable checkpoint.
+
+    Returns
+    -------
+    int or None
+        The walltime set (s), or None outside a queue job.
+    """
+    seconds = cp2k_walltime_s(environ)
+    if seconds is not None:
+        cp2k_input["GLOBAL"]["WALLTIME"] = Keyword("WALLTIME", seconds)
+    return seconds
+
+
+def cp2k_walltime_s(environ: Any = None) -> int | None:
+    """Return the ``GLOBAL/WALLTIME`` (s) for this queue job (None outside one)."""
+    _, remaining = job_walltime(environ)
+    if not remaining or remaining <= 0:
+        return None
+    return max(int(remaining - min(CP2K_WALLTIME_BUFFER_S, 0.2 * remaining)), 1)
+
+
 #: basis family of the cheap settings and the atomate2/pymatgen project name
 CHEAP_BASIS = "SZV-MOLOPT-SR-GTH"
 PROJECT = "CP2K"
@@ -197,12 +229,11 @@ class _CheapCp2kMixin:
         """
         with pymatgen_cp2k_settings(self.pmg_data_dir, self.functional):
             input_set = super().get_input_set(structure, prev_dir, optional_files)
+        apply_job_walltime(input_set.cp2k_input)
         charge = getattr(structure, "charge", 0)
         if charge:
             # a charged defect cell carries its own charge; the engine-wide CHARGE of the
             # settings (0 by default) would otherwise run it neutral
-            from pymatgen.io.cp2k.inputs import Keyword
-
             dft = input_set.cp2k_input["FORCE_EVAL"]["DFT"]
             dft["CHARGE"] = Keyword("CHARGE", round(charge))
         return input_set
