@@ -131,6 +131,7 @@ class Cp2kSettings(_EngineSection):
             return Path(self.basis_dir).expanduser()
         env = os.environ.get("CP2K_DATA_DIR")
         return Path(env).expanduser() if env else CP2K_DEFAULT_BASIS_DIR
+
     functional: str = Field(
         "PBE", description="Default XC functional (PMG_DEFAULT_CP2K_FUNCTIONAL)."
     )
@@ -171,6 +172,12 @@ class IonflowSettings(BaseSettings):
     vasp: VaspSettings = Field(default_factory=VaspSettings)
     cp2k: Cp2kSettings = Field(default_factory=Cp2kSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
+    walltime_margin_s: float = Field(
+        120.0,
+        ge=0,
+        description="Seconds an MD segment leaves free before its queue job's end (to store "
+        "its output); the rest of the segment continues in a new queue job.",
+    )
 
     @field_validator("engine")
     @classmethod

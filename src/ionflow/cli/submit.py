@@ -138,7 +138,5 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
                 f"{result.pending} queue job(s) already queued for them"
             )
             return
-        for jid, folder, kind in zip(
-            result.job_ids, result.launch_dirs, result.kinds, strict=True
-        ):
+        for jid, folder, kind in zip(result.job_ids, result.launch_dirs, result.kinds, strict=True):
             typer.echo(f"queue job {jid}: {folder}" + (f" ({kind})" if kind else ""))

@@ -184,7 +184,10 @@ class FWorkerConfig(ConfigModel):
         if self.cp2k_cmd:
             out |= {"IONFLOW_CP2K__CMD": self.cp2k_cmd, "ATOMATE2_CP2K_CMD": self.cp2k_cmd}
         if self.cp2k_data_dir:
-            out |= {"CP2K_DATA_DIR": self.cp2k_data_dir, "IONFLOW_CP2K__BASIS_DIR": self.cp2k_data_dir}
+            out |= {
+                "CP2K_DATA_DIR": self.cp2k_data_dir,
+                "IONFLOW_CP2K__BASIS_DIR": self.cp2k_data_dir,
+            }
         if self.mpi_launcher:
             out["IONFLOW_MPI"] = self.mpi_launcher
         if self.scratch_dir:

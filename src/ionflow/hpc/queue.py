@@ -108,9 +108,7 @@ def resource_keys(queue: QueueConfig) -> dict[str, Any]:
             "gres": queue.gres,
         }
     else:
-        per_node = queue.ntasks_per_node or (
-            queue.ntasks // queue.nodes if queue.ntasks else 1
-        )
+        per_node = queue.ntasks_per_node or (queue.ntasks // queue.nodes if queue.ntasks else 1)
         threads = queue.cpus_per_task or 1
         if queue.pbs_style == "select":
             keys |= {

@@ -18,7 +18,7 @@ more cores than its cell can use.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jobflow import Flow
 

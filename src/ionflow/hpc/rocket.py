@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ionflow.hpc.config import load_cluster_config
 from ionflow.hpc.launchpad import SessionLaunchPad
-from ionflow.settings import get_settings
+from ionflow.settings import get_settings, job_walltime
 from ionflow.stores import open_job_store
 
 if TYPE_CHECKING:
@@ -103,7 +103,15 @@ def run_rocket(
     )
     ran = 0
     base = Path.cwd()
+    margin = get_settings().walltime_margin_s
     while max_fws == 0 or ran < max_fws:
+        remaining = job_walltime()[1]
+        if ran and remaining is not None and remaining < margin:
+            # too little walltime left: continued MD segments go to a fresh queue job
+            logger.info(
+                "%.0f s of walltime left (margin %.0f s): no further Firework", remaining, margin
+            )
+            break
         if ran:  # each further Firework gets its own folder, as rlaunch rapidfire does
             sub = base / f"launcher_{datetime.now(UTC):%Y-%m-%d-%H-%M-%S-%f}"
             sub.mkdir()

@@ -38,11 +38,11 @@ __all__ = [
     "IonflowCp2kMDSetGenerator",
     "IonflowCp2kRelaxSetGenerator",
     "IonflowCp2kStaticSetGenerator",
-    "cheap_basis_and_potential",
     "apply_job_walltime",
+    "cheap_basis_and_potential",
     "cheap_dft_settings",
-    "cp2k_walltime_s",
     "cp2k_basis_dir",
+    "cp2k_walltime_s",
     "pymatgen_cp2k_settings",
     "resolve_pmg_cp2k_data_dir",
 ]
@@ -55,6 +55,8 @@ CP2K_SYSTEM_DATA_DIR = CP2K_DEFAULT_BASIS_DIR
 def cp2k_basis_dir() -> Path:
     """Return CP2K's basis/potential folder: settings, ``$CP2K_DATA_DIR``, then the default."""
     return get_settings().cp2k.resolved_basis_dir()
+
+
 #: seconds CP2K keeps free before the queue job's end (GLOBAL/WALLTIME), at most 20 %
 CP2K_WALLTIME_BUFFER_S = 300
 

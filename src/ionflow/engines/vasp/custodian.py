@@ -33,10 +33,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_HANDLERS",
-    "JobWalltimeHandler",
     "INPUT_FILES",
     "MD_HANDLERS",
     "REQUIRED_INPUTS",
+    "JobWalltimeHandler",
     "custodian_job",
     "handlers",
     "resume_from_contcar",

@@ -28,6 +28,7 @@ from pymatgen.io.vasp import Poscar
 
 from ionflow.engines.segments import (
     SegmentFrames,
+    attempt_end,
     check_segment_finished,
     load_attempts,
     record_attempt,
@@ -136,9 +137,19 @@ class VaspSegmentRunner:
     engine: str = "vasp"
 
     def run(
-        self, maker: Any, spec: MDSegmentSpec, start: Structure | MDRestartState, work_dir: Path
+        self,
+        maker: Any,
+        spec: MDSegmentSpec,
+        start: Structure | MDRestartState,
+        work_dir: Path,
+        max_steps: int | None = None,
+        deadline: float | None = None,
     ) -> SegmentFrames:
         """Run (or resume) one VASP MD segment in ``work_dir``.
+
+        ``max_steps`` (walltime sizing) ends this attempt early with
+        :class:`~ionflow.engines.segments.SegmentStopped`; ``deadline`` is left to
+        custodian's walltime handler (STOPCAR) and only documented here.
 
         Parameters
         ----------
@@ -173,13 +184,21 @@ class VaspSegmentRunner:
             _check_species(part.species, structure, folder)
             parts.append(part)
             contcar, step, prev_dir = part.contcar, part.restart_step, folder
-        remaining = spec.last_step - step
+        end = attempt_end(spec, step, max_steps)
+        remaining = end - step
         if remaining > 0:
             record_attempt(ckpt, attempts, work_dir, step)
-            self._run_vasp(maker, spec, structure, contcar, remaining, work_dir, prev_dir)
+            self._run_vasp(maker, spec, structure, contcar, remaining, work_dir, prev_dir, step)
             part = parse_vasp_attempt(work_dir, step)
             parts.append(part)
-            check_segment_finished(spec, "VASP", part.restart_step, "its CONTCAR")
+            check_segment_finished(
+                spec,
+                "VASP",
+                part.restart_step,
+                "its CONTCAR",
+                stop_step=end if end < spec.last_step else None,
+                started_at=step,
+            )
         final = Poscar.from_str(parts[-1].contcar)
         return _frames(spec, parts, final, len(attempts), attempts)
 
@@ -192,15 +211,18 @@ class VaspSegmentRunner:
         n_steps: int,
         work_dir: Path,
         prev_dir: Path | None = None,
+        step: int | None = None,
     ) -> None:
         from atomate2.vasp.files import write_vasp_input_set
 
         updates: dict[str, Any] = {"nsteps": int(n_steps)}
         if spec.start_temperature_K is not None:
-            # heating ramp (TEBEG -> TEEND); a resumed ramp starts where it stopped
+            # heating ramp (TEBEG -> TEEND); a resumed or cut ramp covers its own steps
             t0, t1 = spec.start_temperature_K, spec.temperature_K
-            done = (spec.last_step - n_steps - spec.first_step) / spec.n_steps
-            updates.update(start_temp=t0 + (t1 - t0) * done, end_temp=t1)
+            step = spec.last_step - n_steps if step is None else step
+            done = (step - spec.first_step) / spec.n_steps
+            until = (step + n_steps - spec.first_step) / spec.n_steps
+            updates.update(start_temp=t0 + (t1 - t0) * done, end_temp=t0 + (t1 - t0) * until)
         generator = dataclasses.replace(maker.input_set_generator, **updates)
         write_vasp_input_set(
             structure, generator, directory=work_dir, **maker.write_input_set_kwargs
