@@ -99,17 +99,19 @@ class JobWalltimeHandler(WalltimeHandler):
         super().__init__(
             wall_time=wall_time, buffer_time=buffer_time, electronic_step_stop=electronic_step_stop
         )
-        self._given_wall_time = wall_time
+        self._given = {"wall_time": wall_time, "buffer_time": buffer_time}
         if wall_time is None:
             _, remaining = job_walltime()
             self.wall_time = int(remaining) if remaining and remaining > 0 else None
             self.start_time = self.prev_check_time = dt.datetime.now()
+            if self.wall_time:
+                # a short queue job keeps at most a fifth of its time as buffer, else the
+                # handler would stop VASP at its first check
+                self.buffer_time = min(buffer_time, max(self.wall_time // 5, 1))
 
     def as_dict(self) -> dict[str, Any]:
         """Serialize the given settings (not the walltime resolved on this node)."""
-        d = super().as_dict()
-        d["wall_time"] = self._given_wall_time
-        return d
+        return super().as_dict() | self._given
 
 
 def _names(kind: str) -> tuple[str, ...]:

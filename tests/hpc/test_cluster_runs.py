@@ -1,0 +1,230 @@
+"""Cluster runs on the real local Slurm cluster (issue 18).
+
+- per-kind resources: MD queue jobs ask Slurm for 2 tasks, analysis ones for 1 (read back
+  with ``scontrol show job``), each rocket running only its kind;
+- walltime: a 1-minute queue job (with a 45 s margin) stops its MD segment at the
+  deadline; the segment continues in the next queue job, frame count exact;
+- rerun: a VASP relaxation (fake VASP replaying custodian's ZBRENT log, then a crash)
+  FIZZLES; ``ionflow rerun`` restarts it from its CONTCAR with custodian's INCAR fix.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from tests.hpc.conftest import FAKE_VASP, job_output, wait_for_jobs
+
+from ionflow.cli.main import main
+
+pytestmark = [pytest.mark.hpc, pytest.mark.filterwarnings("ignore::FutureWarning")]
+
+
+def _cluster(tmp_path: Path, name: str, fworker: dict | None = None, **extra) -> Path:
+    cfg = {
+        "name": name,
+        "launchpad": {
+            "type": "mongomock_file",
+            "path": "{work_dir}/launchpad/launchpad.json",
+            "lock_timeout_s": 120,
+        },
+        "fworker": {"name": "pytest", "env": {"OMP_NUM_THREADS": "1"}, **(fworker or {})},
+        "queue": {
+            "type": "slurm",
+            "partition": "debug",
+            "nodes": 1,
+            "ntasks": 1,
+            "cpus_per_task": 1,
+            "walltime": "00:05:00",
+            "job_name": f"ionflow-{name}",
+            "launch_dir": "{work_dir}/queue",
+        },
+        **extra,
+    }
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _cli(capsys, *args: str) -> str:
+    capsys.readouterr()
+    code = main(list(args))
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return out.out
+
+
+def _num_tasks(job_id: str) -> tuple[int, str]:
+    text = subprocess.run(
+        ["scontrol", "show", "job", job_id], capture_output=True, text=True, timeout=30
+    ).stdout
+    return int(re.search(r"NumTasks=(\d+)", text).group(1)), re.search(r"JobName=(\S+)", text)[1]
+
+
+def test_kinds_resources_and_walltime_continuation(slurm, tmp_path):
+    from ionflow.hpc.config import load_cluster_config
+    from ionflow.hpc.launchpad import launchpad_session
+    from ionflow.hpc.probe import probe
+    from ionflow.hpc.submit import QUEUE_RECORDS, submit_flow, wait_for_workflow
+    from ionflow.makers.md import MultiTemperatureMDMaker
+    from ionflow.settings import get_settings
+    from ionflow.stores import open_job_store
+    from ionflow.testing.md import LJ_DEFAULTS, LennardJonesEngine, li3ocl_vacancy_cell
+
+    settings = get_settings()
+    cluster = _cluster(
+        tmp_path,
+        "kinds",
+        fworker={"env": {"OMP_NUM_THREADS": "1", "IONFLOW_WALLTIME_MARGIN_S": "25"}},
+        resources={"md": {"ntasks": 2, "walltime": "1"}, "analysis": {"ntasks": 1}},
+    )
+    cfg = load_cluster_config(cluster)
+    # 400 steps at >= 0.1 s each: longer than the 35 s a 1-minute job leaves before its
+    # 25 s margin, so the segment is cut and continues in a new queue job; every attempt
+    # runs at least one stored frame (100 steps), so at most 4 queue jobs run it
+    engine = LennardJonesEngine(calculator_kwargs={**LJ_DEFAULTS, "delay_s": 0.1})
+    md = MultiTemperatureMDMaker(
+        engine=engine,
+        temperatures_K=[800.0],
+        time_step_fs=1.0,
+        equilibration_steps=0,
+        production_steps=400,
+        traj_interval=100,
+        checkpoint_dir=str(settings.work_dir / "ckpt"),
+        checkpoint_every=1,
+    ).make(li3ocl_vacancy_cell())
+    check = probe(work_s=0.0)
+    check.name = "probe after md"
+    from jobflow import Flow
+
+    (fw_id, *_) = submit_flow(Flow([md, check]), cfg, settings, {"study": "kinds"})
+    counts = wait_for_workflow(cfg, settings, fw_id, timeout_s=400, poll_s=2, max_fws_per_job=0)
+    with launchpad_session(cfg.launchpad, settings.work_dir) as lp:
+        records = list(lp.db[QUEUE_RECORDS].find({}))
+        fws = list(lp.fireworks.find({}, {"name": 1, "state": 1, "spec._category": 1}))
+    dirs = [Path(r["launch_dir"]) for r in records]
+    assert counts == {"COMPLETED": len(fws)}, [job_output(d) for d in dirs]
+    by_kind: dict[str, list[str]] = {}
+    for rec in records:
+        by_kind.setdefault(rec["kind"], []).append(rec["queue_job_id"])
+    assert set(by_kind) == {"md", "analysis"}
+    assert len(by_kind["md"]) >= 2  # the segment did not fit one queue job
+    for kind, tasks in (("md", 2), ("analysis", 1)):
+        for job_id in by_kind[kind]:
+            assert _num_tasks(job_id) == (tasks, f"ionflow-kinds-{kind}")
+    assert {f["spec"]["_category"] for f in fws if f["name"].startswith("md ")} == {"md"}
+    assert [f["spec"]["_category"] for f in fws if f["name"] == "probe after md"] == ["analysis"]
+
+    store = open_job_store(settings)
+    try:
+        docs = list(store.query({"name": "md 800K production 0"}, ["uuid", "index", "output"]))
+        final = store.get_output(docs[0]["uuid"], load=True)  # the newest index
+    finally:
+        store.close()
+    continued = [d for d in docs if d["output"]["kind"] == "md_segment_continued"]
+    finished = [d for d in docs if d["output"]["kind"] == "md_segment"]
+    assert len(continued) >= 1
+    assert len(finished) == 1
+    out = finished[0]["output"]
+    assert out["attempts"] == len(continued) + 1
+    assert (out["first_stored_step"], out["last_step"], out["n_frames"]) == (0, 400, 5)
+    props = final.trajectory.frame_properties if hasattr(final, "trajectory") else None
+    props = props or final["trajectory"]["frame_properties"]
+    steps = [p["step"] for p in props]
+    np.testing.assert_array_equal(steps, [0, 100, 200, 300, 400])  # none lost, none twice
+    assert all(c["output"]["stopped_at_step"] % 100 == 0 for c in continued)
+
+
+def test_fizzled_relax_reruns_from_contcar_with_custodian_fix(slurm, tmp_path, capsys, shared_dir):
+    import gzip
+
+    from pymatgen.core import Structure
+    from pymatgen.io.vasp import Incar, Poscar
+
+    from ionflow.engines.vasp.adapter import VaspEngine
+    from ionflow.hpc.config import load_cluster_config
+    from ionflow.hpc.launchpad import launchpad_session
+    from ionflow.hpc.submit import launch_jobs, submit_flow
+    from ionflow.settings import get_settings
+    from ionflow.stores import open_job_store
+
+    settings = get_settings()
+    fake = f"{sys.executable} {FAKE_VASP} zbrent_crash_then_ok"
+    env = {
+        "OMP_NUM_THREADS": "1",
+        "FAKE_VASP_STATE": str(tmp_path / "fake_state"),
+        "IONFLOW_SHARED_DATA": str(shared_dir / "data"),
+    }
+    cluster = _cluster(
+        tmp_path, "rerun", fworker={"vasp_cmd": fake, "vasp_gamma_cmd": fake, "env": env}
+    )
+    cfg = load_cluster_config(cluster)
+    poscar = shared_dir / "data/neb/atomate2_si_vacancy_neb/relax_endpoint_1/outputs/POSCAR.gz"
+    with gzip.open(poscar, "rt") as fh:
+        start = Structure.from_str(fh.read(), fmt="poscar")
+    engine = VaspEngine(write_input_set_kwargs={"potcar_spec": True})  # command from the node
+    relax = engine.relax_maker(max_steps=5).make(start)
+    relax.name = "relax si"
+    (fw_id,) = submit_flow(relax, cfg, settings, {"study": "rerun"})
+
+    first = launch_jobs(cfg, settings)
+    wait_for_jobs(first.job_ids, timeout_s=180)
+    with launchpad_session(cfg.launchpad, settings.work_dir) as lp:
+        fw = lp.fireworks.find_one({"fw_id": fw_id})
+        old_dir = Path(lp.launches.find_one({"launch_id": fw["launches"][-1]})["launch_dir"])
+    assert fw["state"] == "FIZZLED", job_output(first.launch_dirs[0])
+    contcar = Poscar.from_file(old_dir / "CONTCAR").structure
+    assert contcar[0].frac_coords[0] == pytest.approx(start[0].frac_coords[0] + 0.02)
+
+    listing = json.loads(_cli(capsys, "rerun", "--cluster", str(cluster), "--dry-run", "--json"))
+    ((error_type, runs),) = listing["groups"].items()
+    assert error_type.startswith("custodian: zbrent")
+    changes = runs[0]["changes"]
+    assert changes["incar_set"]["NELMIN"] == 8  # VaspErrorHandler's ZBRENT fix
+    assert changes["structure_from"] == str(old_dir)
+    text = _cli(capsys, "rerun", "--cluster", str(cluster), "--dry-run")
+    assert "NELMIN=8" in text
+    assert "starts from the CONTCAR of" in text
+
+    _cli(capsys, "rerun", "--cluster", str(cluster), "--state", "fizzled")
+    second = launch_jobs(cfg, settings)
+    wait_for_jobs(second.job_ids, timeout_s=180)
+    with launchpad_session(cfg.launchpad, settings.work_dir) as lp:
+        fw = lp.fireworks.find_one({"fw_id": fw_id})
+        new_dir = Path(lp.launches.find_one({"launch_id": fw["launches"][-1]})["launch_dir"])
+    assert fw["state"] == "COMPLETED", job_output(second.launch_dirs[0])
+    assert new_dir != old_dir
+    # the rerun's first VASP call already had custodian's fix, and started from the CONTCAR
+    calls = (new_dir / "fake_vasp_calls.log").read_text().splitlines()
+    assert calls == ["zbrent_crash_then_ok NELMIN=8"]
+    # the job's inputs as written (custodian keeps them as *.orig; atomate2 gzips them)
+    incar = Incar.from_file(new_dir / "INCAR.orig.gz")
+    assert incar["NELMIN"] == 8
+    assert incar["EDIFF"] == changes["incar_set"]["EDIFF"]
+    rerun_start = Poscar.from_file(new_dir / "POSCAR.orig.gz").structure
+    np.testing.assert_allclose(rerun_start.frac_coords, contcar.frac_coords, atol=1e-8)
+    # the queue job's walltime reached custodian on the node: the replayed OUTCAR says an
+    # ionic step takes 120 s, 3 of which no longer fit in the 5-minute job, so the handler
+    # asked VASP to stop (STOPCAR); outside a queue job it never fires
+    log = json.loads(gzip.decompress((new_dir / "custodian.json.gz").read_bytes()))
+    fired = [c for run in log for c in run["corrections"]]
+    assert [(c["handler"]["@class"], c["errors"]) for c in fired] == [
+        ("JobWalltimeHandler", ["Walltime reached"])
+    ]
+    assert (new_dir / "STOPCAR").read_text().strip() == "LSTOP = .TRUE."
+
+    store = open_job_store(settings)
+    try:
+        doc = store.query_one({"uuid": relax.uuid}, ["metadata", "output.dir_name"])
+    finally:
+        store.close()
+    (attempt,) = doc["metadata"]["ionflow_attempts"]  # the history travels with the output
+    assert attempt["launch_dir"] == str(old_dir)
+    assert attempt["incar_set"]["NELMIN"] == 8
+    assert attempt["structure_from"] == str(old_dir)
