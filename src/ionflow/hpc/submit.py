@@ -2,8 +2,10 @@
 
 ``submit`` builds the study's jobflow Flow with :func:`ionflow.study.build.build_study`
 (the Flow ``ionflow run`` runs locally), converts it with jobflow's ``flow_to_workflow``
-(no store in the Fireworks: the rocket uses ionflow's store from its settings, so no
-credentials end up in the launchpad) and adds it with the study metadata (name, run id,
+(no store object in the Fireworks: each carries where ionflow's store is, work directory
+and store YAML, through :class:`~ionflow.hpc.firetask.IonflowJobFiretask`, so stock
+``rlaunch``/``qlaunch`` store results there too and no credentials end up in the
+launchpad) and adds it with the study metadata (name, run id,
 host formula, defect labels, temperatures, engine, the cell of every system) on the
 workflow and on every Firework (``spec._ionflow``).
 """
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from jobflow.managers.fireworks import flow_to_workflow
 
 from ionflow.errors import ConfigError
+from ionflow.hpc.firetask import store_location, use_ionflow_firetask
 from ionflow.hpc.launchpad import describe_launchpad, launchpad_session
 from ionflow.hpc.queue import ACTIVE_STATES, queue_job_states, render_queue_script, submit_script
 from ionflow.hpc.resources import assign_resources, check_resources
@@ -109,6 +112,7 @@ def plan_submission(
     warnings = check_resources(cluster, built.meta.engine, cells)
     kinds = assign_resources(flow, cluster)
     wf = flow_to_workflow(flow, store=None, name=f"{built.meta.study} {built.meta.run_id}")
+    use_ionflow_firetask(wf, store_location(settings))
     systems = [
         {
             "key": plan.key,
@@ -235,6 +239,7 @@ def submit_flow(
     flow.update_metadata({"ionflow": meta})
     assign_resources(flow, cluster)
     wf = flow_to_workflow(flow, store=None)
+    use_ionflow_firetask(wf, store_location(settings))
     wf.metadata = {**(wf.metadata or {}), "ionflow": meta}
     for fw in wf.fws:
         fw.spec["_ionflow"] = meta
