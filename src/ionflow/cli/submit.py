@@ -30,6 +30,12 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         dry_run: bool = typer.Option(
             False, "--dry-run", help="Print the jobs and queue script; touch nothing."
         ),
+        write_inputs: Path | None = typer.Option(
+            None,
+            "--write-inputs",
+            help="With --dry-run: write each job's engine inputs (INCAR, KPOINTS, POSCAR, "
+            "POTCAR.spec; cp2k.inp; MLIP settings JSON) into this folder.",
+        ),
         allow_duplicate: bool = typer.Option(
             False, "--allow-duplicate", help="Submit even if a run of this study is active."
         ),
@@ -41,15 +47,23 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         """Add a study's workflow to the cluster's launchpad and print its workflow id."""
         from ionflow.cli.common import settings_for
         from ionflow.config.study_file import load_study
+        from ionflow.errors import ConfigError
         from ionflow.hpc.config import load_cluster_config
         from ionflow.hpc.submit import plan_submission, submit_plan
 
+        if write_inputs is not None and not dry_run:
+            raise ConfigError("--write-inputs needs --dry-run (it writes inputs, submits nothing)")
         settings = settings_for(work_dir)
         loaded = load_study(study, quick=quick)
         cluster_cfg = load_cluster_config(cluster)
         plan = plan_submission(loaded, settings, cluster_cfg, only=only or None)
         for warning in plan.warnings:
             typer.echo(f"warning: {warning}", err=True)
+        inputs = []
+        if write_inputs is not None:
+            from ionflow.hpc.inputs import write_job_inputs
+
+            inputs = write_job_inputs(plan.flow, write_inputs)
         if not dry_run:
             submit_plan(plan, cluster_cfg, settings, allow_duplicate=allow_duplicate)
         if as_json:
@@ -64,6 +78,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             if dry_run:
                 out["queue_script"] = plan.queue_script
                 out["queue_scripts"] = plan.queue_scripts
+                out["inputs"] = inputs
             out["warnings"] = plan.warnings
             typer.echo(json.dumps(out, indent=2, default=str))
             return
@@ -96,6 +111,8 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             else:
                 typer.echo("queue script (one per queue job):")
                 typer.echo(plan.queue_script)
+            if inputs:
+                typer.echo(f"engine inputs of {len(inputs)} jobs written to {write_inputs}")
             typer.echo("dry run: nothing was added to the launchpad")
             return
         typer.echo(

@@ -68,6 +68,7 @@ class SubmitPlan:
     fw_ids: list[int] = field(default_factory=list)
     queue_scripts: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    flow: Any = None  # the jobflow Flow the workflow was made from (dry runs write its inputs)
 
     @property
     def workflow_id(self) -> int | None:
@@ -171,6 +172,7 @@ def plan_submission(
         launchpad=describe_launchpad(cluster.launchpad, settings.work_dir),
         queue_scripts=scripts,
         warnings=warnings,
+        flow=flow,
     )
 
 
@@ -298,18 +300,18 @@ def launch_jobs(
         Job ids and launcher folders submitted, READY and PENDING counts seen.
     """
     kinds: list[str | None] = list(cluster.categories()) or [None]
+    # one session (the file lock held): no rocket checks a Firework out between counting
+    # the READY ones and the queue jobs already running one
     with launchpad_session(cluster.launchpad, settings.work_dir) as lp:
-        ready = {kind: _ready_count(lp, cluster, kind) for kind in kinds}
         records = list(lp.db[QUEUE_RECORDS].find({"cluster": cluster.name, "open": True}))
-    states = queue_job_states(cluster.queue.type, [r["queue_job_id"] for r in records])
-    active = [j for j, s in states.items() if s in ACTIVE_STATES]
-    closed = [j for j, s in states.items() if s not in ACTIVE_STATES]
-    busy: set[str] = set()
-    if active:
-        with launchpad_session(cluster.launchpad, settings.work_dir) as lp:
-            for rec in lp.db[LAUNCH_RECORDS].find({"queue_job_id": {"$in": active}}):
-                if lp.launches.count_documents({"launch_id": rec["launch_id"], "state": "RUNNING"}):
-                    busy.add(rec["queue_job_id"])
+        states = queue_job_states(cluster.queue.type, [r["queue_job_id"] for r in records])
+        active = [j for j, s in states.items() if s in ACTIVE_STATES]
+        closed = [j for j, s in states.items() if s not in ACTIVE_STATES]
+        ready = {kind: _ready_count(lp, cluster, kind) for kind in kinds}
+        busy: set[str] = set()
+        for rec in lp.db[LAUNCH_RECORDS].find({"queue_job_id": {"$in": active}}):
+            if lp.launches.count_documents({"launch_id": rec["launch_id"], "state": "RUNNING"}):
+                busy.add(rec["queue_job_id"])
     kind_of = {r["queue_job_id"]: r.get("kind") for r in records}
     # queued or starting jobs not yet running a Firework will each take one READY Firework
     waiting = [j for j in active if j not in busy]

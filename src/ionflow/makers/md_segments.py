@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DONE_FILE",
+    "MD_SEGMENT_FUNCTION",
     "build_segment_doc",
     "check_start",
     "expected_steps",
@@ -66,6 +67,8 @@ LIGHT_SPECIES_MAX_TIME_STEP_FS = {"H": 1.0, "Li": 2.0}
 logger = logging.getLogger(__name__)
 
 DONE_FILE = "segment.json.gz"
+#: name of the segment job's function (dry runs and resource kinds recognise it)
+MD_SEGMENT_FUNCTION = "md_segment"
 
 
 def segment_checkpoint_dir(temperature_dir: str | Path, index: int) -> str:

@@ -221,6 +221,22 @@ class Cp2kSegmentRunner:
         n_steps: int,
         work_dir: Path,
     ) -> None:
+        self.write_inputs(maker, spec, structure, restart, wfn_dir, step, n_steps, work_dir)
+        with contextlib.chdir(work_dir):
+            run_cp2k(**maker.run_cp2k_kwargs)
+
+    def write_inputs(
+        self,
+        maker: Any,
+        spec: MDSegmentSpec,
+        structure: Structure,
+        restart: str | None,
+        wfn_dir: Path | None,
+        step: int,
+        n_steps: int,
+        work_dir: Path,
+    ) -> None:
+        """Write the CP2K inputs of one attempt (``submit --write-inputs`` shows the same)."""
         from atomate2.cp2k.files import write_cp2k_input_set
 
         generator = dataclasses.replace(
@@ -237,8 +253,14 @@ class Cp2kSegmentRunner:
             wfn = None if wfn_dir is None else Path(wfn_dir) / f"{PROJECT}-RESTART.wfn"
             if wfn is not None and wfn.exists():
                 shutil.copy(wfn, work_dir / wfn.name)
-        with contextlib.chdir(work_dir):
-            run_cp2k(**maker.run_cp2k_kwargs)
+
+    def dry_run_inputs(
+        self, maker: Any, spec: MDSegmentSpec, start: Structure | MDRestartState, folder: Path
+    ) -> None:
+        """Write the first attempt's inputs of a segment."""
+        structure, restart, wfn_dir, _ = _start_point(start)
+        step = spec.first_step
+        self.write_inputs(maker, spec, structure, restart, wfn_dir, step, spec.n_steps, folder)
 
 
 def _start_point(

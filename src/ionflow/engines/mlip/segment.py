@@ -310,6 +310,31 @@ class AseSegmentRunner:
             warnings=[],
         )
 
+    def dry_run_inputs(
+        self,
+        maker: AseMDMaker,
+        spec: MDSegmentSpec,
+        start: Structure | MDRestartState,
+        folder: Path,
+    ) -> None:
+        """Write the segment's atomate2/ASE settings as JSON (``ionflow.json``)."""
+        from monty.json import jsanitize
+
+        run = dataclasses.replace(
+            maker,
+            n_steps=int(spec.n_steps),
+            time_step=float(spec.time_step_fs),
+            temperature=float(spec.temperature_K),
+            ensemble="nvt",
+            mb_velocity_seed=spec.seed,
+        )
+        settings = {
+            "atomate2_maker": jsanitize(run.as_dict(), strict=False, allow_bson=False),
+            "thermostat": spec.thermostat,
+            "segment": spec.model_dump(mode="json"),
+        }
+        (folder / "ionflow.json").write_text(json.dumps(settings, indent=2, default=str))
+
     @staticmethod
     def cleanup(folder: Path) -> None:
         """Remove frame chunks and state of a finished segment (its document is kept)."""

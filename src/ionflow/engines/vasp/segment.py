@@ -213,6 +213,23 @@ class VaspSegmentRunner:
         prev_dir: Path | None = None,
         step: int | None = None,
     ) -> None:
+        self.write_inputs(maker, spec, structure, contcar, n_steps, work_dir, prev_dir, step)
+        with contextlib.chdir(work_dir):
+            run_vasp(**maker.run_vasp_kwargs)
+
+    def write_inputs(
+        self,
+        maker: Any,
+        spec: MDSegmentSpec,
+        structure: Structure,
+        contcar: str | None,
+        n_steps: int,
+        work_dir: Path,
+        prev_dir: Path | None = None,
+        step: int | None = None,
+        **write_kwargs: Any,
+    ) -> None:
+        """Write the VASP inputs of one attempt (``submit --write-inputs`` shows the same)."""
         from atomate2.vasp.files import write_vasp_input_set
 
         updates: dict[str, Any] = {"nsteps": int(n_steps)}
@@ -225,14 +242,25 @@ class VaspSegmentRunner:
             updates.update(start_temp=t0 + (t1 - t0) * done, end_temp=t0 + (t1 - t0) * until)
         generator = dataclasses.replace(maker.input_set_generator, **updates)
         write_vasp_input_set(
-            structure, generator, directory=work_dir, **maker.write_input_set_kwargs
+            structure,
+            generator,
+            directory=work_dir,
+            **{**maker.write_input_set_kwargs, **write_kwargs},
         )
         poscar = work_dir / "POSCAR"
         if contcar is not None:
             poscar.write_text(contcar)
         _hand_over_ml_ab(generator, prev_dir, work_dir)
-        with contextlib.chdir(work_dir):
-            run_vasp(**maker.run_vasp_kwargs)
+
+    def dry_run_inputs(
+        self, maker: Any, spec: MDSegmentSpec, start: Structure | MDRestartState, folder: Path
+    ) -> None:
+        """Write the first attempt's inputs of a segment (POTCAR.spec for the POTCAR)."""
+        contcar, structure, step = _start_point(start, spec)
+        self.write_inputs(
+            maker, spec, structure, contcar, spec.last_step - step, folder, step=step,
+            potcar_spec=True,
+        )  # fmt: skip
 
 
 def _previous_dir(start: Structure | MDRestartState) -> Path | None:
