@@ -255,7 +255,9 @@ def test_stock_rlaunch_stores_in_the_configured_store(tmp_path):
     (fw_dir / "my_launchpad.yaml").write_text(
         yaml.safe_dump({"host": "localhost", "port": 27017, "name": cfg.launchpad.database})
     )
-    (fw_dir / "my_fworker.yaml").write_text(yaml.safe_dump({"name": "stock", "category": "", "query": "{}"}))
+    (fw_dir / "my_fworker.yaml").write_text(
+        yaml.safe_dump({"name": "stock", "category": "", "query": "{}"})
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IONFLOW_", "JOBFLOW_"))}
     env |= {
         "FW_CONFIG_FILE": str(fw_dir / "FW_config.yaml"),
