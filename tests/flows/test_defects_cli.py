@@ -94,7 +94,8 @@ def test_energies_runs_then_reads_back(tmp_path, monkeypatch, capsys):
         "defects:\n"
         "  - {type: schottky, species: [Li, Cl], separation: nearest}\n"
         "relax: {fmax_eV_A: 0.2, max_steps: 30}\n"
-        "formation: {entries: entries.json, condition: Li-rich, dielectric_constant: 10}\n"
+        "formation: {entries: entries.json, condition: Li-rich, dielectric_constant: 10,\n"
+        "            band_gap_eV: 5.0}\n"
     )
     work = ["--work-dir", str(tmp_path / "work")]
     assert main(["defects", "energies", str(study), *work, "--json"]) == 0
@@ -104,9 +105,25 @@ def test_energies_runs_then_reads_back(tmp_path, monkeypatch, capsys):
     pair = labels["V_Li+V_Cl_d2.76"]
     assert pair["binding"]["coulomb_energy_eV"] < 0  # V_Li' and V_Cl^• attract
     assert "relaxed_structure" not in pair
+    # the diagram at every limit of the toy Li-O-Cl phase diagram, neutral cells
+    thermo = doc["thermodynamics"]
+    assert [r["name"] for r in thermo["defects"]] == ["V_Li+V_Cl_d2.76"]
+    # the document's own vertex is one of the limits, with the same E_f (within the 1 meV
+    # bulk-stability shift of pymatgen-analysis-defects)
+    mu = doc["chemical_potentials"]["mu_relative_eV"]
+    [vertex] = [
+        k
+        for k, v in thermo["chempot_limits"].items()
+        if all(abs(v[el] - mu[el]) < 2e-3 for el in ("Li", "O", "Cl"))
+    ]
+    e_f = thermo["defects"][0]["formation_energy_at_vbm_eV"][vertex]
+    assert e_f == pytest.approx(pair["formation_energy_eV"], abs=2e-3)
     # second call reads the stored result instead of recomputing
-    assert main(["defects", "energies", str(study), *work]) == 0
+    png = tmp_path / "fed.png"
+    assert main(["defects", "energies", str(study), *work, "--plot", str(png)]) == 0
+    assert png.stat().st_size > 5_000
     captured = capsys.readouterr()
+    assert "formation energy at E_F = VBM per chemical-potential limit" in captured.out
     text = captured.out
     assert "read stored result" in captured.err  # status on stderr, results on stdout
     assert "V_Li+V_Cl_d2.76" in text

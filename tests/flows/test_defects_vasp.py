@@ -295,3 +295,60 @@ def test_study_engine_file_reaches_the_defect_relaxations(lif_ref, tmp_path):
         assert (incar["ENCUT"], incar["LASPH"]) == (450, True), name  # adapter incar
         assert (incar["NELM"], incar["EDIFF"]) == (77, 1e-5), name  # file + study overrides
         assert maker.run_vasp_kwargs["vasp_cmd"] == "srun -n 8 vasp_std", name
+
+
+def test_charge_states_auto_one_cell_each_with_nelect_and_transition_levels(vasp_setup):
+    """``charges: auto`` for V_Li' gives -2, -1, 0, +1: one VASP cell each, NELECT from
+    the charge, LVHAR on the charged ones, then the diagram and its (q/q') levels."""
+    from ionflow.engines.vasp import VaspEngine
+    from ionflow.errors import ConfigError
+    from ionflow.flows.defects import DefectFormationMaker
+
+    host, _, make_fake = vasp_setup
+    fake = make_fake()
+    spec = {"type": "vacancy", "species": ["Li"], "charges": "auto"}
+    maker = DefectFormationMaker(
+        engine=VaspEngine(write_input_set_kwargs={"potcar_spec": True}),
+        relax_host_cell=False,
+        binding=False,
+        dielectric_constant=EPS,
+        band_gap_eV=6.0,
+    )
+    entries = [ComputedEntry(f, e) for f, e in ENTRIES.items()]
+    flow = maker.make(host, [spec], supercell_matrix=[2, 2, 2], entries=entries)
+    relax = sorted(j.name for j in flow.jobs if j.name.startswith("defects relax V_Li"))
+    assert relax == sorted(f"defects relax V_Li_q{q:+d}" for q in (-2, -1, 0, 1))
+    doc = _run(flow, memory_job_store())[flow.jobs[-1].uuid][1].output
+    neutral_electrons = 8 * 3 - 3 + 8 * 7
+    calls = {c["charge"]: c for c in fake.calls if c["n_atoms"] == 15}
+    assert sorted(calls) == [-2, -1, 0, 1]
+    for q, call in calls.items():
+        # the neutral cell runs with VASP's default NELECT (the neutral count)
+        assert call["incar"].get("NELECT", neutral_electrons) == neutral_electrons - q
+        assert call["incar"].get("LVHAR") is (True if q else None)
+    thermo = doc.thermodynamics
+    assert {r.name for r in thermo.defects} == {"V_Li"}
+    assert set(thermo.chempot_limits) == {"Li", "F2"}
+    by_q = {d.charge: d for d in doc.defects}
+    rows = {r.charge: r for r in thermo.defects}
+    for q, row in rows.items():
+        # at the Li-rich limit (Li metal) the diagram reproduces the document's own E_f
+        # with E_F = 0 (the document's E_F is 0 here): within the library's 1 meV bulk shift
+        assert row.formation_energy_at_vbm_eV["Li"] == pytest.approx(
+            by_q[q].formation_energy_eV, abs=2e-3
+        )
+        assert row.correction_method == ("freysoldt" if q else "none")
+    # transition levels: where adjacent lowest charge states cross
+    e = {q: r.formation_energy_at_vbm_eV["Li"] for q, r in rows.items()}
+    assert thermo.transition_levels
+    for level in thermo.transition_levels:
+        q1, q2 = level.charges
+        assert level.fermi_level_eV == pytest.approx((e[q2] - e[q1]) / (q1 - q2), abs=1e-9)
+    assert "Freysoldt" in thermo.corrections
+    # an engine without charged cells refuses charge states
+    from ionflow.testing.md import LennardJonesEngine
+
+    with pytest.raises(ConfigError, match="charged cells"):
+        DefectFormationMaker(engine=LennardJonesEngine()).make(
+            host, [spec], supercell_matrix=[2, 2, 2], entries=entries
+        )

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COULOMB_EV_A",
     "binding_energy",
+    "check_finite",
     "chemical_potentials",
     "formation_energy",
     "point_charge_correction",
@@ -50,7 +51,8 @@ HULL_SHIFT_EV_ATOM = 1e-4
 _CONDITION = re.compile(r"^([A-Z][a-z]?)[-_ ](rich|poor)$", re.IGNORECASE)
 
 
-def _finite(value: float, what: str) -> float:
+def check_finite(value: float, what: str) -> float:
+    """Return ``value`` as a float, or raise an ``InputError`` naming it when NaN/inf."""
     if not math.isfinite(value):
         raise InputError(f"{what} is {value}; check the calculation that produced it")
     return float(value)
@@ -90,8 +92,8 @@ def formation_energy(
     float
         ``E_defect - E_host - Σ n_i μ_i + q (E_F + E_VBM) + correction``.
     """
-    _finite(energy_defect_eV, "defect energy")
-    _finite(energy_host_eV, "host energy")
+    check_finite(energy_defect_eV, "defect energy")
+    check_finite(energy_host_eV, "host energy")
     missing = sorted(el for el, n in delta_n.items() if n and el not in mu_eV)
     if missing:
         raise InputError(
@@ -103,7 +105,7 @@ def formation_energy(
         if vbm_eV is None:
             raise InputError(f"a charged defect (q = {charge:+d}) needs the host VBM energy")
         e_f += charge * (fermi_level_eV + vbm_eV)
-    return _finite(e_f + correction_eV, "formation energy")
+    return check_finite(e_f + correction_eV, "formation energy")
 
 
 def binding_energy(cluster_formation_eV: float, part_formation_eV: Sequence[float]) -> float:
@@ -114,7 +116,7 @@ def binding_energy(cluster_formation_eV: float, part_formation_eV: Sequence[floa
     """
     if not part_formation_eV:
         raise InputError("binding energy needs the formation energies of the isolated parts")
-    return _finite(cluster_formation_eV - float(np.sum(part_formation_eV)), "binding energy")
+    return check_finite(cluster_formation_eV - float(np.sum(part_formation_eV)), "binding energy")
 
 
 def screened_coulomb_energy(
@@ -187,7 +189,7 @@ def point_charge_correction(lattice: Lattice, charge: int, dielectric_constant: 
 
     cell = Structure(lattice, [Species("H", float(charge))], [[0, 0, 0]])
     energy = EwaldSummation(cell).total_energy  # includes the background term
-    return _finite(-energy / dielectric_constant, "point-charge correction")
+    return check_finite(-energy / dielectric_constant, "point-charge correction")
 
 
 def _condition_vertex(

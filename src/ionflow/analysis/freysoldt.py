@@ -1,9 +1,10 @@
 """Freysoldt finite-size correction of a charged defect supercell (pure, no file I/O).
 
-:func:`freysoldt_correction` wraps pymatgen-analysis-defects'
-``get_freysoldt_correction`` (Freysoldt, Neugebauer, Van de Walle, PRL 102, 016402 (2009))
-for planar-averaged electrostatic potentials that a reader has already taken out of the
-defect and host LOCPOT files. It returns the correction and its two parts:
+:func:`freysoldt_correction` runs pymatgen-analysis-defects' Freysoldt steps
+(``perform_es_corr``, ``perform_pot_corr``, as its ``get_freysoldt_correction`` does;
+Freysoldt, Neugebauer, Van de Walle, PRL 102, 016402 (2009)) on planar-averaged
+electrostatic potentials that a reader has already taken out of the defect and host
+LOCPOT files. It returns the correction and its two parts:
 
 - ``electrostatic_eV``: ``E_iso - E_per`` of a Gaussian model charge (width 1 bohr by
   default) screened by ε, the lattice (image-charge) term;
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+from pymatgen.analysis.defects.corrections.freysoldt import perform_es_corr, perform_pot_corr
+from pymatgen.analysis.defects.utils import QModel
 
 from ionflow.errors import InputError
 
@@ -31,6 +34,12 @@ if TYPE_CHECKING:
     from pymatgen.core import Lattice
 
 __all__ = ["FreysoldtResult", "freysoldt_correction"]
+
+#: convergence of the Madelung sums (pymatgen-analysis-defects' default ``mad_tol``)
+MADELUNG_TOL = 1e-4
+
+#: shift of the planar-average grid (Å) that breaks ties of a defect lying on a plane
+GRID_TIE_A = 1e-9
 
 
 @dataclass(frozen=True)
@@ -104,8 +113,6 @@ def freysoldt_correction(
     FreysoldtResult
         Total correction and its electrostatic and alignment parts (eV).
     """
-    from pymatgen.analysis.defects.corrections.freysoldt import get_freysoldt_correction
-
     eps = np.asarray(dielectric_constant, dtype=float)
     tensor = eps * np.eye(3) if eps.ndim == 0 else np.diag(eps) if eps.ndim == 1 else eps
     if tensor.shape != (3, 3) or not np.isfinite(tensor).all():
@@ -122,21 +129,46 @@ def freysoldt_correction(
         )
     if charge == 0:
         return FreysoldtResult(0.0, 0.0, 0.0, (0.0, 0.0, 0.0))
-    result = get_freysoldt_correction(
-        q=int(charge),
-        dielectric=eps if eps.ndim else float(eps),
-        defect_locpot={i: a for i, a in enumerate(defect)},
-        bulk_locpot={i: a for i, a in enumerate(host)},
-        defect_frac_coords=np.asarray(defect_frac_coords, dtype=float) % 1.0,
-        lattice=lattice,
-        energy_cutoff=energy_cutoff_eV,
+    # pymatgen-analysis-defects' get_freysoldt_correction, given planar averages as dicts,
+    # builds each axis grid with np.linspace(0, L, n) (endpoint included: stretched by
+    # n/(n-1) against its own Locpot path, ~1 meV on a 20-point grid); its two steps are
+    # called here with the Locpot grid i L / n, so planar averages and LOCPOTs agree.
+    # The grid is shifted by GRID_TIE_A: perform_pot_corr rolls the first plane strictly
+    # beyond the defect to the origin, which puts a defect lying exactly on a plane one
+    # plane off; the shift makes that plane the origin (no other change)
+    frac = np.asarray(defect_frac_coords, dtype=float) % 1.0
+    q_model = QModel()
+    electrostatic = float(
+        perform_es_corr(
+            lattice=lattice,
+            q=int(charge),
+            dielectric=tensor,
+            q_model=q_model,
+            energy_cutoff=energy_cutoff_eV,
+            mad_tol=MADELUNG_TOL,
+        )
     )
-    meta = result.metadata
-    electrostatic = float(meta["electrostatic"])
-    alignment = float(meta["potential"])
-    per_axis = tuple(float(meta["alignments"][i]) for i in range(3))
-    total = float(result.correction_energy)
+    per_axis = []
+    for axis in range(3):
+        n = len(defect[axis])
+        grid = [i / n * lattice.abc[axis] + GRID_TIE_A for i in range(n)]
+        value, _ = perform_pot_corr(
+            axis_grid=grid,
+            pureavg=host[axis],
+            defavg=defect[axis],
+            lattice=lattice,
+            q=int(charge),
+            defect_frac_coords=frac,
+            axis=axis,
+            dielectric=tensor,
+            q_model=q_model,
+            mad_tol=MADELUNG_TOL,
+            widthsample=1.0,
+        )
+        per_axis.append(float(value))
+    alignment = float(np.mean(per_axis)) * int(charge)
+    total = electrostatic + alignment
     for name, value in (("electrostatic", electrostatic), ("alignment", alignment)):
         if not math.isfinite(value):
             raise InputError(f"Freysoldt {name} term is {value}; check the LOCPOT files")
-    return FreysoldtResult(total, electrostatic, alignment, per_axis)  # type: ignore[arg-type]
+    return FreysoldtResult(total, electrostatic, alignment, tuple(per_axis))  # type: ignore[arg-type]

@@ -12,7 +12,9 @@ is in the store and ``--rerun`` is not given, reads it back) and prints a table.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,9 @@ import typer
 
 from ionflow.cli.common import WORK_DIR_OPTION, echo, progress, settings_for
 from ionflow.errors import InputError
+from ionflow.report.compare import defect_key
+from ionflow.report.plots_defects import plot_formation_energy_diagram
+from ionflow.report.published import published_for
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -179,9 +184,69 @@ def _table(doc: DefectStudyDoc) -> list[str]:
         source = f" ({doc.vbm_source})" if doc.vbm_source else ""
         fermi = next((d.fermi_level_eV for d in doc.defects if d.charge), 0.0)
         lines.append(f"  charged cells: VBM {doc.vbm_eV:.3f} eV{source}, E_F - VBM {fermi:.3f} eV")
+    lines += _thermo_lines(doc)
     if doc.missing:
         lines.append(f"  missing (failed): {', '.join(doc.missing)}")
     lines += [f"  warning: {w}" for w in doc.warnings]
+    return lines
+
+
+def _thermo_lines(doc: DefectStudyDoc) -> list[str]:
+    """Return lines: formation energy at the VBM per chemical-potential limit, levels."""
+    th = doc.thermodynamics
+    if th is None:
+        return []
+    limits = list(th.chempot_limits)
+    lines = [
+        f"  formation energy at E_F = VBM per chemical-potential limit (eV; {th.corrections}):",
+        f"    {'defect':<18} {'q':>3} " + " ".join(f"{lim[:16]:>16}" for lim in limits),
+    ]
+    for r in th.defects:
+        values = " ".join(f"{r.formation_energy_at_vbm_eV[lim]:16.3f}" for lim in limits)
+        lines.append(f"    {r.name:<18} {r.charge:>+3d} {values}")
+    for t in th.transition_levels:
+        lines.append(
+            f"    transition level {t.name} ({t.charges[0]:+d}/{t.charges[1]:+d}): "
+            f"E_F = {t.fermi_level_eV:.3f} eV above the VBM"
+        )
+    return lines
+
+
+def published_lines(doc: DefectStudyDoc, design: str) -> list[str]:
+    """Return computed formation and binding energies beside a design's published ones.
+
+    Each published value is matched with the lowest-energy requested configuration of the
+    same point defects (:func:`ionflow.report.compare.defect_key`).
+    """
+    published = [
+        p
+        for p in published_for(design)
+        if p.system == "defects" and p.quantity in ("formation_energy_eV", "binding_energy_eV")
+    ]
+    if not published:
+        raise InputError(f"no published defect energies for design {design!r}")
+    rows = [d for d in doc.defects if d.role == "requested"]
+    lines = [
+        f"  published ({design}) vs computed, eV:",
+        f"    {'defects':<12} {'quantity':<18} {'published':>9} {'computed':>9} {'diff':>7}"
+        "  config",
+    ]
+    for p in published:
+        match = [d for d in rows if defect_key(d.label) == defect_key(p.selector or "")]
+        best = min(match, key=lambda d: d.formation_energy_eV) if match else None
+        value = None
+        if best is not None:
+            value = (
+                best.formation_energy_eV
+                if p.quantity == "formation_energy_eV"
+                else best.binding and best.binding.binding_energy_eV
+            )
+        quantity = p.quantity.removesuffix("_eV").replace("_", " ")
+        text = "not computed" if value is None else f"{value:9.3f} {value - p.value:+7.3f}"
+        lines.append(
+            f"    {p.selector:<12} {quantity:<18} {p.value:9.3f} {text}"
+            + (f"  {best.label}" if best is not None and value is not None else "")
+        )
     return lines
 
 
@@ -348,14 +413,33 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         work_dir: Path | None = WORK_DIR_OPTION,
         rerun: bool = typer.Option(False, "--rerun", help="Compute even if a result is stored."),
         as_json: bool = typer.Option(False, "--json", help="Print the document as JSON."),
+        plot: Path | None = typer.Option(
+            None, "--plot", help="Write the formation-energy diagram PNG (needs the gap)."
+        ),
+        compare_published: str | None = typer.Option(
+            None,
+            "--compare-published",
+            help="Design key (e.g. li3ocl): print the published Table 1 energies beside.",
+        ),
     ) -> None:
         """Compute formation and binding energies of a study's defects (runs the flow locally)."""
-        doc = run_energies(study, work_dir, rerun)
+        # engines print banners while they run (CHGNet: "CHGNet v0.3.0 initialized ..."):
+        # to stderr, so stdout holds the results only (--json: one document)
+        with contextlib.redirect_stdout(sys.stderr):
+            doc = run_energies(study, work_dir, rerun)
+        if plot is not None:
+            th = doc.thermodynamics
+            if th is None:
+                raise InputError("no formation-energy diagram in this result (see its warnings)")
+            plot_formation_energy_diagram(th.envelopes, th.band_gap_eV or 0.0, plot)
         if as_json:
             data = doc.model_dump(
                 mode="json", exclude={"defects": {"__all__": {"relaxed_structure"}}}
             )
             typer.echo(json.dumps(data, indent=2))
             return
-        for line in _table(doc):
+        lines = _table(doc)
+        if compare_published:
+            lines += published_lines(doc, compare_published)
+        for line in lines:
             echo(line)

@@ -29,6 +29,7 @@ FEATURE_MODULES = (
     "report",
     "analyze_diffusion",
     "analyze_neb",
+    "analyze_defects",
     "analyze_window",
     "defects",
     "neb",

@@ -107,6 +107,12 @@ class FormationSection(ConfigModel):
         "charged vasp cells).",
     )
     fermi_level_eV: float = Field(0.0, description="E_F above the VBM for charged defects (eV).")
+    band_gap_eV: float | None = Field(
+        None,
+        ge=0,
+        description="Host band gap (eV): the range of the formation-energy diagram and "
+        "transition levels (None: levels are listed wherever they fall).",
+    )
     vbm_eV: float | None = Field(
         None,
         description="Host VBM (eV) for charged defects; with vasp it is read from the host "

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Maker, OnMissing
 
 import ionflow.engines as engines  # get_engine looked up at call time (the test seam)
+from ionflow.analysis.defect_thermo import plausible_charge_states
 from ionflow.engines.registry import DEFAULT_ENGINE
 from ionflow.errors import ConfigError, InputError
 from ionflow.io.entries import read_entries
@@ -103,6 +104,9 @@ class DefectFormationMaker(Maker):
         placement in the supercell, and the binding energies against both.
     charged_parts
         Isolated parts carry their effective charges (None: yes unless the engine is mlip).
+    band_gap_eV
+        Host band gap (eV) for the formation-energy diagram (None: 0 when every cell is
+        neutral; transition levels are then listed wherever they fall).
     engine_overrides
         Engine-specific relaxation settings passed through unchanged.
     """
@@ -119,6 +123,7 @@ class DefectFormationMaker(Maker):
     vbm_eV: float | None = None
     binding: bool = True
     charged_parts: bool | None = None
+    band_gap_eV: float | None = None
     engine_overrides: dict[str, Any] = field(default_factory=dict)
 
     def make(
@@ -165,9 +170,14 @@ class DefectFormationMaker(Maker):
         choice = choose_supercell(host, min_image_distance_A, max_atoms, supercell_matrix)
         configs: list[DefectConfig] = []
         far_configs: list[DefectConfig] = []
-        for spec in specs:
-            spec = as_defect_spec(spec)
+        names: dict[str, str] = {}
+        for spec in _charge_state_specs(choice, specs, engine):
             found = generate_defects(choice, spec)
+            if len(found[0].defect_sites) == 1:
+                # the name the charge states of one site share: its label without a charge
+                neutral = spec.model_copy(update={"charge": None})
+                for config, base in zip(found, generate_defects(choice, neutral), strict=True):
+                    names[config.label] = base.label
             configs.extend(found)
             if self.binding and len(found[0].defect_sites) > 1:
                 far_spec = spec.model_copy(update={"separation": "farthest", "max_configs": None})
@@ -313,6 +323,8 @@ class DefectFormationMaker(Maker):
                 "engine": engine.describe(),
                 "source": source,
                 "freysoldt": freysoldt,
+                "names": names,
+                "band_gap_eV": self.band_gap_eV,
             },
             potentials=[j.output if j is not None else None for j in potentials],
             host_potential=host_potential.output if host_potential is not None else None,
@@ -326,6 +338,35 @@ class DefectFormationMaker(Maker):
         collector.config.on_missing_references = OnMissing.NONE
         jobs.append(collector)
         return Flow(jobs, output=collector.output, name=f"{self.name} {formula}")
+
+
+def _charge_state_specs(
+    choice: Any, specs: Sequence[DefectSection | dict[str, Any]], engine: EngineAdapter
+) -> list[DefectSection]:
+    """One spec per charge state of every spec with ``charges`` (the others unchanged)."""
+    out = []
+    for spec in specs:
+        spec = as_defect_spec(spec)
+        if spec.charges is None:
+            out.append(spec)
+            continue
+        if "charged_cells" not in engine.capabilities:
+            raise ConfigError(
+                f"defect {spec.type} {spec.species or spec.defects}: 'charges' needs an "
+                f"engine that runs charged cells; {engine.name} does not (its cells are "
+                "neutral: drop 'charges')"
+            )
+        neutral = generate_defects(choice, spec.model_copy(update={"charges": None}))
+        if len(neutral[0].defect_sites) != 1:
+            raise ConfigError(
+                f"defect {spec.type} {spec.species or spec.defects}: 'charges' applies to "
+                "single defects; a cluster's charge is the sum of its defects' charges"
+            )
+        charges = spec.charges
+        if charges == "auto":
+            charges = plausible_charge_states(neutral[0].defect_sites[0].effective_charge)
+        out += [spec.model_copy(update={"charges": None, "charge": q}) for q in charges]
+    return out
 
 
 def defects_flow_from_study(config: StudyConfig, engine: EngineAdapter, host: Structure) -> Flow:
@@ -374,6 +415,7 @@ def defects_flow_from_study(config: StudyConfig, engine: EngineAdapter, host: St
         vbm_eV=form.vbm_eV,
         binding=form.binding,
         charged_parts=form.charged_parts,
+        band_gap_eV=form.band_gap_eV,
         engine_overrides=dict(config.engine_overrides),
     )
     sc = config.supercell

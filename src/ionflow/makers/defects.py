@@ -18,6 +18,7 @@ from jobflow import job
 from monty.json import MontyDecoder
 from pymatgen.core import Structure
 
+from ionflow.analysis.defect_thermo import ChargedDefect, as_json_dict, defect_thermodynamics
 from ionflow.analysis.formation import (
     binding_energy,
     chemical_potentials,
@@ -30,10 +31,12 @@ from ionflow.makers.defect_cells import as_structure
 from ionflow.makers.defect_charge import charged_cell_correction
 from ionflow.schemas.defects import (
     CellPotentialDoc,
+    ChargeStateRow,
     ChemicalPotentialSet,
     DefectConfig,
     DefectEnergyDoc,
     DefectStudyDoc,
+    DefectThermoDoc,
     PairBinding,
 )
 
@@ -47,6 +50,7 @@ __all__ = [
     "collect_defect_energies",
     "defect_positions_cart",
     "defect_study_doc",
+    "defect_thermo_doc",
 ]
 
 logger = logging.getLogger(__name__)
@@ -281,6 +285,92 @@ def defect_study_doc(
     )
 
 
+#: what each correction method means, for the document
+_CORRECTIONS = {
+    "freysoldt": "Freysoldt (planar-averaged LOCPOTs of defect and host, ε)",
+    "point_charge": "first-order point charge (Makov-Payne; the engine writes no LOCPOT)",
+    "none": "none (neutral cells, or charged cells without ε)",
+}
+
+
+def defect_thermo_doc(
+    study: DefectStudyDoc,
+    entries: Sequence[Entry],
+    host_structure: Structure,
+    names: dict[str, str],
+    band_gap_eV: float | None,
+) -> DefectThermoDoc:
+    """Build the formation energy against E_F at every chemical-potential limit.
+
+    Parameters
+    ----------
+    study
+        The study document (energies and corrections per configuration).
+    entries
+        Competing-phase entries (compatibility applied).
+    host_structure
+        Relaxed host supercell.
+    names
+        Label -> defect name shared by its charge states (others: their label).
+    band_gap_eV
+        Host band gap (None: 0; the levels are listed wherever they fall).
+
+    Returns
+    -------
+    DefectThermoDoc
+        Limits, per-charge formation energies at the VBM, transition levels, envelopes.
+    """
+    rows = [d for d in study.defects if d.role == "requested"]
+    if not rows:
+        raise InputError("no requested defect finished")
+    charged = any(d.charge for d in rows)
+    if charged and study.vbm_eV is None:
+        raise InputError("charged cells without a host VBM")
+    vbm = study.vbm_eV if charged else 0.0
+    thermo = defect_thermodynamics(
+        study.energy_host_eV,
+        host_structure,
+        [
+            ChargedDefect(
+                name=names.get(d.label, d.label),
+                charge=d.charge,
+                energy_eV=d.energy_defect_eV,
+                element_changes=d.delta_n,
+                correction_eV=d.correction_eV,
+                correction_method=d.correction_method,
+                multiplicity=d.multiplicity,
+            )
+            for d in rows
+        ],
+        entries,
+        vbm,
+        band_gap_eV or 0.0,
+    )
+    data = as_json_dict(thermo)
+    methods = sorted({d.correction_method for d in rows})
+    engine = study.engine.get("engine", "")
+    return DefectThermoDoc(
+        vbm_eV=vbm,
+        band_gap_eV=band_gap_eV,
+        chempot_limits=data["chempot_limits"],
+        defects=[
+            ChargeStateRow(
+                name=names.get(d.label, d.label),
+                label=d.label,
+                charge=d.charge,
+                correction_method=d.correction_method,
+                formation_energy_at_vbm_eV=thermo.formation_at_vbm_eV[
+                    (names.get(d.label, d.label), d.charge)
+                ],
+            )
+            for d in rows
+        ],
+        transition_levels=data["transition_levels"],
+        envelopes=data["envelopes"],
+        corrections=f"{engine}: " + "; ".join(_CORRECTIONS[m] for m in methods),
+    )
+
+
 def _decode_entries(entries: Sequence[Any]) -> list[Entry]:
     decoder = MontyDecoder()
     return [decoder.process_decoded(e) if isinstance(e, dict) else e for e in entries]
@@ -370,4 +460,14 @@ def collect_defect_energies(
         host_dir=host_dir,
     )
     doc.warnings.extend(notes)
+    try:
+        doc.thermodynamics = defect_thermo_doc(
+            doc,
+            entries,
+            as_structure(host_structure),
+            settings.get("names") or {},
+            settings.get("band_gap_eV"),
+        )
+    except InputError as exc:
+        doc.warnings.append(f"no formation-energy diagram: {exc}")
     return doc

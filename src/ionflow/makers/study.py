@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from jobflow import job
+from pymatgen.core import Lattice
 
 from ionflow.report.design import write_design_report
 from ionflow.schemas.study import TransportDoc
@@ -89,11 +90,22 @@ def defect_rows(doc: Any) -> tuple[list[DefectRow], str | None, list[str]]:
                 binding_energy_eV=_finite(_get(binding, "binding_energy_eV")) if binding else None,
                 separation_A=_finite(_get(d, "separation_A")),
                 relaxed_separation_A=_finite(_get(d, "relaxed_separation_A")),
+                multiplicity=int(_get(d, "multiplicity", 1) or 1),
+                cell_volume_A3=_cell_volume(_get(d, "relaxed_structure")),
             )
         )
     mu = _get(doc, "chemical_potentials")
     condition = _get(mu, "condition") if mu is not None else None
     return rows, condition, list(_get(doc, "missing", []) or [])
+
+
+def _cell_volume(structure: Any) -> float | None:
+    """Volume (Å³) of a stored structure (object or dict), None without one."""
+    if structure is None:
+        return None
+    if isinstance(structure, dict):
+        return float(Lattice.from_dict(structure["lattice"]).volume)
+    return float(structure.volume)
 
 
 def _cos_c(hop: Any) -> float | None:

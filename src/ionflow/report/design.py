@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ionflow.analysis.defect_transport import defect_limited_conductivity
 from ionflow.report.compare import NO_DIFFUSION, compare_values, evaluate_trends
 from ionflow.report.plots_design import plot_arrhenius_systems, plot_compare_published
 
@@ -21,7 +22,13 @@ if TYPE_CHECKING:
     from ionflow.report.compare import Comparison, TrendResult
     from ionflow.schemas.study_doc import StudyDoc, SystemDoc
 
-__all__ = ["comparison_rows", "render_design_markdown", "write_design_report"]
+__all__ = [
+    "SYNTHESIS_TEMPERATURE_K",
+    "comparison_rows",
+    "defect_transport_line",
+    "render_design_markdown",
+    "write_design_report",
+]
 
 _MARK = {
     "holds": "✔ holds",
@@ -74,7 +81,51 @@ def comparison_rows(comparisons: list[Comparison]) -> list[dict[str, Any]]:
     return rows
 
 
-def _system_lines(s: SystemDoc) -> list[str]:
+#: default temperature (K) at which the defect population is taken to equilibrate
+SYNTHESIS_TEMPERATURE_K = 1000.0
+
+
+def defect_transport_line(s: SystemDoc, synthesis_temperature_K: float) -> str | None:
+    """Return the equilibrium-concentration σ of the MD cell's defect, next to the MD σ.
+
+    For a system with formation energies and an Arrhenius σ: the defect in the MD cell
+    (``defect_labels``, one each) at its equilibrium concentration at the synthesis
+    temperature, ``σ = c q μ`` with μ from D (Nernst–Einstein), i.e. the MD σ scaled by
+    ``c_eq / c_MD`` (:mod:`ionflow.analysis.defect_transport`).
+    """
+    t = s.transport
+    fit = t.arrhenius if t is not None else None
+    sigma = fit.conductivity_at_target_mS_cm if fit is not None else None
+    if sigma is None or sigma == NO_DIFFUSION or not t.diffusion:
+        return None
+    rows = {d.label: d for d in s.defects if d.role == "requested"}
+    found = [rows[label] for label in s.defect_labels if label in rows]
+    if len(found) != 1 or found[0].cell_volume_A3 is None:
+        return None
+    d = found[0]
+    if not sigma > 0:
+        return f"- defect-limited σ: not determined: MD σ is {sigma}"
+    link = defect_limited_conductivity(
+        sigma,
+        1,
+        t.diffusion[0].volume_A3,
+        d.formation_energy_eV,
+        d.multiplicity,
+        d.cell_volume_A3,
+        synthesis_temperature_K,
+    )
+    return (
+        f"- defects in equilibrium at {synthesis_temperature_K:g} K (E_f({d.label}) = "
+        f"{d.formation_energy_eV:.3f} eV): {link.concentration_eq_cm3:.3g} cm⁻³ vs "
+        f"{link.concentration_md_cm3:.3g} cm⁻³ in the MD cell → σ({fit.target_temperature_K:g}"
+        f" K) = c q μ = {link.conductivity_eq_mS_cm:.3g} mS/cm (μ from D, Nernst–Einstein) "
+        f"next to the MD cell's {link.conductivity_md_mS_cm:.3g} mS/cm"
+    )
+
+
+def _system_lines(
+    s: SystemDoc, synthesis_temperature_K: float = SYNTHESIS_TEMPERATURE_K
+) -> list[str]:
     lines = [f"### {s.key}" + (f": {s.notes}" if s.notes else ""), ""]
     cell = f"{s.cell_formula} ({s.n_atoms} atoms)" if s.cell_formula else "host only"
     lines.append(f"- study `{s.study}`; host {s.host_formula}; cell {cell}")
@@ -121,6 +172,9 @@ def _system_lines(s: SystemDoc) -> list[str]:
         lines.append(f"- E_f({d.label}) = {d.formation_energy_eV:.3f} eV{sep}{bind}")
     if s.defect_condition:
         lines.append(f"- chemical potentials: {s.defect_condition}")
+    link = defect_transport_line(s, synthesis_temperature_K)
+    if link:
+        lines.append(link)
     if s.window is not None:
         w = s.window
         ox = f"{w.oxidation_limit_V:.2f}" if w.oxidation_limit_V is not None else "none"
@@ -140,6 +194,7 @@ def render_design_markdown(
     comparisons: list[Comparison],
     trends: list[TrendResult],
     plots: dict[str, str],
+    synthesis_temperature_K: float = SYNTHESIS_TEMPERATURE_K,
 ) -> str:
     """Return the report text of a design study run."""
     m = doc.meta
@@ -155,7 +210,7 @@ def render_design_markdown(
         lines.append(f"- not run: {key} ({reason})")
     lines += ["", "## Results per system", ""]
     for s in doc.systems:
-        lines += _system_lines(s)
+        lines += _system_lines(s, synthesis_temperature_K)
     if trends:
         held = sum(t.status == "holds" for t in trends)
         lines += ["## Which published trends hold", ""]
@@ -204,7 +259,12 @@ def render_design_markdown(
     return "\n".join(lines)
 
 
-def write_design_report(doc: StudyDoc, out_dir: Path, compare: bool = True) -> Path:
+def write_design_report(
+    doc: StudyDoc,
+    out_dir: Path,
+    compare: bool = True,
+    synthesis_temperature_K: float = SYNTHESIS_TEMPERATURE_K,
+) -> Path:
     """Write ``report.md``, ``summary.json``, ``comparison.json`` and plots.
 
     Parameters
@@ -215,6 +275,8 @@ def write_design_report(doc: StudyDoc, out_dir: Path, compare: bool = True) -> P
         Folder (created).
     compare
         Include the comparison with the published numbers (when the design is known).
+    synthesis_temperature_K
+        Temperature of the equilibrium defect concentration linked to the MD σ (K).
 
     Returns
     -------
@@ -230,7 +292,9 @@ def write_design_report(doc: StudyDoc, out_dir: Path, compare: bool = True) -> P
         plots["D(T) of all systems"] = "arrhenius_systems.png"
     if comparisons and plot_compare_published(comparisons, out_dir / "compare_published.png"):
         plots["computed vs published"] = "compare_published.png"
-    (out_dir / "report.md").write_text(render_design_markdown(doc, comparisons, trends, plots))
+    (out_dir / "report.md").write_text(
+        render_design_markdown(doc, comparisons, trends, plots, synthesis_temperature_K)
+    )
     (out_dir / "summary.json").write_text(doc.model_dump_json(indent=2))
     payload = {
         "design": doc.meta.design,

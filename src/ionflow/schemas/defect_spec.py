@@ -6,9 +6,11 @@
 ``config`` and ``structures``, so the structure generators need nothing from ``config``.
 """
 
+from __future__ import annotations
+
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = ["DefectSection"]
 
@@ -42,6 +44,13 @@ class DefectSection(BaseModel):
         description="Supercell charge (e). None: 0 for a single defect (electronic "
         "compensation); clusters must then be ionically neutral.",
     )
+    charges: list[int] | Literal["auto"] | None = Field(
+        None,
+        description="Charge states of a single defect, one cell each: a list, or 'auto' "
+        "(from the oxidation states: 0 to the nominal effective charge, one more on either "
+        "side, pymatgen-analysis-defects' rule). Needs an engine that runs charged cells; "
+        "None: one cell with `charge`.",
+    )
     separation: Literal["nearest", "farthest", "all"] | float = Field(
         "nearest", description="Pair separation choice, or a target distance in Å."
     )
@@ -61,3 +70,11 @@ class DefectSection(BaseModel):
         0.9, gt=0, description="Smallest distance of an interstitial from a host atom (Å)."
     )
     label: str | None = Field(None, description="Label prefix replacing the generated one.")
+
+    @model_validator(mode="after")
+    def _one_charge_setting(self) -> DefectSection:
+        if self.charges is not None and self.charge is not None:
+            raise ValueError("give either 'charge' (one cell) or 'charges' (one cell each)")
+        if isinstance(self.charges, list) and len(set(self.charges)) != len(self.charges):
+            raise ValueError(f"charges {self.charges} repeat a charge state")
+        return self

@@ -17,13 +17,16 @@ from pymatgen.core import Structure
 __all__ = [
     "SCHEMA_VERSION",
     "CellPotentialDoc",
+    "ChargeStateRow",
     "ChemicalPotentialSet",
     "DefectConfig",
     "DefectEnergyDoc",
     "DefectSite",
     "DefectStudyDoc",
+    "DefectThermoDoc",
     "LiContentConfig",
     "PairBinding",
+    "TransitionLevelDoc",
 ]
 
 SCHEMA_VERSION = "1"
@@ -267,6 +270,54 @@ class DefectEnergyDoc(_Doc):
         return self
 
 
+class ChargeStateRow(_Doc):
+    """One defect in one charge state on the formation-energy diagram."""
+
+    name: str = Field(..., description="Defect name shared by its charge states (e.g. 'V_Li').")
+    label: str = Field(..., description="Configuration label of this charge state.")
+    charge: int = Field(..., description="Supercell charge (e).")
+    correction_method: str = Field(..., description="Finite-size correction applied (or none).")
+    formation_energy_at_vbm_eV: dict[str, float] = Field(
+        ..., description="Chemical-potential limit -> formation energy at E_F = VBM (eV)."
+    )
+
+    @field_validator("formation_energy_at_vbm_eV")
+    @classmethod
+    def _check_finite(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, val in value.items():
+            _finite(val, f"formation_energy_at_vbm_eV[{key}]")
+        return value
+
+
+class TransitionLevelDoc(_Doc):
+    """Thermodynamic transition level ε(q1/q2) of one defect."""
+
+    name: str = Field(..., description="Defect name.")
+    charges: list[int] = Field(..., min_length=2, max_length=2, description="[q1, q2].")
+    fermi_level_eV: float = Field(
+        ..., description="E_F above the VBM where q1 and q2 cost the same (eV)."
+    )
+
+
+class DefectThermoDoc(_Doc):
+    """Formation energy against the Fermi level at every chemical-potential limit."""
+
+    vbm_eV: float = Field(..., description="VBM of the host (eV); 0 when every cell is neutral.")
+    band_gap_eV: float | None = Field(None, description="Band gap used for the diagram (eV).")
+    chempot_limits: dict[str, dict[str, float]] = Field(
+        ..., description="Limit (its competing phases) -> element -> Δμ vs the element (eV)."
+    )
+    defects: list[ChargeStateRow] = Field(default_factory=list, description="Per charge state.")
+    transition_levels: list[TransitionLevelDoc] = Field(
+        default_factory=list, description="Kinks of each defect's lower envelope."
+    )
+    envelopes: dict[str, dict[str, list[list[float]]]] = Field(
+        default_factory=dict,
+        description="Limit -> defect -> [[E_F, E_f], ...] lower envelope from VBM to CBM (eV).",
+    )
+    corrections: str = Field("", description="Which finite-size correction the cells got, and why.")
+
+
 class DefectStudyDoc(_Doc):
     """All formation energies of one defect study, with the shared settings."""
 
@@ -292,6 +343,11 @@ class DefectStudyDoc(_Doc):
         "", description="Where the VBM came from: 'user', 'host run (vasprun ...)' or ''."
     )
     warnings: list[str] = Field(default_factory=list, description="Things the user should know.")
+    thermodynamics: DefectThermoDoc | None = Field(
+        None,
+        description="Formation energies at every chemical-potential limit against E_F and "
+        "transition levels (pymatgen-analysis-defects), of the requested defects.",
+    )
 
 
 class CellPotentialDoc(_Doc):

@@ -69,6 +69,8 @@ class DefectRow(_Doc):
     binding_energy_eV: float | None = Field(None, description="Cluster binding energy (eV).")
     separation_A: float | None = Field(None, description="Unrelaxed defect separation (Å).")
     relaxed_separation_A: float | None = Field(None, description="Relaxed separation (Å).")
+    multiplicity: int = Field(1, ge=1, description="Equivalent configurations in the cell.")
+    cell_volume_A3: float | None = Field(None, gt=0, description="Defect supercell volume (Å³).")
 
 
 class HopRow(_Doc):
