@@ -19,45 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from tests.hpc.conftest import FAKE_VASP, job_output, wait_for_jobs
-
-from ionflow.cli.main import main
+from tests.hpc.conftest import FAKE_VASP, job_output, run_cli, wait_for_jobs, write_cluster
 
 pytestmark = [pytest.mark.hpc, pytest.mark.filterwarnings("ignore::FutureWarning")]
-
-
-def _cluster(tmp_path: Path, name: str, fworker: dict | None = None, **extra) -> Path:
-    cfg = {
-        "name": name,
-        "launchpad": {
-            "type": "mongomock_file",
-            "path": "{work_dir}/launchpad/launchpad.json",
-            "lock_timeout_s": 120,
-        },
-        "fworker": {"name": "pytest", "env": {"OMP_NUM_THREADS": "1"}, **(fworker or {})},
-        "queue": {
-            "type": "slurm",
-            "partition": "debug",
-            "nodes": 1,
-            "ntasks": 1,
-            "cpus_per_task": 1,
-            "walltime": "00:05:00",
-            "job_name": f"ionflow-{name}",
-            "launch_dir": "{work_dir}/queue",
-        },
-        **extra,
-    }
-    path = tmp_path / f"{name}.yaml"
-    path.write_text(yaml.safe_dump(cfg))
-    return path
-
-
-def _cli(capsys, *args: str) -> str:
-    capsys.readouterr()
-    code = main(list(args))
-    out = capsys.readouterr()
-    assert code == 0, out.err
-    return out.out
 
 
 def _num_tasks(job_id: str) -> tuple[int, str]:
@@ -78,7 +42,7 @@ def test_kinds_resources_and_walltime_continuation(slurm, tmp_path):
     from ionflow.testing.md import LJ_DEFAULTS, LennardJonesEngine, li3ocl_vacancy_cell
 
     settings = get_settings()
-    cluster = _cluster(
+    cluster = write_cluster(
         tmp_path,
         "kinds",
         fworker={"env": {"OMP_NUM_THREADS": "1", "IONFLOW_WALLTIME_MARGIN_S": "25"}},
@@ -161,8 +125,11 @@ def test_fizzled_relax_reruns_from_contcar_with_custodian_fix(slurm, tmp_path, c
         "FAKE_VASP_STATE": str(tmp_path / "fake_state"),
         "IONFLOW_SHARED_DATA": str(shared_dir / "data"),
     }
-    cluster = _cluster(
-        tmp_path, "rerun", fworker={"vasp_cmd": fake, "vasp_gamma_cmd": fake, "env": env}
+    cluster = write_cluster(
+        tmp_path,
+        "rerun",
+        walltime="00:05:00",
+        fworker={"vasp_cmd": fake, "vasp_gamma_cmd": fake, "env": env},
     )
     cfg = load_cluster_config(cluster)
     poscar = shared_dir / "data/neb/atomate2_si_vacancy_neb/relax_endpoint_1/outputs/POSCAR.gz"
@@ -182,17 +149,17 @@ def test_fizzled_relax_reruns_from_contcar_with_custodian_fix(slurm, tmp_path, c
     contcar = Poscar.from_file(old_dir / "CONTCAR").structure
     assert contcar[0].frac_coords[0] == pytest.approx(start[0].frac_coords[0] + 0.02)
 
-    listing = json.loads(_cli(capsys, "rerun", "--cluster", str(cluster), "--dry-run", "--json"))
+    listing = json.loads(run_cli(capsys, "rerun", "--cluster", str(cluster), "--dry-run", "--json"))
     ((error_type, runs),) = listing["groups"].items()
     assert error_type.startswith("custodian: zbrent")
     changes = runs[0]["changes"]
     assert changes["incar_set"]["NELMIN"] == 8  # VaspErrorHandler's ZBRENT fix
     assert changes["structure_from"] == str(old_dir)
-    text = _cli(capsys, "rerun", "--cluster", str(cluster), "--dry-run")
+    text = run_cli(capsys, "rerun", "--cluster", str(cluster), "--dry-run")
     assert "NELMIN=8" in text
     assert "starts from the CONTCAR of" in text
 
-    _cli(capsys, "rerun", "--cluster", str(cluster), "--state", "fizzled")
+    run_cli(capsys, "rerun", "--cluster", str(cluster), "--state", "fizzled")
     second = launch_jobs(cfg, settings)
     wait_for_jobs(second.job_ids, timeout_s=180)
     with launchpad_session(cfg.launchpad, settings.work_dir) as lp:
@@ -242,7 +209,7 @@ def test_stock_rlaunch_stores_in_the_configured_store(tmp_path):
     from ionflow.stores import open_job_store
 
     settings = get_settings()
-    cfg = load_cluster_config(_cluster(tmp_path, "stock"))
+    cfg = load_cluster_config(write_cluster(tmp_path, "stock"))
     job = probe(work_s=0.0)
     submit_flow(job, cfg, settings, {"study": "stock"})
     lp_file = cfg.launchpad.file_path(settings.work_dir)

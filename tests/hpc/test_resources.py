@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from tests.hpc.test_cluster_runs import _cluster
+from tests.hpc.conftest import write_cluster
 
 from ionflow.cli.main import main
 from ionflow.errors import ConfigError
@@ -23,7 +23,7 @@ neb: {n_images: 3, max_hops: 1, cutoff_A: 4.0}
 
 def test_kind_queue_merges_over_the_queue_section(tmp_path):
     cfg = load_cluster_config(
-        _cluster(
+        write_cluster(
             tmp_path,
             "k",
             resources={"md": {"nodes": 2, "ntasks_per_node": 8}, "analysis": {"walltime": "5"}},
@@ -41,23 +41,23 @@ def test_bad_resources_are_refused_with_the_key(tmp_path):
     from ionflow.errors import ConfigError as Err
 
     with pytest.raises(Err, match=r"resources\.gpu"):
-        load_cluster_config(_cluster(tmp_path, "a", resources={"gpu": {"ntasks": 1}}))
+        load_cluster_config(write_cluster(tmp_path, "a", resources={"gpu": {"ntasks": 1}}))
     with pytest.raises(Err, match="walltime"):
-        load_cluster_config(_cluster(tmp_path, "b", resources={"md": {"walltime": "1:99:00"}}))
+        load_cluster_config(write_cluster(tmp_path, "b", resources={"md": {"walltime": "1:99:00"}}))
     with pytest.raises(Err, match="exclude each other"):
         load_cluster_config(
-            _cluster(tmp_path, "c", fworker={"category": "x"}, resources={"md": {"ntasks": 1}})
+            write_cluster(tmp_path, "c", fworker={"category": "x"}, resources={"md": {"ntasks": 1}})
         )
 
 
 def test_neb_ranks_must_divide_by_images_and_idle_cores_warn(tmp_path):
     from ionflow.hpc.resources import check_resources
 
-    cfg = load_cluster_config(_cluster(tmp_path, "n", resources={"neb": {"ntasks": 64}}))
+    cfg = load_cluster_config(write_cluster(tmp_path, "n", resources={"neb": {"ntasks": 64}}))
     with pytest.raises(ConfigError, match="64 MPI ranks do not divide over the 3 images"):
         check_resources(cfg, "vasp", [("vac", 39, 3)])
     assert check_resources(cfg, "vasp", [("vac", 39, 4)]) == []  # 16 ranks per image
-    big = load_cluster_config(_cluster(tmp_path, "m", resources={"md": {"ntasks": 128}}))
+    big = load_cluster_config(write_cluster(tmp_path, "m", resources={"md": {"ntasks": 128}}))
     (warning,) = check_resources(big, "vasp", [("vac", 39, None)])
     assert "md jobs of system 'vac': 128 MPI ranks per calculation for a 39-atom cell" in warning
     (warning,) = check_resources(big, "mlip", [("vac", 39, None)])
@@ -67,7 +67,7 @@ def test_neb_ranks_must_divide_by_images_and_idle_cores_warn(tmp_path):
 def test_submit_refuses_neb_ranks_not_divisible(tmp_path, capsys):
     study = tmp_path / "neb.yaml"
     study.write_text(VASP_NEB_STUDY)
-    cluster = _cluster(tmp_path, "nebcluster", resources={"neb": {"ntasks": 8}})
+    cluster = write_cluster(tmp_path, "nebcluster", resources={"neb": {"ntasks": 8}})
     code = main(["submit", str(study), "--cluster", str(cluster), "--dry-run", "--json"])
     captured = capsys.readouterr()
     assert code == 2
@@ -78,7 +78,7 @@ def test_submit_refuses_neb_ranks_not_divisible(tmp_path, capsys):
 def test_dry_run_lists_kind_and_resources_per_job(tmp_path, capsys):
     study = tmp_path / "neb.yaml"
     study.write_text(VASP_NEB_STUDY)
-    cluster = _cluster(
+    cluster = write_cluster(
         tmp_path, "ok", resources={"neb": {"ntasks": 6}, "analysis": {"walltime": "10"}}
     )
     code = main(["submit", str(study), "--cluster", str(cluster), "--dry-run", "--json"])
@@ -87,7 +87,7 @@ def test_dry_run_lists_kind_and_resources_per_job(tmp_path, capsys):
     out = json.loads(captured.out)
     kinds = {j["name"]: (j["kind"], j["resources"]) for j in out["jobs"]}
     band = next(v for k, v in kinds.items() if k.startswith("vasp neb"))
-    assert band == ("neb", {"walltime": "00:05:00", "nodes": 1, "ntasks": 6, "cpus_per_task": 1})
+    assert band == ("neb", {"walltime": "00:10:00", "nodes": 1, "ntasks": 6, "cpus_per_task": 1})
     relax = [v for k, v in kinds.items() if k.startswith("relax")]
     assert relax
     assert all(kind == "relax" for kind, _ in relax)

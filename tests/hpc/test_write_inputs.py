@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from pymatgen.io.vasp import Incar, Kpoints, Poscar
-from tests.hpc.test_cluster_runs import _cluster
+from tests.hpc.conftest import write_cluster
 
 from ionflow.cli.main import main
 
@@ -30,7 +30,7 @@ systems:
 def _dry_run(tmp_path, capsys, *extra: str) -> dict:
     study = tmp_path / "tiny_vasp.yaml"
     study.write_text(STUDY)
-    cluster = _cluster(tmp_path, "inputs")
+    cluster = write_cluster(tmp_path, "inputs")
     capsys.readouterr()
     code = main(["submit", str(study), "--cluster", str(cluster), "--dry-run", "--json", *extra])
     out = capsys.readouterr()
@@ -79,7 +79,14 @@ def test_write_inputs_needs_dry_run(tmp_path, capsys):
     study = tmp_path / "s.yaml"
     study.write_text(STUDY)
     code = main(
-        ["submit", str(study), "--cluster", str(_cluster(tmp_path, "x")), "--write-inputs", "d"]
+        [
+            "submit",
+            str(study),
+            "--cluster",
+            str(write_cluster(tmp_path, "x")),
+            "--write-inputs",
+            "d",
+        ]
     )
     err = capsys.readouterr().err
     assert code == 2

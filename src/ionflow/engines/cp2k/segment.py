@@ -197,7 +197,9 @@ class Cp2kSegmentRunner:
         remaining = end - step
         if remaining > 0:
             record_attempt(ckpt, attempts, work_dir, step)
-            self._run(maker, spec, structure, restart, wfn_dir, step, remaining, work_dir)
+            self.write_inputs(maker, spec, structure, restart, wfn_dir, step, remaining, work_dir)
+            with contextlib.chdir(work_dir):
+                run_cp2k(**maker.run_cp2k_kwargs)
             part = parse_cp2k_attempt(work_dir, after)
             parts.append(part)
             check_segment_finished(
@@ -209,21 +211,6 @@ class Cp2kSegmentRunner:
                 started_at=step,
             )
         return _frames(spec, parts, structure, attempts, warnings)
-
-    def _run(
-        self,
-        maker: Any,
-        spec: MDSegmentSpec,
-        structure: Structure,
-        restart: str | None,
-        wfn_dir: Path | None,
-        step: int,
-        n_steps: int,
-        work_dir: Path,
-    ) -> None:
-        self.write_inputs(maker, spec, structure, restart, wfn_dir, step, n_steps, work_dir)
-        with contextlib.chdir(work_dir):
-            run_cp2k(**maker.run_cp2k_kwargs)
 
     def write_inputs(
         self,

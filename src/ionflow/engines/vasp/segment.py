@@ -188,7 +188,9 @@ class VaspSegmentRunner:
         remaining = end - step
         if remaining > 0:
             record_attempt(ckpt, attempts, work_dir, step)
-            self._run_vasp(maker, spec, structure, contcar, remaining, work_dir, prev_dir, step)
+            self.write_inputs(maker, spec, structure, contcar, remaining, work_dir, prev_dir, step)
+            with contextlib.chdir(work_dir):
+                run_vasp(**maker.run_vasp_kwargs)
             part = parse_vasp_attempt(work_dir, step)
             parts.append(part)
             check_segment_finished(
@@ -201,21 +203,6 @@ class VaspSegmentRunner:
             )
         final = Poscar.from_str(parts[-1].contcar)
         return _frames(spec, parts, final, len(attempts), attempts)
-
-    def _run_vasp(
-        self,
-        maker: Any,
-        spec: MDSegmentSpec,
-        structure: Structure,
-        contcar: str | None,
-        n_steps: int,
-        work_dir: Path,
-        prev_dir: Path | None = None,
-        step: int | None = None,
-    ) -> None:
-        self.write_inputs(maker, spec, structure, contcar, n_steps, work_dir, prev_dir, step)
-        with contextlib.chdir(work_dir):
-            run_vasp(**maker.run_vasp_kwargs)
 
     def write_inputs(
         self,
