@@ -8,7 +8,6 @@ import pytest
 from tests.hpc.conftest import write_cluster
 
 from ionflow.cli.main import main
-from ionflow.errors import ConfigError
 from ionflow.hpc.config import load_cluster_config
 
 VASP_NEB_STUDY = """
@@ -54,13 +53,13 @@ def test_neb_ranks_must_divide_by_images_and_idle_cores_warn(tmp_path):
     from ionflow.hpc.resources import check_resources
 
     cfg = load_cluster_config(write_cluster(tmp_path, "n", resources={"neb": {"ntasks": 64}}))
-    with pytest.raises(ConfigError, match="64 MPI ranks do not divide over the 3 images"):
-        check_resources(cfg, "vasp", [("vac", 39, 3)])
-    assert check_resources(cfg, "vasp", [("vac", 39, 4)]) == []  # 16 ranks per image
+    _, (error,) = check_resources(cfg, "vasp", [("vac", 39, 3)])
+    assert "64 MPI ranks do not divide over the 3 images of system 'vac'" in error
+    assert check_resources(cfg, "vasp", [("vac", 39, 4)]) == ([], [])  # 16 ranks per image
     big = load_cluster_config(write_cluster(tmp_path, "m", resources={"md": {"ntasks": 128}}))
-    (warning,) = check_resources(big, "vasp", [("vac", 39, None)])
+    (warning,), _ = check_resources(big, "vasp", [("vac", 39, None)])
     assert "md jobs of system 'vac': 128 MPI ranks per calculation for a 39-atom cell" in warning
-    (warning,) = check_resources(big, "mlip", [("vac", 39, None)])
+    (warning,), _ = check_resources(big, "mlip", [("vac", 39, None)])
     assert "engine mlip runs one process per job" in warning
 
 
@@ -68,11 +67,19 @@ def test_submit_refuses_neb_ranks_not_divisible(tmp_path, capsys):
     study = tmp_path / "neb.yaml"
     study.write_text(VASP_NEB_STUDY)
     cluster = write_cluster(tmp_path, "nebcluster", resources={"neb": {"ntasks": 8}})
+    # the dry run shows the problem, the submission refuses it before touching anything
     code = main(["submit", str(study), "--cluster", str(cluster), "--dry-run", "--json"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    (error,) = json.loads(captured.out)["errors"]
+    assert "8 MPI ranks do not divide over the 3 images" in error
+    assert "submit would refuse this: resources.neb: 8 MPI ranks" in captured.err
+    code = main(["submit", str(study), "--cluster", str(cluster), "--json"])
     captured = capsys.readouterr()
     assert code == 2
     assert "8 MPI ranks do not divide over the 3 images" in captured.err
     assert captured.out == ""
+    assert not (tmp_path / "work" / "launchpad").exists()
 
 
 def test_dry_run_lists_kind_and_resources_per_job(tmp_path, capsys):

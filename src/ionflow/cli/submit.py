@@ -59,6 +59,9 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         plan = plan_submission(loaded, settings, cluster_cfg, only=only or None)
         for warning in plan.warnings:
             typer.echo(f"warning: {warning}", err=True)
+        if dry_run:
+            for error in plan.errors:
+                typer.echo(f"warning: submit would refuse this: {error}", err=True)
         inputs = []
         if write_inputs is not None:
             from ionflow.hpc.inputs import write_job_inputs
@@ -80,6 +83,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
                 out["queue_scripts"] = plan.queue_scripts
                 out["inputs"] = inputs
             out["warnings"] = plan.warnings
+            out["errors"] = plan.errors
             typer.echo(json.dumps(out, indent=2, default=str))
             return
         meta = plan.metadata

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING
 from jobflow import Flow
 
 from ionflow.engines.registry import get_engine
-from ionflow.errors import ConfigError
 from ionflow.hpc.queue import resource_keys
 
 if TYPE_CHECKING:
@@ -97,7 +96,7 @@ def check_resources(
     cluster: ClusterConfig,
     engine: str,
     cells: list[tuple[str, int | None, int | None]],
-) -> list[str]:
+) -> tuple[list[str], list[str]]:
     """Check the queue resources against the study's cells; return warnings.
 
     Parameters
@@ -111,16 +110,13 @@ def check_resources(
 
     Returns
     -------
-    list of str
-        Warnings (cores the cell cannot use).
-
-    Raises
-    ------
-    ConfigError
-        When NEB MPI ranks do not divide evenly over the images (VASP splits the ranks
-        into IMAGES groups and stops otherwise).
+    tuple of list of str
+        Warnings (cores the cell cannot use) and errors: NEB MPI ranks that do not divide
+        evenly over the images (VASP splits the ranks into IMAGES groups and stops
+        otherwise); ``submit`` refuses a plan with errors, ``--dry-run`` shows them.
     """
     warnings: list[str] = []
+    errors: list[str] = []
     adapter = get_engine(engine)
     uses_mpi = "dft" in adapter.capabilities
     for kind in ("relax", "md", "neb"):
@@ -138,10 +134,11 @@ def check_resources(
                     )
                 continue
             if kind == "neb" and ranks % n_images:
-                raise ConfigError(
+                errors.append(
                     f"resources.neb: {ranks} MPI ranks do not divide over the {n_images} "
                     f"images of system {key!r}; use a multiple of {n_images}"
                 )
+                continue
             per_calc = ranks // n_images if kind == "neb" and n_images else ranks
             if n_atoms and per_calc > n_atoms // MIN_ATOMS_PER_RANK:
                 warnings.append(
@@ -149,4 +146,4 @@ def check_resources(
                     f"a {n_atoms}-atom cell ({cores} cores in all); {engine} rarely scales "
                     "past about one rank per atom, so most cores would idle"
                 )
-    return sorted(set(warnings), key=warnings.index)
+    return sorted(set(warnings), key=warnings.index), errors

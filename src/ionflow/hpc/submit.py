@@ -68,6 +68,7 @@ class SubmitPlan:
     fw_ids: list[int] = field(default_factory=list)
     queue_scripts: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # submit refuses the plan; dry runs show
     flow: Any = None  # the jobflow Flow the workflow was made from (dry runs write its inputs)
 
     @property
@@ -110,7 +111,7 @@ def plan_submission(
     for plan in built.systems:
         neb = study.system(plan.key).study.neb if "neb" in plan.sections else None
         cells.append((plan.key, plan.n_atoms, neb.n_images if neb is not None else None))
-    warnings = check_resources(cluster, built.meta.engine, cells)
+    warnings, errors = check_resources(cluster, built.meta.engine, cells)
     kinds = assign_resources(flow, cluster)
     wf = flow_to_workflow(flow, store=None, name=f"{built.meta.study} {built.meta.run_id}")
     use_ionflow_firetask(wf, store_location(settings))
@@ -172,6 +173,7 @@ def plan_submission(
         launchpad=describe_launchpad(cluster.launchpad, settings.work_dir),
         queue_scripts=scripts,
         warnings=warnings,
+        errors=errors,
         flow=flow,
     )
 
@@ -197,8 +199,11 @@ def submit_plan(
     Raises
     ------
     ConfigError
-        When a run of the same study is still active and ``allow_duplicate`` is False.
+        When the plan has errors (resources the jobs cannot run with), or a run of the
+        same study is still active and ``allow_duplicate`` is False.
     """
+    if plan.errors:
+        raise ConfigError("; ".join(plan.errors))
     study = plan.metadata["study"]
     with launchpad_session(cluster.launchpad, settings.work_dir, create=True) as lp:
         active = _active_runs_of_study(lp, study)
