@@ -128,3 +128,49 @@ def test_segments_cut_by_walltime_continue_with_exact_frames(tmp_path, monkeypat
     last = max(finished, key=lambda d: d["output"]["last_step"])
     assert last["output"]["restart"]["wall_s_per_step"] > 0
     assert last["output"]["attempts"] == 6
+
+
+def test_vasp_segments_sized_from_measured_time_continue_exactly(tmp_path, monkeypatch, shared_dir):
+    """VASP (replaying a real Si MD run): the first segment, with nothing measured, runs
+    its planned 4 steps; later ones, with the measured time per step and no time left
+    before the queue job's end, run one step per queue job, continuing from the CONTCAR
+    of the previous attempt. The frames are the reference run's, none twice."""
+    from pymatgen.io.vasp import Vasprun
+
+    from ionflow.engines.vasp import VaspEngine
+    from ionflow.testing.vasp import VaspMDReplay
+
+    run = shared_dir / "data/aimd/pmg_vasprun_md_si/vasprun.md.xml.gz"
+    replay = VaspMDReplay(run)
+    monkeypatch.setattr("ionflow.engines.vasp.segment.run_vasp", replay)
+    maker = MultiTemperatureMDMaker(
+        engine=VaspEngine(write_input_set_kwargs={"potcar_spec": True}, vasp_cmd="vasp_std"),
+        temperatures_K=[2000.0],
+        time_step_fs=3.0,
+        equilibration_steps=0,
+        production_steps=10,
+        traj_interval=1,
+        segment_steps=4,
+        seed=None,
+        overrides={"SMASS": 1.0, "ISIF": 2},
+        checkpoint_dir=str(tmp_path / "ckpt"),
+    )
+    monkeypatch.setenv(END_EPOCH_ENV, str(time.time() + 10))
+    monkeypatch.setenv("IONFLOW_WALLTIME_MARGIN_S", "100")
+    reset_settings()
+    try:
+        out = run_flow(maker.make(replay.structure(0)), memory_job_store(), tmp_path / "r")
+    finally:
+        reset_settings()
+    assert [(c["first_step"], c["nsw"]) for c in replay.calls] == [
+        (0, 4), (4, 1), (5, 1), (6, 1), (7, 1), (8, 1), (9, 1)
+    ]  # fmt: skip
+    props = [p for t in out["trajectories"][0] for p in t.frame_properties]
+    frac = np.concatenate([np.asarray(t.coords) for t in out["trajectories"][0]])
+    np.testing.assert_array_equal([p["step"] for p in props], np.arange(11))
+    vr = Vasprun(str(run), parse_dos=False, parse_eigen=False, parse_potcar_file=False)
+    ref = np.array(
+        [s["structure"].frac_coords for s in vr.ionic_steps] + [vr.final_structure.frac_coords]
+    )
+    d = frac - ref
+    assert np.abs(d - np.round(d)).max() < 1e-7
