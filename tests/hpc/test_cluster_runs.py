@@ -249,3 +249,43 @@ def test_stock_rlaunch_stores_in_the_configured_store(tmp_path):
     assert doc is not None, proc.stderr[-3000:]
     assert doc["output"]["cwd"].startswith(str(run_dir))  # ran by the stock rlaunch
     assert doc["metadata"]["ionflow"]["study"] == "stock"
+
+
+@pytest.mark.mlff
+def test_quick_design_study_with_resources_per_kind(slurm, tmp_path, capsys):
+    """A --quick design study (CHGNet) through Slurm with per-kind resources: every MD
+    queue job asked Slurm for 2 tasks, every analysis one for 1, and the study finishes."""
+    from tests.hpc.test_slurm_e2e import TINY_STUDY
+
+    from ionflow.hpc.config import load_cluster_config
+    from ionflow.hpc.launchpad import launchpad_session
+    from ionflow.hpc.submit import QUEUE_RECORDS
+    from ionflow.settings import get_settings
+
+    settings = get_settings()
+    study = tmp_path / "tiny.yaml"
+    study.write_text(TINY_STUDY)
+    cluster = write_cluster(
+        tmp_path,
+        "design",
+        resources={"analysis": {"ntasks": 1}, "md": {"ntasks": 2}, "relax": {"ntasks": 1}},
+    )
+    args = ["submit", str(study), "--cluster", str(cluster), "--quick", "--json"]
+    sub = json.loads(run_cli(capsys, *args))
+    kinds = {j["name"]: j["kind"] for j in sub["jobs"]}
+    assert kinds["relax cell [hot]"] == "relax"
+    assert {kinds[n] for n in kinds if n.startswith("md ")} == {"md"}
+    assert kinds["summarize study tiny_slurm"] == "analysis"
+    wf = str(sub["workflow_id"])
+    out = run_cli(capsys, "launch", "--cluster", str(cluster), "--wait", wf, "--fws-per-job", "0")
+    assert "'COMPLETED'" in out
+    cfg = load_cluster_config(cluster)
+    with launchpad_session(cfg.launchpad, settings.work_dir) as lp:
+        records = list(lp.db[QUEUE_RECORDS].find({}))
+    by_kind: dict[str, list[str]] = {}
+    for rec in records:
+        by_kind.setdefault(rec["kind"], []).append(rec["queue_job_id"])
+    assert {"analysis", "md", "relax"} <= set(by_kind)
+    for kind, tasks in (("md", 2), ("analysis", 1), ("relax", 1)):
+        for job_id in by_kind[kind]:
+            assert _num_tasks(job_id) == (tasks, f"ionflow-design-{kind}")
