@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from ionflow.engines.registry import default_engine
 from ionflow.errors import ConfigError
 from ionflow.settings import get_settings, reset_settings
 
@@ -9,7 +10,8 @@ from ionflow.settings import get_settings, reset_settings
 def test_defaults_and_derived_dirs(tmp_path):
     s = get_settings()
     assert s.work_dir == tmp_path / "work"
-    assert s.engine == "mlip"
+    assert s.engine is None  # the registry's default engine (DEFAULT_ENGINE, "mlip")
+    assert default_engine(s) == "mlip"
     assert s.mlip.model == "CHGNet"
     assert s.store_dir == s.work_dir / "store"
     assert s.runs_dir == s.work_dir / "runs"

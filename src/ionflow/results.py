@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ionflow.errors import InputError, StoreError
+from ionflow.io.run_marker import effective_state, find_run_markers
 from ionflow.schemas.study_doc import STUDY_DOC_KINDS, StudyDoc
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ __all__ = [
     "load_study_doc",
     "merge_launchpad_jobs",
     "merge_launchpad_studies",
+    "merge_run_markers",
 ]
 
 _STUDY_QUERY = {"output.kind": "transport_study"}
@@ -137,7 +139,7 @@ def _study_row(doc: dict[str, Any]) -> dict[str, Any]:
         "engine": meta["engine"],
         "defects": meta.get("defect_labels", []),
         "temperatures_K": meta.get("temperatures_K", []),
-        "state": "COMPLETED",
+        "state": _transport_state(out),
         "missing_temperatures_K": out.get("missing_temperatures_K", []),
         "activation_energy_eV": fit.get("activation_energy_eV"),
         "activation_energy_std_eV": fit.get("activation_energy_std_eV"),
@@ -146,6 +148,93 @@ def _study_row(doc: dict[str, Any]) -> dict[str, Any]:
         "report_dir": out.get("report_dir"),
         "job_uuid": doc.get("uuid"),
     }
+
+
+def _transport_state(out: dict[str, Any]) -> str:
+    """COMPLETED, PARTIAL (some temperatures failed) or FAILED (none produced a result)."""
+    if not out.get("missing_temperatures_K"):
+        return "COMPLETED"
+    return "PARTIAL" if out.get("diffusion") else "FAILED"
+
+
+def _unstored_row(
+    source: dict[str, Any], created_at: Any, defects: list[str] | None, state: str
+) -> dict[str, Any]:
+    """Return the study row of a run that stored no summary (workflow, local state file)."""
+    return {
+        "study": source.get("study"),
+        "run_id": source.get("run_id"),
+        "created_at": created_at,
+        "host_formula": source.get("host_formula"),
+        "cell_formula": source.get("cell_formula"),
+        "engine": source.get("engine"),
+        "defects": defects or [],
+        "temperatures_K": source.get("temperatures_K") or [],
+        "state": state,
+        "missing_temperatures_K": [],
+        "activation_energy_eV": None,
+        "activation_energy_std_eV": None,
+        "conductivity_300K_mS_cm": None,
+        "conductivity_300K_ci_mS_cm": None,
+        "report_dir": None,
+        "job_uuid": None,
+    }
+
+
+def merge_run_markers(
+    rows: list[dict[str, Any]], runs_dir: Any, filters: Filters | None = None
+) -> list[dict[str, Any]]:
+    """Add local runs that stored no summary (killed, running, failed) and failed-job states.
+
+    Parameters
+    ----------
+    rows
+        Rows from :func:`list_studies` (unfiltered by state).
+    runs_dir
+        The work directory's ``runs`` folder (each local run leaves a ``run.json`` there).
+    filters
+        The same filters as the stored rows.
+
+    Returns
+    -------
+    list of dict
+        Stored rows (state PARTIAL/FAILED when the run recorded failed jobs) and one row per
+        run without a stored summary (RUNNING, INTERRUPTED or FAILED), each with the
+        ``resume_command`` that finishes it; newest first.
+    """
+    filters = filters or Filters()
+    by_run = {(r["study"], r["run_id"]): r for r in rows}
+    extra = []
+    for marker in find_run_markers(runs_dir):
+        state = effective_state(marker)
+        failures = marker.get("failures") or []
+        # a multi-system study stores one transport summary per system (<study>-<key>)
+        stored = [
+            r
+            for (study, run_id), r in by_run.items()
+            if run_id == marker.get("run_id")
+            and (study == marker.get("study") or study.startswith(f"{marker.get('study')}-"))
+        ]
+        if stored:
+            for row in stored:
+                if state in ("PARTIAL", "FAILED") and row["state"] == "COMPLETED":
+                    row["state"] = "PARTIAL"
+                if state != "COMPLETED":
+                    row["failed_jobs"] = failures
+                    row["resume_command"] = marker.get("resume_command")
+            continue
+        row = _unstored_row(
+            marker, created_at=marker.get("started_at"), defects=marker.get("defects"), state=state
+        )
+        row |= {
+            "failed_jobs": failures,
+            "log_file": marker.get("log_file"),
+            "resume_command": marker.get("resume_command"),
+        }
+        extra.append(row)
+    # filters (the state above all) apply after the run states are known
+    merged = [r for r in rows + extra if filters.matches(r)]
+    return sorted(merged, key=lambda r: str(r["run_id"]), reverse=True)
 
 
 def list_studies(
@@ -357,24 +446,12 @@ def merge_launchpad_studies(
     for wf in workflows:
         if not wf.get("run_id") or wf["run_id"] in by_run:
             continue
-        by_run[wf["run_id"]] = {
-            "study": wf.get("study"),
-            "run_id": wf["run_id"],
-            "created_at": wf.get("submitted_at"),
-            "host_formula": wf.get("host_formula"),
-            "cell_formula": wf.get("cell_formula"),
-            "engine": wf.get("engine"),
-            "defects": wf.get("defect_labels", []),
-            "temperatures_K": wf.get("temperatures_K", []),
-            "state": wf["state"],
-            "missing_temperatures_K": [],
-            "activation_energy_eV": None,
-            "activation_energy_std_eV": None,
-            "conductivity_300K_mS_cm": None,
-            "conductivity_300K_ci_mS_cm": None,
-            "report_dir": None,
-            "job_uuid": None,
-        }
+        by_run[wf["run_id"]] = _unstored_row(
+            wf,
+            created_at=wf.get("submitted_at"),
+            defects=wf.get("defect_labels"),
+            state=wf["state"],
+        )
     merged = [r for r in by_run.values() if filters.matches(r)]
     return sorted(merged, key=lambda r: r["run_id"], reverse=True)
 

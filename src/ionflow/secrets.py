@@ -13,19 +13,21 @@ Every value looked up is remembered so :func:`mask` can blank it out of error me
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import stat
 from pathlib import Path
 
-import yaml
-
 from ionflow.errors import ConfigError
+from ionflow.safe_yaml import load_yaml_file
 
-__all__ = ["default_secrets_file", "mask", "mask_uri", "resolve_secret"]
+__all__ = ["MaskingFormatter", "default_secrets_file", "mask", "mask_uri", "resolve_secret"]
 
 _SEEN_SECRETS: set[str] = set()
 _URI_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<cred>[^@/\s]+)@", re.I)
+#: ``user:password@host`` without a scheme (pymongo accepts it as a host)
+_BARE_CREDENTIALS = re.compile(r"(?<![\w.:/-])[^@/\s:'\"]+:[^@/\s'\"]+@(?=[\w.\[-])")
 _URI_PASSWORD_PARAM = re.compile(
     r"(?P<key>(?:password|pwd|tlsCertificateKeyFilePassword)=)[^&\s]+", re.I
 )
@@ -57,10 +59,12 @@ def _read_secrets_file(path: Path) -> dict[str, str]:
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(f"secrets file {path} can be read by other users; run `chmod 600 {path}`")
     try:
-        data = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError:
+        data = load_yaml_file(path) or {}
+    except ConfigError:
         # the parser message may quote a secret: do not repeat it
-        raise ConfigError(f"secrets file {path} is not valid YAML") from None
+        raise ConfigError(
+            f"secrets file {path} is not valid YAML (or its aliases expand beyond the limit)"
+        ) from None
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
         raise ConfigError(f"secrets file {path} must be a mapping VARIABLE: value")
     return {k: str(v) for k, v in data.items() if v is not None}
@@ -98,6 +102,7 @@ def resolve_secret(name: str, secrets_file: Path | None = None) -> str:
 def mask_uri(uri: str) -> str:
     """Replace the ``user:password@`` part and password parameters of a URI with ``***``."""
     uri = _URI_CREDENTIALS.sub(lambda m: f"{m.group('scheme')}{MASK}@", uri)
+    uri = _BARE_CREDENTIALS.sub(f"{MASK}@", uri)
     return _URI_PASSWORD_PARAM.sub(lambda m: f"{m.group('key')}{MASK}", uri)
 
 
@@ -108,3 +113,24 @@ def mask(text: str) -> str:
         if len(secret) >= 3:
             text = text.replace(secret, MASK)
     return text
+
+
+class MaskingFormatter(logging.Formatter):
+    """Log formatter that blanks credentials (URI passwords, looked-up secrets) out.
+
+    Parameters
+    ----------
+    fmt
+        Format string (as :class:`logging.Formatter`).
+    inner
+        Formatter to wrap instead (keeps a handler's own format); None: use ``fmt``.
+    """
+
+    def __init__(self, fmt: str | None = None, inner: logging.Formatter | None = None) -> None:
+        super().__init__(fmt)
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Format the record, then mask it."""
+        text = self.inner.format(record) if self.inner is not None else super().format(record)
+        return mask(text)

@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -28,6 +27,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ionflow.errors import ConfigError
+from ionflow.safe_yaml import load_yaml_file
 
 __all__ = [
     "CP2K_DEFAULT_BASIS_DIR",
@@ -161,11 +161,12 @@ class IonflowSettings(BaseSettings):
             "store in <work_dir>/store."
         ),
     )
-    engine: str = Field(
-        "mlip",
+    engine: str | None = Field(
+        None,
         description=(
             "Default engine for studies that do not name one: an engine with a settings "
-            "section here (checked against ionflow.engines.registry when used)."
+            "section here (checked against ionflow.engines.registry when used); None "
+            "means the registry's default (ionflow.engines.registry.DEFAULT_ENGINE)."
         ),
     )
     mlip: MlipSettings = Field(default_factory=MlipSettings)
@@ -181,10 +182,10 @@ class IonflowSettings(BaseSettings):
 
     @field_validator("engine")
     @classmethod
-    def _engine_has_settings(cls, value: str) -> str:
+    def _engine_has_settings(cls, value: str | None) -> str | None:
         """Accept only an engine whose settings section exists (settings import no engines)."""
         sections = engine_sections()
-        if value not in sections:
+        if value is not None and value not in sections:
             raise ValueError(
                 f"engine {value!r} has no settings section; choose one of {', '.join(sections)}"
             )
@@ -203,9 +204,9 @@ class IonflowSettings(BaseSettings):
                 raise ValueError(f"settings file {path} does not exist")
             return values
         try:
-            file_values = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ValueError(f"settings file {path} is not valid YAML: {exc}") from exc
+            file_values = load_yaml_file(path, "settings file") or {}
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
         if not isinstance(file_values, dict):
             raise ValueError(f"settings file {path} must hold a mapping of keys")
         file_values = {k.lower(): v for k, v in file_values.items()}

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import Field
 
 from ionflow.config.base import ConfigModel, load_yaml_model
+from ionflow.config.mongo import MongoConnection
 from ionflow.errors import ConfigError, IonflowError, StoreError
 from ionflow.secrets import mask, resolve_secret
 from ionflow.settings import get_settings
@@ -77,7 +78,7 @@ INDEXED_FIELDS: tuple[str, ...] = (
 DATA_INDEXED_FIELDS: tuple[str, ...] = ("metadata.job_uuid", "metadata.job_index")
 
 
-class StoreSpec(ConfigModel):
+class StoreSpec(MongoConnection):
     """One maggma store."""
 
     type: Literal["montydb", "mongodb", "gridfs", "memory"] = Field(..., description="Backend.")
@@ -86,22 +87,6 @@ class StoreSpec(ConfigModel):
     )
     database: str = Field("ionflow", description="Database name.")
     collection: str = Field("outputs", description="Collection (GridFS bucket) name.")
-    host: str = Field("localhost", description="MongoDB host (ignored when uri_env is set).")
-    port: int = Field(27017, gt=0, lt=65536, description="MongoDB port.")
-    uri_env: str | None = Field(
-        None, description="Environment variable holding a full mongodb:// URI (with credentials)."
-    )
-    username_env: str | None = Field(None, description="Environment variable with the user name.")
-    password_env: str | None = Field(None, description="Environment variable with the password.")
-    auth_source: str | None = Field(None, description="MongoDB authSource database.")
-    tls: bool = Field(False, description="Use TLS for the MongoDB connection.")
-    tls_ca_file: str | None = Field(None, description="CA bundle for TLS (path, ~ expanded).")
-    server_selection_timeout_ms: int = Field(
-        10000, gt=0, description="How long to wait for the MongoDB server (ms)."
-    )
-    secrets_file: str | None = Field(
-        None, description="Private YAML of credential variables (default ~/.ionflow/secrets.yaml)."
-    )
     compression: bool = Field(True, description="zlib-compress GridFS blobs.")
 
 
@@ -135,20 +120,10 @@ def get_store_config(settings: IonflowSettings) -> StoreConfig:
 def _env(name: str | None, spec: StoreSpec) -> str | None:
     if name is None:
         return None
-    secrets_file = Path(spec.secrets_file).expanduser() if spec.secrets_file else None
     try:
-        return resolve_secret(name, secrets_file)
+        return resolve_secret(name, spec.secrets_path)
     except ConfigError as exc:
         raise StoreError(f"store config: {exc}") from None
-
-
-def _mongo_client_kwargs(spec: StoreSpec) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"serverSelectionTimeoutMS": spec.server_selection_timeout_ms}
-    if spec.tls:
-        kwargs["tls"] = True
-        if spec.tls_ca_file:
-            kwargs["tlsCAFile"] = str(Path(spec.tls_ca_file).expanduser())
-    return kwargs
 
 
 def build_store(spec: StoreSpec, work_dir: Path) -> Store:
@@ -191,7 +166,7 @@ def build_store(spec: StoreSpec, work_dir: Path) -> Store:
             common["password"] = password
     if spec.auth_source:
         common["auth_source"] = spec.auth_source
-    client_kwargs = _mongo_client_kwargs(spec)
+    client_kwargs = spec.client_kwargs()
     if client_kwargs:
         common["mongoclient_kwargs"] = client_kwargs
     if spec.type == "mongodb":
@@ -292,17 +267,19 @@ def open_job_store(
     settings: IonflowSettings | None = None,
     config: StoreConfig | None = None,
     create_indexes: bool = True,
+    must_exist: bool = False,
 ) -> JobStore:
     """Build, connect and check the JobStore; one clear error if it cannot be used.
 
     Parameters
     ----------
-    settings
-        ionflow settings (default: :func:`ionflow.settings.get_settings`).
-    config
-        Store layout (default: from the settings).
+    settings, config
+        As in :func:`get_job_store`.
     create_indexes
         Create the query indexes (MongoDB) after connecting.
+    must_exist
+        Read commands (``query``, ``report``): an embedded store that does not exist yet is
+        an error instead of being created (a typo in ``-w`` must not create a work dir).
 
     Returns
     -------
@@ -319,6 +296,17 @@ def open_job_store(
             )
             if folder.expanduser().exists() and not folder.expanduser().is_dir():
                 raise StoreError(f"store path {folder} is not a folder; move it aside")
+            if must_exist and not folder.expanduser().is_dir():
+                where_dir = settings.work_dir
+                reason = (
+                    f"work directory {where_dir} does not exist"
+                    if not Path(where_dir).exists()
+                    else f"{where_dir} holds no result store ({folder} does not exist)"
+                )
+                raise StoreError(
+                    f"{reason}; nothing was created — check -w / $IONFLOW_WORK_DIR (a study "
+                    "run with `ionflow run` creates it)"
+                )
     store = get_job_store(settings, config)
     try:
         with _montydb_lock(store) as montys:
@@ -353,8 +341,7 @@ def describe_store(config: StoreConfig, work_dir: Path) -> str:
         return f"montydb at {path} (collection {spec.collection})"
     if spec.type == "memory":
         return "in-memory store (lost at exit)"
-    where = f"URI from ${spec.uri_env}" if spec.uri_env else f"{spec.host}:{spec.port}"
     return (
-        f"MongoDB {where}, database {spec.database}, collection {spec.collection} "
+        f"MongoDB {spec.server()}, database {spec.database}, collection {spec.collection} "
         "(credentials masked)"
     )

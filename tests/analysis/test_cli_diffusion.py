@@ -68,7 +68,9 @@ def test_diffusion_json_keys_and_plot(capsys, tmp_path, aimd_dir):
         "-T",
         "500",
         "--time-step",
-        "100",
+        "2",
+        "--step-skip",
+        "50",
         "--json",
         "--plot",
         str(tmp_path / "plots"),
@@ -97,6 +99,8 @@ def test_density_file(capsys, tmp_path, random_walk, xdatcar_writer):
         "900",
         "--time-step",
         "10",
+        "--step-skip",
+        "1",
         "--density",
         str(tmp_path / "LI_DENSITY"),
     )
@@ -115,7 +119,9 @@ def test_two_segments_are_one_run_and_methods_differ(capsys, aimd_dir):
         "-T",
         "500",
         "--time-step",
-        "100",
+        "2",
+        "--step-skip",
+        "50",
         "--method",
         "pymatgen",
         "--json",
@@ -124,7 +130,9 @@ def test_two_segments_are_one_run_and_methods_differ(capsys, aimd_dir):
     pmg = json.loads(out)
     assert pmg["n_frames"] == 280
     assert pmg["method"] == "pymatgen"
-    code, out, _ = _run(capsys, "analyze", "diffusion", *runs, "-T", "500", "--time-step", "100")
+    code, out, _ = _run(
+        capsys, "analyze", "diffusion", *runs, "-T", "500", "--time-step", "2", "--step-skip", "50"
+    )
     assert code == 0
     assert "D = " in out
     assert "diffusing: yes" in out
@@ -137,7 +145,9 @@ def test_arrhenius_end_to_end(capsys, tmp_path, arrhenius_files):
         "arrhenius",
         *arrhenius_files,
         "--time-step",
-        "20",
+        "2",
+        "--step-skip",
+        "10",
         "--json",
         "--plot",
         str(tmp_path / "plots"),
@@ -155,21 +165,21 @@ def test_arrhenius_end_to_end(capsys, tmp_path, arrhenius_files):
     assert (tmp_path / "plots" / "msd.png").stat().st_size > 10_000
 
 
+MD = ["--time-step", "2", "--step-skip", "50"]  # POTIM, NBLOCK of the Li6PS5Cl run
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (
-            ["diffusion", "{run}", "-T", "500", "--time-step", "100", "--specie", "Na"],
-            "no Na atoms",
-        ),
-        (["diffusion", "{run}", "-T", "0", "--time-step", "100"], "> 0 K"),
-        (["diffusion", "{run}", "-T", "500"], "time step"),
-        (["diffusion", "{run}", "--time-step", "100"], "--temperature"),
+        (["diffusion", "{run}", "-T", "500", *MD, "--specie", "Na"], "no Na atoms"),
+        (["diffusion", "{run}", "-T", "0", *MD], "> 0 K"),
+        (["diffusion", "{run}", "-T", "500"], "pass --time-step"),
+        (["diffusion", "{run}", *MD], "--temperature"),
         (["diffusion", "missing.xml", "-T", "500"], "does not exist"),
         (["arrhenius", "500{run}"], "TEMPERATURE:FILE"),
         (["arrhenius", "hot:{run}"], "not a temperature"),
-        (["arrhenius", "0:{run}", "--time-step", "100"], "> 0 K"),
-        (["diffusion", "{run}", "-T", "500", "--time-step", "100", "--method", "magic"], "method"),
+        (["arrhenius", "0:{run}", *MD], "> 0 K"),
+        (["diffusion", "{run}", "-T", "500", *MD, "--method", "magic"], "method"),
     ],
 )
 def test_bad_input_gives_one_line_error(capsys, aimd_dir, args, message):
@@ -198,3 +208,42 @@ def test_single_frame_and_mismatched_temperature(capsys, tmp_path, aimd_dir):
     )
     assert code == 2
     assert "file says 2000 K" in err
+
+
+def test_pymatgen_method_with_diffusion_analyzer_arguments_gives_its_numbers(
+    capsys, tmp_path, aimd_dir
+):
+    """The call a DiffusionAnalyzer user makes (time_step=POTIM, step_skip=NBLOCK) agrees."""
+    import gzip
+    import shutil
+    import warnings
+
+    pad = pytest.importorskip("pymatgen.analysis.diffusion.analyzer")
+    from pymatgen.io.vasp import Xdatcar
+
+    src = aimd_dir / "pmg_xdatcar_lisi" / "XDATCAR_traj.gz"
+    path = tmp_path / "XDATCAR"
+    with gzip.open(src, "rb") as fin, open(path, "wb") as fout:
+        shutil.copyfileobj(fin, fout)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        structures = Xdatcar(str(path)).structures
+    theirs = pad.DiffusionAnalyzer.from_structures(structures, "Li", 900.0, 2, 50)
+    args = ["analyze", "diffusion", str(path), "-T", "900", "--method", "pymatgen", "--json"]
+    code, out, err = _run(capsys, *args, "--time-step", "2", "--step-skip", "50")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["diffusivity_cm2_s"] == pytest.approx(theirs.diffusivity, rel=1e-6)
+    assert doc["diffusivity_std_cm2_s"] == pytest.approx(theirs.diffusivity_std_dev, rel=1e-6)
+    assert doc["conductivity_mS_cm"] == pytest.approx(theirs.conductivity, rel=1e-6)
+    assert (doc["md_time_step_fs"], doc["md_step_skip"], doc["time_step_fs"]) == (2.0, 50, 100.0)
+    # the same from POTIM/NBLOCK in an INCAR beside the XDATCAR, no options needed
+    (tmp_path / "INCAR").write_text("POTIM = 2\nNBLOCK = 50\n")
+    code, out, err = _run(capsys, *args)
+    assert code == 0, err
+    assert json.loads(out)["diffusivity_cm2_s"] == pytest.approx(theirs.diffusivity, rel=1e-6)
+    # values contradicting the INCAR are refused, naming both
+    code, _, err = _run(capsys, *args, "--time-step", "1")
+    assert code == 2
+    assert "--time-step 1 fs" in err
+    assert "POTIM = 2 fs" in err

@@ -4,14 +4,8 @@ import numpy as np
 import pytest
 from scipy.fft import next_fast_len
 
-from ionflow.analysis.msd import (
-    PAIRS,
-    LagFunctional,
-    ion_window_stats,
-    msd_fft,
-    ols_slope_weights,
-    tensor_from_pairs,
-)
+from ionflow.analysis.msd import PAIRS, msd_fft, tensor_from_pairs
+from ionflow.analysis.msd_gls import cross_msd_at_lags, gls_line, kinisi_covariance
 
 
 def _cross_msd(a, b, m):
@@ -32,32 +26,27 @@ def test_msd_fft_matches_direct_sum(n):
 
 
 @pytest.mark.parametrize("n", [250, 251])
-def test_functionals_and_curve_match_direct_sums(n):
+def test_gls_grid_msd_tensor_matches_direct_sums(n):
     rng = np.random.default_rng(7)
     disp = rng.normal(size=(n, 4, 3)).cumsum(axis=0)
-    n_fft = next_fast_len(2 * n, real=True)
-    lags = np.arange(10, 120)
-    w = ols_slope_weights(lags * 0.05)
-    fun = LagFunctional(n, lags, w, n_fft)
-    curve_lags = np.array([0, 1, 9, 100, n - 1])
-    (vals,), curve = ion_window_stats(disp, [fun], curve_lags, n_fft)
+    lags = np.array([1, 9, 100, n - 1])
+    got = cross_msd_at_lags(disp, lags, next_fast_len(2 * n, real=True))
     for i in range(4):
         for k, (a, b) in enumerate(PAIRS):
-            ref = sum(
-                wj * _cross_msd(disp[:, i, a], disp[:, i, b], m)
-                for wj, m in zip(w, lags, strict=True)
-            )
-            assert vals[i, k] == pytest.approx(ref, rel=1e-8, abs=1e-8)
-        for j, m in enumerate(curve_lags):
-            ref = sum(_cross_msd(disp[:, i, a], disp[:, i, a], m) for a in range(3))
-            assert curve[j, i] == pytest.approx(ref, rel=1e-9, abs=1e-9)
+            for j, m in enumerate(lags):
+                ref = _cross_msd(disp[:, i, a], disp[:, i, b], m)
+                assert got[i, k, j] == pytest.approx(ref, rel=1e-8, abs=1e-8)
 
 
-def test_ols_weights_give_slope_and_ignore_offset():
+def test_gls_line_recovers_slope_and_ignores_offset():
     t = np.linspace(0.3, 4.0, 50)
-    w = ols_slope_weights(t)
+    n_obs = 100 / t
+    w, var = gls_line(t, kinisi_covariance(t**2 / n_obs, n_obs))
     assert w @ (2.5 * t + 7.0) == pytest.approx(2.5)
-    assert w.sum() == pytest.approx(0.0, abs=1e-12)
+    assert w.sum() == pytest.approx(0.0, abs=1e-10)
+    # uncorrelated equal errors: GLS is OLS, Var(slope) = σ²/Σ(t - t̄)²
+    w, var = gls_line(t, np.eye(50))
+    assert var == pytest.approx(1 / np.sum((t - t.mean()) ** 2))
 
 
 def test_tensor_from_pairs_is_symmetric():

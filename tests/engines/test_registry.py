@@ -1,7 +1,7 @@
 """The engine registry is the only list of engines, and an engine is one unit.
 
-- no engine name is written as a string literal in ``src/ionflow`` outside ``engines/``
-  (except the files listed in :data:`ALLOWED`, each with its reason);
+- no engine name is written as a string literal in ``src/ionflow`` outside ``engines/``;
+- the default engine is the registry's (``DEFAULT_ENGINE``), unless the settings name one;
 - ``engines/`` imports no higher layer;
 - every registered adapter implements the interface and declares its capabilities;
 - custodian handlers of VASP relax/MD/NEB runs come from ``engines/vasp/custodian.py``;
@@ -21,20 +21,10 @@ from pymatgen.core import Lattice, Structure
 from ionflow.engines import registry
 from ionflow.engines.base import CAPABILITIES, CUSTODIAN_KINDS, EngineAdapter
 from ionflow.errors import ConfigError
+from ionflow.settings import IonflowSettings, get_settings
 from ionflow.testing.md import LennardJonesEngine, memory_job_store
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "ionflow"
-
-#: files outside engines/ that may still spell an engine name, and why
-ALLOWED = {
-    # default of the ``engine`` setting; settings is below engines and cannot import it
-    # (registry.DEFAULT_ENGINE reads this default)
-    "settings.py",
-    # labels of stored data, not engine dispatch: which code computed an entry
-    # (``parameters["ionflow_engine"]``, and Materials Project entries are VASP), so that
-    # entries of incompatible settings are never mixed in one phase diagram
-    "analysis/window_entries.py",
-}
 
 #: higher layers engines/ must not import
 FORBIDDEN = ("ionflow.makers", "ionflow.flows", "ionflow.config", "ionflow.hpc", "ionflow.cli")
@@ -49,12 +39,20 @@ def test_engine_names_appear_only_in_the_registry():
     found = []
     for path in _python_files(SRC):
         rel = path.relative_to(SRC).as_posix()
-        if rel.startswith("engines/") or rel in ALLOWED:
+        if rel.startswith("engines/"):
             continue
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Constant) and node.value in names:
                 found.append(f"{rel}:{node.lineno}: {node.value!r}")
     assert not found, "engine names outside engines/ (ask the adapter):\n" + "\n".join(found)
+
+
+def test_default_engine_is_the_registry_default_unless_the_settings_name_one():
+    settings = get_settings()
+    assert settings.engine is None
+    assert registry.DEFAULT_ENGINE == "mlip"
+    assert registry.default_engine(settings) == "mlip"
+    assert registry.default_engine(IonflowSettings(engine="cp2k")) == "cp2k"
 
 
 def test_engines_import_no_higher_layer():
@@ -85,10 +83,10 @@ def test_registered_adapter_implements_the_interface(name):
     engine = registry.get_engine(name)
     assert engine.describe()["engine"] == name
     if "neb" in cls.capabilities:
-        assert cls.neb_maker is not EngineAdapter.neb_maker
+        assert cls._neb_maker is not EngineAdapter._neb_maker
         assert hasattr(engine.neb_maker(), "make")
     if "locpot" in cls.capabilities:
-        assert cls.locpot_relax_maker is not EngineAdapter.locpot_relax_maker
+        assert cls._locpot_relax_maker is not EngineAdapter._locpot_relax_maker
     for kind in CUSTODIAN_KINDS:
         handlers = engine.custodian_handlers(kind, 3600)
         assert bool(handlers) == ("custodian" in cls.capabilities), (name, kind)

@@ -157,9 +157,17 @@ def test_read_run_concatenates_and_rejects_mixed_temperatures(si_vasprun, tmp_pa
     b.write_text(text.replace("2000.00000000", "1500.00000000"))
     with pytest.raises(InputError, match="different temperatures"):
         read_run([a, b])
-    run = read_run([a, a], step_skip=2)
-    assert run.n_frames == 10  # 20 frames, every 2nd
+    run = read_run([a], stride=2)
+    assert run.n_frames == 5  # 10 frames, every 2nd
     assert run.time_step_fs == 6.0
+    assert (run.md_time_step_fs, run.md_step_skip) == (3.0, 1)
+    with pytest.raises(InputError, match="same segment is given twice"):
+        read_run([a, a])
+    copy = tmp_path / "copy" / "vasprun.xml"
+    copy.parent.mkdir()
+    copy.write_text(text)
+    with pytest.raises(InputError, match="same segment is given twice"):
+        read_run([a, copy])
     with pytest.raises(InputError, match="does not exist"):
         read_run([tmp_path / "missing.xml"])
 
@@ -185,3 +193,98 @@ def test_damaged_calculation_in_the_middle_stops_without_a_gap(si_vasprun, tmp_p
     traj = read_vasprun(damaged)
     assert traj.n_frames == 3
     assert any("without a structure" in w for w in traj.warnings)
+
+
+def _lisi_xdatcar(aimd_dir, tmp_path, incar: str | None = None):
+    folder = tmp_path / "run"
+    folder.mkdir(exist_ok=True)
+    path = folder / "XDATCAR"
+    path.write_text(_text(aimd_dir / "pmg_xdatcar_lisi" / "XDATCAR_traj.gz"))
+    if incar is not None:
+        (folder / "INCAR").write_text(incar)
+    return path
+
+
+def test_time_step_and_step_skip_mean_what_they_mean_in_diffusion_analyzer(aimd_dir, tmp_path):
+    """--time-step = MD step (POTIM), --step-skip = MD steps per stored frame (NBLOCK)."""
+    path = _lisi_xdatcar(aimd_dir, tmp_path)
+    run = read_run([path], time_step_fs=2.0, step_skip=50)
+    assert run.time_step_fs == 100.0
+    assert (run.md_time_step_fs, run.md_step_skip) == (2.0, 50)
+    # without a file stating NBLOCK, a time step alone is ambiguous: refused
+    with pytest.raises(InputError, match="--step-skip"):
+        read_run([path], time_step_fs=2.0)
+    with pytest.raises(InputError, match="--time-step"):
+        read_run([path], step_skip=50)
+    thin = read_run([path], time_step_fs=2.0, step_skip=50, stride=4)
+    assert thin.n_frames == 25
+    assert thin.time_step_fs == 400.0
+
+
+def test_potim_and_nblock_are_read_beside_an_xdatcar(aimd_dir, tmp_path, si_vasprun):
+    path = _lisi_xdatcar(
+        aimd_dir, tmp_path, "SYSTEM = LiSi\nIBRION = 0\nPOTIM = 2.0 ! fs\nNBLOCK = 50\n"
+    )
+    run = read_run([path])
+    assert run.time_step_fs == 100.0
+    assert (run.md_time_step_fs, run.md_step_skip) == (2.0, 50)
+    assert read_run([path], time_step_fs=2.0, step_skip=50).time_step_fs == 100.0
+    with pytest.raises(InputError, match=r"--time-step 1 fs contradicts .*POTIM = 2 fs"):
+        read_run([path], time_step_fs=1.0)
+    with pytest.raises(InputError, match=r"--step-skip 10 contradicts the 50 MD step"):
+        read_run([path], step_skip=10)
+    # a vasprun.xml beside it (POTIM 3, NBLOCK not set = 1) serves as well
+    (path.parent / "INCAR").unlink()
+    (path.parent / "vasprun.xml").write_text(_text(si_vasprun))
+    run = read_run([path])
+    assert (run.time_step_fs, run.md_time_step_fs, run.md_step_skip) == (3.0, 3.0, 1)
+
+
+def test_formats_with_time_check_the_given_values(random_walk, tmp_path):
+    from monty.serialization import dumpfn
+    from pymatgen.core import Structure
+    from pymatgen.core.trajectory import Trajectory
+
+    walk = random_walk(n_frames=12, n_li=3, n_fw=2)
+    structs = [Structure(walk.lattice(0), walk.species, f) for f in walk.frac_coords]
+    dumpfn(Trajectory.from_structures(structs, time_step=10.0), tmp_path / "traj.json")
+    run = read_run([tmp_path / "traj.json"], time_step_fs=2.0)
+    assert (run.time_step_fs, run.md_step_skip) == (10.0, 5)
+    with pytest.raises(InputError, match=r"2 fs × --step-skip 3 = 6 fs .*contradicts 10 fs"):
+        read_run([tmp_path / "traj.json"], time_step_fs=2.0, step_skip=3)
+    with pytest.raises(InputError, match="not a multiple"):
+        read_run([tmp_path / "traj.json"], time_step_fs=3.0)
+
+
+def test_segments_in_reverse_order_are_put_in_order(aimd_dir):
+    """Issue 19: run2 before run1 joins only the other way round: reordered, warned."""
+    runs = [aimd_dir / f"li6ps5cl_500K_0p/run{i}/XDATCAR.gz" for i in (1, 2)]
+    good = read_run(runs, time_step_fs=2.0, step_skip=50)
+    swapped = read_run(runs[::-1], time_step_fs=2.0, step_skip=50)
+    assert np.array_equal(swapped.frac_coords, good.frac_coords)
+    assert any("reordered" in w for w in swapped.warnings)
+    assert not any("reordered" in w for w in good.warnings)
+
+
+def test_segments_that_do_not_join_are_refused(random_walk):
+    from ionflow.analysis.segment_joins import order_segments
+    from ionflow.analysis.trajectory import TrajectoryData
+
+    walk = random_walk(n_frames=300, n_li=20, n_fw=4, diffusivity_cm2_s=3e-5, vibration_A=0.05)
+
+    def seg(lo, hi):
+        return TrajectoryData(
+            walk.species, walk.frac_coords[lo:hi], walk.lattices, walk.time_step_fs, source=f"{lo}"
+        )
+
+    parts = [seg(0, 100), seg(100, 200), seg(200, 300)]
+    ordered, notes = order_segments(parts)
+    assert [p.source for p in ordered] == ["0", "100", "200"]
+    assert notes == []
+    ordered, notes = order_segments([parts[2], parts[0], parts[1]])
+    assert [p.source for p in ordered] == ["0", "100", "200"]
+    assert "reordered" in notes[0]
+    with pytest.raises(InputError, match=r"segment 2 .* does not continue segment 1"):
+        order_segments([parts[0], parts[2]])  # the middle segment is missing
+    with pytest.raises(InputError, match="same segment is given twice"):
+        order_segments([parts[0], parts[1], seg(0, 100)])

@@ -15,10 +15,13 @@ from ionflow.errors import InputError
 
 __all__ = [
     "BOLTZMANN_EV_K",
+    "HAVEN_RATIO_RANGE",
     "NE_FACTOR_MS_CM",
+    "checked_haven_ratio",
     "conductivity_from_diffusivity",
     "default_charge",
     "diffusivity_from_conductivity",
+    "upper_bound",
 ]
 
 #: Boltzmann constant in eV/K.
@@ -127,3 +130,72 @@ def diffusivity_from_conductivity(
     return conductivity_mS_cm / conductivity_from_diffusivity(
         1.0, number_density_A3, temperature_K, charge
     )
+
+
+#: A Haven ratio outside this range is not physical for a solid Li conductor.
+HAVEN_RATIO_RANGE = (0.05, 5.0)
+#: ... and one with a larger relative error than this is not determined.
+HAVEN_MAX_REL_ERR = 1.0
+
+
+def checked_haven_ratio(
+    d_tracer_cm2_s: float,
+    d_charge_cm2_s: float | None,
+    haven_std: float | None,
+    diffusing: bool = True,
+) -> tuple[float | None, float | None, str | None]:
+    """Haven ratio D_tracer / D_charge, or None with the reason it is not determined.
+
+    Parameters
+    ----------
+    d_tracer_cm2_s
+        Tracer diffusivity (cm^2/s).
+    d_charge_cm2_s
+        Charge (collective) diffusivity (cm^2/s).
+    haven_std
+        Standard error of the ratio, when known.
+    diffusing
+        Whether the tracer diffusion is significant.
+
+    Returns
+    -------
+    tuple
+        Ratio, its standard error and None; or None, None and the reason.
+    """
+    lo, hi = HAVEN_RATIO_RANGE
+    if not diffusing:
+        return None, None, "no significant tracer diffusion"
+    if d_tracer_cm2_s <= 0:
+        return None, None, "tracer D is not positive"
+    if d_charge_cm2_s is None or not d_charge_cm2_s > 0:
+        return None, None, "the charge (collective) MSD has no positive slope"
+    ratio = d_tracer_cm2_s / d_charge_cm2_s
+    if not lo <= ratio <= hi:
+        return None, None, f"{ratio:.3g} is outside the physical range {lo:g}–{hi:g}"
+    if haven_std is not None and haven_std > HAVEN_MAX_REL_ERR * ratio:
+        return (
+            None,
+            None,
+            (f"{ratio:.3g} ± {haven_std:.2g}: relative error above {HAVEN_MAX_REL_ERR:.0%}"),
+        )
+    return ratio, haven_std, None
+
+
+def upper_bound(value: float, std: float | None, n_sigma: float = 2.0) -> float:
+    """Upper bound from the positive side of the interval: max(value, 0) + n_sigma·std.
+
+    Parameters
+    ----------
+    value
+        The estimate (may be ≤ 0).
+    std
+        Its standard error (None: 0).
+    n_sigma
+        Width in standard errors.
+
+    Returns
+    -------
+    float
+        A non-negative bound.
+    """
+    return max(value, 0.0) + n_sigma * (std or 0.0)

@@ -99,14 +99,8 @@ def density_chgcar(
 
     Parameters
     ----------
-    traj
-        The run.
-    specie
-        Element symbol of the mobile ion.
-    grid_spacing_A
-        Approximate grid spacing (Å).
-    smearing_A
-        Gaussian smoothing width (Å).
+    traj, specie, grid_spacing_A, smearing_A
+        As in :func:`mobile_ion_density` (the framework drift is removed).
 
     Returns
     -------

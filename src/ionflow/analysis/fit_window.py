@@ -1,13 +1,14 @@
 """Choice of the MSD fit window and the linearity test that guards it.
 
-Why the default window is not a fixed fraction of the run: for diffusive motion the
-relative error of a slope fitted over [a·T, b·T] does not shrink with the run length T
-(scale invariance of Brownian motion), so a run-until-converged loop would never
-converge. The automatic window therefore has an absolute scale: it starts after the
-vibrational regime (at most :data:`AUTO_START_CAP_PS`) and ends at
-:data:`AUTO_END_RATIO` × its start (at most half the run). When the MSD is not linear
-there (cage rattling, correlated back-hops), the start is doubled until it is, up to a
-quarter of the run. Short runs get the old fractions (0.1–0.25 T to 0.5 T).
+The automatic window (:func:`auto_window`) follows a rule stated in every result
+(``DiffusionResult.fit_window_rule``): it starts after the ballistic/cage regime — the
+peak of the non-Gaussian parameter of the mobile ions, at least the vibrational time —
+and ends at the longest lag that still has :data:`MIN_INDEPENDENT` independent
+displacements (N_ions · t_run / t, as DiffusionAnalyzer's ``min_obs``), at least half the
+run. The fit over it is a GLS with the MSD covariance (:mod:`ionflow.analysis.msd_gls`),
+which weights the long, noisy lags correctly, so the window can extend that far; the
+estimator then moves the start later while the MSD still bends (:func:`slope_change`).
+:func:`fit_window_lags` turns a user's ``--min-time``/``--max-time`` into lags.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 
 from ionflow.errors import InputError
 
-__all__ = ["auto_fit_windows", "fit_window_lags", "slope_change"]
+__all__ = ["auto_window", "fit_window_lags", "slope_change"]
 
 #: Fewest lags a fit window may contain.
 MIN_FIT_LAGS = 3
@@ -88,39 +89,6 @@ def fit_window_lags(
     return start, end
 
 
-def auto_fit_windows(n_frames: int, time_step_fs: float) -> list[tuple[int, int]]:
-    """Candidate fit windows (lags, inclusive), earliest first; see the module docstring.
-
-    Parameters
-    ----------
-    n_frames
-        Frames in the run.
-    time_step_fs
-        Time between frames (fs).
-
-    Returns
-    -------
-    list of tuple
-        ``(start_lag, end_lag)`` pairs; the first is the default, later ones start
-        twice as late (used when the MSD is not linear in the earlier window).
-    """
-    dt_ps = time_step_fs / 1000.0
-    total = (n_frames - 1) * dt_ps
-    start = max(
-        min(AUTO_VIBRATION_PS, AUTO_MAX_START_FRACTION * total),
-        min(AUTO_START_FRACTION * total, AUTO_START_CAP_PS),
-    )
-    windows: list[tuple[int, int]] = []
-    while True:
-        end = min(AUTO_END_FRACTION * total, AUTO_END_RATIO * start)
-        lags = fit_window_lags(n_frames, time_step_fs, start, end)
-        if not windows or lags != windows[-1]:
-            windows.append(lags)
-        start *= 2.0
-        if start > AUTO_MAX_START_FRACTION * total + 1e-12:
-            return windows
-
-
 def slope_change(halves: np.ndarray) -> tuple[float, bool]:
     """Relative change of the per-ion slopes from the first to the second half-window.
 
@@ -144,3 +112,67 @@ def slope_change(halves: np.ndarray) -> tuple[float, bool]:
     change = float(diff.mean())
     rel = change / mean_lo if mean_lo != 0 else math.inf
     return rel, abs(change) > LINEAR_SIGMA * sd and abs(change) > LINEAR_REL * abs(mean_lo)
+
+
+#: The fit window ends where fewer than this many independent displacements remain
+#: (N_ions · t_run / t; the same count as DiffusionAnalyzer's ``min_obs``).
+MIN_INDEPENDENT = 30
+#: Lower limit of the start: the vibrational time, at most START_FRACTION of the run.
+VIBRATION_PS = 0.5
+START_FRACTION = 0.1
+#: A non-Gaussian parameter peak above this marks a cage regime to skip.
+NGP_CAGE = 0.1
+
+WINDOW_RULE = (
+    "start: the peak of the non-Gaussian parameter of the mobile ions (end of the "
+    "ballistic/cage regime; only if the peak exceeds {ngp:g}), at least "
+    "min({vib:g} ps, {frac:g}·run); end: the longest lag with ≥ {nmin} independent "
+    "displacements (N_ions·t_run/t), at least half the run; GLS fit with kinisi's MSD "
+    "covariance; σ includes the spread over neighbouring windows"
+)
+
+
+def auto_window(
+    lags: np.ndarray, dt_ps: float, n_frames: int, n_ions: int, ngp: np.ndarray
+) -> tuple[int, int, str]:
+    """Return the indices (into ``lags``) of the automatic fit window and the rule in words.
+
+    Parameters
+    ----------
+    lags
+        Increasing lag grid (frames).
+    dt_ps
+        Time between frames (ps).
+    n_frames
+        Frames in the run.
+    n_ions
+        Mobile ions.
+    ngp
+        Non-Gaussian parameter at each lag.
+
+    Returns
+    -------
+    tuple
+        First and last index (inclusive) and the stated rule.
+    """
+    total = (n_frames - 1) * dt_ps
+    enough = math.floor(n_ions * (n_frames - 1) / MIN_INDEPENDENT)
+    end_lag = min(n_frames - 1, max(enough, (n_frames - 1) // 2))
+    i1 = int(np.searchsorted(lags, end_lag, side="right")) - 1
+    lo_ps = min(VIBRATION_PS, START_FRACTION * total)
+    i0 = int(np.searchsorted(lags * dt_ps, lo_ps - 1e-12))
+    # the start may move to the NGP peak, but keeps at least half the window
+    i_half = int(np.searchsorted(lags, lags[max(i1, 0)] / 2, side="right")) - 1
+    if i_half > i0:
+        k = i0 + int(np.argmax(ngp[i0 : i_half + 1]))
+        if ngp[k] > NGP_CAGE:
+            i0 = k
+    if i1 - i0 + 1 < MIN_FIT_LAGS:
+        raise InputError(
+            f"run too short for a fit window: {n_frames} frames of {dt_ps * 1000:g} fs with "
+            f"{n_ions} mobile ion(s) leave {max(0, i1 - i0 + 1)} lags (need {MIN_FIT_LAGS})"
+        )
+    rule = WINDOW_RULE.format(
+        ngp=NGP_CAGE, vib=VIBRATION_PS, frac=START_FRACTION, nmin=MIN_INDEPENDENT
+    )
+    return i0, i1, rule

@@ -21,6 +21,7 @@ import numpy as np
 import scipy.constants as const
 
 from ionflow.analysis.arrhenius import safe_exp
+from ionflow.analysis.conductivity import checked_haven_ratio, upper_bound
 from ionflow.analysis.diffusion import (
     DIMENSION_RATIO,
     MIN_EFFECTIVE_HOPS,
@@ -154,10 +155,7 @@ def analyze_diffusion_pymatgen(
     if not (math.isfinite(temperature_K) and temperature_K > 0):
         raise InputError(f"temperature must be > 0 K, got {temperature_K}")
     label = traj.source or "trajectory"
-    mobile = traj.indices_of(specie)
-    if mobile.size == 0:
-        present = ", ".join(sorted(set(traj.species)))
-        raise InputError(f"{label}: no {specie} atoms (species present: {present})")
+    mobile = traj.mobile_indices(specie)
     framework = np.setdiff1d(np.arange(traj.n_atoms), mobile)
     if framework.size == 0:
         raise InputError(
@@ -216,6 +214,18 @@ def analyze_diffusion_pymatgen(
     warnings = list(traj.warnings)
     if not diffusing:
         warnings.append("no diffusion detected by ionflow's criteria (D < 2σ or < 1 hop)")
+    # DiffusionAnalyzer's ratio (its charge D is floored at 1e-15, so it can be huge):
+    # reported only when physical, with the error propagated from its two σ
+    h_std = None
+    if d > 0 and d_chg > 0:
+        h_std = d / d_chg * math.hypot(d_std / d, d_chg_std / d_chg)
+    chg_ok = d_chg if d_chg > 1e-15 else None
+    haven, haven_std, haven_why = checked_haven_ratio(d, chg_ok, h_std, diffusing)
+    if haven_why and diffusing:
+        warnings.append(
+            f"Haven ratio not determined: {haven_why} (DiffusionAnalyzer: {d / d_chg:.3g})"
+        )
+    d_upper = None if diffusing else upper_bound(d, d_std, SIGNIFICANCE)
     keep = np.unique(np.linspace(0, lags.size - 1, min(lags.size, MAX_POINTS)).round().astype(int))
     var = (msd_sq / n_mob - msd**2) * n_mob / max(n_mob - 1, 1)
     order = np.argsort(d_comp)[::-1]
@@ -228,12 +238,14 @@ def analyze_diffusion_pymatgen(
         n_atoms=traj.n_atoms,
         n_mobile=int(n_mob),
         time_step_fs=frame_fs,
+        md_time_step_fs=traj.md_time_step_fs,
+        md_step_skip=traj.md_step_skip,
         duration_ps=total_ps,
         volume_A3=volume,
         drift="framework",
         diffusivity_cm2_s=d,
         diffusivity_std_cm2_s=d_std,
-        diffusivity_upper_bound_cm2_s=None if diffusing else d + SIGNIFICANCE * d_std,
+        diffusivity_upper_bound_cm2_s=d_upper,
         diffusivity_components_cm2_s=d_comp,
         diffusivity_components_std_cm2_s=d_comp_std,
         diffusion_tensor_cm2_s=np.diag(d_comp).tolist(),
@@ -245,12 +257,16 @@ def analyze_diffusion_pymatgen(
         hop_length_A=hop_a,
         conductivity_mS_cm=d * conv,
         conductivity_std_mS_cm=d_std * conv,
+        conductivity_upper_bound_mS_cm=None if d_upper is None else d_upper * conv,
         charge_diffusivity_cm2_s=d_chg,
         charge_diffusivity_std_cm2_s=d_chg_std,
-        haven_ratio=d / d_chg,
-        haven_ratio_std=None,
+        haven_ratio=haven,
+        haven_ratio_std=haven_std,
+        haven_ratio_not_determined=haven_why,
         fit_start_ps=float(dt[0] / 1000),
         fit_end_ps=float(dt[-1] / 1000),
+        fit_window_rule="DiffusionAnalyzer smoothed='max', min_obs=30: lags from 1 ps to "
+        "N_ions·frames/30, 1/t-weighted least squares",
         n_samples=int(n_mob),
         max_framework_displacement_A=None,
         msd_time_ps=(dt[keep] / 1000).tolist(),

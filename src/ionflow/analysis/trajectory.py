@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from pymatgen.core import Structure
     from pymatgen.core.trajectory import Trajectory
 
-__all__ = ["TrajectoryData"]
+__all__ = ["TrajectoryData", "common_temperature_K"]
 
 #: Frames of two consecutive segments closer than this (fractional, per coordinate)
 #: are treated as the same frame written twice by a restart.
@@ -41,6 +41,24 @@ def _symbol(sp: object) -> str:
         text = str(sp)
         sym = "".join(ch for ch in text if ch.isalpha())
     return str(sym)
+
+
+def common_temperature_K(
+    segments: Sequence[TrajectoryData], what: str, advice: str
+) -> float | None:
+    """Return the one temperature (K) the segments state, or None when none states one.
+
+    Segments that state different temperatures (rounded to 1 mK) are an ``InputError``
+    "``what`` were run at different temperatures (...); ``advice``".
+    """
+    temps = {round(s.temperature_K, 3) for s in segments if s.temperature_K is not None}
+    if len(temps) > 1:
+        raise InputError(
+            f"{what} were run at different temperatures ("
+            + ", ".join(f"{t:g} K" for t in sorted(temps))
+            + f"); {advice}"
+        )
+    return temps.pop() if temps else None
 
 
 @dataclass
@@ -66,6 +84,10 @@ class TrajectoryData:
         Human-readable description of where the frames came from.
     warnings
         Problems met while reading (e.g. a truncated file), carried into the results.
+    md_time_step_fs
+        The MD integration time step (fs) when known (POTIM); informational.
+    md_step_skip
+        MD steps between stored frames when known (NBLOCK); informational.
     """
 
     species: list[str]
@@ -75,6 +97,8 @@ class TrajectoryData:
     temperature_K: float | None = None
     source: str = ""
     warnings: list[str] = field(default_factory=list)
+    md_time_step_fs: float | None = None
+    md_step_skip: int | None = None
 
     def __post_init__(self) -> None:
         self.species = [_symbol(s) for s in self.species]
@@ -145,6 +169,17 @@ class TrajectoryData:
         """Atom indices of one element."""
         return np.array([i for i, s in enumerate(self.species) if s == specie], dtype=int)
 
+    def mobile_indices(self, specie: str) -> np.ndarray:
+        """Atom indices of the mobile element; ``InputError`` naming the species if none."""
+        mobile = self.indices_of(specie)
+        if mobile.size == 0:
+            present = ", ".join(sorted(set(self.species)))
+            raise InputError(
+                f"{self.source or 'trajectory'}: no {specie} atoms (species present: "
+                f"{present}); set the specie"
+            )
+        return mobile
+
     # ------------------------------------------------------------------ constructors
     @classmethod
     def from_pymatgen(
@@ -160,7 +195,7 @@ class TrajectoryData:
         time_step_fs
             Time between stored frames in fs; default ``traj.time_step``.
         source
-            Label used in messages.
+            Label used in messages (default ``"pymatgen Trajectory"``).
 
         Returns
         -------
@@ -201,16 +236,12 @@ class TrajectoryData:
         Parameters
         ----------
         structures
-            Frames in time order, same atoms in the same order.
+            Frames in time order, same atoms in the same order (each frame's lattice is
+            kept).
         time_step_fs
             Time between the given frames in fs.
         source
-            Label used in messages.
-
-        Returns
-        -------
-        TrajectoryData
-            The frames as fractional coordinates.
+            Label used in messages (default ``"structures"``).
         """
         if len(structures) == 0:
             raise InputError(f"trajectory {source}: no structures given")
@@ -278,21 +309,19 @@ class TrajectoryData:
             frac.append(seg_frac)
             lat.append(seg_lat)
         lattices = np.concatenate(lat)
-        temps = {round(s.temperature_K, 3) for s in segments if s.temperature_K is not None}
-        if len(temps) > 1:
-            raise InputError(
-                "segments were run at different temperatures ("
-                + ", ".join(f"{t:g} K" for t in sorted(temps))
-                + "); segments must be restarts of one run"
-            )
+        temperature_K = common_temperature_K(
+            segments, "segments", "segments must be restarts of one run"
+        )
         return cls(
             species=list(first.species),
             frac_coords=np.concatenate(frac),
             lattices=lattices,
             time_step_fs=first.time_step_fs,
-            temperature_K=temps.pop() if len(temps) == 1 else None,
+            temperature_K=temperature_K,
             source=" + ".join(s.source for s in segments),
             warnings=warnings,
+            md_time_step_fs=first.md_time_step_fs,
+            md_step_skip=first.md_step_skip,
         )
 
     def subsample(self, step: int) -> TrajectoryData:
@@ -321,6 +350,8 @@ class TrajectoryData:
             temperature_K=self.temperature_K,
             source=self.source,
             warnings=list(self.warnings),
+            md_time_step_fs=self.md_time_step_fs,
+            md_step_skip=self.md_step_skip,
         )
 
     # ------------------------------------------------------------------ displacements

@@ -3,8 +3,8 @@
 A phase diagram is only meaningful when every entry comes from the same kind of
 calculation. Each entry gets a settings label from its ``parameters``:
 
-- ``mlip:<model>`` for entries ionflow computed with a machine-learned potential
-  (``parameters["ionflow_engine"] == "mlip"``);
+- ``<engine>:<model>`` for entries ionflow computed with a machine-learned potential
+  (``parameters`` hold ``ionflow_engine`` and the ``model``, e.g. ``mlip:CHGNet``);
 - ``vasp:<run_type>`` / ``cp2k:<run_type>`` for DFT entries (atomate2/emmet task documents
   put ``run_type`` in ``parameters``; entries without ``ionflow_engine`` but with a
   ``run_type`` are taken as VASP, as Materials Project exports are);
@@ -49,8 +49,9 @@ logger = logging.getLogger(__name__)
 #: Accepted values of the ``compatibility`` option.
 COMPATIBILITY_SCHEMES = ("auto", "MP2020", "none")
 
-#: VASP run types that MaterialsProject2020Compatibility puts on one energy scale.
-_MP2020_RUN_TYPES = {"GGA", "GGA+U", "PBE", "PBE+U"}
+#: settings labels of the VASP run types MaterialsProject2020Compatibility puts on one
+#: energy scale (data labels: Materials Project entries are VASP calculations)
+_MP2020_LABELS = frozenset({"vasp:GGA", "vasp:GGA+U", "vasp:PBE", "vasp:PBE+U"})
 
 UNKNOWN = "unknown"
 
@@ -182,8 +183,8 @@ def settings_label(entry: Entry) -> str:
     """
     params = getattr(entry, "parameters", None) or {}
     engine = params.get("ionflow_engine")
-    if engine == "mlip":
-        return f"mlip:{params.get('model', '?')}"
+    if engine is not None and "model" in params:  # a potential: its model sets the energies
+        return f"{engine}:{params['model']}"
     run_type = params.get("run_type")
     run_type = getattr(run_type, "value", run_type)  # emmet stores a RunType enum
     if engine is not None:
@@ -195,8 +196,7 @@ def settings_label(entry: Entry) -> str:
 
 def settings_family(label: str) -> str:
     """Group labels that may share one phase diagram (VASP GGA with GGA+U)."""
-    engine, _, run_type = label.partition(":")
-    if engine == "vasp" and run_type in _MP2020_RUN_TYPES:
+    if label in _MP2020_LABELS:
         return "vasp:GGA(+U)"
     return label
 

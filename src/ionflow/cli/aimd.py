@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ionflow.cli.common import WORK_DIR_OPTION, echo, settings_for
+from ionflow.cli.common import WORK_DIR_OPTION, echo, progress, settings_for
 
 __all__ = ["register", "segment_rows"]
 
@@ -74,7 +74,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         """List the stored MD segments: steps, frames, attempts, resumes, wall time."""
         from ionflow.stores import open_job_store as open_store
 
-        store = open_store(settings_for(work_dir))
+        store = open_store(settings_for(work_dir), must_exist=True)
         rows = segment_rows(store, study)
         store.close()
         if as_json:
@@ -100,7 +100,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
     ) -> None:
         """Run what a killed local run left undone; segments continue from their checkpoints."""
         from ionflow.makers.md_resume import completed_job_uuids, load_flow
-        from ionflow.run.local import resume_run
+        from ionflow.run.local import resume_run, update_run_state
         from ionflow.stores import open_job_store
         from ionflow.study.build import new_run_id
 
@@ -109,14 +109,28 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         store = open_job_store(settings)
         n_done = len(completed_job_uuids(flow, store))
         n_all = len(list(flow.iterflow()))
-        folder = Path(run_dir)
+        folder = Path(run_dir).expanduser().resolve()
         folder = folder if folder.is_dir() else folder.parent
         # a random suffix: two resumes within one second must not share (or crash on) a folder
         root = folder / f"resume-{new_run_id()}"
-        echo(f"{flow.name}: {n_done} of {n_all} jobs done; running the rest in {root}")
-        resume_run(flow, store, root, echo=echo)
-        left = n_all - len(completed_job_uuids(flow, store))
-        store.close()
-        echo("resume finished" if left == 0 else f"resume ended with {left} jobs not done")
-        if left:
-            raise typer.Exit(1)
+        progress(f"{flow.name}: {n_done} of {n_all} jobs done; running the rest in {root}")
+        progress(f"if killed again: ionflow aimd resume {folder} -w {settings.work_dir}")
+        failures: list = []
+        try:
+            resume_run(flow, store, root, echo=progress, failures=failures)
+        finally:
+            left = n_all - len(completed_job_uuids(flow, store))
+            store.close()
+        update_run_state(folder, "COMPLETED" if left == 0 and not failures else "PARTIAL", failures)
+        if left == 0 and not failures:
+            echo("resume finished")
+            return
+        first = f"; first error: {failures[0].job}: {failures[0].error}" if failures else ""
+        typer.secho(
+            f"resume ended with {left} jobs not done{first}\nlog: {root / 'resume.log'}\n"
+            f"run folder: {folder}\nresume again: ionflow aimd resume {folder} "
+            f"-w {settings.work_dir}",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        raise typer.Exit(1)

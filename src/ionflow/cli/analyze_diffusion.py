@@ -52,13 +52,15 @@ def parse_runspec(spec: str) -> tuple[float, list[Path]]:
 
 
 def _load(
-    files: list[Path], time_step_fs: float | None, step_skip: int, cell: Path | None
+    files: list[Path],
+    time_step_fs: float | None,
+    step_skip: int | None,
+    cell: Path | None,
+    stride: int,
 ) -> TrajectoryData:
     from ionflow.io.trajectories import read_run
 
-    if step_skip < 1:
-        raise InputError(f"--step-skip must be ≥ 1, got {step_skip}")
-    return read_run(files, time_step_fs=time_step_fs, step_skip=step_skip, cell=cell)
+    return read_run(files, time_step_fs, step_skip, cell, stride=stride)
 
 
 def analyze_run(
@@ -67,7 +69,8 @@ def analyze_run(
     temperature_K: float | None,
     *,
     time_step_fs: float | None = None,
-    step_skip: int = 1,
+    step_skip: int | None = None,
+    stride: int = 1,
     method: str = "ionflow",
     min_time_ps: float | None = None,
     max_time_ps: float | None = None,
@@ -86,8 +89,11 @@ def analyze_run(
     temperature_K
         MD temperature (K); None takes it from the files.
     time_step_fs
-        Time between stored frames (fs) when the files do not state it.
+        MD time step (fs), DiffusionAnalyzer's ``time_step``; None: from the files.
     step_skip
+        MD steps between stored frames, DiffusionAnalyzer's ``step_skip``; None: from
+        the files (NBLOCK from an INCAR or vasprun.xml beside an XDATCAR).
+    stride
         Analyse every N-th stored frame.
     method
         ``ionflow`` or ``pymatgen``.
@@ -111,7 +117,7 @@ def analyze_run(
         raise InputError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
     if drift not in DRIFTS:
         raise InputError(f"--drift must be one of {', '.join(DRIFTS)}, got {drift!r}")
-    traj = _load(files, time_step_fs, step_skip, cell)
+    traj = _load(files, time_step_fs, step_skip, cell, stride)
     if temperature_K is None:
         if traj.temperature_K is None:
             raise InputError(
@@ -128,7 +134,8 @@ def analyze_run(
                 f"{traj.source}: the file says {traj.temperature_K:g} K but {temperature_K:g} K "
                 "was given; pass the temperature the run was made at"
             )
-        return analyze_diffusion_pymatgen(traj, specie, temperature_K), traj
+        result = analyze_diffusion_pymatgen(traj, specie, temperature_K)
+        return result.model_copy(update={"stride": stride}), traj
     result = analyze_diffusion(
         traj,
         specie,
@@ -138,27 +145,30 @@ def analyze_run(
         max_time_ps=max_time_ps,
         haven_ratio=haven_ratio,
     )
-    return result, traj
+    return result.model_copy(update={"stride": stride}), traj
 
 
 def _print_diffusion(r: DiffusionResult) -> None:
-    pm = f" ± {r.diffusivity_std_cm2_s:.2e}" if r.diffusivity_std_cm2_s is not None else ""
-    spm = f" ± {r.conductivity_std_mS_cm:.2e}" if r.conductivity_std_mS_cm is not None else ""
+    from ionflow.report.transport import diffusion_text, haven_text
+
+    d_txt, s_txt = diffusion_text(r)
+    timing = f"{r.n_frames} frames × {r.time_step_fs:g} fs"
+    if r.md_time_step_fs is not None and r.md_step_skip is not None:
+        timing += f" (MD step {r.md_time_step_fs:g} fs × {r.md_step_skip} steps"
+        timing += f", stride {r.stride})" if r.stride > 1 else ")"
     typer.echo(f"{r.source}")
     typer.echo(
-        f"  {r.specie} at {r.temperature_K:g} K: {r.n_frames} frames × {r.time_step_fs:g} fs "
-        f"({r.duration_ps:.3g} ps), {r.n_mobile} mobile of {r.n_atoms} atoms, method {r.method}"
+        f"  {r.specie} at {r.temperature_K:g} K: {timing} ({r.duration_ps:.3g} ps), "
+        f"{r.n_mobile} mobile of {r.n_atoms} atoms, method {r.method}"
     )
-    typer.echo(
-        f"  D = {r.diffusivity_cm2_s:.3e}{pm} cm²/s   (fit {r.fit_start_ps:.3g}–"
-        f"{r.fit_end_ps:.3g} ps)"
-    )
-    typer.echo(f"  σ = {r.conductivity_mS_cm:.3e}{spm} mS/cm (Nernst–Einstein)")
-    haven = "n/a" if r.haven_ratio is None else f"{r.haven_ratio:.2f}"
+    typer.echo(f"  D = {d_txt}   (fit {r.fit_start_ps:.3g}–{r.fit_end_ps:.3g} ps)")
+    typer.echo(f"  σ = {s_txt} (Nernst–Einstein)")
     typer.echo(
         f"  diffusing: {'yes' if r.diffusing else 'no'}; dimensionality {r.dimensionality}; "
-        f"effective hops {r.n_effective_hops:.1f}; Haven ratio {haven}"
+        f"effective hops {r.n_effective_hops:.1f}; Haven ratio {haven_text(r)}"
     )
+    if r.fit_window_rule:
+        typer.echo(f"  fit window rule: {r.fit_window_rule}")
     for w in r.warnings:
         typer.echo(f"  warning: {w}")
 
@@ -194,10 +204,16 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
     time_step_opt = typer.Option(
         None,
         "--time-step",
-        help="Time between STORED frames in fs (default: from the file; required for "
-        "XDATCAR = POTIM × NBLOCK and ASE files).",
+        help="MD time step in fs (VASP POTIM), as DiffusionAnalyzer's time_step (default: "
+        "from the file, or an INCAR/vasprun.xml beside an XDATCAR).",
     )
-    skip_opt = typer.Option(1, "--step-skip", help="Analyse every N-th stored frame.")
+    skip_opt = typer.Option(
+        None,
+        "--step-skip",
+        help="MD steps between stored frames (VASP NBLOCK), as DiffusionAnalyzer's "
+        "step_skip (default: from the file, or an INCAR/vasprun.xml beside an XDATCAR).",
+    )
+    stride_opt = typer.Option(1, "--stride", help="Analyse every N-th stored frame.")
     method_opt = typer.Option(
         "ionflow", "--method", help="ionflow (per-ion σ) or pymatgen (DiffusionAnalyzer numbers)."
     )
@@ -216,7 +232,8 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             None, "--temperature", "-T", help="MD temperature in K (default: from the file)."
         ),
         time_step: float | None = time_step_opt,
-        step_skip: int = skip_opt,
+        step_skip: int | None = skip_opt,
+        stride: int = stride_opt,
         method: str = method_opt,
         as_json: bool = json_opt,
         plot: Path | None = plot_opt,
@@ -238,6 +255,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             temperature,
             time_step_fs=time_step,
             step_skip=step_skip,
+            stride=stride,
             method=method,
             min_time_ps=min_time,
             max_time_ps=max_time,
@@ -269,7 +287,8 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             300.0, "--target-temperature", help="Extrapolation temperature (K)."
         ),
         time_step: float | None = time_step_opt,
-        step_skip: int = skip_opt,
+        step_skip: int | None = skip_opt,
+        stride: int = stride_opt,
         method: str = method_opt,
         as_json: bool = json_opt,
         plot: Path | None = plot_opt,

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import warnings
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -21,6 +24,51 @@ JSON_KEYS = (
 
 def _fmt_v(value: float | None) -> str:
     return "none (never oxidised)" if value is None else f"{value:.3f} V"
+
+
+def carried_schemes(entries: list[Any]) -> Counter:
+    """Correction schemes the entries arrived with (class of each energy adjustment).
+
+    Parameters
+    ----------
+    entries
+        pymatgen entries as read from the file.
+
+    Returns
+    -------
+    collections.Counter
+        Scheme name -> number of entries carrying it.
+    """
+    found: Counter = Counter()
+    for entry in entries:
+        names = set()
+        for adj in getattr(entry, "energy_adjustments", []) or []:
+            if getattr(adj, "value", 0.0) == 0.0:
+                continue
+            cls = getattr(adj, "cls", None) or {}
+            names.add(cls.get("@class") or getattr(adj, "name", "") or "unnamed")
+        found.update(names)
+    return found
+
+
+def scheme_text(applied: str, carried: Counter, n_entries: int) -> str:
+    """Say which corrections were applied and which ones they replaced (human output)."""
+    if applied == "MP2020":
+        text = f"MP2020 (MaterialsProject2020Compatibility applied to all {n_entries} entries)"
+        other = {k: v for k, v in carried.items() if k != "MaterialsProject2020Compatibility"}
+        if other:
+            text += "; replaced " + ", ".join(f"{k} on {v} entries" for k, v in other.items())
+        return text
+    if carried:
+        kept = ", ".join(f"{k} on {v} entries" for k, v in carried.items())
+        return f"none applied; the entries' own corrections kept ({kept})"
+    return "none (energies used as they are)"
+
+
+def collected_warnings(caught: list[warnings.WarningMessage]) -> list[str]:
+    """Warnings from dependencies, once each, with how often they came."""
+    counts = Counter(f"{w.category.__name__}: {w.message}" for w in caught)
+    return [text if n == 1 else f"{text} (×{n})" for text, n in counts.items()]
 
 
 def register(app: typer.Typer, analyze: typer.Typer) -> None:
@@ -47,15 +95,25 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         ),
     ) -> None:
         """Voltage window in which FORMULA neither takes up nor gives off Li, with products."""
+        from ionflow.io.entries import read_entries
         from ionflow.makers.window import window_doc
 
-        doc = window_doc(
-            entries,
-            formula,
-            mobile=mobile,
-            compatibility=compatibility,
-            max_e_above_hull_eV_atom=max_e_hull,
-        )
+        loaded = read_entries(entries)
+        carried = carried_schemes(loaded)
+        # pymatgen warns once per entry (~100 UserWarnings per call): collect, don't stream
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            doc = window_doc(
+                loaded,
+                formula,
+                mobile=mobile,
+                compatibility=compatibility,
+                max_e_above_hull_eV_atom=max_e_hull,
+                source=str(entries),
+            )
+        extra = [w for w in collected_warnings(caught) if w not in doc.warnings]
+        if extra:
+            doc = doc.model_copy(update={"warnings": [*doc.warnings, *extra]})
         if plot is not None:
             from ionflow.report.plots_window import plot_window
 
@@ -69,8 +127,8 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             typer.secho(f"warning: {text}", err=True, fg=typer.colors.YELLOW)
         lines = [
             f"{doc.formula} vs {doc.mobile_element}/{doc.mobile_element}+ "
-            f"({doc.chemical_system}, {len(doc.entries)} entries, corrections: "
-            f"{doc.compatibility})",
+            f"({doc.chemical_system}, {len(doc.entries)} entries)",
+            f"  corrections                {scheme_text(doc.compatibility, carried, len(loaded))}",
             f"  energy_above_hull_eV_atom  {doc.energy_above_hull_eV_atom:.4f}",
             f"  reduction_limit_V          {_fmt_v(doc.reduction_limit_V)}",
             f"  reduction_products         {' + '.join(doc.reduction_products) or 'none'}",

@@ -8,7 +8,7 @@ import typer
 
 from ionflow.settings import IonflowSettings, get_settings, reset_settings
 
-__all__ = ["WORK_DIR_OPTION", "echo", "progress", "settings_for"]
+__all__ = ["WORK_DIR_OPTION", "echo", "exit_if_failed", "progress", "settings_for"]
 
 WORK_DIR_OPTION = typer.Option(
     None,
@@ -43,3 +43,22 @@ def echo(message: str) -> None:
 
         _CONSOLE = Console(highlight=False, soft_wrap=True)
     _CONSOLE.print(message, markup=False)
+
+
+def exit_if_failed(finished) -> None:
+    """Exit with status 1 after a local run in which a job raised.
+
+    The first error, the log, the run folder and the resume command go to stderr: a run
+    with a failed job never ends with exit status 0.
+
+    Parameters
+    ----------
+    finished
+        The :class:`ionflow.run.local.StudyRun` returned by ``run_study``.
+    """
+    message = finished.failure_message()
+    if message is None:
+        return
+    for line in message.splitlines():
+        typer.secho(line, err=True, fg=typer.colors.RED)
+    raise typer.Exit(1)

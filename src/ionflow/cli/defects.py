@@ -21,10 +21,11 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from ionflow.cli.common import WORK_DIR_OPTION, echo, progress, settings_for
-from ionflow.errors import InputError
+from ionflow.errors import ConfigError, InputError
 from ionflow.report.compare import defect_key
 from ionflow.report.plots_defects import plot_formation_energy_diagram
 from ionflow.report.published import published_for
+from ionflow.safe_yaml import load_yaml_text
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -48,14 +49,12 @@ _SEPARATIONS = ("nearest", "farthest", "all")
 
 def parse_defect_option(text: str) -> dict[str, Any]:
     """Turn a ``--defect`` value into a spec dict (see the module docstring)."""
-    import yaml
-
     text = text.strip()
     if text.startswith("{"):
         try:
-            spec = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise InputError(f"--defect {text!r}: not a valid YAML mapping ({exc})") from None
+            spec = load_yaml_text(text, f"--defect {text!r}")
+        except ConfigError as exc:
+            raise InputError(str(exc)) from None
         if not isinstance(spec, dict):
             raise InputError(f"--defect {text!r}: expected a mapping")
         return spec

@@ -19,6 +19,12 @@ import typer
 
 from ionflow import __version__
 from ionflow.errors import IonflowError
+from ionflow.secrets import MaskingFormatter, mask
+
+try:  # typer >= 0.20 vendors click: its usage errors derive from typer.TyperException
+    from typer import TyperException as _ClickError
+except ImportError:  # older typer raises click's own exceptions
+    from click import ClickException as _ClickError
 
 __all__ = ["FEATURE_MODULES", "app", "main"]
 
@@ -74,6 +80,9 @@ def _root(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:  # warnings and --debug lines: no secrets
+        if not isinstance(handler.formatter, MaskingFormatter):
+            handler.setFormatter(MaskingFormatter(inner=handler.formatter or logging.Formatter()))
 
 
 def _register_features() -> None:
@@ -107,32 +116,47 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args, standalone_mode=False)
+        # with standalone_mode=False click returns (not raises) the code of typer.Exit(n)
+        status = app(args, prog_name="ionflow", standalone_mode=False)
     except IonflowError as exc:
         if debug:
             raise
-        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        _error_line(f"error: {exc}")
         return 2
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
         typer.echo("aborted", err=True)
         return 1
-    except Exception as exc:  # click usage errors come through here in standalone_mode=False
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
+    except Exception as exc:
+        # click usage errors (unknown option, missing argument, `-T abc`) are user errors:
+        # typer >= 0.20 vendors click, so both click's and typer's exception bases are checked
+        if isinstance(exc, _ClickError) and hasattr(exc, "format_message"):
+            _error_line(f"error: {_usage_line(exc)}")
+            return 2 if getattr(exc, "exit_code", 2) in (None, 2) else exc.exit_code
         if debug:
             raise
-        typer.secho(
-            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
-            err=True,
-            fg=typer.colors.RED,
+        _error_line(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"
         )
         return 1
-    return 0
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        return 130
+    return status if isinstance(status, int) else 0
+
+
+def _usage_line(exc: Exception) -> str:
+    """One line for a click usage error: the problem and where to find the usage."""
+    message = " ".join(exc.format_message().split())
+    ctx = getattr(exc, "ctx", None)
+    command = getattr(ctx, "command_path", None) or "ionflow"
+    return f"{message} (see `{command} --help`)"
+
+
+def _error_line(message: str) -> None:
+    """Print an error message on stderr with credentials masked."""
+    typer.secho(mask(message), err=True, fg=typer.colors.RED)
 
 
 if __name__ == "__main__":

@@ -140,6 +140,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             list_studies,
             merge_launchpad_jobs,
             merge_launchpad_studies,
+            merge_run_markers,
         )
         from ionflow.stores import describe_store, get_store_config, open_job_store
 
@@ -152,13 +153,15 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             t_min_K=t_min, t_max_K=t_max, state=state,
         )  # fmt: skip
         settings = settings_for(work_dir)
-        store = open_job_store(settings, create_indexes=False)
-        store_filters = (
-            filters if cluster is None else Filters(**{**filters.__dict__, "state": None})
-        )
+        store = open_job_store(settings, create_indexes=False, must_exist=True)
+        no_state = Filters(**{**filters.__dict__, "state": None})
+        store_filters = filters if cluster is None else no_state
         try:
             if what == "studies":
-                rows = list_studies(store, study, store_filters)
+                # local runs that stored no summary (killed, running) are listed too
+                rows = merge_run_markers(
+                    list_studies(store, study, no_state), settings.runs_dir, store_filters
+                )
             elif what == "results":
                 rows = collect_results(store, filters)
             else:
@@ -183,3 +186,12 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             console.print(f"no {what} match in {where}")
             return
         console.print(_table(what, rows, f"ionflow {what} — {where}"))
+        for r in rows if what == "studies" else []:
+            if r.get("resume_command") and r["state"] != "COMPLETED":
+                # one unwrapped line: the command must survive copy and paste
+                console.print(
+                    f"{r['study']} {r['run_id']} {r['state']}: {r['resume_command']}",
+                    soft_wrap=True,
+                    markup=False,
+                    highlight=False,
+                )

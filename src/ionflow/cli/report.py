@@ -7,8 +7,25 @@ from pathlib import Path
 import typer
 
 from ionflow.cli.common import WORK_DIR_OPTION
+from ionflow.errors import StoreError
+from ionflow.io.run_marker import effective_state, find_run_markers
 
 __all__ = ["register"]
+
+
+def _unfinished_hint(runs_dir: Path, study: str, run_id: str | None) -> str:
+    """Name the local runs of ``study`` that stored no result yet, with their resume command."""
+    runs = [
+        m
+        for m in find_run_markers(runs_dir)
+        if m.get("study") == study and (run_id is None or m.get("run_id") == run_id)
+    ]
+    hints = [
+        f"run {m['run_id']} is {effective_state(m)} (resume: {m['resume_command']})"
+        for m in runs
+        if effective_state(m) != "COMPLETED"
+    ]
+    return f"; {'; '.join(hints)}" if hints else ""
 
 
 def register(app: typer.Typer, analyze: typer.Typer) -> None:
@@ -36,9 +53,11 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         from ionflow.stores import open_job_store
 
         settings = settings_for(work_dir)
-        store = open_job_store(settings)
+        store = open_job_store(settings, must_exist=True)
         try:
             doc = load_study_doc(store, study, run_id)
+        except StoreError as exc:
+            raise StoreError(f"{exc}{_unfinished_hint(settings.runs_dir, study, run_id)}") from None
         finally:
             store.close()
         target = out or settings.reports_dir / doc.meta.study / doc.meta.run_id

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ionflow.cli.common import WORK_DIR_OPTION, echo, settings_for
+from ionflow.cli.common import WORK_DIR_OPTION, exit_if_failed, progress, settings_for
 
 __all__ = ["ONLY_OPTION", "QUICK_OPTION", "register", "run_study_file"]
 
@@ -38,7 +38,8 @@ def run_study_file(
 
     settings = settings_for(work_dir)
     study = load_study(study_path, quick=quick)
-    return run_study(study, settings, echo=echo, only=only or None)
+    # progress, the run folder and the resume command go to stderr; results to stdout
+    return run_study(study, settings, echo=progress, only=only or None)
 
 
 def register(app: typer.Typer, analyze: typer.Typer) -> None:
@@ -51,8 +52,12 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         quick: bool = QUICK_OPTION,
         only: list[str] | None = ONLY_OPTION,
     ) -> None:
-        """Run a study locally (jobflow run_locally) and store its results."""
+        """Run a study locally (jobflow run_locally) and store its results.
+
+        Exit status 1 when a job failed (the summary of what did finish is printed first).
+        """
         from ionflow.cli.study import print_study_summary
 
         finished = run_study_file(study, work_dir, quick=quick, only=only)
         print_study_summary(finished.doc)
+        exit_if_failed(finished)

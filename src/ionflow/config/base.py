@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ionflow.dicts import deep_merge
 from ionflow.errors import ConfigError, format_validation_error
+from ionflow.safe_yaml import load_yaml_file
 
 # deep_merge (ionflow.dicts) and format_validation_error (ionflow.errors) are re-exported.
 __all__ = ["ConfigModel", "deep_merge", "format_validation_error", "load_yaml_model", "read_yaml"]
@@ -18,9 +18,14 @@ M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigModel(BaseModel):
-    """Base for config sections: unknown keys are errors, assignments are validated."""
+    """Base for config sections: unknown keys are errors, assignments are validated.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, populate_by_name=True)
+    NaN and infinity are refused in every number (``.nan`` and ``.inf`` are valid YAML).
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, populate_by_name=True, allow_inf_nan=False
+    )
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -39,12 +44,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: file does not exist")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text file") from None
+    data = load_yaml_file(path)
     if data is None:
         raise ConfigError(f"{path}: file is empty")
     if not isinstance(data, dict):

@@ -35,7 +35,12 @@ from pydantic import Field, field_validator, model_validator
 
 import ionflow.engines as engines  # get_engine is looked up at call time (tests patch it)
 from ionflow.config.base import ConfigModel, load_yaml_model
-from ionflow.engines.registry import adapter_class, adapter_options, check_engine_name
+from ionflow.engines.registry import (
+    adapter_class,
+    adapter_options,
+    check_engine_name,
+    default_engine,
+)
 
 if TYPE_CHECKING:
     from ionflow.config.study import StudyConfig
@@ -86,8 +91,8 @@ def load_engine_config(path: str | Path) -> EngineConfig:
 
 
 def engine_name_for_study(config: StudyConfig, settings: IonflowSettings) -> str:
-    """Return the study's engine, or the settings' default when it names none."""
-    return config.engine or settings.engine
+    """Return the study's engine, or the default engine when it names none."""
+    return config.engine or default_engine(settings)
 
 
 def engine_kwargs_for_study(

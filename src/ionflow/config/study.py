@@ -22,6 +22,13 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from ionflow.config.base import ConfigModel, deep_merge, load_yaml_model
+from ionflow.config.bounds import (
+    MAX_MD_STEPS,
+    MAX_NEB_IMAGES,
+    MAX_SEGMENTS,
+    MAX_TEMPERATURE_K,
+    MAX_TEMPERATURES,
+)
 from ionflow.config.engine import load_engine_config
 from ionflow.engines.registry import engine_names
 from ionflow.errors import ConfigError
@@ -146,28 +153,40 @@ class RelaxSection(ConfigModel):
 class MdSection(ConfigModel):
     """NVT molecular dynamics, one run per temperature."""
 
-    temperatures_K: list[float] = Field(..., min_length=1, description="MD temperatures (K).")
+    temperatures_K: list[float] = Field(
+        ..., min_length=1, max_length=MAX_TEMPERATURES, description="MD temperatures (K)."
+    )
     time_step_fs: float = Field(2.0, gt=0, le=10, description="Integration time step (fs).")
     equilibration_steps: int = Field(
-        100, ge=0, description="Steps run first and excluded from analysis."
+        100, ge=0, le=MAX_MD_STEPS, description="Steps run first and excluded from analysis."
     )
-    production_steps: int = Field(1000, gt=0, description="Steps analysed per temperature.")
+    production_steps: int = Field(
+        1000, gt=0, le=MAX_MD_STEPS, description="Steps analysed per temperature."
+    )
     sampling_interval: int = Field(1, gt=0, description="Store every n-th step as a frame.")
     thermostat: Literal["nose-hoover", "langevin", "berendsen"] = Field(
         "nose-hoover", description="NVT thermostat."
     )
     seed: int = Field(42, description="Random seed for initial velocities.")
-    segments: int = Field(1, ge=1, description="Split production into this many chained segments.")
+    segments: int = Field(
+        1, ge=1, le=MAX_SEGMENTS, description="Split production into this many chained segments."
+    )
     segment_steps: int | None = Field(
         None,
         gt=0,
+        le=MAX_MD_STEPS,
         description="MD steps per chained segment (fit it to the queue walltime); overrides "
         "'segments'.",
     )
     heating_steps: int = Field(
-        0, ge=0, description="Leading equilibration steps that ramp up from heating_start_K."
+        0,
+        ge=0,
+        le=MAX_MD_STEPS,
+        description="Leading equilibration steps that ramp up from heating_start_K.",
     )
-    heating_start_K: float = Field(300.0, gt=0, description="Start of the heating ramp (K).")
+    heating_start_K: float = Field(
+        300.0, gt=0, le=MAX_TEMPERATURE_K, description="Start of the heating ramp (K)."
+    )
     checkpoint_every: int = Field(
         50, gt=0, description="Stored frames between checkpoints of a running segment."
     )
@@ -177,12 +196,24 @@ class MdSection(ConfigModel):
         "not_diffusing_checks}; production_steps is then the initial production.",
     )
 
+    @model_validator(mode="after")
+    def _check_segment_count(self) -> MdSection:
+        if self.segment_steps is not None:
+            n = -(-self.production_steps // self.segment_steps)
+            if n > MAX_SEGMENTS:
+                raise ValueError(
+                    f"production_steps {self.production_steps} / segment_steps "
+                    f"{self.segment_steps} makes {n} chained segments per temperature "
+                    f"(at most {MAX_SEGMENTS}); raise segment_steps"
+                )
+        return self
+
     @field_validator("temperatures_K")
     @classmethod
     def _check_temperatures(cls, temps: list[float]) -> list[float]:
         for t in temps:
-            if t <= 0:
-                raise ValueError(f"temperature {t} K is not > 0")
+            if not 0 < t <= MAX_TEMPERATURE_K:
+                raise ValueError(f"temperature {t:g} K is outside 0 < T <= {MAX_TEMPERATURE_K:g} K")
         if len(set(temps)) != len(temps):
             raise ValueError(f"duplicate temperatures in {temps}")
         return sorted(temps)
@@ -192,7 +223,9 @@ class AnalysisSection(ConfigModel):
     """Transport analysis options."""
 
     specie: str = Field("Li", description="Mobile species analysed.")
-    target_temperature_K: float = Field(300.0, gt=0, description="Extrapolation temperature (K).")
+    target_temperature_K: float = Field(
+        300.0, gt=0, le=MAX_TEMPERATURE_K, description="Extrapolation temperature (K)."
+    )
     min_time_ps: float | None = Field(
         None, ge=0, description="Start of the MSD fit window (ps); None picks it automatically."
     )
@@ -209,7 +242,7 @@ class NebSection(ConfigModel):
     With ``endpoints: [initial.vasp, final.vasp]``: one band between the two files.
     """
 
-    n_images: int = Field(5, ge=1, description="Intermediate images.")
+    n_images: int = Field(5, ge=1, le=MAX_NEB_IMAGES, description="Intermediate images.")
     climb: bool = Field(True, description="Climbing image.")
     fmax_eV_A: float = Field(0.05, gt=0, description="Force convergence (eV/Å).")
     spring_constant_eV_A2: float = Field(5.0, gt=0, description="Spring constant (eV/Å²).")

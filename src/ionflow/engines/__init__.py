@@ -11,10 +11,11 @@ Layout
   first use), :func:`engine_names`, :func:`get_engine`, capability look-ups;
 - ``base.py``: the :class:`EngineAdapter` interface and its capabilities;
 - ``segments.py``, ``commands.py``: shared by every engine (segment skeleton, run-time
-  commands from the settings);
+  commands from the settings); ``band.py``: the band maker of engines that run a whole
+  CI-NEB band in one job (:class:`~ionflow.engines.band.OneJobNebMaker`);
 - one folder per engine (``mlip/``, ``vasp/``, ``cp2k/``) holding everything specific to it:
 
-  - ``adapter.py``: the adapter (relax, static and MD makers, ``neb_maker``, capabilities,
+  - ``adapter.py``: the adapter (relax, static, MD and NEB makers, capabilities,
     custodian methods, ``segment_runners``);
   - ``inputs.py``: input sets and settings;
   - ``custodian.py``: custodian handlers per kind of run, validators, job (codes run
@@ -34,8 +35,9 @@ Adding an engine (e.g. Quantum ESPRESSO)
    engine file's ``adapter`` keys, all with defaults; ``name``, ``capabilities``, the
    three maker methods (``_relax_maker(relax, overrides)``, ``static_maker``,
    ``_md_maker(md, overrides)``: the keyword interface is the base class's), and
-   whatever of ``neb_maker``, ``locpot_relax_maker``, ``custodian_*``,
-   ``segment_runners``, ``settings_options``, ``charge_options`` it supports), and
+   whatever of ``_neb_maker(neb, overrides)``, ``_locpot_relax_maker(relax, overrides)``,
+   ``custodian_*``, ``segment_runners``, ``settings_options``, ``charge_options`` it
+   supports), and
    ``inputs.py``/``custodian.py``/``segment.py``/``neb.py`` as needed.
 2. Add one line to :data:`ionflow.engines.registry.ENGINES`:
    ``"qe": "ionflow.engines.qe.adapter:QeEngine"``.

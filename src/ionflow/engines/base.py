@@ -31,6 +31,7 @@ __all__ = [
     "ENGINES",
     "EngineAdapter",
     "MDRequest",
+    "NebRequest",
     "RelaxRequest",
     "adapter_options",
     "get_engine",
@@ -99,6 +100,28 @@ class MDRequest:
     traj_interval: int = 1
 
 
+@dataclass(frozen=True)
+class NebRequest:
+    """A CI-NEB band asked of an engine (:meth:`EngineAdapter.neb_maker`).
+
+    Parameters
+    ----------
+    climb
+        Climbing image on.
+    spring_constant_eV_A2
+        Spring constant between images (eV/Å²).
+    fmax_eV_A
+        Force tolerance (eV/Å).
+    max_steps
+        Largest number of band optimisation steps.
+    """
+
+    climb: bool = True
+    spring_constant_eV_A2: float = 5.0
+    fmax_eV_A: float = 0.05
+    max_steps: int = 300
+
+
 class EngineAdapter(ABC):
     """What ionflow needs from a calculation code.
 
@@ -108,10 +131,10 @@ class EngineAdapter(ABC):
     ASE kwargs). An adapter is a dataclass whose fields are the engine file's ``adapter``
     keys; every field has a default.
 
-    The keyword interface of :meth:`relax_maker` and :meth:`md_maker` is written here
-    once: it gathers the arguments into a :class:`RelaxRequest` or :class:`MDRequest` and
-    calls the engine's ``_relax_maker`` or ``_md_maker`` with it and the overrides (a
-    copied dict).
+    The keyword interface of :meth:`relax_maker`, :meth:`md_maker` and :meth:`neb_maker`
+    is written here once: it gathers the arguments into a :class:`RelaxRequest`,
+    :class:`MDRequest` or :class:`NebRequest` and calls the engine's ``_relax_maker``,
+    ``_md_maker`` or ``_neb_maker`` with it and the overrides (a copied dict).
     """
 
     name: ClassVar[str]
@@ -178,13 +201,18 @@ class EngineAdapter(ABC):
         max_steps: int = 300,
         overrides: dict[str, Any] | None = None,
     ) -> Maker:
-        """Return this engine's CI-NEB band maker (engines with the ``neb`` capability).
+        """Return this engine's CI-NEB band maker (the engine's ``_neb_maker``).
 
         The maker's ``make(images, prev_dir=None, *, label, hop, interpolation,
         endpoint_dirs)`` returns a job or flow whose output is a
         :class:`~ionflow.schemas.neb.NebDoc`. ``overrides`` are engine-specific band
         settings (INCAR keys for VASP, maker fields for CP2K and MLIP).
         """
+        request = NebRequest(climb, spring_constant_eV_A2, fmax_eV_A, max_steps)
+        return self._neb_maker(request, dict(overrides or {}))
+
+    def _neb_maker(self, neb: NebRequest, overrides: dict[str, Any]) -> Maker:
+        """Return the engine's band maker (every engine with ``neb``)."""
         raise ConfigError(f"no NEB maker for engine {self.name!r}")
 
     def locpot_relax_maker(
@@ -198,7 +226,13 @@ class EngineAdapter(ABC):
 
         Only for engines with the ``locpot`` capability (the Freysoldt correction of
         charged defect cells reads it); the cell's ``Structure.charge`` reaches the code.
+        The engine's ``_locpot_relax_maker`` builds it.
         """
+        request = RelaxRequest(fmax_eV_A, max_steps, relax_cell=False)
+        return self._locpot_relax_maker(request, dict(overrides or {}))
+
+    def _locpot_relax_maker(self, relax: RelaxRequest, overrides: dict[str, Any]) -> Maker:
+        """Return the engine's LOCPOT-writing relax maker (every engine with ``locpot``)."""
         raise ConfigError(
             f"engine {self.name!r} writes no electrostatic potential (no 'locpot' capability)"
         )

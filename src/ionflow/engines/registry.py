@@ -13,10 +13,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from ionflow.errors import ConfigError
-from ionflow.settings import IonflowSettings
 
 if TYPE_CHECKING:
     from ionflow.engines.base import EngineAdapter
+    from ionflow.settings import IonflowSettings
 
 __all__ = [
     "DEFAULT_ENGINE",
@@ -24,6 +24,7 @@ __all__ = [
     "adapter_class",
     "adapter_options",
     "check_engine_name",
+    "default_engine",
     "engine_names",
     "engines_with",
     "get_engine",
@@ -37,9 +38,24 @@ ENGINES: dict[str, str] = {
     "cp2k": "ionflow.engines.cp2k.adapter:Cp2kEngine",
 }
 
-#: engine of code that names none: the default of the ``engine`` setting (a low layer,
-#: which cannot import this registry; ``check_engine_name`` validates it when used)
-DEFAULT_ENGINE: str = IonflowSettings.model_fields["engine"].default
+#: engine of code and studies that name none, when the ``engine`` setting is unset (None)
+DEFAULT_ENGINE: str = "mlip"
+
+
+def default_engine(settings: IonflowSettings) -> str:
+    """Return the settings' ``engine``, or :data:`DEFAULT_ENGINE` when it is unset.
+
+    Parameters
+    ----------
+    settings
+        ionflow settings (a layer below this registry, so it holds no engine name itself).
+
+    Returns
+    -------
+    str
+        A registered engine name.
+    """
+    return check_engine_name(settings.engine or DEFAULT_ENGINE)
 
 
 def engine_names() -> tuple[str, ...]:
@@ -83,18 +99,7 @@ def adapter_class(name: str) -> type[EngineAdapter]:
 
 
 def adapter_options(name: str) -> set[str]:
-    """Return the constructor keywords of an engine's adapter (its dataclass fields).
-
-    Parameters
-    ----------
-    name
-        A registered engine name.
-
-    Returns
-    -------
-    set of str
-        Keyword names ``get_engine(name, **kwargs)`` accepts.
-    """
+    """Return the keywords ``get_engine(name, **kwargs)`` accepts (the adapter's fields)."""
     return {f.name for f in dataclasses.fields(adapter_class(name)) if f.init}
 
 
@@ -113,15 +118,13 @@ def get_engine(name: str, **kwargs: Any) -> EngineAdapter:
     EngineAdapter
         The adapter.
     """
-    cls = adapter_class(name)
-    known = adapter_options(name)
-    unknown = sorted(set(kwargs) - known)
+    unknown = sorted(set(kwargs) - adapter_options(name))
     if unknown:
         raise ConfigError(
             f"engine {name!r} has no adapter option {', '.join(map(repr, unknown))}; "
-            f"options: {', '.join(sorted(known))}"
+            f"options: {', '.join(sorted(adapter_options(name)))}"
         )
-    return cls(**kwargs)
+    return adapter_class(name)(**kwargs)
 
 
 def has_capability(name: str, capability: str) -> bool:

@@ -38,6 +38,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from ionflow.config.base import ConfigModel, load_yaml_model
+from ionflow.config.mongo import MongoConnection
 from ionflow.errors import ConfigError
 
 __all__ = [
@@ -77,7 +78,7 @@ def format_walltime(seconds: int) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}"
 
 
-class LaunchpadConfig(ConfigModel):
+class LaunchpadConfig(MongoConnection):
     """The FireWorks database: MongoDB in production, a mongomock JSON file for local use."""
 
     type: Literal["mongodb", "mongomock_file"] = Field(..., description="Backend.")
@@ -87,22 +88,6 @@ class LaunchpadConfig(ConfigModel):
         "holds an exclusive lock on '<path>.lock'.",
     )
     database: str = Field("fireworks", description="Database name.")
-    host: str = Field("localhost", description="MongoDB host (ignored when uri_env is set).")
-    port: int = Field(27017, gt=0, lt=65536, description="MongoDB port.")
-    uri_env: str | None = Field(
-        None, description="Environment variable holding a full mongodb:// URI with credentials."
-    )
-    username_env: str | None = Field(None, description="Environment variable with the user name.")
-    password_env: str | None = Field(None, description="Environment variable with the password.")
-    auth_source: str | None = Field(None, description="MongoDB authSource database.")
-    tls: bool = Field(False, description="Connect with TLS.")
-    tls_ca_file: str | None = Field(None, description="CA bundle for TLS (path, ~ expanded).")
-    server_selection_timeout_ms: int = Field(
-        10000, gt=0, description="How long to wait for the MongoDB server (ms)."
-    )
-    secrets_file: str | None = Field(
-        None, description="Private YAML of credential variables (default ~/.ionflow/secrets.yaml)."
-    )
     lock_timeout_s: float = Field(
         300.0, gt=0, description="mongomock_file: longest wait for the file lock (s)."
     )

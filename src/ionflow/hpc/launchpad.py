@@ -62,9 +62,10 @@ def describe_launchpad(config: LaunchpadConfig, work_dir: Path) -> str:
     """Return a one-line description of a launchpad with credentials masked."""
     if config.type == "mongomock_file":
         return f"mongomock file {config.file_path(work_dir)} (database {config.database})"
-    where = f"URI from ${config.uri_env}" if config.uri_env else f"{config.host}:{config.port}"
     tls = ", TLS" if config.tls else ""
-    return mask_uri(f"MongoDB {where}, database {config.database}{tls} (credentials masked)")
+    return mask_uri(
+        f"MongoDB {config.server()}, database {config.database}{tls} (credentials masked)"
+    )
 
 
 # ---------------------------------------------------------------- file lock
@@ -241,12 +242,8 @@ def _mongo_launchpad(config: LaunchpadConfig, create: bool) -> LaunchPad:
     from fireworks import LaunchPad
 
     register_fireworks_objects()
-    secrets_file = Path(config.secrets_file).expanduser() if config.secrets_file else None
-    client_kwargs: dict[str, Any] = {"serverSelectionTimeoutMS": config.server_selection_timeout_ms}
-    if config.tls:
-        client_kwargs["tls"] = True
-        if config.tls_ca_file:
-            client_kwargs["tlsCAFile"] = str(Path(config.tls_ca_file).expanduser())
+    secrets_file = config.secrets_path
+    client_kwargs = config.client_kwargs()
     try:
         if config.uri_env:
             uri = resolve_secret(config.uri_env, secrets_file)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from pymatgen.entries.entry_tools import EntrySet
 
 from ionflow.errors import InputError
 
-__all__ = ["decode_entries", "read_entries"]
+__all__ = ["check_finite_entries", "decode_entries", "read_entries"]
 
 
 def decode_entries(objs: Any, source: str) -> list[Entry]:
@@ -49,6 +50,32 @@ def decode_entries(objs: Any, source: str) -> list[Entry]:
                 "export ComputedEntry/ComputedStructureEntry objects with their @class keys"
             )
         entries.append(obj)
+    return check_finite_entries(entries, source)
+
+
+def check_finite_entries(entries: list[Entry], source: str) -> list[Entry]:
+    """Refuse entries whose energy or composition holds NaN or infinity (never stored).
+
+    Parameters
+    ----------
+    entries
+        The entries read.
+    source
+        File name for the message.
+
+    Returns
+    -------
+    list of Entry
+        ``entries`` unchanged.
+    """
+    for i, entry in enumerate(entries):
+        amounts = list(entry.composition.values())
+        if not math.isfinite(entry.energy) or not all(math.isfinite(a) for a in amounts):
+            name = getattr(entry, "entry_id", None) or f"entry {i}"
+            raise InputError(
+                f"{source}: {name} ({entry.composition.formula}) has a non-finite energy or "
+                f"amount (energy {entry.energy}); fix or remove it"
+            )
     return entries
 
 
@@ -93,4 +120,4 @@ def read_entries(path: str | Path) -> list[Entry]:
         raise InputError(f"{path}: unknown entries format; use .json, .json.gz or .csv")
     if not entries:
         raise InputError(f"{path}: holds no entries")
-    return entries
+    return check_finite_entries(entries, str(path))

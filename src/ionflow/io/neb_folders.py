@@ -74,6 +74,94 @@ def _image_dirs(root: Path) -> list[Path]:
     return [p for _, p in dirs]
 
 
+def _incar_value(root: Path, key: str) -> str | None:
+    """Value of an INCAR tag (root INCAR, else 01/INCAR); None without INCAR or tag."""
+    for folder in (root, root / "01"):
+        incar = _glob_first(folder, "INCAR")
+        if incar is not None:
+            match = re.search(rf"^\s*{key}\s*=\s*([^\s#!;]+)", read_text(incar), re.M | re.I)
+            return match.group(1) if match else None
+    return None
+
+
+def _check_image_count(root: Path, dirs: list[Path]) -> None:
+    """Refuse a band whose folders do not match INCAR ``IMAGES`` (00 … IMAGES+1).
+
+    Without this check a band whose last image folders were deleted is read with an
+    intermediate image as its end point, and gives a wrong barrier marked converged.
+    """
+    value = _incar_value(root, "IMAGES")
+    if value is None:
+        return
+    try:
+        n_images = int(value)
+    except ValueError:
+        raise InputError(f"{root}: INCAR IMAGES = {value!r} is not an integer") from None
+    if len(dirs) != n_images + 2:
+        found = ", ".join(p.name for p in dirs)
+        raise InputError(
+            f"{root}: INCAR IMAGES = {n_images} needs folders 00 … {n_images + 1:02d} "
+            f"({n_images + 2} folders) but {len(dirs)} were found ({found}); the band is "
+            "incomplete: restore the missing image folders"
+        )
+
+
+#: largest distance (Å) between an endpoint folder's POSCAR and its relaxation's final
+#: geometry still taken as the same structure (the hopping atom moves ~2-3 Å)
+ENDPOINT_MATCH_A = 0.5
+
+
+def _site_mismatch_A(a: Structure, b: Structure) -> float:
+    """Return the largest distance from a site of ``a`` to its nearest same-species ``b`` site.
+
+    Periodic, in ``a``'s lattice; inf when the compositions differ. Order-independent
+    (relaxation codes may reorder atoms) and without symmetry operations, so the two
+    endpoints of a symmetric hop stay distinguishable.
+    """
+    if len(a) != len(b) or a.composition != b.composition:
+        return float("inf")
+    worst = 0.0
+    species_a = np.array([str(sp) for sp in a.species])
+    species_b = np.array([str(sp) for sp in b.species])
+    for element in set(species_a):
+        fa = a.frac_coords[species_a == element]
+        fb = b.frac_coords[species_b == element]
+        dist = a.lattice.get_all_distances(fa, fb)
+        worst = max(worst, float(dist.min(axis=1).max()))
+    return worst
+
+
+def _final_structure(folder: Path) -> Structure | None:
+    for name in ("CONTCAR", "POSCAR"):
+        path = _glob_first(folder, name)
+        if path is not None and path.stat().st_size > 0:
+            return read_structure(path)
+    return None
+
+
+def _check_endpoints(ends: tuple[Path, Path], first: Structure, last: Structure, root: Path):
+    """Refuse endpoint relaxation folders whose final geometry is not the band's 00 / NN."""
+    finals = [_final_structure(d) for d in ends]
+    for which, (folder, final, image) in enumerate(zip(ends, finals, (first, last), strict=True)):
+        if final is None:
+            raise InputError(f"endpoint folder {folder}: no CONTCAR or POSCAR")
+        if _site_mismatch_A(image, final) <= ENDPOINT_MATCH_A:
+            continue
+        other = (first, last)[1 - which]
+        name = "00" if which == 0 else "the last image folder"
+        if _site_mismatch_A(other, final) <= ENDPOINT_MATCH_A:
+            raise InputError(
+                f"endpoint folders are in reverse order: {folder} holds the geometry of "
+                f"{'the last image folder' if which == 0 else '00'} of {root}; swap them"
+            )
+        d = _site_mismatch_A(image, final)
+        what = "a different composition" if not np.isfinite(d) else f"atoms up to {d:.2f} Å away"
+        raise InputError(
+            f"endpoint folder {folder} does not belong to this band: its final geometry has "
+            f"{what} from the POSCAR of {name} of {root} (allowed {ENDPOINT_MATCH_A} Å)"
+        )
+
+
 def _incar_ediffg(root: Path) -> float | None:
     for folder in (root, root / "01"):
         incar = _glob_first(folder, "INCAR")
@@ -119,8 +207,10 @@ def read_vasp_neb(
     if not root.is_dir():
         raise InputError(f"NEB folder {root} does not exist")
     dirs = _image_dirs(root)
+    _check_image_count(root, dirs)
     last = len(dirs) - 1
     terminal_sets: list[tuple[Path, Path]] = []
+    ends = None
     if endpoint_dirs is not None:
         ends = tuple(Path(d) for d in endpoint_dirs)
         for d in ends:
@@ -172,6 +262,14 @@ def read_vasp_neb(
         fmaxes.append(_last_float(_FMAX_RE, text))
         reached.append("reached required accuracy" in text)
         n_steps = max(n_steps, len(_ENERGY_RE.findall(text)))
+    if ends is not None:
+        _check_endpoints(ends, images[0], images[-1], root)
+    for folder, image in zip(dirs[1:-1], images[1:-1], strict=True):
+        if image.composition != images[0].composition:
+            raise InputError(
+                f"{folder}: image composition {image.composition.formula} differs from the "
+                f"endpoints' {images[0].composition.formula}"
+            )
     ediffg = _incar_ediffg(root)
     fmax = -ediffg if ediffg is not None and ediffg < 0 else None
     known = [f for f in fmaxes if f is not None]
@@ -235,6 +333,15 @@ def _cp2k_climb(root: Path) -> bool | None:
     return None
 
 
+def _cp2k_replica_count(root: Path) -> tuple[int, Path] | None:
+    """``NUMBER_OF_REPLICA`` of the BAND input and its file (None if no input says)."""
+    for inp in sorted(p for p in root.glob("*.inp*") if "-r-" not in p.name):
+        m = re.search(r"^\s*NUMBER_OF_REPLICA\s+(\d+)", read_text(inp), re.M | re.I)
+        if m:
+            return int(m.group(1)), inp
+    return None
+
+
 def read_cp2k_band(
     root: str | Path, lattice: np.ndarray | None = None, source: str = CP2K_BAND_OUTPUT
 ) -> NebRawData:
@@ -272,6 +379,14 @@ def read_cp2k_band(
         if (m := re.search(r"-BAND(\d+)\.out(\.gz)?$", p.name))
     }
     n_rep = max(outs)
+    expected = _cp2k_replica_count(root)
+    if expected is not None and expected[0] != max(n_rep, max(xyz, default=0)):
+        n, inp = expected
+        raise InputError(
+            f"{root}: {inp.name} has NUMBER_OF_REPLICA {n} but the replica files found end "
+            f"at {project}-BAND{n_rep}.out / Replica_nr_{max(xyz, default=0)}; the band is "
+            "incomplete: restore the missing replica files"
+        )
     missing = sorted(set(range(1, n_rep + 1)) - set(xyz))
     if missing:
         raise InputError(

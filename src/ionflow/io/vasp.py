@@ -22,7 +22,7 @@ from ionflow.io.streams import (
     unreadable_or_truncated,
 )
 
-__all__ = ["read_vasprun", "read_xdatcar"]
+__all__ = ["read_md_timing_beside", "read_vasprun", "read_xdatcar"]
 
 
 def read_vasprun(path: str | Path, time_step_fs: float | None = None) -> TrajectoryData:
@@ -216,8 +216,8 @@ def read_xdatcar(path: str | Path, time_step_fs: float | None = None) -> Traject
     label = str(path)
     if time_step_fs is None:
         raise InputError(
-            f"{label}: XDATCAR does not store the time step; pass the time between stored "
-            "frames (POTIM × NBLOCK, fs) with --time-step"
+            f"{label}: XDATCAR does not store the time step; pass --time-step (POTIM, fs) "
+            "and --step-skip (NBLOCK), or keep the INCAR beside it"
         )
     frames: list[np.ndarray] = []
     lattices: list[np.ndarray] = []
@@ -274,3 +274,60 @@ def read_xdatcar(path: str | Path, time_step_fs: float | None = None) -> Traject
     return TrajectoryData(
         species, frac, np.asarray(lattices), time_step_fs, source=label, warnings=warnings
     )
+
+
+_INCAR_TAG = re.compile(r"^\s*(POTIM|NBLOCK)\s*=\s*([^\s!#;]+)", re.IGNORECASE | re.MULTILINE)
+_SIDECARS = ("INCAR", "INCAR.gz", "INCAR.bz2", "INCAR.xz", "vasprun.xml", "vasprun.xml.gz")
+
+
+def read_md_timing_beside(path: str | Path) -> tuple[float | None, int, str] | None:
+    """POTIM (fs) and NBLOCK of the VASP run an XDATCAR belongs to, from files beside it.
+
+    Looks for an INCAR, then a vasprun.xml, in the XDATCAR's folder (plain or compressed).
+
+    Parameters
+    ----------
+    path
+        The XDATCAR.
+
+    Returns
+    -------
+    tuple or None
+        ``(POTIM or None, NBLOCK, file read)``; NBLOCK defaults to 1 as in VASP. None when
+        no such file is there.
+    """
+    folder = Path(path).parent
+    for name in _SIDECARS:
+        cand = folder / name
+        if not cand.is_file():
+            continue
+        try:
+            if name.startswith("INCAR"):
+                tags = {k.upper(): v for k, v in _INCAR_TAG.findall(read_text_head(cand))}
+            else:
+                tags = _vasprun_params(cand)
+            potim = float(tags["POTIM"]) if "POTIM" in tags else None
+            nblock = int(float(tags.get("NBLOCK", 1)))
+        except (ValueError, *STREAM_ERRORS) as exc:
+            raise InputError(f"{cand}: POTIM/NBLOCK not readable ({exc})") from None
+        return potim, nblock, str(cand)
+    return None
+
+
+def read_text_head(path: Path, max_chars: int = 200_000) -> str:
+    """Return the first ``max_chars`` characters of a (possibly compressed) text file."""
+    with open_text(path) as fh:
+        return fh.read(max_chars)
+
+
+def _vasprun_params(path: Path) -> dict[str, str]:
+    """POTIM/NBLOCK/... from the <incar>/<parameters> header of a vasprun.xml."""
+    params: dict[str, str] = {}
+    with open_text(path) as fh:
+        for line in fh:
+            if line.lstrip().startswith("<calculation"):
+                break
+            m = _PARAM.search(line)
+            if m:
+                params.setdefault(m.group(1), m.group(2).strip())
+    return params

@@ -18,6 +18,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import networkx as nx
 from jobflow import Flow
 from monty.serialization import dumpfn, loadfn
 
@@ -103,6 +104,14 @@ def pending_flow(flow: Flow, store: JobStore) -> Flow | None:
     """
     store.connect()
     done = completed_job_uuids(flow, store)
+    # a job that failed left its children (collectors, summaries) with missing inputs:
+    # they ran without it, so they run again once it has a result
+    graph = flow.graph
+    stale = set()
+    for uuid in {job.uuid for job, _ in flow.iterflow()} - done:
+        if uuid in graph:
+            stale |= nx.descendants(graph, uuid)
+    done -= stale
     todo = []
     for job, _ in flow.iterflow():
         if job.uuid not in done:

@@ -42,7 +42,8 @@ def _as_trajectory(obj: Any) -> Trajectory:
     raise TypeError(f"expected a pymatgen Trajectory, got {type(obj).__name__}")
 
 
-def analyze_md_result(
+@job(name="analyze md")
+def analyze_md(
     trajectories: Sequence[Any],
     temperature_K: float,
     time_step_fs: float,
@@ -52,7 +53,9 @@ def analyze_md_result(
     min_time_ps: float | None = None,
     drift: str = "framework",
 ) -> DiffusionResult:
-    """Concatenate MD segments, drop equilibration frames and analyse diffusion.
+    """Job: concatenate MD segments, drop equilibration frames and analyse diffusion.
+
+    :func:`analyze_md_result` is the same function outside jobflow.
 
     Parameters
     ----------
@@ -96,36 +99,19 @@ def analyze_md_result(
             f"{skip_frames} equilibration frames"
         )
     data = TrajectoryData.concatenate(segments) if len(segments) > 1 else segments[0]
+    # MD step and stored interval, in DiffusionAnalyzer's (time_step, step_skip) sense
+    data.md_time_step_fs, data.md_step_skip = float(time_step_fs), int(traj_interval)
     return analyze_diffusion(
         data, specie=specie, temperature_K=temperature_K, min_time_ps=min_time_ps, drift=drift
     )
 
 
-@job(name="analyze md")
-def analyze_md(
-    trajectories: Sequence[Any],
-    temperature_K: float,
-    time_step_fs: float,
-    traj_interval: int,
-    skip_frames: int,
-    specie: str = "Li",
-    min_time_ps: float | None = None,
-    drift: str = "framework",
-) -> DiffusionResult:
-    """Job wrapper of :func:`analyze_md_result`."""
-    return analyze_md_result(
-        trajectories,
-        temperature_K,
-        time_step_fs,
-        traj_interval,
-        skip_frames,
-        specie=specie,
-        min_time_ps=min_time_ps,
-        drift=drift,
-    )
+#: the plain function of the :func:`analyze_md` job (called outside jobflow)
+analyze_md_result = analyze_md.original
 
 
-def summarize_study_result(
+@job(name="summarize study")
+def summarize_study(
     meta: StudyMeta,
     structure: Structure,
     relaxed_energy_eV: float | None,
@@ -134,7 +120,9 @@ def summarize_study_result(
     target_temperature_K: float = 300.0,
     report_dir: str | Path | None = None,
 ) -> TransportDoc:
-    """Fit Arrhenius over the available temperatures and write the report.
+    """Job: fit Arrhenius over the available temperatures and write the report.
+
+    :func:`summarize_study_result` is the same function outside jobflow.
 
     Temperatures whose MD or analysis failed arrive as None and are listed in
     ``missing_temperatures_K`` instead of stopping the fit.
@@ -190,23 +178,5 @@ def summarize_study_result(
     return doc
 
 
-@job(name="summarize study")
-def summarize_study(
-    meta: StudyMeta,
-    structure: Structure,
-    relaxed_energy_eV: float | None,
-    md_runs: Sequence[MDRunDoc],
-    diffusion: Sequence[DiffusionResult | None],
-    target_temperature_K: float = 300.0,
-    report_dir: str | None = None,
-) -> TransportDoc:
-    """Job wrapper of :func:`summarize_study_result` (tolerates missing temperatures)."""
-    return summarize_study_result(
-        meta,
-        structure,
-        relaxed_energy_eV,
-        md_runs,
-        diffusion,
-        target_temperature_K=target_temperature_K,
-        report_dir=report_dir,
-    )
+#: the plain function of the :func:`summarize_study` job (called outside jobflow)
+summarize_study_result = summarize_study.original

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 from ionflow.analysis.defect_transport import defect_limited_conductivity
 from ionflow.report.compare import NO_DIFFUSION, compare_values, evaluate_trends
+from ionflow.report.files import plots_section, report_dir, write_report_files
 from ionflow.report.plots_design import plot_arrhenius_systems, plot_compare_published
+from ionflow.report.transport import diffusion_text
 
 if TYPE_CHECKING:
     from ionflow.report.compare import Comparison, TrendResult
@@ -135,8 +137,7 @@ def _system_lines(
     t = s.transport
     if t is not None:
         flags = ", ".join(
-            f"{r.temperature_K:g} K: D = {_f(r.diffusivity_cm2_s)} cm²/s"
-            + ("" if r.diffusing else " (no diffusion)")
+            f"{r.temperature_K:g} K: D = {diffusion_text(r)[0]}"
             + (f", dim {r.dimensionality}" if r.diffusing else "")
             for r in t.diffusion
         )
@@ -253,9 +254,7 @@ def render_design_markdown(
     for w in doc.warnings:
         lines.append(f"- warning: {w}")
     if plots:
-        lines += ["## Plots", ""]
-        lines += [f"![{kind}]({name})" for kind, name in plots.items()]
-        lines.append("")
+        lines += [*plots_section(plots), ""]
     return "\n".join(lines)
 
 
@@ -283,8 +282,7 @@ def write_design_report(
     Path
         The folder.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = report_dir(out_dir)
     comparisons = compare_values(doc) if compare else []
     trends = evaluate_trends(doc) if compare else []
     plots: dict[str, str] = {}
@@ -292,10 +290,8 @@ def write_design_report(
         plots["D(T) of all systems"] = "arrhenius_systems.png"
     if comparisons and plot_compare_published(comparisons, out_dir / "compare_published.png"):
         plots["computed vs published"] = "compare_published.png"
-    (out_dir / "report.md").write_text(
-        render_design_markdown(doc, comparisons, trends, plots, synthesis_temperature_K)
-    )
-    (out_dir / "summary.json").write_text(doc.model_dump_json(indent=2))
+    markdown = render_design_markdown(doc, comparisons, trends, plots, synthesis_temperature_K)
+    write_report_files(out_dir, markdown, doc)
     payload = {
         "design": doc.meta.design,
         "run_id": doc.meta.run_id,

@@ -2,7 +2,7 @@
 
 The spline uses the tangential forces as slopes when the document has them (Henkelman's
 nebbarrier), otherwise a clamped cubic spline. matplotlib is imported only when drawing
-(:mod:`ionflow.report.mpl`).
+(:mod:`ionflow.report.mpl`). Each function writes one PNG to ``path`` and returns it.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def _label_axes(ax) -> None:
 
 
 def plot_neb_profile(doc: NebDoc, path: str | Path) -> Path:
-    """Plot one band's energy profile.
+    """Plot one band's energy profile to the PNG file ``path`` and return ``path``.
 
     Parameters
     ----------
@@ -49,11 +49,6 @@ def plot_neb_profile(doc: NebDoc, path: str | Path) -> Path:
         The analysed band.
     path
         Output PNG.
-
-    Returns
-    -------
-    pathlib.Path
-        The written file.
     """
     fig, ax = subplots(figsize=(5.5, 4.0))
     _draw(ax, doc)
@@ -71,7 +66,7 @@ def plot_neb_profile(doc: NebDoc, path: str | Path) -> Path:
 
 
 def plot_neb_profiles(docs: Sequence[NebDoc], path: str | Path) -> Path:
-    """Plot several bands (e.g. all hops of a defect) on one figure.
+    """Plot several bands (e.g. all hops of a defect) on one figure (PNG ``path``, returned).
 
     Parameters
     ----------
@@ -79,11 +74,6 @@ def plot_neb_profiles(docs: Sequence[NebDoc], path: str | Path) -> Path:
         Analysed bands.
     path
         Output PNG.
-
-    Returns
-    -------
-    pathlib.Path
-        The written file.
     """
     fig, ax = subplots(figsize=(6.5, 4.5))
     for doc in docs:

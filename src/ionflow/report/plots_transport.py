@@ -1,7 +1,8 @@
 """PNG plots of transport results: MSD curves and the Arrhenius fit.
 
 Only these functions import matplotlib (Agg backend, :mod:`ionflow.report.mpl`), so the
-analysis itself never pays for it.
+analysis itself never pays for it. Each writes one PNG to ``path`` (parent folders are
+created) and returns ``path``.
 """
 
 from __future__ import annotations
@@ -31,12 +32,7 @@ def plot_msd(results: Sequence[DiffusionResult], path: str | Path) -> Path:
     results
         Diffusion results (one curve each).
     path
-        Output PNG file (parent folders are created).
-
-    Returns
-    -------
-    Path
-        The written file.
+        Output PNG file.
     """
     fig, ax = subplots(figsize=(6.4, 4.6), dpi=120)
     cmap = pyplot().get_cmap("plasma")
@@ -79,12 +75,7 @@ def plot_arrhenius(
     results
         Per-temperature results to show (default: ``fit.results``).
     path
-        Output PNG file (parent folders are created).
-
-    Returns
-    -------
-    Path
-        The written file.
+        Output PNG file.
     """
     results = list(results) if results is not None else list(fit.results)
     fig, ax = subplots(figsize=(6.4, 4.6), dpi=120)

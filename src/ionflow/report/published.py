@@ -101,6 +101,15 @@ def _v(design: str, system: str, quantity: str, value: float, **kw: str | None) 
     return PublishedValue(design=design, system=system, quantity=quantity, value=value, **kw)
 
 
+#: Li3OCl defect pairs: selector -> (formation energy eV, binding energy eV, separation Å,
+#: note), one row each in :data:`PUBLISHED`
+_LI3OCL_PAIRS: dict[str, tuple[float, float, float, str]] = {
+    "V_Li+Li_i": (2.002, -0.004, 2.90, "Frenkel pair"),
+    "Li_i+O_Cl": (1.676, -0.660, 1.78, ""),
+    "Li_i+S_Cl": (1.141, -0.031, 4.43, ""),
+    "V_Li+V_Cl": (1.398, -0.074, 4.77, ""),
+}
+
 PUBLISHED: tuple[PublishedValue, ...] = (
     # --- 1. Li3OCl antiperovskite ---------------------------------------------------------
     _v("li3ocl", "li_i", "barrier_eV", 0.145, selector="interstitial", method="DFT-NEB",
@@ -117,24 +126,17 @@ PUBLISHED: tuple[PublishedValue, ...] = (
     _v("li3ocl", "li_i_o_cl", "conductivity_300K_mS_cm", 3.82e-4, method="DFT-AIMD"),
     _v("li3ocl", "vacancy", "conductivity_300K_mS_cm", 5.70e-2, method="DFT-AIMD",
        note="vacancy system (here: the V_Li + V_Cl Schottky cell)"),
-    _v("li3ocl", "defects", "formation_energy_eV", 2.002, selector="V_Li+Li_i",
-       note="Frenkel pair"),
-    _v("li3ocl", "defects", "formation_energy_eV", 1.676, selector="Li_i+O_Cl"),
-    _v("li3ocl", "defects", "formation_energy_eV", 1.141, selector="Li_i+S_Cl"),
-    _v("li3ocl", "defects", "formation_energy_eV", 1.398, selector="V_Li+V_Cl"),
+    *(_v("li3ocl", "defects", "formation_energy_eV", e_f, selector=pair, note=note)
+      for pair, (e_f, _, _, note) in _LI3OCL_PAIRS.items()),
     _v("li3ocl", "defects", "formation_energy_eV", 1.353, selector="S_O"),
     _v("li3ocl", "defects", "formation_energy_eV", 3.778, selector="V_Li",
        note="isolated neutral V_Li"),
     _v("li3ocl", "defects", "formation_energy_eV", 3.026, selector="Li_i",
        note="isolated neutral Li_i"),
-    _v("li3ocl", "defects", "binding_energy_eV", -0.004, selector="V_Li+Li_i"),
-    _v("li3ocl", "defects", "binding_energy_eV", -0.660, selector="Li_i+O_Cl"),
-    _v("li3ocl", "defects", "binding_energy_eV", -0.031, selector="Li_i+S_Cl"),
-    _v("li3ocl", "defects", "binding_energy_eV", -0.074, selector="V_Li+V_Cl"),
-    _v("li3ocl", "defects", "separation_A", 2.90, selector="V_Li+Li_i"),
-    _v("li3ocl", "defects", "separation_A", 1.78, selector="Li_i+O_Cl"),
-    _v("li3ocl", "defects", "separation_A", 4.43, selector="Li_i+S_Cl"),
-    _v("li3ocl", "defects", "separation_A", 4.77, selector="V_Li+V_Cl"),
+    *(_v("li3ocl", "defects", "binding_energy_eV", e_b, selector=pair)
+      for pair, (_, e_b, _, _) in _LI3OCL_PAIRS.items()),
+    *(_v("li3ocl", "defects", "separation_A", d, selector=pair)
+      for pair, (_, _, d, _) in _LI3OCL_PAIRS.items()),
     # --- 3. LaCl3 with La vacancies ---------------------------------------------------------
     _v("lacl3", "la_vacancy", "activation_energy_eV", 0.20, method="DFT-AIMD",
        note="600-1100 K"),

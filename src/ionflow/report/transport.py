@@ -6,12 +6,14 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ionflow.report.files import plots_section, report_dir, write_report_files
 from ionflow.report.plots_transport import plot_arrhenius, plot_msd
 
 if TYPE_CHECKING:
     from ionflow.schemas.study import TransportDoc
+    from ionflow.schemas.transport import DiffusionResult
 
-__all__ = ["render_markdown", "write_transport_report"]
+__all__ = ["diffusion_text", "haven_text", "render_markdown", "write_transport_report"]
 
 
 def _fmt(value: float | None, spec: str = ".3g", unit: str = "") -> str:
@@ -26,6 +28,41 @@ def _pm(value: float | None, err: float | None, spec: str = ".3g") -> str:
     if err is None:
         return f"{value:{spec}}"
     return f"{value:{spec}} ± {err:{spec}}"
+
+
+def diffusion_text(r: DiffusionResult) -> tuple[str, str]:
+    """D and σ as printed everywhere: a value ± σ, an upper bound, or "not determined".
+
+    A result without significant diffusion shows the upper bound from the positive side
+    of its interval; a non-positive D is never printed as a value, nor turned into a σ.
+
+    Parameters
+    ----------
+    r
+        A diffusion result.
+
+    Returns
+    -------
+    tuple of str
+        The D text (cm²/s) and the σ text (mS/cm).
+    """
+    if r.diffusing:
+        return (
+            _pm(r.diffusivity_cm2_s, r.diffusivity_std_cm2_s) + " cm²/s",
+            _pm(r.conductivity_mS_cm, r.conductivity_std_mS_cm) + " mS/cm",
+        )
+    why = "D ≤ 0" if r.diffusivity_cm2_s <= 0 else "not significant"
+    d_ub, s_ub = r.diffusivity_upper_bound_cm2_s, r.conductivity_upper_bound_mS_cm
+    d_txt = f"not determined (no diffusion, {why})" + (f"; D < {d_ub:.3g} cm²/s" if d_ub else "")
+    s_txt = "not determined" + (f"; σ < {s_ub:.3g} mS/cm" if s_ub else "")
+    return d_txt, s_txt
+
+
+def haven_text(r: DiffusionResult) -> str:
+    """Haven ratio ± σ, or "not determined: <reason>"."""
+    if r.haven_ratio is None:
+        return f"not determined: {r.haven_ratio_not_determined or 'no charge MSD'}"
+    return _pm(r.haven_ratio, r.haven_ratio_std, ".2f")
 
 
 def render_markdown(doc: TransportDoc, plots: dict[str, str]) -> str:
@@ -56,13 +93,10 @@ def render_markdown(doc: TransportDoc, plots: dict[str, str]) -> str:
     if doc.relaxed_energy_eV is not None:
         lines.append(f"- relaxed energy: {doc.relaxed_energy_eV:.4f} eV")
     lines += ["", "## Diffusion per temperature", ""]
-    lines.append(
-        "| T (K) | frames | D (cm²/s) | σ (mS/cm) | diffusing | dimensionality | fit window (ps) |"
-    )
+    lines.append("| T (K) | frames | D | σ | diffusing | dimensionality | fit window (ps) |")
     lines.append("|---|---|---|---|---|---|---|")
     for r in doc.diffusion:
-        d = _pm(r.diffusivity_cm2_s, r.diffusivity_std_cm2_s)
-        sigma = _pm(r.conductivity_mS_cm, r.conductivity_std_mS_cm)
+        d, sigma = diffusion_text(r)
         dim = r.dimensionality if r.dimensionality else "n/a"
         lines.append(
             f"| {r.temperature_K:g} | {r.n_frames} | {d} | {sigma} | "
@@ -93,9 +127,7 @@ def render_markdown(doc: TransportDoc, plots: dict[str, str]) -> str:
         for w in r.warnings:
             lines.append(f"- {r.temperature_K:g} K: {w}")
     if plots:
-        lines += ["", "## Plots", ""]
-        for kind, name in plots.items():
-            lines.append(f"![{kind}]({name})")
+        lines += ["", *plots_section(plots)]
     lines.append("")
     return "\n".join(lines)
 
@@ -115,8 +147,7 @@ def write_transport_report(doc: TransportDoc, out_dir: Path) -> Path:
     Path
         The folder.
     """
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    out_dir = report_dir(out_dir)
     plots: dict[str, str] = {}
     if doc.diffusion:
         plot_msd(doc.diffusion, out_dir / "msd.png")
@@ -124,6 +155,5 @@ def write_transport_report(doc: TransportDoc, out_dir: Path) -> Path:
         if doc.arrhenius is not None:
             plot_arrhenius(doc.arrhenius, doc.diffusion, out_dir / "arrhenius.png")
             plots["Arrhenius"] = "arrhenius.png"
-    (out_dir / "report.md").write_text(render_markdown(doc, plots))
-    (out_dir / "summary.json").write_text(doc.model_dump_json(indent=2))
+    write_report_files(out_dir, render_markdown(doc, plots), doc)
     return out_dir

@@ -96,7 +96,18 @@ class HopDoc(_Doc):
         return self.model_dump(mode="json", exclude={"initial", "final"})
 
 
-class NebDoc(_Doc):
+class _ImagesDoc(_Doc):
+    """A document with a list of ``images`` (structures, or their dicts when read back)."""
+
+    @field_validator("images", mode="before", check_fields=False)
+    @classmethod
+    def _images_from_dicts(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [_as_structure(v) for v in value]
+        return value
+
+
+class NebDoc(_ImagesDoc):
     """One nudged-elastic-band calculation and its analysis.
 
     ``n_images`` counts intermediate images (as VASP's IMAGES); ``energies_eV`` holds all
@@ -148,13 +159,6 @@ class NebDoc(_Doc):
     hop: HopDoc | None = Field(None, description="The hop, when the band came from one.")
     images: list[Structure] | None = Field(None, description="Final images (data store).")
     dir_name: str | None = Field(None, description="Folder the band ran in or was read from.")
-
-    @field_validator("images", mode="before")
-    @classmethod
-    def _images_from_dicts(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [_as_structure(v) for v in value]
-        return value
 
     @model_validator(mode="after")
     def _no_barrier_unless_converged(self) -> "NebDoc":
@@ -226,7 +230,7 @@ class NebStudyDoc(_Doc):
     percolation: PercolationDoc | None = Field(None, description="Lowest-barrier network.")
 
 
-class NebPathDoc(_Doc):
+class NebPathDoc(_ImagesDoc):
     """The starting band of an NEB: interpolated images between (relaxed) endpoints."""
 
     images: list[Structure] = Field(..., min_length=3, description="Images, endpoints included.")
@@ -234,10 +238,3 @@ class NebPathDoc(_Doc):
         ..., description="How the intermediate images were made."
     )
     min_distance_A: float = Field(..., ge=0, description="Shortest interatomic distance (Å).")
-
-    @field_validator("images", mode="before")
-    @classmethod
-    def _images_from_dicts(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [_as_structure(v) for v in value]
-        return value

@@ -34,8 +34,9 @@ class DiffusionResult(_Doc):
     schema_version: str = Field(SCHEMA_VERSION, description="Version of this document layout.")
     method: Literal["ionflow", "pymatgen"] = Field(
         "ionflow",
-        description="Estimator: 'ionflow' (per-ion OLS slopes, σ from the spread over "
-        "ions) or 'pymatgen' (pymatgen-analysis-diffusion DiffusionAnalyzer defaults).",
+        description="Estimator: 'ionflow' (per-ion GLS slopes with the MSD covariance "
+        "between lags, σ from the spread over ions and over fit windows) or 'pymatgen' "
+        "(pymatgen-analysis-diffusion DiffusionAnalyzer defaults).",
     )
     specie: str = Field(..., description="Element symbol of the mobile species.")
     charge: float = Field(..., description="Charge z of the mobile ion (units of e).")
@@ -44,6 +45,13 @@ class DiffusionResult(_Doc):
     n_atoms: int = Field(..., ge=1, description="Atoms in the simulation cell.")
     n_mobile: int = Field(..., ge=1, description="Atoms of the mobile species.")
     time_step_fs: float = Field(..., gt=0, description="Time between stored frames (fs).")
+    md_time_step_fs: float | None = Field(
+        None, gt=0, description="MD integration time step (fs; VASP POTIM) when known."
+    )
+    md_step_skip: int | None = Field(
+        None, ge=1, description="MD steps between the stored frames of the files (NBLOCK)."
+    )
+    stride: int = Field(1, ge=1, description="Every stride-th stored frame was analysed.")
     duration_ps: float = Field(..., gt=0, description="Time spanned by the frames (ps).")
     volume_A3: float = Field(..., gt=0, description="Mean cell volume (Å^3).")
     drift: str = Field(..., description="Drift removed: 'framework', 'all' or 'none'.")
@@ -93,8 +101,15 @@ class DiffusionResult(_Doc):
     hop_length_A: float = Field(
         ..., gt=0, description="Median nearest-neighbour distance between mobile ions (Å)."
     )
-    conductivity_mS_cm: float = Field(
-        ..., description="Nernst–Einstein conductivity n z² e² D /(k_B T) (mS/cm)."
+    conductivity_mS_cm: float | None = Field(
+        None,
+        description="Nernst–Einstein conductivity n z² e² D /(k_B T) (mS/cm); None when the "
+        "D estimate is not positive (a σ is never computed from it).",
+    )
+    conductivity_upper_bound_mS_cm: float | None = Field(
+        None,
+        ge=0,
+        description="When not diffusing: σ of diffusivity_upper_bound_cm2_s (mS/cm).",
     )
     conductivity_std_mS_cm: float | None = Field(
         None, ge=0, description="Standard error of the conductivity (mS/cm)."
@@ -116,8 +131,20 @@ class DiffusionResult(_Doc):
     haven_ratio_std: float | None = Field(
         None, ge=0, description="Standard error of the Haven ratio."
     )
+    haven_ratio_not_determined: str | None = Field(
+        None, description="Why no Haven ratio is given (None when one is given)."
+    )
     fit_start_ps: float = Field(..., ge=0, description="Start of the MSD fit window (ps).")
     fit_end_ps: float = Field(..., gt=0, description="End of the MSD fit window (ps).")
+    fit_window_rule: str = Field(
+        "", description="How the fit window was chosen (rule stated in words)."
+    )
+    diffusivity_window_std_cm2_s: float | None = Field(
+        None,
+        ge=0,
+        description="Spread of D over neighbouring fit windows (cm^2/s); included in "
+        "diffusivity_std_cm2_s.",
+    )
     n_samples: int = Field(
         ...,
         ge=1,

@@ -29,6 +29,10 @@ __all__ = ["SupercellChoice", "choose_supercell", "min_image_distance"]
 MAX_HNF_DETERMINANT = 48
 #: equally good candidates compared for cubicity after LLL reduction
 MAX_TIE_BREAK = 64
+#: the automatic search screens supercells of at most this many host cells; each
+#: determinant costs time growing with it, so an unbounded budget (max_atoms: 10000000)
+#: would run for hours — beyond it the user is asked for a matrix or a smaller budget
+MAX_SEARCH_CELLS = 1000
 
 
 @dataclass(frozen=True)
@@ -232,13 +236,15 @@ def choose_supercell(
         mat = _as_matrix(matrix)
         if np.linalg.det(mat) < 0:
             raise InputError(f"supercell matrix {matrix!r} is left-handed (negative det)")
-        supercell = structure.make_supercell(mat, in_place=False)
-        dist = min_image_distance(supercell.lattice)
-        if len(supercell) > max_atoms:
+        # the atom count is known before the cell is built (a huge matrix must not be built)
+        n_atoms = round(abs(np.linalg.det(mat))) * n_host
+        if n_atoms > max_atoms:
             raise InputError(
-                f"supercell matrix {matrix!r} gives {len(supercell)} atoms > max_atoms="
+                f"supercell matrix {matrix!r} gives {n_atoms} atoms > max_atoms="
                 f"{max_atoms}; raise max_atoms or use a smaller matrix"
             )
+        supercell = structure.make_supercell(mat, in_place=False)
+        dist = min_image_distance(supercell.lattice)
         if min_image_distance_A is not None and dist < min_image_distance_A - 1e-6:
             raise InputError(
                 f"supercell matrix {matrix!r} has a minimum image distance of {dist:.2f} Å "
@@ -247,9 +253,30 @@ def choose_supercell(
         return SupercellChoice(mat.tolist(), supercell, dist)
 
     max_det = max_atoms // n_host
+    # no lattice beats fcc packing: d <= (sqrt(2) * det * volume)^(1/3), so smaller
+    # determinants cannot reach the distance and are not screened
+    first_det = 1
+    if min_image_distance_A is not None:
+        first_det = max(1, int(min_image_distance_A**3 / (np.sqrt(2.0) * structure.volume)))
+    if min_image_distance_A is None and max_det > MAX_SEARCH_CELLS:
+        raise InputError(
+            f"max_atoms={max_atoms} asks the automatic supercell search for up to {max_det} "
+            f"copies of the {n_host}-atom host; it screens at most {MAX_SEARCH_CELLS} copies "
+            f"({MAX_SEARCH_CELLS * n_host} atoms): give an explicit supercell matrix, a "
+            "min_image_distance_A, or max_atoms <= "
+            f"{MAX_SEARCH_CELLS * n_host}"
+        )
+    if min_image_distance_A is not None and first_det > MAX_SEARCH_CELLS:
+        raise InputError(
+            f"a minimum image distance of {min_image_distance_A:.2f} Å needs at least "
+            f"{first_det} copies of the {n_host}-atom host; the automatic supercell search "
+            f"screens at most {MAX_SEARCH_CELLS} ({MAX_SEARCH_CELLS * n_host} atoms): give an "
+            "explicit supercell matrix or a smaller distance"
+        )
     lat = structure.lattice.matrix
     best_d, pool_mats, pool_d = 0.0, np.empty((0, 3, 3), dtype=int), np.empty(0)
-    for det in range(1, max_det + 1):
+    best_seen = 0.0  # largest image distance screened (for the error message)
+    for det in range(first_det, min(max_det, MAX_SEARCH_CELLS) + 1):
         # no lattice beats fcc packing: d <= (sqrt(2) * volume)^(1/3)
         bound = (np.sqrt(2.0) * det * structure.volume) ** (1 / 3)
         if min_image_distance_A is not None and bound < min_image_distance_A - 1e-6:
@@ -260,6 +287,7 @@ def choose_supercell(
         if len(mats) == 0:
             continue
         dists = _screen(lat, mats, bound + 1e-3)
+        best_seen = max(best_seen, float(dists[np.isfinite(dists)].max(initial=0.0)))
         if min_image_distance_A is not None:
             ok = dists >= min_image_distance_A - 1e-6
             if ok.any():
@@ -270,11 +298,18 @@ def choose_supercell(
             keep = dists >= best_d - 1e-6
             pool_mats, pool_d = mats[keep], dists[keep]
     if len(pool_mats) == 0:
-        best = choose_supercell(structure, None, max_atoms).min_image_distance_A
+        searched = min(max_det, MAX_SEARCH_CELLS)
+        best = (
+            best_seen or choose_supercell(structure, None, searched * n_host).min_image_distance_A
+        )
+        if searched < max_det:
+            advice = f"the search stops at {MAX_SEARCH_CELLS} host cells: give an explicit matrix"
+        else:
+            advice = "raise max_atoms, give an explicit matrix"
         raise InputError(
-            f"no supercell of <= {max_atoms} atoms has a minimum image distance of "
-            f"{min_image_distance_A:.2f} Å (the best is {best:.2f} Å); raise max_atoms or "
-            "lower the distance"
+            f"no supercell of <= {searched * n_host} atoms has a minimum image distance "
+            f"of {min_image_distance_A:.2f} Å (the best is {best:.2f} Å); {advice} or lower "
+            "the distance"
         )
     # tie-break: larger image distance, then near-cubic after LLL reduction
     scored = []

@@ -11,13 +11,15 @@ maker's input set generator, continuing each segment from the previous one's
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pymatgen.io.vasp.inputs import Kpoints
 
 from ionflow.dicts import deep_merge
-from ionflow.engines.base import EngineAdapter, MDRequest, RelaxRequest
+from ionflow.engines.base import EngineAdapter, MDRequest, NebRequest, RelaxRequest
 from ionflow.engines.commands import command_or_setting
 from ionflow.engines.cp2k import custodian
 from ionflow.engines.cp2k.fixes import patch_cleanup_dft
@@ -51,9 +53,8 @@ _BAND_SETTINGS = {
 }
 
 
-def md_handlers(wall_time_s: int | None = None) -> list[Any]:
-    """Return custodian's handlers of a CP2K MD run (:func:`custodian.handlers` ``"md"``)."""
-    return custodian.handlers("md", wall_time_s)
+#: custodian's handlers of a CP2K MD run, ``md_handlers(walltime_s)`` (kept for old imports)
+md_handlers = partial(custodian.handlers, "md")
 
 
 @dataclass
@@ -184,15 +185,7 @@ class Cp2kEngine(EngineAdapter):
             task_document_kwargs={"store_trajectory": False},
         )
 
-    def neb_maker(
-        self,
-        *,
-        climb: bool = True,
-        spring_constant_eV_A2: float = 5.0,
-        fmax_eV_A: float = 0.05,
-        max_steps: int = 300,
-        overrides: dict[str, Any] | None = None,
-    ) -> Cp2kNebMaker:
+    def _neb_maker(self, neb: NebRequest, overrides: dict[str, Any]) -> Cp2kNebMaker:
         """Return :class:`Cp2kNebMaker` with this engine's charge, command and DFT settings.
 
         The engine's ``input_settings`` (``cutoff``, ``rel_cutoff``, ``eps_scf``,
@@ -208,11 +201,8 @@ class Cp2kEngine(EngineAdapter):
             if key in self.input_settings:
                 from_engine[field_name] = self.input_settings[key]
         return Cp2kNebMaker(
-            climb=climb,
-            spring_constant_eV_A2=spring_constant_eV_A2,
-            fmax_eV_A=fmax_eV_A,
-            max_steps=max_steps,
-            **{**from_engine, **(overrides or {})},
+            **dataclasses.asdict(neb),
+            **{**from_engine, **overrides},
         )
 
     def describe(self) -> dict[str, Any]:

@@ -42,19 +42,10 @@ REQUIRED_INPUTS = ("cp2k.inp",)
 
 
 def handlers(kind: str, walltime_s: float | None = None) -> list[Any]:
-    """Return custodian's CP2K handlers for one kind of run (see the module docstring).
+    """Return custodian's CP2K handlers, in priority order, for one ``kind`` of run.
 
-    Parameters
-    ----------
-    kind
-        ``relax``, ``static``, ``md`` or ``neb``.
-    walltime_s
-        Unused: CP2K stops itself at ``GLOBAL/WALLTIME`` (an input keyword).
-
-    Returns
-    -------
-    list
-        Handler instances in priority order.
+    ``kind`` is ``relax``, ``static``, ``md`` or ``neb`` (see the module docstring);
+    ``walltime_s`` is unused: CP2K stops itself at ``GLOBAL/WALLTIME`` (an input keyword).
     """
     # custodian is a VASP/CP2K extra: imported when handlers are built
     from custodian.cp2k import handlers as cp2k_handlers

@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from jobflow import Maker, job
 
 from ionflow.analysis.neb import neb_doc_from_raw
+from ionflow.engines.band import OneJobNebMaker
 from ionflow.engines.cp2k import custodian as cp2k_custodian
 from ionflow.engines.cp2k.inputs import cheap_basis_and_potential, cp2k_walltime_s
 from ionflow.errors import ConfigError, EngineError, InputError
@@ -260,8 +260,27 @@ def write_band_inputs(images: Sequence[Structure], directory: str | Path, **sett
     return path
 
 
+#: Cp2kNebMaker fields passed on to :func:`band_input` under the same name
+_BAND_INPUT_FIELDS = (
+    "climb",
+    "spring_constant_eV_A2",
+    "fmax_eV_A",
+    "max_steps",
+    "n_procs_per_replica",
+    "charge",
+    "cutoff_Ry",
+    "rel_cutoff_Ry",
+    "eps_scf",
+    "max_scf",
+    "functional",
+    "uks",
+    "basis_and_potential",
+    "method_input",
+)
+
+
 @dataclass
-class Cp2kNebMaker(Maker):
+class Cp2kNebMaker(OneJobNebMaker):
     """CI-NEB with CP2K's BAND run type, through custodian.
 
     Parameters
@@ -319,57 +338,27 @@ class Cp2kNebMaker(Maker):
     wall_time_s: int | None = None
     max_errors: int = 3
 
-    def __post_init__(self) -> None:
-        if self.fmax_eV_A <= 0 or self.spring_constant_eV_A2 <= 0 or self.max_steps < 1:
-            raise ConfigError("fmax_eV_A and spring_constant_eV_A2 must be > 0, max_steps >= 1")
-
     def input_settings(self) -> dict[str, Any]:
         """Keyword arguments of :func:`band_input` from this maker's fields."""
-        return {
-            "climb": self.climb,
-            "spring_constant_eV_A2": self.spring_constant_eV_A2,
-            "fmax_eV_A": self.fmax_eV_A,
-            "max_steps": self.max_steps,
-            "n_procs_per_replica": self.n_procs_per_replica,
-            "charge": self.charge,
-            "cutoff_Ry": self.cutoff_Ry,
-            "rel_cutoff_Ry": self.rel_cutoff_Ry,
-            "eps_scf": self.eps_scf,
-            "max_scf": self.max_scf,
-            "functional": self.functional,
-            "uks": self.uks,
-            "basis_and_potential": self.basis_and_potential,
-            "method_input": self.method_input,
-        }
-
-    @job(data=["images"], output_schema=NebDoc)
-    def make(
-        self,
-        images: Sequence[Structure],
-        prev_dir: str | None = None,
-        *,
-        label: str = "neb",
-        hop: HopDoc | None = None,
-        interpolation: str | None = None,
-        endpoint_dirs: Sequence[str] | None = None,
-    ) -> NebDoc:
-        """Write the band, run CP2K under custodian, return the analysed NebDoc."""
-        return self.run(images, Path.cwd(), label=label, hop=hop, interpolation=interpolation)
+        return {name: getattr(self, name) for name in _BAND_INPUT_FIELDS}
 
     def run(
         self,
         images: Sequence[Structure],
-        directory: str | Path,
+        directory: str | Path | None = None,
         *,
         label: str = "neb",
         hop: HopDoc | None = None,
         interpolation: str | None = None,
     ) -> NebDoc:
-        """Run the band in ``directory`` without jobflow (what :meth:`make` calls)."""
+        """Run the band in ``directory`` (None: the current folder) without jobflow.
+
+        :meth:`make`'s job calls it in the job's folder.
+        """
         from pymatgen.core import Structure
 
         images = [im if isinstance(im, Structure) else Structure.from_dict(im) for im in images]
-        directory = Path(directory).resolve()
+        directory = Path(Path.cwd() if directory is None else directory).resolve()
         write_band_inputs(images, directory, **self.input_settings())
         self._custodian(directory)
         raw = read_cp2k_band(directory, lattice=images[0].lattice.matrix, source="cp2k")

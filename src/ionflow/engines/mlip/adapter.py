@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ase import units
 
-from ionflow.engines.base import EngineAdapter, MDRequest, RelaxRequest
+from ionflow.engines.base import EngineAdapter, MDRequest, NebRequest, RelaxRequest
 from ionflow.engines.mlip.inputs import (
     NOSE_HOOVER_TTIME_FS,
     THERMOSTATS,
@@ -110,24 +111,13 @@ class MlipEngine(EngineAdapter):
         kwargs.update(overrides)
         return ForceFieldMDMaker(**kwargs)
 
-    def neb_maker(
-        self,
-        *,
-        climb: bool = True,
-        spring_constant_eV_A2: float = 5.0,
-        fmax_eV_A: float = 0.05,
-        max_steps: int = 300,
-        overrides: dict[str, Any] | None = None,
-    ) -> MlipNebMaker:
+    def _neb_maker(self, neb: NebRequest, overrides: dict[str, Any]) -> MlipNebMaker:
         """Return :class:`MlipNebMaker` with this engine's model (overrides: maker fields)."""
         return MlipNebMaker(
             model=self.model,
             calculator_kwargs=dict(self.calculator_kwargs),
-            climb=climb,
-            spring_constant_eV_A2=spring_constant_eV_A2,
-            fmax_eV_A=fmax_eV_A,
-            max_steps=max_steps,
-            **dict(overrides or {}),
+            **dataclasses.asdict(neb),
+            **overrides,
         )
 
     def describe(self) -> dict[str, Any]:

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobflow import Maker, job
-
 from ionflow.analysis.neb import NebRawData, neb_doc_from_raw, neb_forces
+from ionflow.engines.band import OneJobNebMaker
+from ionflow.engines.mlip.quiet import banners_to_stderr
 from ionflow.errors import ConfigError
 from ionflow.schemas.neb import HopDoc, NebDoc
 
@@ -33,7 +33,7 @@ def _structures(images: Sequence[Any]) -> list[Structure]:
 
 
 @dataclass
-class MlipNebMaker(Maker):
+class MlipNebMaker(OneJobNebMaker):
     """CI-NEB with a machine-learned potential (atomate2 force-field NEB from images).
 
     Parameters
@@ -65,24 +65,6 @@ class MlipNebMaker(Maker):
     fmax_eV_A: float = 0.05
     max_steps: int = 500
     optimizer: str = "FIRE"
-
-    def __post_init__(self) -> None:
-        if self.fmax_eV_A <= 0 or self.spring_constant_eV_A2 <= 0 or self.max_steps < 1:
-            raise ConfigError("fmax_eV_A and spring_constant_eV_A2 must be > 0, max_steps >= 1")
-
-    @job(data=["images"], output_schema=NebDoc)
-    def make(
-        self,
-        images: Sequence[Structure],
-        prev_dir: str | None = None,
-        *,
-        label: str = "neb",
-        hop: HopDoc | None = None,
-        interpolation: str | None = None,
-        endpoint_dirs: Sequence[str] | None = None,
-    ) -> NebDoc:
-        """Run the band and return its analysed document (images go to the data store)."""
-        return self.run(images, label=label, hop=hop, interpolation=interpolation)
 
     def run(
         self,
@@ -120,9 +102,10 @@ class MlipNebMaker(Maker):
             relax_kwargs={"fmax": self.fmax_eV_A},
             steps=self.max_steps,
         )
-        result = ff._run_ase_safe(images=[im.copy() for im in images])
-        final = _structures(result.images)
-        energies, forces = self._evaluate(ff, final)
+        with banners_to_stderr():  # atomate2 loads the force field here
+            result = ff._run_ase_safe(images=[im.copy() for im in images])
+            final = _structures(result.images)
+            energies, forces = self._evaluate(ff, final)
         nf = neb_forces(
             final,
             energies,

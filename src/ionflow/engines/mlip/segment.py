@@ -41,6 +41,7 @@ from ionflow.engines.mlip.dynamics import (
     ChainedVelocityVerlet,
     Hooks,
 )
+from ionflow.engines.mlip.quiet import banners_to_stderr
 from ionflow.engines.segments import SegmentFrames, SegmentStopped, attempt_end
 from ionflow.errors import ConfigError, InputError
 from ionflow.schemas.md import MDRestartState
@@ -445,7 +446,8 @@ def _cached_calculator(maker: AseMDMaker) -> Any:
         json.dumps(maker.calculator_kwargs, sort_keys=True, default=str),
     )
     if key not in _CALCULATORS:
-        _CALCULATORS[key] = lean_calculator(maker.calculator)
+        with banners_to_stderr():  # atomate2 loads the force field here
+            _CALCULATORS[key] = lean_calculator(maker.calculator)
     return _CALCULATORS[key]
 
 

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pymatgen.io.vasp.inputs import Kpoints
 
-from ionflow.engines.base import EngineAdapter, MDRequest, RelaxRequest
+from ionflow.engines.base import EngineAdapter, MDRequest, NebRequest, RelaxRequest
 from ionflow.engines.commands import command_or_setting
 from ionflow.engines.vasp import custodian
 from ionflow.engines.vasp.inputs import (
@@ -44,9 +45,8 @@ if TYPE_CHECKING:
 __all__ = ["VaspEngine", "md_handlers"]
 
 
-def md_handlers(wall_time_s: int | None = None) -> list[Any]:
-    """Return custodian's handlers of a VASP MD run (:func:`custodian.handlers` ``"md"``)."""
-    return custodian.handlers("md", wall_time_s)
+#: custodian's handlers of a VASP MD run, ``md_handlers(walltime_s)`` (kept for old imports)
+md_handlers = partial(custodian.handlers, "md")
 
 
 @dataclass
@@ -157,47 +157,25 @@ class VaspEngine(EngineAdapter):
             run_vasp_kwargs=self._run_vasp_kwargs("md"),
         )
 
-    def neb_maker(
-        self,
-        *,
-        climb: bool = True,
-        spring_constant_eV_A2: float = 5.0,
-        fmax_eV_A: float = 0.05,
-        max_steps: int = 300,
-        overrides: dict[str, Any] | None = None,
-    ) -> VaspNebMaker:
+    def _neb_maker(self, neb: NebRequest, overrides: dict[str, Any]) -> VaspNebMaker:
         """Return :class:`VaspNebMaker` with this engine's INCAR, commands and walltime.
 
         ``overrides`` are INCAR keys (applied over the engine's ``incar``).
         """
         return VaspNebMaker(
-            incar={**self.incar, **(overrides or {})},
+            incar={**self.incar, **overrides},
             write_input_set_kwargs=dict(self.write_input_set_kwargs),
             run_vasp_kwargs=self._run_vasp_kwargs("neb"),
-            climb=climb,
-            spring_constant_eV_A2=spring_constant_eV_A2,
-            fmax_eV_A=fmax_eV_A,
-            max_steps=max_steps,
+            **dataclasses.asdict(neb),
         )
 
-    def locpot_relax_maker(
-        self,
-        *,
-        fmax_eV_A: float = 0.05,
-        max_steps: int = 300,
-        overrides: dict[str, Any] | None = None,
-    ) -> Maker:
+    def _locpot_relax_maker(self, relax: RelaxRequest, overrides: dict[str, Any]) -> Maker:
         """Return the fixed-cell RelaxMaker with LVHAR and NELECT from ``Structure.charge``.
 
         Adds :data:`~ionflow.engines.vasp.inputs.LOCPOT_INCAR` over ``overrides`` and sets
         the input set's ``use_structure_charge``.
         """
-        maker = self.relax_maker(
-            fmax_eV_A=fmax_eV_A,
-            max_steps=max_steps,
-            relax_cell=False,
-            overrides={**(overrides or {}), **LOCPOT_INCAR},
-        )
+        maker = self._relax_maker(relax, {**overrides, **LOCPOT_INCAR})
         generator = dataclasses.replace(maker.input_set_generator, use_structure_charge=True)
         return dataclasses.replace(maker, input_set_generator=generator)
 
