@@ -136,25 +136,14 @@ def test_vasp_segments_sized_from_measured_time_continue_exactly(tmp_path, monke
     before the queue job's end, run one step per queue job, continuing from the CONTCAR
     of the previous attempt. The frames are the reference run's, none twice."""
     from pymatgen.io.vasp import Vasprun
+    from tests.engines.test_vasp_md import _maker as vasp_md_maker
 
-    from ionflow.engines.vasp import VaspEngine
     from ionflow.testing.vasp import VaspMDReplay
 
     run = shared_dir / "data/aimd/pmg_vasprun_md_si/vasprun.md.xml.gz"
     replay = VaspMDReplay(run)
     monkeypatch.setattr("ionflow.engines.vasp.segment.run_vasp", replay)
-    maker = MultiTemperatureMDMaker(
-        engine=VaspEngine(write_input_set_kwargs={"potcar_spec": True}, vasp_cmd="vasp_std"),
-        temperatures_K=[2000.0],
-        time_step_fs=3.0,
-        equilibration_steps=0,
-        production_steps=10,
-        traj_interval=1,
-        segment_steps=4,
-        seed=None,
-        overrides={"SMASS": 1.0, "ISIF": 2},
-        checkpoint_dir=str(tmp_path / "ckpt"),
-    )
+    maker = vasp_md_maker(tmp_path)  # the Si reference run's settings, 4-step segments
     monkeypatch.setenv(END_EPOCH_ENV, str(time.time() + 10))
     monkeypatch.setenv("IONFLOW_WALLTIME_MARGIN_S", "100")
     reset_settings()
