@@ -49,17 +49,18 @@ def test_kinds_resources_and_walltime_continuation(slurm, tmp_path):
         resources={"md": {"ntasks": 2, "walltime": "1"}, "analysis": {"ntasks": 1}},
     )
     cfg = load_cluster_config(cluster)
-    # 200 steps at >= 0.2 s each: longer than the 35 s a 1-minute job leaves before its
-    # 25 s margin, so the segment is cut and continues in a new queue job; every attempt
-    # runs at least one stored frame (100 steps), so exactly 2 queue jobs run it
-    engine = LennardJonesEngine(calculator_kwargs={**LJ_DEFAULTS, "delay_s": 0.2})
+    # 120 steps at >= 0.3 s each (36 s) from a job whose deadline is its start + 35 s
+    # (1-minute limit, 25 s margin): a stored frame (every 10 steps) always falls after
+    # the deadline, so the segment is cut and continues in new queue jobs (2 on an idle
+    # machine, more while Python starts slowly)
+    engine = LennardJonesEngine(calculator_kwargs={**LJ_DEFAULTS, "delay_s": 0.3})
     md = MultiTemperatureMDMaker(
         engine=engine,
         temperatures_K=[800.0],
         time_step_fs=1.0,
         equilibration_steps=0,
-        production_steps=200,
-        traj_interval=100,
+        production_steps=120,
+        traj_interval=10,
         checkpoint_dir=str(settings.work_dir / "ckpt"),
         checkpoint_every=1,
     ).make(li3ocl_vacancy_cell())
@@ -78,7 +79,7 @@ def test_kinds_resources_and_walltime_continuation(slurm, tmp_path):
     for rec in records:
         by_kind.setdefault(rec["kind"], []).append(rec["queue_job_id"])
     assert set(by_kind) == {"md", "analysis"}
-    assert len(by_kind["md"]) == 2  # the segment did not fit one queue job
+    assert len(by_kind["md"]) >= 2  # the segment did not fit one queue job
     for kind, tasks in (("md", 2), ("analysis", 1)):
         for job_id in by_kind[kind]:
             assert _num_tasks(job_id) == (tasks, f"ionflow-kinds-{kind}")
@@ -93,16 +94,16 @@ def test_kinds_resources_and_walltime_continuation(slurm, tmp_path):
         store.close()
     continued = [d for d in docs if d["output"]["kind"] == "md_segment_continued"]
     finished = [d for d in docs if d["output"]["kind"] == "md_segment"]
-    assert len(continued) == 1
+    assert len(continued) >= 1  # each stop handed the segment to a new job
     assert len(finished) == 1
     out = finished[0]["output"]
     assert out["attempts"] == len(continued) + 1
-    assert (out["first_stored_step"], out["last_step"], out["n_frames"]) == (0, 200, 3)
+    assert (out["first_stored_step"], out["last_step"], out["n_frames"]) == (0, 120, 13)
     props = final.trajectory.frame_properties if hasattr(final, "trajectory") else None
     props = props or final["trajectory"]["frame_properties"]
     steps = [p["step"] for p in props]
-    np.testing.assert_array_equal(steps, [0, 100, 200])  # none lost, none twice
-    assert all(c["output"]["stopped_at_step"] % 100 == 0 for c in continued)
+    np.testing.assert_array_equal(steps, np.arange(0, 121, 10))  # none lost, none twice
+    assert all(c["output"]["stopped_at_step"] % 10 == 0 for c in continued)
 
 
 def test_fizzled_relax_reruns_from_contcar_with_custodian_fix(slurm, tmp_path, capsys, shared_dir):
