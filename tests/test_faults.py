@@ -23,6 +23,8 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from monty.serialization import dumpfn
+from pymatgen.entries.computed_entries import ComputedEntry
 
 from ionflow.cli.main import main
 from ionflow.config.bounds import MAX_TEMPERATURE_K, check_md_memory, md_memory_bytes
@@ -430,6 +432,59 @@ def test_crashed_md_job_fails_the_run_and_query_says_so(tmp_path, capsys, work, 
         status, out, _ = cli(capsys, "query", "--json", "--state", state, "-w", work)
         assert status == 0
         assert len(json.loads(out)) == n_rows
+
+
+def _stored_uuids(work: Path) -> set[str]:
+    """The uuids of every document of the work dir's store (the kept one included)."""
+    store = open_job_store(get_settings(work_dir=work))
+    try:
+        return {doc["uuid"] for doc in store.docs_store.query({}, properties=["uuid"])}
+    finally:
+        store.close()
+
+
+def test_failed_neb_job_fails_neb_run(tmp_path, capsys, work, monkeypatch):
+    """``ionflow neb run``: a band that raises ends in exit 1 with the first error."""
+    monkeypatch.setattr("ionflow.engines.get_engine", lambda name, **kw: LennardJonesEngine())
+    monkeypatch.setattr(
+        "ionflow.engines.mlip.neb.MlipNebMaker.run", _OutOfMemoryRunner.run, raising=True
+    )
+    neb = "{cutoff_A: 4.0, max_hops: 1, n_images: 1, max_steps: 5, relax_endpoints: false}"
+    text = (
+        "name: nebfault\nstructure: {builtin: Li3OCl}\nengine: mlip\n"
+        f"supercell: {{matrix: [2, 2, 2]}}\ndefects: [{{type: vacancy, species: [Li]}}]\n"
+        f"neb: {neb}\n"
+    )
+    status, out, err = cli(capsys, "neb", "run", study_file(tmp_path, text), "-w", work)
+    assert status == 1
+    first = [line for line in err.splitlines() if line.startswith("study nebfault run ")][-1]
+    assert "PARTIAL, 1 job(s) failed; first: mlip neb nebfault V_Li hop 1: " in first
+    assert "MemoryError: Unable to allocate 7.28 TiB" in first
+    assert "V_Li hop 1: FAILED (no band" in out  # the summary is printed first
+    assert "keep-me" in _stored_uuids(work)
+
+
+def test_failed_defect_job_fails_defects_energies(tmp_path, capsys, work, monkeypatch):
+    """``ionflow defects energies``: a relaxation that raises ends in exit 1."""
+    monkeypatch.setattr("ionflow.engines.get_engine", lambda name, **kw: LennardJonesEngine())
+    monkeypatch.setattr("atomate2.ase.jobs.AseRelaxMaker.run_ase", _OutOfMemoryRunner.run)
+    entries = tmp_path / "entries.json"
+    toy = {"Li": -1.9, "Cl2": -3.6, "O2": -9.8, "Li2O": -14.8, "LiCl": -7.9, "Li3OCl": -22.8}
+    dumpfn([ComputedEntry(f, e) for f, e in toy.items()], entries)
+    text = (
+        "name: deffault\nstructure: {builtin: Li3OCl}\nengine: mlip\n"
+        "supercell: {matrix: [2, 2, 2]}\ndefects: [{type: vacancy, species: [Li]}]\n"
+        "relax: {fmax_eV_A: 0.2, max_steps: 30}\n"
+        "formation: {entries: entries.json, condition: Li-rich}\n"
+    )
+    args = ("defects", "energies", study_file(tmp_path, text), "-w", work)
+    status, out, err = cli(capsys, *args)
+    assert status == 1
+    first = [line for line in err.splitlines() if line.startswith("study deffault run ")][-1]
+    assert "job(s) failed; first: " in first
+    assert "MemoryError: Unable to allocate 7.28 TiB" in first
+    assert out == ""  # no table: the run produced no formation energies
+    assert "keep-me" in _stored_uuids(work)
 
 
 _SLOW_RUN = """

@@ -39,6 +39,10 @@ class StoreError(IonflowError):
     """The result store cannot be opened, read or written."""
 
 
+class StoreMissingError(StoreError):
+    """A read command asked for an on-disk store that does not exist (nothing was created)."""
+
+
 class EngineError(IonflowError):
     """A calculation engine is missing or failed in a way ionflow cannot correct."""
 

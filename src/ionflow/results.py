@@ -381,27 +381,43 @@ def list_jobs(
     for d in store.query(criteria, properties=props):
         if d["uuid"] not in newest or d.get("index", 1) > newest[d["uuid"]].get("index", 1):
             newest[d["uuid"]] = d
-    rows = []
-    for d in newest.values():
-        meta = d.get("metadata", {}).get("ionflow", {})
-        rows.append(
-            {
-                "study": meta.get("study"),
-                "run_id": meta.get("run_id"),
-                "job": d.get("name"),
-                "uuid": d.get("uuid"),
-                "index": d.get("index", 1),
-                "host_formula": meta.get("host_formula"),
-                "engine": meta.get("engine"),
-                "defects": meta.get("defect_labels", []),
-                "temperature_K": _job_temperature(d.get("name"), d.get("output")),
-                "state": "COMPLETED",
-                "fw_id": None,
-                "completed_at": str(d.get("completed_at")),
-            }
+    rows = [
+        _job_row(
+            d.get("metadata", {}).get("ionflow", {}),
+            d.get("name"),
+            d.get("uuid"),
+            index=d.get("index", 1),
+            temperature_K=_job_temperature(d.get("name"), d.get("output")),
+            state="COMPLETED",
+            completed_at=str(d.get("completed_at")),
         )
+        for d in newest.values()
+    ]
     rows = [r for r in rows if filters.matches(r)]
     return sorted(rows, key=lambda r: (r["run_id"] or "", r["completed_at"]))
+
+
+def _job_row(tag: dict[str, Any], name: str | None, uuid: str | None, **fields: Any) -> dict:
+    """Return one job row: the study tag's keys, the job's name and uuid, then ``fields``.
+
+    ``tag`` is the job's ``metadata.ionflow`` or a Firework's study tag (``study``,
+    ``run_id``, ``host_formula``, ``engine``, ``defect_labels``).
+    """
+    row = {
+        "study": tag.get("study"),
+        "run_id": tag.get("run_id"),
+        "job": name,
+        "uuid": uuid,
+        "index": None,
+        "host_formula": tag.get("host_formula"),
+        "engine": tag.get("engine"),
+        "defects": tag.get("defect_labels", []),
+        "temperature_K": None,
+        "state": None,
+        "fw_id": None,
+        "completed_at": None,
+    }
+    return row | fields
 
 
 def merge_launchpad_jobs(
@@ -429,19 +445,13 @@ def merge_launchpad_jobs(
     for fw in fireworks:
         row = by_uuid.get(fw["uuid"])
         if row is None:
-            row = {
-                "study": fw.get("study"),
-                "run_id": fw.get("run_id"),
-                "job": fw.get("name"),
-                "uuid": fw["uuid"],
-                "index": None,
-                "host_formula": fw.get("host_formula"),
-                "engine": fw.get("engine"),
-                "defects": fw.get("defect_labels", []),
-                "temperature_K": _job_temperature(fw.get("name"), None),
-                "state": fw["state"],
-                "completed_at": None,
-            }
+            row = _job_row(
+                fw,
+                fw.get("name"),
+                fw["uuid"],
+                temperature_K=_job_temperature(fw.get("name"), None),
+                state=fw["state"],
+            )
             by_uuid[fw["uuid"]] = row
         elif fw["state"] != "COMPLETED":
             row["state"] = f"COMPLETED (Firework {fw['state']})"

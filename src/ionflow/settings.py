@@ -12,6 +12,7 @@ Settings are read lazily through :func:`get_settings`, never bound at import tim
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,16 +30,54 @@ from ionflow.errors import ConfigError
 from ionflow.safe_yaml import load_yaml_file
 
 __all__ = [
+    "CP2K_DEFAULT_BASIS_DIR",
+    "END_EPOCH_ENV",
+    "WALLTIME_ENV",
     "Cp2kSettings",
     "IonflowSettings",
     "MlipSettings",
     "VaspSettings",
     "engine_sections",
     "get_settings",
+    "job_walltime",
     "reset_settings",
 ]
 
 DEFAULT_CONFIG_FILE = Path("~/.ionflow.yaml").expanduser()
+#: environment of a queue job (exported by ionflow's queue script): walltime (s) and the
+#: Unix time at which the queue will stop the job
+WALLTIME_ENV = "IONFLOW_JOB_WALLTIME_S"
+END_EPOCH_ENV = "IONFLOW_JOB_END_EPOCH"
+#: CP2K's own basis/potential folder when neither the settings nor CP2K_DATA_DIR name one
+CP2K_DEFAULT_BASIS_DIR = Path("/usr/share/cp2k")
+
+
+def _env_number(environ: Any, *keys: str) -> float | None:
+    for key in keys:
+        value = str(environ.get(key) or "").strip()
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        if number > 0:
+            return number
+    return None
+
+
+def job_walltime(
+    environ: Any = None, now: float | None = None
+) -> tuple[float | None, float | None]:
+    """Return (walltime s, remaining s) of the queue job this process runs in.
+
+    Read from ``IONFLOW_JOB_WALLTIME_S``/``IONFLOW_JOB_END_EPOCH`` (ionflow's queue
+    script), Slurm's ``SLURM_JOB_END_TIME`` (Slurm >= 23.02) or PBS's ``PBS_WALLTIME``
+    (total only). (None, None) outside a queue job.
+    """
+    env = os.environ if environ is None else environ
+    total = _env_number(env, WALLTIME_ENV, "PBS_WALLTIME")
+    end = _env_number(env, END_EPOCH_ENV, "SLURM_JOB_END_TIME")
+    remaining = None if end is None else end - (time.time() if now is None else now)
+    return total, remaining
 
 
 class _Section(BaseModel):
@@ -64,6 +103,7 @@ class VaspSettings(_EngineSection):
 
     cmd: str = Field("vasp_std", description="Command that runs VASP (may include mpirun/srun).")
     gamma_cmd: str = Field("vasp_gam", description="Command for Gamma-only VASP.")
+    ncl_cmd: str = Field("vasp_ncl", description="Command for non-collinear VASP.")
     handle_unsuccessful: Literal["error", "fizzle", "continue"] = Field(
         "error", description="What to do with a finished but unconverged run."
     )
@@ -79,6 +119,19 @@ class Cp2kSettings(_EngineSection):
     data_dir: Path | None = Field(
         None, description="pymatgen CP2K YAML data dir (PMG_CP2K_DATA_DIR)."
     )
+    basis_dir: Path | None = Field(
+        None,
+        description="CP2K's own basis/potential folder (BASIS_MOLOPT, GTH_POTENTIALS); "
+        "default $CP2K_DATA_DIR, else /usr/share/cp2k.",
+    )
+
+    def resolved_basis_dir(self) -> Path:
+        """Return CP2K's basis/potential folder: this setting, $CP2K_DATA_DIR, the default."""
+        if self.basis_dir is not None:
+            return Path(self.basis_dir).expanduser()
+        env = os.environ.get("CP2K_DATA_DIR")
+        return Path(env).expanduser() if env else CP2K_DEFAULT_BASIS_DIR
+
     functional: str = Field(
         "PBE", description="Default XC functional (PMG_DEFAULT_CP2K_FUNCTIONAL)."
     )
@@ -120,6 +173,12 @@ class IonflowSettings(BaseSettings):
     vasp: VaspSettings = Field(default_factory=VaspSettings)
     cp2k: Cp2kSettings = Field(default_factory=Cp2kSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
+    walltime_margin_s: float = Field(
+        120.0,
+        ge=0,
+        description="Seconds an MD segment leaves free before its queue job's end (to store "
+        "its output); the rest of the segment continues in a new queue job.",
+    )
 
     @field_validator("engine")
     @classmethod

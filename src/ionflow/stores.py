@@ -29,7 +29,7 @@ from pydantic import Field
 
 from ionflow.config.base import ConfigModel, load_yaml_model
 from ionflow.config.mongo import MongoConnection
-from ionflow.errors import ConfigError, IonflowError, StoreError
+from ionflow.errors import ConfigError, IonflowError, StoreError, StoreMissingError
 from ionflow.secrets import mask, resolve_secret
 from ionflow.settings import get_settings
 
@@ -303,7 +303,7 @@ def open_job_store(
                     if not Path(where_dir).exists()
                     else f"{where_dir} holds no result store ({folder} does not exist)"
                 )
-                raise StoreError(
+                raise StoreMissingError(
                     f"{reason}; nothing was created — check -w / $IONFLOW_WORK_DIR (a study "
                     "run with `ionflow run` creates it)"
                 )

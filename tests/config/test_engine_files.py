@@ -120,11 +120,11 @@ def test_study_engine_file_reaches_the_built_flow(tmp_path):
     flow, meta = built.flow, built.meta
     jobs = {job.name: job for job, _ in flow.iterflow()}
     relax = jobs["relax cell"].function.__self__
-    assert relax.run_vasp_kwargs == {
-        "vasp_cmd": "srun -n 4 vasp_std",
-        "vasp_gamma_cmd": "srun -n 4 vasp_gam",
-        "wall_time": 7200,
-    }
+    kwargs = dict(relax.run_vasp_kwargs)
+    handlers = kwargs.pop("handlers")
+    assert kwargs == {"vasp_cmd": "srun -n 4 vasp_std", "vasp_gamma_cmd": "srun -n 4 vasp_gam"}
+    assert type(handlers[-1]).__name__ == "WalltimeHandler"  # the engine file's walltime
+    assert handlers[-1].wall_time == 7200
     relax_incar = relax.input_set_generator.user_incar_settings
     assert relax_incar["ENCUT"] == 450
     # the study's merged engine_overrides reach the cell relaxation as they reach the MD

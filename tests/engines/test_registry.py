@@ -114,17 +114,20 @@ def test_vasp_handlers_of_relax_md_and_neb_come_from_one_place():
     from ionflow.hpc.custodian_run import engine_handlers
 
     engine = registry.get_engine("vasp", wall_time_s=3600)
-    # relax/static/neb use custodian's default set: atomate2's default, plus the walltime
+    # relax/static/neb use custodian's default set (atomate2's default) plus a walltime
+    # handler: the configured walltime, else the queue job's, read on the node
     for kind in ("relax", "static", "neb"):
-        assert _types(engine.custodian_handlers(kind)) == _types(DEFAULT_HANDLERS)
+        assert _types(engine.custodian_handlers(kind))[:-1] == _types(DEFAULT_HANDLERS)
+        assert _types(engine.custodian_handlers(kind))[-1] is custodian.JobWalltimeHandler
         assert _types(engine.custodian_handlers(kind, 3600)) == _types(
             custodian.handlers(kind, 3600)
         )
     relax = engine.relax_maker()
-    assert relax.run_vasp_kwargs["wall_time"] == 3600  # atomate2 appends WalltimeHandler
-    assert "handlers" not in relax.run_vasp_kwargs
+    assert _types(relax.run_vasp_kwargs["handlers"]) == _types(custodian.handlers("relax", 3600))
+    assert type(relax.run_vasp_kwargs["handlers"][-1]).__name__ == "WalltimeHandler"
+    assert relax.run_vasp_kwargs["handlers"][-1].wall_time == 3600
     band = engine.neb_maker()
-    assert band.run_vasp_kwargs["wall_time"] == 3600
+    assert band.run_vasp_kwargs["handlers"][-1].wall_time == 3600
     # md passes its own list
     md = engine.md_maker(temperature_K=600, n_steps=10, time_step_fs=1.0)
     assert _types(md.run_vasp_kwargs["handlers"]) == _types(custodian.handlers("md", 3600))

@@ -91,6 +91,18 @@ def test_unconverged_and_failed_bands_are_never_barriers(argon, tmp_path, monkey
 
     monkeypatch.setattr(MlipNebMaker, "run", crash_second)
     flow = maker.make(cell, host, label="V_Ar")
+    # both hops start from the same vacancy cell: one relaxation of it, one per final
+    relax_names = [job.name for job, _ in flow.iterflow() if job.name.startswith("relax")]
+    assert relax_names == [
+        "relax V_Ar V_Ar hop 1 initial",
+        "relax V_Ar V_Ar hop 1 final",
+        "relax V_Ar V_Ar hop 2 final",
+    ]
+    jobs = {job.name: job for job, _ in flow.iterflow()}
+    shared = jobs["relax V_Ar V_Ar hop 1 initial"].uuid
+    for n in (1, 2):
+        start = jobs[f"prepare neb path V_Ar V_Ar hop {n}"].function_args[0]
+        assert start.uuid == shared
     store = memory_job_store()
     responses = run_locally(flow, store=store, create_folders=True, root_dir=tmp_path)
     doc = responses[flow.output.uuid][1].output

@@ -57,17 +57,25 @@ def slurm() -> None:
 
 
 def write_cluster(
-    tmp_path: Path, name: str = "testlocal", walltime: str = "00:10:00", **queue: object
+    tmp_path: Path,
+    name: str = "testlocal",
+    walltime: str = "00:10:00",
+    fworker: dict | None = None,
+    resources: dict | None = None,
+    **queue: object,
 ) -> Path:
-    """Write a local cluster file (mongomock launchpad in the work dir, Slurm queue)."""
-    cfg = {
+    """Write a local cluster file (mongomock launchpad in the work dir, Slurm queue).
+
+    ``fworker`` keys go over the test FireWorker's; ``resources`` sizes job kinds.
+    """
+    cfg: dict = {
         "name": name,
         "launchpad": {
             "type": "mongomock_file",
             "path": "{work_dir}/launchpad/launchpad.json",
             "lock_timeout_s": 120,
         },
-        "fworker": {"name": "pytest", "env": {"OMP_NUM_THREADS": "1"}},
+        "fworker": {"name": "pytest", "env": {"OMP_NUM_THREADS": "1"}, **(fworker or {})},
         "queue": {
             "type": "slurm",
             "partition": "debug",
@@ -80,9 +88,22 @@ def write_cluster(
             **queue,
         },
     }
+    if resources:
+        cfg["resources"] = resources
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(cfg))
     return path
+
+
+def run_cli(capsys, *args: str) -> str:
+    """Run ``ionflow ARGS`` in-process; assert exit 0 and return its stdout."""
+    from ionflow.cli.main import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    return out.out
 
 
 def wait_for_jobs(job_ids: list[str], timeout_s: float) -> dict[str, str]:

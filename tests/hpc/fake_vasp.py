@@ -8,6 +8,11 @@ atomate2 NEB set, which passes all of custodian's default VASP handlers):
   (``NELMIN = 8``), then succeeds — a custodian-correctable failure.
 - ``zbrent_always``: always fails with ZBRENT — custodian runs out of fixes.
 - ``ok``: succeeds at once.
+- ``zbrent_crash_then_ok``: counts its calls in ``$FAKE_VASP_STATE`` (any folder): call 1
+  fails with ZBRENT, call 2 crashes (exit 1), later calls succeed when the INCAR carries
+  ``NELMIN = 8`` and fail with ZBRENT otherwise. Every failing call writes a CONTCAR with
+  the first atom moved by 0.01 (fractional x) from the POSCAR, like an ionic step, so a
+  rerun that starts from the last CONTCAR can be told from one that starts over.
 """
 
 import gzip
@@ -51,10 +56,36 @@ def _fail_zbrent() -> None:
     sys.stdout.write(ZBRENT_LOG.read_text())
 
 
+def _step_contcar() -> None:
+    lines = Path("POSCAR").read_text().splitlines()
+    start = 9 if lines[7].strip()[:1].lower() == "s" else 8  # after Selective dynamics
+    x, rest = lines[start].split(None, 1)
+    lines[start] = f"  {float(x) + 0.01:.10f} {rest}"
+    Path("CONTCAR").write_text("\n".join(lines) + "\n")
+
+
+def _call_number() -> int:
+    state = Path(os.environ["FAKE_VASP_STATE"])
+    n = int(state.read_text()) + 1 if state.exists() else 1
+    state.write_text(str(n))
+    return n
+
+
 def main() -> int:
     mode = sys.argv[1] if len(sys.argv) > 1 else "ok"
     with open("fake_vasp_calls.log", "a") as log:
         log.write(f"{mode} NELMIN={_incar().get('NELMIN')}\n")
+    if mode == "zbrent_crash_then_ok":
+        call = _call_number()
+        if call >= 3 and _incar().get("NELMIN") == "8":
+            _succeed()
+            return 0
+        _step_contcar()
+        if call == 2:
+            print("forrtl: severe (174): SIGSEGV, segmentation fault occurred")
+            return 1
+        sys.stdout.write(ZBRENT_LOG.read_text())
+        return 0
     if mode == "ok" or (mode == "zbrent_once" and _incar().get("NELMIN") == "8"):
         _succeed()
     else:

@@ -183,3 +183,37 @@ def test_cli_reports_a_corrupt_launchpad_in_one_line(tmp_path, capsys):
         assert err.startswith(f"error: launchpad file {path} cannot be read"), err
         assert "\n" not in err
     assert path.read_bytes() == before
+
+
+def test_query_jobs_lists_submitted_work_before_any_result_is_stored(tmp_path, capsys):
+    """After `submit`, before any job finished, there is no result store yet: `query jobs
+    --cluster` lists the launchpad's Fireworks and creates no store."""
+    import json
+
+    from tests.hpc.conftest import write_cluster
+
+    from ionflow.cli.main import main
+    from ionflow.hpc.config import load_cluster_config
+    from ionflow.settings import get_settings
+
+    cluster = write_cluster(tmp_path)
+    work_dir = get_settings().work_dir
+    study = tmp_path / "study.yaml"
+    study.write_text(
+        "name: pending\nstructure: {builtin: Li3OCl}\nsupercell: {matrix: [2, 2, 2]}\n"
+        "defects:\n  - {type: vacancy, species: [Li]}\n"
+        "md: {temperatures_K: [1200], production_steps: 20}\n"
+    )
+    assert main(["submit", str(study), "--cluster", str(cluster)]) == 0
+    with launchpad_session(load_cluster_config(cluster).launchpad, work_dir) as lp:
+        n_fireworks = lp.fireworks.count_documents({})
+    assert n_fireworks > 1
+    assert not (work_dir / "store").exists()
+    before = sorted(p.relative_to(work_dir) for p in work_dir.rglob("*"))
+    capsys.readouterr()
+    assert main(["query", "jobs", "--cluster", str(cluster), "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == n_fireworks
+    assert {r["study"] for r in rows} == {"pending"}
+    assert {r["state"] for r in rows} <= {"READY", "WAITING"}
+    assert sorted(p.relative_to(work_dir) for p in work_dir.rglob("*")) == before

@@ -7,9 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.hpc.conftest import job_output, wait_for_jobs, write_cluster
-
-from ionflow.cli.main import main
+from tests.hpc.conftest import job_output, run_cli, wait_for_jobs, write_cluster
 
 pytestmark = [pytest.mark.hpc, pytest.mark.mlff]
 
@@ -39,14 +37,6 @@ quick:
 """
 
 
-def _cli(capsys, *args: str) -> str:
-    capsys.readouterr()
-    code = main(list(args))
-    out = capsys.readouterr()
-    assert code == 0, out.err
-    return out.out
-
-
 def test_study_through_slurm(slurm, tmp_path, capsys):
     from ionflow.hpc.config import load_cluster_config
     from ionflow.hpc.launchpad import launchpad_session
@@ -61,7 +51,7 @@ def test_study_through_slurm(slurm, tmp_path, capsys):
     lp_file = settings.work_dir / "launchpad" / "launchpad.json"
 
     submit = ["submit", str(study), "--cluster", str(cluster), "--quick", "--json"]
-    dry = json.loads(_cli(capsys, *submit, "--dry-run"))
+    dry = json.loads(run_cli(capsys, *submit, "--dry-run"))
     assert dry["workflow_id"] is None
     assert not lp_file.exists()
     names = [j["name"] for j in dry["jobs"]]
@@ -71,7 +61,7 @@ def test_study_through_slurm(slurm, tmp_path, capsys):
     assert "#SBATCH --partition=debug" in dry["queue_script"]
     assert "-m ionflow.hpc.rocket --cluster" in dry["queue_script"]
 
-    sub = json.loads(_cli(capsys, *submit))
+    sub = json.loads(run_cli(capsys, *submit))
     assert sub["workflow_id"] == 1
     n_jobs = len(dry["jobs"])
     assert len(sub["fw_ids"]) == n_jobs
@@ -81,7 +71,7 @@ def test_study_through_slurm(slurm, tmp_path, capsys):
     )  # fmt: skip
     assert (meta["quick"], meta["engine"], meta["systems"]) == (True, "mlip", ["hot", "stability"])
 
-    out = _cli(capsys, "launch", "--cluster", str(cluster), "--fws-per-job", "0")
+    out = run_cli(capsys, "launch", "--cluster", str(cluster), "--fws-per-job", "0")
     job_id = out.split()[2].rstrip(":")
     launch_dir = settings.work_dir / "queue"
     states = wait_for_jobs([job_id], timeout_s=400)
@@ -105,13 +95,13 @@ def test_study_through_slurm(slurm, tmp_path, capsys):
     assert sorted(d["name"] for d in docs) == sorted(fw_states)  # one output per job
     assert len({d["uuid"] for d in docs}) == len(docs)
 
-    studies = json.loads(_cli(capsys, "query", "--json"))  # transport summaries
+    studies = json.loads(run_cli(capsys, "query", "--json"))  # transport summaries
     assert [(s["study"], s["run_id"]) for s in studies] == [("tiny_slurm-hot", meta["run_id"])]
-    jobs = json.loads(_cli(capsys, "query", "jobs", "--cluster", str(cluster), "--json"))
+    jobs = json.loads(run_cli(capsys, "query", "jobs", "--cluster", str(cluster), "--json"))
     assert {j["state"] for j in jobs} == {"COMPLETED"}
     assert len(jobs) == n_jobs
     assert {j["temperature_K"] for j in jobs if j["job"].startswith("md")} == {1000.0, 1500.0}
-    report = _cli(capsys, "report", "tiny_slurm")
+    report = run_cli(capsys, "report", "tiny_slurm")
     assert report.startswith("report: ")
     text = Path(report.split(maxsplit=1)[1].strip()).read_text()
     assert "tiny_slurm" in text

@@ -16,19 +16,9 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from tests.hpc.conftest import job_output, wait_for_jobs, write_cluster
-
-from ionflow.cli.main import main
+from tests.hpc.conftest import job_output, run_cli, wait_for_jobs, write_cluster
 
 pytestmark = pytest.mark.hpc
-
-
-def _cli(capsys, *args: str) -> str:
-    capsys.readouterr()
-    code = main(list(args))
-    out = capsys.readouterr()
-    assert code == 0, out.err
-    return out.out
 
 
 def _outputs(settings, uuids):
@@ -117,7 +107,7 @@ def test_time_limit_kill_is_detected_rerun_and_completed(slurm, tmp_path, capsys
     assert 0 < killed_at < 100
     assert "DUE TO TIME LIMIT" in job_output(first.launch_dirs[0])
 
-    listing = json.loads(_cli(capsys, "rerun", "--cluster", str(cluster), "--dry-run", "--json"))
+    listing = json.loads(run_cli(capsys, "rerun", "--cluster", str(cluster), "--dry-run", "--json"))
     ((error_type, runs),) = listing["groups"].items()
     assert error_type == "lost: queue TIMEOUT"
     assert [(r["fw_id"], r["state"], r["queue_job_id"]) for r in runs] == [
@@ -128,7 +118,7 @@ def test_time_limit_kill_is_detected_rerun_and_completed(slurm, tmp_path, capsys
             lp.fireworks.find_one({"fw_id": fw_id})["state"] == "RUNNING"
         )  # dry run changed nothing
 
-    _cli(capsys, "rerun", "--cluster", str(cluster), "--state", "lost")
+    run_cli(capsys, "rerun", "--cluster", str(cluster), "--state", "lost")
     second = launch_jobs(cfg, settings)
     states = wait_for_jobs(second.job_ids, timeout_s=240)
     assert states[second.job_ids[0]] == "COMPLETED", job_output(second.launch_dirs[0])
@@ -147,7 +137,7 @@ def test_time_limit_kill_is_detected_rerun_and_completed(slurm, tmp_path, capsys
     assert Path(launches[1]["launch_dir"]).is_dir()  # the killed attempt's folder is kept
     assert launches[2]["launch_dir"] != launches[1]["launch_dir"]
     assert (
-        json.loads(_cli(capsys, "rerun", "--cluster", str(cluster), "--dry-run", "--json"))[
+        json.loads(run_cli(capsys, "rerun", "--cluster", str(cluster), "--dry-run", "--json"))[
             "groups"
         ]
         == {}

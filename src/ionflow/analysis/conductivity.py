@@ -20,7 +20,6 @@ __all__ = [
     "checked_haven_ratio",
     "conductivity_from_diffusivity",
     "default_charge",
-    "diffusivity_from_conductivity",
     "upper_bound",
 ]
 
@@ -101,35 +100,6 @@ def conductivity_from_diffusivity(
     if not (math.isfinite(temperature_K) and temperature_K > 0):
         raise InputError(f"temperature must be > 0 K, got {temperature_K}")
     return NE_FACTOR_MS_CM * number_density_A3 * charge**2 * diffusivity_cm2_s / temperature_K
-
-
-def diffusivity_from_conductivity(
-    conductivity_mS_cm: float,
-    number_density_A3: float,
-    temperature_K: float,
-    charge: float = 1.0,
-) -> float:
-    """Inverse of :func:`conductivity_from_diffusivity` (cm^2/s).
-
-    Parameters
-    ----------
-    conductivity_mS_cm
-        Conductivity (mS/cm).
-    number_density_A3
-        Number density of the mobile ion (1/Å^3).
-    temperature_K
-        Temperature (K).
-    charge
-        Ion charge z (units of e).
-
-    Returns
-    -------
-    float
-        Diffusivity (cm^2/s).
-    """
-    return conductivity_mS_cm / conductivity_from_diffusivity(
-        1.0, number_density_A3, temperature_K, charge
-    )
 
 
 #: A Haven ratio outside this range is not physical for a solid Li conductor.

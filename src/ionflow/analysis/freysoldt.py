@@ -137,17 +137,15 @@ def freysoldt_correction(
     # beyond the defect to the origin, which puts a defect lying exactly on a plane one
     # plane off; the shift makes that plane the origin (no other change)
     frac = np.asarray(defect_frac_coords, dtype=float) % 1.0
-    q_model = QModel()
-    electrostatic = float(
-        perform_es_corr(
-            lattice=lattice,
-            q=int(charge),
-            dielectric=tensor,
-            q_model=q_model,
-            energy_cutoff=energy_cutoff_eV,
-            mad_tol=MADELUNG_TOL,
-        )
-    )
+    # the model of the defect charge both terms use
+    model = {
+        "lattice": lattice,
+        "q": int(charge),
+        "dielectric": tensor,
+        "q_model": QModel(),
+        "mad_tol": MADELUNG_TOL,
+    }
+    electrostatic = float(perform_es_corr(energy_cutoff=energy_cutoff_eV, **model))
     per_axis = []
     for axis in range(3):
         n = len(defect[axis])
@@ -156,14 +154,10 @@ def freysoldt_correction(
             axis_grid=grid,
             pureavg=host[axis],
             defavg=defect[axis],
-            lattice=lattice,
-            q=int(charge),
             defect_frac_coords=frac,
             axis=axis,
-            dielectric=tensor,
-            q_model=q_model,
-            mad_tol=MADELUNG_TOL,
             widthsample=1.0,
+            **model,
         )
         per_axis.append(float(value))
     alignment = float(np.mean(per_axis)) * int(charge)

@@ -7,19 +7,24 @@ The ``--json`` output is a fixed interface (other tools read its keys): one
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from ionflow.errors import InputError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ionflow.analysis.trajectory import TrajectoryData
     from ionflow.schemas.transport import ArrheniusResult, DiffusionResult
 
-__all__ = ["analyze_run", "parse_runspec", "register"]
+__all__ = ["RunOptions", "analyze_run", "parse_runspec", "register"]
 
 METHODS = ("ionflow", "pymatgen")
 DRIFTS = ("framework", "all", "none")
@@ -63,32 +68,18 @@ def _load(
     return read_run(files, time_step_fs, step_skip, cell, stride=stride)
 
 
-def analyze_run(
-    files: list[Path],
-    specie: str,
-    temperature_K: float | None,
-    *,
-    time_step_fs: float | None = None,
-    step_skip: int | None = None,
-    stride: int = 1,
-    method: str = "ionflow",
-    min_time_ps: float | None = None,
-    max_time_ps: float | None = None,
-    drift: str = "framework",
-    cell: Path | None = None,
-    haven_ratio: float | None = None,
-) -> tuple[DiffusionResult, TrajectoryData]:
-    """Read one run (one or more consecutive files) and analyse it.
+@dataclass(frozen=True)
+class RunOptions:
+    """The options ``analyze diffusion`` and ``analyze arrhenius`` share (one place).
+
+    Each field is one command-line option (:data:`_RUN_OPTIONS`); :func:`_with_run_options`
+    adds them to a command and hands the command one ``opts``.
 
     Parameters
     ----------
-    files
-        Consecutive segments of one run.
     specie
         Mobile element.
-    temperature_K
-        MD temperature (K); None takes it from the files.
-    time_step_fs
+    time_step
         MD time step (fs), DiffusionAnalyzer's ``time_step``; None: from the files.
     step_skip
         MD steps between stored frames, DiffusionAnalyzer's ``step_skip``; None: from
@@ -97,12 +88,45 @@ def analyze_run(
         Analyse every N-th stored frame.
     method
         ``ionflow`` or ``pymatgen``.
-    min_time_ps, max_time_ps
-        Fit window (ionflow method only); None chooses automatically.
+    as_json, plot
+        Print the result as JSON; write PNG plots into this folder.
+    min_time, max_time
+        Fit window in ps (ionflow method only); None chooses automatically.
     drift
         Drift removal (ionflow method only).
     cell
         CP2K cell/input file.
+    """
+
+    specie: str = "Li"
+    time_step: float | None = None
+    step_skip: int | None = None
+    stride: int = 1
+    method: str = "ionflow"
+    as_json: bool = False
+    plot: Path | None = None
+    min_time: float | None = None
+    max_time: float | None = None
+    drift: str = "framework"
+    cell: Path | None = None
+
+
+def analyze_run(
+    files: list[Path],
+    temperature_K: float | None,
+    opts: RunOptions = RunOptions(),
+    haven_ratio: float | None = None,
+) -> tuple[DiffusionResult, TrajectoryData]:
+    """Read one run (one or more consecutive files) and analyse it.
+
+    Parameters
+    ----------
+    files
+        Consecutive segments of one run.
+    temperature_K
+        MD temperature (K); None takes it from the files.
+    opts
+        Specie, frame timing, method, fit window, drift and cell of the analysis.
     haven_ratio
         Divide the Nernst–Einstein conductivity by this (ionflow method only).
 
@@ -113,11 +137,12 @@ def analyze_run(
     """
     from ionflow.analysis.diffusion import TEMPERATURE_MISMATCH, analyze_diffusion
 
+    specie, method, stride = opts.specie, opts.method, opts.stride
     if method not in METHODS:
         raise InputError(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
-    if drift not in DRIFTS:
-        raise InputError(f"--drift must be one of {', '.join(DRIFTS)}, got {drift!r}")
-    traj = _load(files, time_step_fs, step_skip, cell, stride)
+    if opts.drift not in DRIFTS:
+        raise InputError(f"--drift must be one of {', '.join(DRIFTS)}, got {opts.drift!r}")
+    traj = _load(files, opts.time_step, opts.step_skip, opts.cell, stride)
     if temperature_K is None:
         if traj.temperature_K is None:
             raise InputError(
@@ -140,9 +165,9 @@ def analyze_run(
         traj,
         specie,
         temperature_K,
-        min_time_ps,
-        drift,  # type: ignore[arg-type]
-        max_time_ps=max_time_ps,
+        opts.min_time,
+        opts.drift,  # type: ignore[arg-type]
+        max_time_ps=opts.max_time,
         haven_ratio=haven_ratio,
     )
     return result.model_copy(update={"stride": stride}), traj
@@ -198,49 +223,95 @@ def _print_arrhenius(fit: ArrheniusResult) -> None:
         typer.echo(f"  warning: {w}")
 
 
+#: (name, type, typer option) of each :class:`RunOptions` field, in --help order.
+_RUN_OPTIONS = (
+    ("specie", str, typer.Option("Li", "--specie", "-s", help="Mobile element.")),
+    (
+        "time_step",
+        float | None,
+        typer.Option(
+            None,
+            "--time-step",
+            help="MD time step in fs (VASP POTIM), as DiffusionAnalyzer's time_step (default: "
+            "from the file, or an INCAR/vasprun.xml beside an XDATCAR).",
+        ),
+    ),
+    (
+        "step_skip",
+        int | None,
+        typer.Option(
+            None,
+            "--step-skip",
+            help="MD steps between stored frames (VASP NBLOCK), as DiffusionAnalyzer's "
+            "step_skip (default: from the file, or an INCAR/vasprun.xml beside an XDATCAR).",
+        ),
+    ),
+    ("stride", int, typer.Option(1, "--stride", help="Analyse every N-th stored frame.")),
+    (
+        "method",
+        str,
+        typer.Option(
+            "ionflow",
+            "--method",
+            help="ionflow (per-ion σ) or pymatgen (DiffusionAnalyzer numbers).",
+        ),
+    ),
+    ("as_json", bool, typer.Option(False, "--json", help="Print the result document as JSON.")),
+    ("plot", Path | None, typer.Option(None, "--plot", help="Write PNG plots into this folder.")),
+    (
+        "min_time",
+        float | None,
+        typer.Option(None, "--min-time", help="Start of the MSD fit window (ps)."),
+    ),
+    (
+        "max_time",
+        float | None,
+        typer.Option(None, "--max-time", help="End of the MSD fit window (ps)."),
+    ),
+    (
+        "drift",
+        str,
+        typer.Option("framework", "--drift", help="Drift removed: framework, all, none."),
+    ),
+    (
+        "cell",
+        Path | None,
+        typer.Option(None, "--cell", help="CP2K .cell or .inp file with the cell."),
+    ),
+)
+
+
+def _with_run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give a typer command the :class:`RunOptions` options; it receives them as ``opts``."""
+    signature = inspect.signature(command)
+    own = [p for name, p in signature.parameters.items() if name != "opts"]
+    shared = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option, annotation=kind)
+        for name, kind, option in _RUN_OPTIONS
+    ]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        opts = RunOptions(**{name: kwargs.pop(name) for name, _, _ in _RUN_OPTIONS})
+        command(opts=opts, **kwargs)
+
+    wrapper.__signature__ = signature.replace(parameters=own + shared)  # type: ignore[attr-defined]
+    annotations = {k: v for k, v in command.__annotations__.items() if k != "opts"}
+    wrapper.__annotations__ = annotations | {name: kind for name, kind, _ in _RUN_OPTIONS}
+    return wrapper
+
+
 def register(app: typer.Typer, analyze: typer.Typer) -> None:
     """Register ``ionflow analyze diffusion`` and ``ionflow analyze arrhenius``."""
-    specie_opt = typer.Option("Li", "--specie", "-s", help="Mobile element.")
-    time_step_opt = typer.Option(
-        None,
-        "--time-step",
-        help="MD time step in fs (VASP POTIM), as DiffusionAnalyzer's time_step (default: "
-        "from the file, or an INCAR/vasprun.xml beside an XDATCAR).",
-    )
-    skip_opt = typer.Option(
-        None,
-        "--step-skip",
-        help="MD steps between stored frames (VASP NBLOCK), as DiffusionAnalyzer's "
-        "step_skip (default: from the file, or an INCAR/vasprun.xml beside an XDATCAR).",
-    )
-    stride_opt = typer.Option(1, "--stride", help="Analyse every N-th stored frame.")
-    method_opt = typer.Option(
-        "ionflow", "--method", help="ionflow (per-ion σ) or pymatgen (DiffusionAnalyzer numbers)."
-    )
-    json_opt = typer.Option(False, "--json", help="Print the result document as JSON.")
-    plot_opt = typer.Option(None, "--plot", help="Write PNG plots into this folder.")
-    min_opt = typer.Option(None, "--min-time", help="Start of the MSD fit window (ps).")
-    max_opt = typer.Option(None, "--max-time", help="End of the MSD fit window (ps).")
-    drift_opt = typer.Option("framework", "--drift", help="Drift removed: framework, all, none.")
-    cell_opt = typer.Option(None, "--cell", help="CP2K .cell or .inp file with the cell.")
 
     @analyze.command("diffusion")
+    @_with_run_options
     def diffusion(
+        opts: RunOptions,
         files: list[Path] = typer.Argument(..., help="Consecutive trajectory files of ONE run."),
-        specie: str = specie_opt,
         temperature: float | None = typer.Option(
             None, "--temperature", "-T", help="MD temperature in K (default: from the file)."
         ),
-        time_step: float | None = time_step_opt,
-        step_skip: int | None = skip_opt,
-        stride: int = stride_opt,
-        method: str = method_opt,
-        as_json: bool = json_opt,
-        plot: Path | None = plot_opt,
-        min_time: float | None = min_opt,
-        max_time: float | None = max_opt,
-        drift: str = drift_opt,
-        cell: Path | None = cell_opt,
         density: Path | None = typer.Option(
             None, "--density", help="Write the mobile-ion density as a CHGCAR-style file."
         ),
@@ -249,72 +320,38 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         ),
     ) -> None:
         """Diffusivity, conductivity, Haven ratio and dimensionality from one MD run."""
-        result, traj = analyze_run(
-            files,
-            specie,
-            temperature,
-            time_step_fs=time_step,
-            step_skip=step_skip,
-            stride=stride,
-            method=method,
-            min_time_ps=min_time,
-            max_time_ps=max_time,
-            drift=drift,
-            cell=cell,
-            haven_ratio=haven,
-        )
-        if plot is not None:
+        result, traj = analyze_run(files, temperature, opts, haven_ratio=haven)
+        if opts.plot is not None:
             from ionflow.report.plots_transport import plot_msd
 
-            plot_msd([result], Path(plot) / f"msd_{result.temperature_K:g}K.png")
+            plot_msd([result], Path(opts.plot) / f"msd_{result.temperature_K:g}K.png")
         if density is not None:
             from ionflow.analysis.density import density_chgcar
 
             density.parent.mkdir(parents=True, exist_ok=True)
-            density_chgcar(traj, specie).write_file(str(density))
-        if as_json:
+            density_chgcar(traj, opts.specie).write_file(str(density))
+        if opts.as_json:
             typer.echo(result.model_dump_json(indent=2))
         else:
             _print_diffusion(result)
 
     @analyze.command("arrhenius")
+    @_with_run_options
     def arrhenius(
+        opts: RunOptions,
         runs: list[str] = typer.Argument(
             ..., help="Runs as TEMPERATURE:FILE[,FILE...] (files of one run comma-separated)."
         ),
-        specie: str = specie_opt,
         target_temperature: float = typer.Option(
             300.0, "--target-temperature", help="Extrapolation temperature (K)."
         ),
-        time_step: float | None = time_step_opt,
-        step_skip: int | None = skip_opt,
-        stride: int = stride_opt,
-        method: str = method_opt,
-        as_json: bool = json_opt,
-        plot: Path | None = plot_opt,
-        min_time: float | None = min_opt,
-        max_time: float | None = max_opt,
-        drift: str = drift_opt,
-        cell: Path | None = cell_opt,
     ) -> None:
         """Arrhenius fit over several temperatures and the extrapolated conductivity."""
         results = []
         for spec in runs:
             temp, files = parse_runspec(spec)
-            result, _ = analyze_run(
-                files,
-                specie,
-                temp,
-                time_step_fs=time_step,
-                step_skip=step_skip,
-                method=method,
-                min_time_ps=min_time,
-                max_time_ps=max_time,
-                drift=drift,
-                cell=cell,
-            )
-            results.append(result)
-        if method == "pymatgen":
+            results.append(analyze_run(files, temp, opts)[0])
+        if opts.method == "pymatgen":
             from ionflow.analysis.pmg_compat import fit_arrhenius_pymatgen
 
             fit = fit_arrhenius_pymatgen(results, target_temperature)
@@ -322,12 +359,12 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             from ionflow.analysis.arrhenius import fit_arrhenius
 
             fit = fit_arrhenius(results, target_temperature_K=target_temperature)
-        if plot is not None:
+        if opts.plot is not None:
             from ionflow.report.plots_transport import plot_arrhenius, plot_msd
 
-            plot_msd(results, Path(plot) / "msd.png")
-            plot_arrhenius(fit, results, Path(plot) / "arrhenius.png")
-        if as_json:
+            plot_msd(results, Path(opts.plot) / "msd.png")
+            plot_arrhenius(fit, results, Path(opts.plot) / "arrhenius.png")
+        if opts.as_json:
             typer.echo(fit.model_dump_json(indent=2))
         else:
             _print_arrhenius(fit)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ionflow.cli.common import WORK_DIR_OPTION, echo, progress, settings_for
+from ionflow.cli.common import WORK_DIR_OPTION, echo, exit_if_failed, progress, settings_for
 from ionflow.errors import ConfigError, InputError
 from ionflow.report.compare import defect_key
 from ionflow.report.plots_defects import plot_formation_energy_diagram
@@ -30,6 +30,7 @@ from ionflow.safe_yaml import load_yaml_text
 if TYPE_CHECKING:
     from pymatgen.core import Structure
 
+    from ionflow.run.local import StudyRun
     from ionflow.schemas.defects import DefectStudyDoc
 
 __all__ = ["INDEX_KEYS", "parse_defect_option", "register", "write_configs"]
@@ -266,8 +267,14 @@ def _stored_doc(store: Any, study: str) -> DefectStudyDoc | None:
     return DefectStudyDoc.model_validate(output)
 
 
-def run_energies(study: Path, work_dir: Path | None, rerun: bool) -> DefectStudyDoc:
-    """Run (or read back) the ``defects`` section of a study: ``run --only defects``."""
+def run_energies(
+    study: Path, work_dir: Path | None, rerun: bool
+) -> tuple[DefectStudyDoc, StudyRun | None]:
+    """Run (or read back) the ``defects`` section of a study: ``run --only defects``.
+
+    Returns the document and the finished run (None when read back from the store); a run
+    whose formation-energy job did not come out at all exits 1 here with its first error.
+    """
     from ionflow.config.study_file import load_study
     from ionflow.errors import ConfigError, IonflowError
     from ionflow.run.local import check_work_dir, run_study
@@ -292,14 +299,17 @@ def run_energies(study: Path, work_dir: Path | None, rerun: bool) -> DefectStudy
             store.close()
         if stored is not None:
             progress(f"read stored result of study {name} (use --rerun to compute again)")
-            return stored
+            return stored, None
     finished = run_study(loaded, settings, echo=progress, only=["defects"])  # stdout: results
     output = finished.section("defects")
     if output is None:
+        exit_if_failed(finished)
         raise IonflowError(
             f"the formation-energy job of {name} did not run; see {finished.log_file}"
         )
-    return output if isinstance(output, DefectStudyDoc) else DefectStudyDoc.model_validate(output)
+    if not isinstance(output, DefectStudyDoc):
+        output = DefectStudyDoc.model_validate(output)
+    return output, finished
 
 
 def register(app: typer.Typer, analyze: typer.Typer) -> None:
@@ -425,7 +435,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         # engines print banners while they run (CHGNet: "CHGNet v0.3.0 initialized ..."):
         # to stderr, so stdout holds the results only (--json: one document)
         with contextlib.redirect_stdout(sys.stderr):
-            doc = run_energies(study, work_dir, rerun)
+            doc, finished = run_energies(study, work_dir, rerun)
         if plot is not None:
             th = doc.thermodynamics
             if th is None:
@@ -436,9 +446,11 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
                 mode="json", exclude={"defects": {"__all__": {"relaxed_structure"}}}
             )
             typer.echo(json.dumps(data, indent=2))
-            return
-        lines = _table(doc)
-        if compare_published:
-            lines += published_lines(doc, compare_published)
-        for line in lines:
-            echo(line)
+        else:
+            lines = _table(doc)
+            if compare_published:
+                lines += published_lines(doc, compare_published)
+            for line in lines:
+                echo(line)
+        if finished is not None:
+            exit_if_failed(finished)

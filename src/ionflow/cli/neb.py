@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ionflow.cli.common import WORK_DIR_OPTION, echo, progress, settings_for
+from ionflow.cli.common import WORK_DIR_OPTION, echo, exit_if_failed, progress, settings_for
 from ionflow.errors import ConfigError, IonflowError
 
 if TYPE_CHECKING:
     from ionflow.config.study_file import Study
+    from ionflow.run.local import StudyRun
     from ionflow.schemas.neb import NebStudyDoc
     from ionflow.settings import IonflowSettings
 
@@ -49,14 +50,19 @@ def _hops_of(flow: Any) -> list[dict]:
 
 def run_neb_study(
     study: Study, settings: IonflowSettings, dry_run: bool = False
-) -> tuple[NebStudyDoc | None, Path | None, list[dict]]:
+) -> tuple[NebStudyDoc | None, Path | None, list[dict], StudyRun | None]:
     """Build (and unless ``dry_run`` run) the ``neb`` section of a study: ``run --only neb``.
+
+    A run whose NEB summary did not come out at all exits 1 here (with its first error,
+    as ``ionflow run``); a summary of a run with failed jobs is returned with the run, for
+    the caller's :func:`~ionflow.cli.common.exit_if_failed` after printing it.
 
     Returns
     -------
     tuple
-        The NEB summary document (None for a dry run), the report folder, and the hop
-        table (label, kind, length, multiplicity) of the flow.
+        The NEB summary document (None for a dry run), the report folder, the hop
+        table (label, kind, length, multiplicity) of the flow and the finished run (None
+        for a dry run).
     """
     from ionflow.report.plots_neb import plot_neb_profile, plot_neb_profiles
     from ionflow.run.local import run_study
@@ -66,11 +72,12 @@ def run_neb_study(
     if "neb" not in study.sections():
         raise ConfigError(f"study {study.name!r} has no 'neb' section; nothing to run")
     if dry_run:
-        return None, None, _hops_of(build_study(study, settings, only=["neb"]).flow)
+        return None, None, _hops_of(build_study(study, settings, only=["neb"]).flow), None
     finished = run_study(study, settings, echo=progress, only=["neb"])  # stdout: results
     hops = _hops_of(finished.built.flow)
     out = finished.section("neb")
     if out is None:
+        exit_if_failed(finished)
         raise IonflowError(
             f"the NEB section of {study.name} did not finish; see {finished.log_file}"
         )
@@ -81,7 +88,7 @@ def run_neb_study(
             name = neb.label.replace(" ", "_").replace("/", "-")
             plot_neb_profile(neb, report_dir / f"neb_{name}.png")
         plot_neb_profiles(doc.nebs, report_dir / "neb_profiles.png")
-    return doc, report_dir, hops
+    return doc, report_dir, hops, finished
 
 
 def _print(doc: NebStudyDoc, report_dir: Path) -> None:
@@ -125,7 +132,8 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         from ionflow.config.study_file import load_study
 
         settings = settings_for(work_dir)
-        doc, report_dir, hops = run_neb_study(load_study(study), settings, dry_run=dry_run)
+        loaded = load_study(study)
+        doc, report_dir, hops, finished = run_neb_study(loaded, settings, dry_run=dry_run)
         if doc is None:
             if as_json:
                 echo(json.dumps(hops, indent=2))
@@ -141,3 +149,4 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             echo(doc.model_dump_json(indent=2, exclude=skip))
         else:
             _print(doc, report_dir)
+        exit_if_failed(finished)

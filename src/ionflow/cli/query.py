@@ -132,7 +132,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         from rich.console import Console
 
         from ionflow.cli.common import settings_for
-        from ionflow.errors import ConfigError
+        from ionflow.errors import ConfigError, StoreMissingError
         from ionflow.results import (
             Filters,
             collect_results,
@@ -153,25 +153,36 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             t_min_K=t_min, t_max_K=t_max, state=state,
         )  # fmt: skip
         settings = settings_for(work_dir)
-        store = open_job_store(settings, create_indexes=False, must_exist=True)
-        no_state = Filters(**{**filters.__dict__, "state": None})
-        store_filters = filters if cluster is None else no_state
-        try:
-            if what == "studies":
-                # local runs that stored no summary (killed, running) are listed too
-                rows = merge_run_markers(
-                    list_studies(store, study, no_state), settings.runs_dir, store_filters
-                )
-            elif what == "results":
-                rows = collect_results(store, filters)
-            else:
-                rows = list_jobs(store, study, run_id, store_filters)
-        finally:
-            store.close()
+        # The launchpad is read first: with --cluster it is the primary source, and a study
+        # submitted but not yet finished has no result store to open.
+        lp_rows = None
         if what != "results" and cluster is not None:
             lp_rows = _launchpad_rows(cluster, settings.work_dir, study, what)
             if run_id:
                 lp_rows = [f for f in lp_rows if f.get("run_id") == run_id]
+        no_state = Filters(**{**filters.__dict__, "state": None})
+        store_filters = filters if cluster is None else no_state
+        try:
+            store = open_job_store(settings, create_indexes=False, must_exist=True)
+        except StoreMissingError:
+            if lp_rows is None or not Path(settings.work_dir).is_dir():
+                raise
+            store = None  # nothing has finished yet: the launchpad rows are all there is
+        rows: list[dict[str, Any]] = []
+        if store is not None:
+            try:
+                if what == "studies":
+                    # local runs that stored no summary (killed, running) are listed too
+                    rows = merge_run_markers(
+                        list_studies(store, study, no_state), settings.runs_dir, store_filters
+                    )
+                elif what == "results":
+                    rows = collect_results(store, filters)
+                else:
+                    rows = list_jobs(store, study, run_id, store_filters)
+            finally:
+                store.close()
+        if lp_rows is not None:
             merge = merge_launchpad_studies if what == "studies" else merge_launchpad_jobs
             rows = merge(rows, lp_rows, filters)
         if as_json:

@@ -98,6 +98,8 @@ def _print_groups(groups: dict, dry_run: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from ionflow.hpc.failures import format_changes
+
     console = Console()
     if not groups:
         console.print("no failed or lost Fireworks")
@@ -105,6 +107,9 @@ def _print_groups(groups: dict, dry_run: bool) -> None:
     table = Table(title="failed work by error type" + (" (dry run)" if dry_run else ""))
     for col in ("error type", "n", "fw ids", "study", "state", "attempts", "example error"):
         table.add_column(col, overflow="fold")
+    changes = Table(title="what the rerun changes, per job")
+    for col in ("fw id", "job", "change"):
+        changes.add_column(col, overflow="fold")
     for error_type, runs in groups.items():
         table.add_row(
             error_type,
@@ -115,4 +120,7 @@ def _print_groups(groups: dict, dry_run: bool) -> None:
             str(max(r.attempts for r in runs)),
             runs[0].error[:160],
         )
+        for run in runs:
+            changes.add_row(str(run.fw_id), run.name, format_changes(run.changes))
     console.print(table)
+    console.print(changes)

@@ -30,6 +30,12 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         dry_run: bool = typer.Option(
             False, "--dry-run", help="Print the jobs and queue script; touch nothing."
         ),
+        write_inputs: Path | None = typer.Option(
+            None,
+            "--write-inputs",
+            help="With --dry-run: write each job's engine inputs (INCAR, KPOINTS, POSCAR, "
+            "POTCAR.spec; cp2k.inp; MLIP settings JSON) into this folder.",
+        ),
         allow_duplicate: bool = typer.Option(
             False, "--allow-duplicate", help="Submit even if a run of this study is active."
         ),
@@ -41,13 +47,26 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         """Add a study's workflow to the cluster's launchpad and print its workflow id."""
         from ionflow.cli.common import settings_for
         from ionflow.config.study_file import load_study
+        from ionflow.errors import ConfigError
         from ionflow.hpc.config import load_cluster_config
         from ionflow.hpc.submit import plan_submission, submit_plan
 
+        if write_inputs is not None and not dry_run:
+            raise ConfigError("--write-inputs needs --dry-run (it writes inputs, submits nothing)")
         settings = settings_for(work_dir)
         loaded = load_study(study, quick=quick)
         cluster_cfg = load_cluster_config(cluster)
         plan = plan_submission(loaded, settings, cluster_cfg, only=only or None)
+        for warning in plan.warnings:
+            typer.echo(f"warning: {warning}", err=True)
+        if dry_run:
+            for error in plan.errors:
+                typer.echo(f"warning: submit would refuse this: {error}", err=True)
+        inputs = []
+        if write_inputs is not None:
+            from ionflow.hpc.inputs import write_job_inputs
+
+            inputs = write_job_inputs(plan.flow, write_inputs)
         if not dry_run:
             submit_plan(plan, cluster_cfg, settings, allow_duplicate=allow_duplicate)
         if as_json:
@@ -61,6 +80,10 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             }
             if dry_run:
                 out["queue_script"] = plan.queue_script
+                out["queue_scripts"] = plan.queue_scripts
+                out["inputs"] = inputs
+            out["warnings"] = plan.warnings
+            out["errors"] = plan.errors
             typer.echo(json.dumps(out, indent=2, default=str))
             return
         meta = plan.metadata
@@ -82,10 +105,18 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         typer.echo(f"{len(plan.jobs)} jobs:")
         for job in plan.jobs:
             after = f"  (after {', '.join(job['parents'])})" if job["parents"] else ""
-            typer.echo(f"  - {job['name']}{after}")
+            kind = f"  [{job['kind']}]" if "kind" in job else ""
+            typer.echo(f"  - {job['name']}{kind}{after}")
         if dry_run:
-            typer.echo("queue script (one per queue job):")
-            typer.echo(plan.queue_script)
+            if plan.queue_scripts:
+                for kind, script in plan.queue_scripts.items():
+                    typer.echo(f"queue script of {kind} jobs:")
+                    typer.echo(script)
+            else:
+                typer.echo("queue script (one per queue job):")
+                typer.echo(plan.queue_script)
+            if inputs:
+                typer.echo(f"engine inputs of {len(inputs)} jobs written to {write_inputs}")
             typer.echo("dry run: nothing was added to the launchpad")
             return
         typer.echo(
@@ -128,5 +159,5 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
                 f"{result.pending} queue job(s) already queued for them"
             )
             return
-        for jid, folder in zip(result.job_ids, result.launch_dirs, strict=True):
-            typer.echo(f"queue job {jid}: {folder}")
+        for jid, folder, kind in zip(result.job_ids, result.launch_dirs, result.kinds, strict=True):
+            typer.echo(f"queue job {jid}: {folder}" + (f" ({kind})" if kind else ""))

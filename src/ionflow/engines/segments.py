@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ionflow.engines.registry import adapter_class, engine_names
 from ionflow.errors import ConfigError, EngineError, InputError
+from ionflow.settings import job_walltime
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = [
     "ATTEMPTS_FILE",
     "SegmentFrames",
+    "SegmentStopped",
+    "attempt_end",
     "check_segment_finished",
     "get_segment_runner",
     "load_attempts",
@@ -167,10 +170,49 @@ def record_attempt(
     os.replace(tmp, ckpt / ATTEMPTS_FILE)
 
 
+class SegmentStopped(Exception):
+    """A segment stopped before its last step for the walltime; its checkpoint is on disk.
+
+    The job skeleton (:func:`ionflow.makers.md_segments.md_segment`) continues the same
+    segment from the checkpoint in a new job, so no frame is lost or stored twice.
+
+    Parameters
+    ----------
+    step
+        Global step the run stopped at (the checkpoint's step).
+    started_at
+        Global step the stopped attempt started from.
+    """
+
+    def __init__(self, step: int, started_at: int) -> None:
+        super().__init__(f"segment stopped at step {step} for the walltime")
+        self.step, self.started_at = int(step), int(started_at)
+
+
+def attempt_end(spec: MDSegmentSpec, step: int, max_steps: int | None) -> int:
+    """Global step an attempt starting at ``step`` runs to (a stored frame; walltime sizing).
+
+    ``max_steps`` None runs to the segment's end; otherwise the attempt ends at the last
+    stored frame within ``max_steps`` (at least the next one), never past the end.
+    """
+    if max_steps is None:
+        return spec.last_step
+    iv = spec.traj_interval
+    end = spec.first_step + ((step + max_steps - spec.first_step) // iv) * iv
+    if end <= step:
+        end = spec.first_step + ((step - spec.first_step) // iv + 1) * iv
+    return min(end, spec.last_step)
+
+
 def check_segment_finished(
-    spec: MDSegmentSpec, code: str, stopped_at: int, resume_from: str
+    spec: MDSegmentSpec,
+    code: str,
+    stopped_at: int,
+    resume_from: str,
+    stop_step: int | None = None,
+    started_at: int | None = None,
 ) -> None:
-    """Raise an :class:`EngineError` if a DFT run stopped before the segment's last step.
+    """Check that a DFT run reached the segment's last step (or its planned stop).
 
     Parameters
     ----------
@@ -182,7 +224,24 @@ def check_segment_finished(
         Global step the run can be restarted from.
     resume_from
         What the rerun continues from (``its CONTCAR``, ``its restart file``).
+    stop_step
+        Step this attempt was asked to stop at (walltime sizing), if before the end.
+    started_at
+        Step this attempt started from.
+
+    Raises
+    ------
+    SegmentStopped
+        The run stopped early but made progress, at ``stop_step`` or inside a queue job
+        (the walltime handler stopped it): it continues in a new job.
+    EngineError
+        The run stopped early without progress, or outside a queue job.
     """
+    if stopped_at == spec.last_step:
+        return
+    progressed = started_at is None or stopped_at > started_at
+    if progressed and (stop_step is not None or job_walltime()[1] is not None):
+        raise SegmentStopped(stopped_at, started_at if started_at is not None else stopped_at)
     if stopped_at != spec.last_step:
         raise EngineError(
             f"{spec.label}: {code} stopped at step {stopped_at} of "

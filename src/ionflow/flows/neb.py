@@ -205,9 +205,10 @@ class DefectNebMaker(Maker):
         if not hops:
             raise InputError(f"{label}: no hop to compute")
         flows = []
+        relaxed: dict[tuple, Any] = {}  # hops of one cell share one relaxation per endpoint
         for hop in hops:
             sub = self.neb_maker.make(  # type: ignore[union-attr]
-                hop.initial, hop.final, label=f"{label} {hop.label}", hop=hop
+                hop.initial, hop.final, label=f"{label} {hop.label}", hop=hop, relaxed=relaxed
             )
             flows.append(sub)
         engine = self.neb_maker.engine.describe() if self.neb_maker.engine else {}  # type: ignore[union-attr]

@@ -14,6 +14,14 @@ A cluster file has three sections::
       type: slurm         # or pbs
       partition: standard
       walltime: "04:00:00"
+    resources:            # optional: per job kind, over the queue section
+      analysis: {ntasks: 1, walltime: "00:30:00"}
+      md: {nodes: 2, ntasks_per_node: 64, walltime: "24:00:00"}
+
+With ``resources``, every Firework gets the FireWorks category of its job kind
+(``analysis``, ``md``, ``neb``, ``relax``: see :mod:`ionflow.hpc.resources`) and that
+kind's queue settings as its ``_queueadapter``; ``ionflow launch`` sends one queue job per
+kind with READY work, its rocket taking only that category.
 
 Credentials never appear in the file: MongoDB settings name environment variables
 (:mod:`ionflow.secrets`). ``{work_dir}`` in paths is replaced by the ionflow work
@@ -34,8 +42,10 @@ from ionflow.config.mongo import MongoConnection
 from ionflow.errors import ConfigError
 
 __all__ = [
+    "JOB_KINDS",
     "ClusterConfig",
     "FWorkerConfig",
+    "KindResources",
     "LaunchpadConfig",
     "QueueConfig",
     "find_cluster_file",
@@ -113,7 +123,13 @@ class FWorkerConfig(ConfigModel):
     )
     vasp_cmd: str | None = Field(None, description="Command running VASP, with its MPI launcher.")
     vasp_gamma_cmd: str | None = Field(None, description="Command running Gamma-only VASP.")
+    vasp_ncl_cmd: str | None = Field(None, description="Command running non-collinear VASP.")
     cp2k_cmd: str | None = Field(None, description="Command running CP2K, with its MPI launcher.")
+    cp2k_data_dir: str | None = Field(
+        None,
+        description="CP2K's basis/potential folder on the node (exported as CP2K_DATA_DIR "
+        "and IONFLOW_CP2K__BASIS_DIR).",
+    )
     mpi_launcher: str | None = Field(
         None, description="MPI launcher prefix (srun, mpirun -np 64), exported as IONFLOW_MPI."
     )
@@ -145,8 +161,18 @@ class FWorkerConfig(ConfigModel):
                 "IONFLOW_VASP__GAMMA_CMD": self.vasp_gamma_cmd,
                 "ATOMATE2_VASP_GAMMA_CMD": self.vasp_gamma_cmd,
             }
+        if self.vasp_ncl_cmd:
+            out |= {
+                "IONFLOW_VASP__NCL_CMD": self.vasp_ncl_cmd,
+                "ATOMATE2_VASP_NCL_CMD": self.vasp_ncl_cmd,
+            }
         if self.cp2k_cmd:
             out |= {"IONFLOW_CP2K__CMD": self.cp2k_cmd, "ATOMATE2_CP2K_CMD": self.cp2k_cmd}
+        if self.cp2k_data_dir:
+            out |= {
+                "CP2K_DATA_DIR": self.cp2k_data_dir,
+                "IONFLOW_CP2K__BASIS_DIR": self.cp2k_data_dir,
+            }
         if self.mpi_launcher:
             out["IONFLOW_MPI"] = self.mpi_launcher
         if self.scratch_dir:
@@ -218,6 +244,40 @@ class QueueConfig(ConfigModel):
         """Walltime in seconds."""
         return parse_walltime_s(self.walltime)
 
+    @property
+    def total_tasks(self) -> int:
+        """MPI tasks of one job (``ntasks``, else nodes x ``ntasks_per_node``, else nodes)."""
+        if self.ntasks:
+            return self.ntasks
+        return self.nodes * (self.ntasks_per_node or 1)
+
+    @property
+    def total_cores(self) -> int:
+        """Cores of one job (tasks x threads per task)."""
+        return self.total_tasks * (self.cpus_per_task or 1)
+
+
+#: job kinds a cluster file can size separately (``resources:``)
+JOB_KINDS = ("analysis", "md", "neb", "relax")
+_KIND_KEYS = ("nodes", "ntasks", "ntasks_per_node", "cpus_per_task", "walltime", "mem", "gres")
+
+
+class KindResources(ConfigModel):
+    """Queue resources of one job kind; unset keys come from the ``queue`` section."""
+
+    nodes: int | None = Field(None, ge=1, description="Nodes per job.")
+    ntasks: int | None = Field(None, ge=1, description="MPI tasks per job.")
+    ntasks_per_node: int | None = Field(None, ge=1, description="MPI tasks per node.")
+    cpus_per_task: int | None = Field(None, ge=1, description="Threads per task.")
+    walltime: str | None = Field(None, description="HH:MM:SS, D-HH:MM:SS or whole minutes.")
+    mem: str | None = Field(None, description="Memory per node.")
+    gres: str | None = Field(None, description="Slurm generic resources.")
+
+    @field_validator("walltime", mode="before")
+    @classmethod
+    def _check_walltime(cls, value: Any) -> str | None:
+        return None if value is None else QueueConfig._check_walltime(value)
+
 
 class ClusterConfig(ConfigModel):
     """A whole cluster file."""
@@ -227,7 +287,42 @@ class ClusterConfig(ConfigModel):
     launchpad: LaunchpadConfig
     fworker: FWorkerConfig = Field(default_factory=FWorkerConfig)
     queue: QueueConfig
+    resources: dict[Literal["analysis", "md", "neb", "relax"], KindResources] = Field(
+        default_factory=dict,
+        description="Queue resources per job kind (analysis, md, neb, relax) over 'queue'.",
+    )
     source: str | None = Field(None, description="File this config was read from (set on load).")
+
+    @model_validator(mode="after")
+    def _check_resources(self) -> ClusterConfig:
+        if self.resources and self.fworker.category:
+            raise ValueError(
+                "fworker.category and resources exclude each other: with resources every "
+                f"Firework's category is its job kind ({', '.join(JOB_KINDS)})"
+            )
+        for kind in self.resources:
+            try:
+                self.queue_for(kind)
+            except ValueError as exc:
+                raise ValueError(f"resources.{kind}: {exc}") from None
+        return self
+
+    def queue_for(self, kind: str | None) -> QueueConfig:
+        """Return the queue section with the resources of job ``kind`` applied."""
+        res = self.resources.get(kind) if kind else None  # type: ignore[call-overload]
+        if res is None:
+            return self.queue
+        update = {k: getattr(res, k) for k in _KIND_KEYS if getattr(res, k) is not None}
+        if res.ntasks is not None and res.ntasks_per_node is None:
+            update["ntasks_per_node"] = None  # ntasks alone: the kind's total, not per node
+        if res.ntasks_per_node is not None and res.ntasks is None:
+            update["ntasks"] = None
+        data = self.queue.model_dump(by_alias=True) | update
+        return QueueConfig.model_validate(data)
+
+    def categories(self) -> list[str]:
+        """FireWorks categories the Fireworks of this cluster carry ([] when not sized)."""
+        return list(JOB_KINDS) if self.resources else []
 
 
 def _search_dirs() -> list[Path]:

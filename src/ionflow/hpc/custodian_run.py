@@ -26,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ionflow.engines.registry import engines_with, get_engine
 from ionflow.errors import ConfigError, EngineError, InputError
-from ionflow.hpc.failures import read_custodian_log
+from ionflow.io.custodian import read_custodian_log
 
 if TYPE_CHECKING:
     from ionflow.engines.base import EngineAdapter

@@ -8,6 +8,10 @@ launches ionflow did not start) FireWorks' heartbeat is older than the expiratio
 Errors are classified from the launch's stored traceback and, when the launch folder holds
 one, custodian's ``custodian.json`` (which handlers fired, whether custodian gave up).
 
+A rerun continues rather than repeats (:mod:`ionflow.hpc.rerun_changes`): a VASP job
+starts from the failed attempt's last CONTCAR with the INCAR corrections custodian had
+made, and the job's metadata keeps the history of attempts (stored with its output).
+
 A rerun never overwrites an earlier attempt: FireWorks archives the old launches (their
 folders stay where they are), ionflow records every attempt in the ``ionflow_attempts``
 collection and in the Firework's ``spec._ionflow_attempts`` (folders, errors), and if the
@@ -17,17 +21,17 @@ next jobflow index instead of replacing it (jobflow reads the newest index).
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import socket
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ionflow.hpc.queue import ACTIVE_STATES, QueueError, queue_job_states
+from ionflow.hpc.rerun_changes import apply_rerun_changes, rerun_changes
 from ionflow.hpc.rocket import LAUNCH_RECORDS
+from ionflow.io.custodian import read_custodian_log
 
 if TYPE_CHECKING:
     from fireworks import LaunchPad
@@ -37,7 +41,9 @@ __all__ = [
     "ATTEMPT_RECORDS",
     "FailedRun",
     "classify_exception",
+    "describe_changes",
     "find_failures",
+    "format_changes",
     "group_failures",
     "read_custodian_log",
     "rerun_failures",
@@ -68,39 +74,32 @@ class FailedRun:
     run_id: str | None = None
     attempts: int = 1
     custodian: list[dict[str, Any]] = field(default_factory=list)
+    changes: dict[str, Any] = field(default_factory=dict)
 
     def as_row(self) -> dict[str, Any]:
-        """Return a JSON-friendly dict."""
-        return asdict(self)
+        """Return a JSON-friendly dict (the new structures summarised, not dumped)."""
+        row = asdict(self)
+        row["changes"] = describe_changes(self.changes)
+        return row
 
 
-def read_custodian_log(launch_dir: str | Path | None) -> list[dict[str, Any]]:
-    """Return custodian's corrections in a launch folder (empty if it has no custodian.json)."""
-    if not launch_dir:
-        return []
-    path = Path(launch_dir) / "custodian.json"
-    if not path.is_file():
-        return []
-    try:
-        runs = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return [{"handler": "?", "errors": ["custodian.json unreadable"], "actions": []}]
-    out = []
-    for run in runs if isinstance(runs, list) else []:
-        for corr in run.get("corrections", []):
-            handler = corr.get("handler")
-            name = handler.get("@class", str(handler)) if isinstance(handler, dict) else handler
-            out.append(
-                {
-                    "handler": name,
-                    "errors": [str(e) for e in corr.get("errors", [])],
-                    "actions": corr.get("actions") or [],
-                }
-            )
-        for flag in ("max_errors", "max_errors_per_job", "nonzero_return_code"):
-            if run.get(flag):
-                out.append({"handler": "custodian", "errors": [flag], "actions": []})
-    return out
+def describe_changes(changes: dict[str, Any]) -> dict[str, Any]:
+    """Return the rerun changes without the structures themselves (for listings)."""
+    return {k: v for k, v in changes.items() if k not in ("structure", "images")}
+
+
+def format_changes(changes: dict[str, Any]) -> str:
+    """One line: what the rerun changes (INCAR keys, start geometry), or 'as before'."""
+    parts = []
+    if changes.get("incar_set"):
+        parts.append("INCAR " + ", ".join(f"{k}={v}" for k, v in changes["incar_set"].items()))
+    if changes.get("incar_unset"):
+        parts.append("INCAR without " + ", ".join(changes["incar_unset"]))
+    if changes.get("structure_from"):
+        parts.append(f"starts from the CONTCAR of {changes['structure_from']}")
+    if changes.get("images_from"):
+        parts.append(f"images from the CONTCARs of {changes['images_from']}")
+    return "; ".join(parts) or "same inputs as before"
 
 
 def classify_exception(stacktrace: str | None) -> tuple[str, str]:
@@ -244,11 +243,13 @@ def find_failures(
             error_type, message, corrections = _launch_error(launch or {})
             out.append(_failed(fw, launch or {}, "FIZZLED", error_type, message, attempts))
             out[-1].custodian = corrections
+            out[-1].changes = rerun_changes(fw, (launch or {}).get("launch_dir"))
     if "LOST" in states:
         for fw, launch, error_type, message, qstate in _lost_runs(lp, query, expiration_s):
             run = _failed(fw, launch, "LOST", error_type, message, attempts)
             rec = lp.db[LAUNCH_RECORDS].find_one({"launch_id": launch["launch_id"]}) or {}
             run.queue_job_id, run.queue_state = rec.get("queue_job_id"), qstate
+            run.changes = rerun_changes(fw, launch.get("launch_dir"))
             out.append(run)
     return sorted(out, key=lambda r: r.fw_id)
 
@@ -334,8 +335,11 @@ def rerun_failures(
             "output_index_after_rerun": kept_index,
             "rerun_at": now,
             "rerun_by": f"{os.environ.get('USER', '?')}@{socket.gethostname()}",
+            "changes": describe_changes(run.changes),
         }
         lp.db[ATTEMPT_RECORDS].insert_one(dict(record))
+        history = {k: record[k] for k in ("attempt", "launch_dir", "error_type", "rerun_at")}
+        apply_rerun_changes(lp, run.fw_id, run.changes, {**history, **record["changes"]})
         history = lp.fireworks.find_one({"fw_id": run.fw_id}, {"spec._ionflow_attempts": 1})
         previous = (history or {}).get("spec", {}).get("_ionflow_attempts", [])
         link = {k: record[k] for k in ("attempt", "launch_id", "launch_dir", "error_type")}

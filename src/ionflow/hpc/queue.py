@@ -20,11 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ionflow.errors import ConfigError, IonflowError
+from ionflow.settings import END_EPOCH_ENV, WALLTIME_ENV
 
 if TYPE_CHECKING:
     from fireworks.user_objects.queue_adapters.common_adapter import CommonAdapter
 
-    from ionflow.hpc.config import ClusterConfig
+    from ionflow.hpc.config import ClusterConfig, QueueConfig
     from ionflow.settings import IonflowSettings
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "build_qadapter",
     "queue_job_states",
     "render_queue_script",
+    "resource_keys",
     "rocket_command",
     "submit_script",
 ]
@@ -58,26 +60,66 @@ class QueueError(IonflowError):
     """The queue system refused a job or cannot be asked about one."""
 
 
-def rocket_command(cluster: ClusterConfig, max_fws: int = 1) -> str:
-    """Return the shell command that runs ionflow's rocket on the node."""
+def rocket_command(cluster: ClusterConfig, max_fws: int = 1, kind: str | None = None) -> str:
+    """Return the shell command that runs ionflow's rocket on the node.
+
+    ``kind`` restricts the rocket to Fireworks of that job kind (its FireWorks category).
+    """
     if not cluster.source:
         raise ConfigError("the cluster config has no file (load it with load_cluster_config)")
     python = cluster.queue.python or sys.executable
     cmd = f"{shlex.quote(python)} -m ionflow.hpc.rocket --cluster {shlex.quote(cluster.source)}"
     if max_fws != 1:
         cmd += f" --max-fws {int(max_fws)}"
+    if kind:
+        cmd += f" --category {shlex.quote(kind)}"
     return cmd
 
 
-def _exports(cluster: ClusterConfig, settings: IonflowSettings) -> dict[str, str]:
+def _exports(
+    cluster: ClusterConfig, settings: IonflowSettings, queue: QueueConfig
+) -> dict[str, str]:
     out = {"IONFLOW_WORK_DIR": str(settings.work_dir)}
     if settings.store_config:
         out["IONFLOW_STORE_CONFIG"] = str(Path(settings.store_config).resolve())
     if os.environ.get("IONFLOW_CONFIG_FILE"):
         out["IONFLOW_CONFIG_FILE"] = os.environ["IONFLOW_CONFIG_FILE"]
-    if cluster.queue.cpus_per_task:
-        out["OMP_NUM_THREADS"] = str(cluster.queue.cpus_per_task)
+    if queue.cpus_per_task:
+        out["OMP_NUM_THREADS"] = str(queue.cpus_per_task)
+    # the job's walltime and when it ends: custodian's WalltimeHandler, CP2K's
+    # GLOBAL/WALLTIME and the MD segment sizing read them (ionflow.settings.job_walltime)
+    out[WALLTIME_ENV] = str(queue.walltime_s)
+    out[END_EPOCH_ENV] = f"$(( $(date +%s) + {queue.walltime_s} ))"
     return out | cluster.fworker.exports()
+
+
+def resource_keys(queue: QueueConfig) -> dict[str, Any]:
+    """Return the FireWorks CommonAdapter resource keys of a queue section (no None values)."""
+    keys: dict[str, Any] = {"walltime": queue.walltime}
+    if queue.type == "slurm":
+        keys |= {
+            "nodes": queue.nodes,
+            "ntasks": queue.ntasks,
+            "ntasks_per_node": queue.ntasks_per_node,
+            "cpus_per_task": queue.cpus_per_task,
+            "mem": queue.mem,
+            "qos": queue.qos,
+            "constraint": queue.constraint,
+            "gres": queue.gres,
+        }
+    else:
+        per_node = queue.ntasks_per_node or (queue.ntasks // queue.nodes if queue.ntasks else 1)
+        threads = queue.cpus_per_task or 1
+        if queue.pbs_style == "select":
+            keys |= {
+                "select_nodes": queue.nodes,
+                "mpiprocs": per_node,
+                "ncpus": per_node * threads,
+            }
+        else:
+            keys |= {"torque_nodes": queue.nodes, "ppn": per_node * threads}
+        keys["mem"] = queue.mem
+    return {k: v for k, v in keys.items() if v is not None}
 
 
 def _export_line(key: str, value: str) -> str:
@@ -87,7 +129,7 @@ def _export_line(key: str, value: str) -> str:
 
 
 def build_qadapter(
-    cluster: ClusterConfig, settings: IonflowSettings, max_fws: int = 1
+    cluster: ClusterConfig, settings: IonflowSettings, max_fws: int = 1, kind: str | None = None
 ) -> CommonAdapter:
     """Return the FireWorks queue adapter for a cluster's queue section.
 
@@ -99,6 +141,8 @@ def build_qadapter(
         ionflow settings (work dir and store config are exported to the job).
     max_fws
         Fireworks one queue job runs before it exits (0: until none is ready).
+    kind
+        Job kind (``resources:`` of the cluster): its queue keys and FireWorks category.
 
     Returns
     -------
@@ -107,41 +151,24 @@ def build_qadapter(
     """
     from fireworks.user_objects.queue_adapters.common_adapter import CommonAdapter
 
-    q = cluster.queue
+    q = cluster.queue_for(kind)
     pre = [f"module load {m}" for m in q.modules] + list(q.pre_commands)
-    pre += [_export_line(k, v) for k, v in _exports(cluster, settings).items()]
+    pre += [_export_line(k, v) for k, v in _exports(cluster, settings, q).items()]
     if cluster.fworker.scratch_dir:
         pre.append('mkdir -p "$IONFLOW_SCRATCH_DIR"')
     keys: dict[str, Any] = {
-        "job_name": q.job_name,
+        "job_name": f"{q.job_name}-{kind}" if kind else q.job_name,
         "queue": q.queue,
         "account": q.account,
-        "walltime": q.walltime,
         "pre_rocket": "\n".join(pre),
-        "rocket_launch": rocket_command(cluster, max_fws),
+        "rocket_launch": rocket_command(cluster, max_fws, kind),
         "post_rocket": "\n".join(q.post_commands) or None,
+        **resource_keys(q),
     }
     if q.type == "slurm":
-        keys |= {
-            "nodes": q.nodes,
-            "ntasks": q.ntasks,
-            "ntasks_per_node": q.ntasks_per_node,
-            "cpus_per_task": q.cpus_per_task,
-            "mem": q.mem,
-            "qos": q.qos,
-            "constraint": q.constraint,
-            "gres": q.gres,
-        }
         template = None
         q_type = "SLURM"
     else:
-        per_node = q.ntasks_per_node or (q.ntasks // q.nodes if q.ntasks else 1)
-        threads = q.cpus_per_task or 1
-        if q.pbs_style == "select":
-            keys |= {"select_nodes": q.nodes, "mpiprocs": per_node, "ncpus": per_node * threads}
-        else:
-            keys |= {"torque_nodes": q.nodes, "ppn": per_node * threads}
-        keys["mem"] = q.mem
         template = str(resources.files("ionflow.hpc") / "templates" / "PBS_ionflow.txt")
         q_type = "PBS"
     keys |= q.extra
@@ -150,12 +177,16 @@ def build_qadapter(
 
 
 def render_queue_script(
-    cluster: ClusterConfig, settings: IonflowSettings, launch_dir: Path, max_fws: int = 1
+    cluster: ClusterConfig,
+    settings: IonflowSettings,
+    launch_dir: Path,
+    max_fws: int = 1,
+    kind: str | None = None,
 ) -> str:
-    """Return the queue script text for one job launched in ``launch_dir``."""
+    """Return the queue script text for one job (of job ``kind``) launched in ``launch_dir``."""
     import warnings
 
-    adapter = build_qadapter(cluster, settings, max_fws)
+    adapter = build_qadapter(cluster, settings, max_fws, kind)
     with warnings.catch_warnings():
         # CommonAdapter warns about keys its template lacks; ours are chosen per template
         warnings.simplefilter("ignore")
@@ -168,9 +199,11 @@ def _submit_cmd(queue_type: str) -> str:
 
 
 def submit_script(
-    cluster: ClusterConfig, settings: IonflowSettings, max_fws: int = 1
+    cluster: ClusterConfig, settings: IonflowSettings, max_fws: int = 1, kind: str | None = None
 ) -> tuple[str, Path]:
     """Write a queue script in a new ``launcher_*`` folder and submit it.
+
+    ``kind`` sends a job sized for that job kind whose rocket runs only that kind.
 
     Returns
     -------
@@ -183,7 +216,7 @@ def submit_script(
     launch_dir = base / f"launcher_{stamp}"
     launch_dir.mkdir(parents=True, exist_ok=False)
     script = launch_dir / "FW_submit.script"
-    script.write_text(render_queue_script(cluster, settings, launch_dir, max_fws))
+    script.write_text(render_queue_script(cluster, settings, launch_dir, max_fws, kind))
     cmd = _submit_cmd(cluster.queue.type)
     if shutil.which(cmd) is None:
         raise QueueError(f"{cmd} is not available on this machine; submit from a login node")

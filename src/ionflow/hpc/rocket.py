@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from ionflow.hpc.config import load_cluster_config
 from ionflow.hpc.launchpad import SessionLaunchPad
-from ionflow.settings import get_settings
+from ionflow.settings import get_settings, job_walltime
 from ionflow.stores import open_job_store
 
 if TYPE_CHECKING:
@@ -73,8 +73,13 @@ def configure_job_store() -> None:
     jobflow.SETTINGS.JOB_STORE = open_job_store(get_settings(), create_indexes=True)
 
 
-def run_rocket(cluster: ClusterConfig, work_dir: Path, max_fws: int = 1) -> int:
+def run_rocket(
+    cluster: ClusterConfig, work_dir: Path, max_fws: int = 1, category: str | None = None
+) -> int:
     """Run up to ``max_fws`` Fireworks (0: until none is ready) in the current folder.
+
+    ``category`` takes only Fireworks of that FireWorks category (a job kind of the
+    cluster's ``resources``; default the FireWorker's own category).
 
     Returns
     -------
@@ -86,7 +91,10 @@ def run_rocket(cluster: ClusterConfig, work_dir: Path, max_fws: int = 1) -> int:
 
     fw_cfg = cluster.fworker
     fworker = FWorker(
-        name=fw_cfg.name, category=fw_cfg.category or "", query=dict(fw_cfg.query), env={}
+        name=fw_cfg.name,
+        category=category or fw_cfg.category or "",
+        query=dict(fw_cfg.query),
+        env={},
     )
     lp = SessionLaunchPad(
         cluster.launchpad,
@@ -95,7 +103,15 @@ def run_rocket(cluster: ClusterConfig, work_dir: Path, max_fws: int = 1) -> int:
     )
     ran = 0
     base = Path.cwd()
+    margin = get_settings().walltime_margin_s
     while max_fws == 0 or ran < max_fws:
+        remaining = job_walltime()[1]
+        if ran and remaining is not None and remaining < margin:
+            # too little walltime left: continued MD segments go to a fresh queue job
+            logger.info(
+                "%.0f s of walltime left (margin %.0f s): no further Firework", remaining, margin
+            )
+            break
         if ran:  # each further Firework gets its own folder, as rlaunch rapidfire does
             sub = base / f"launcher_{datetime.now(UTC):%Y-%m-%d-%H-%M-%S-%f}"
             sub.mkdir()
@@ -116,6 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--max-fws", type=int, default=1, help="Fireworks to run (0: until none is ready)"
     )
+    parser.add_argument(
+        "--category", default=None, help="only Fireworks of this category (job kind)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -123,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     cluster = load_cluster_config(args.cluster)
     settings = get_settings()
     configure_job_store()
-    ran = run_rocket(cluster, settings.work_dir, args.max_fws)
+    ran = run_rocket(cluster, settings.work_dir, args.max_fws, args.category)
     logger.info("rocket finished: %d Firework(s) ran", ran)
     return 0
 

@@ -2,8 +2,10 @@
 
 ``submit`` builds the study's jobflow Flow with :func:`ionflow.study.build.build_study`
 (the Flow ``ionflow run`` runs locally), converts it with jobflow's ``flow_to_workflow``
-(no store in the Fireworks: the rocket uses ionflow's store from its settings, so no
-credentials end up in the launchpad) and adds it with the study metadata (name, run id,
+(no store object in the Fireworks: each carries where ionflow's store is, work directory
+and store YAML, through :class:`~ionflow.hpc.firetask.IonflowJobFiretask`, so stock
+``rlaunch``/``qlaunch`` store results there too and no credentials end up in the
+launchpad) and adds it with the study metadata (name, run id,
 host formula, defect labels, temperatures, engine, the cell of every system) on the
 workflow and on every Firework (``spec._ionflow``).
 """
@@ -19,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 from jobflow.managers.fireworks import flow_to_workflow
 
 from ionflow.errors import ConfigError
+from ionflow.hpc.firetask import store_location, use_ionflow_firetask
 from ionflow.hpc.launchpad import describe_launchpad, launchpad_session
 from ionflow.hpc.queue import ACTIVE_STATES, queue_job_states, render_queue_script, submit_script
+from ionflow.hpc.resources import assign_resources, check_resources
 from ionflow.hpc.rocket import LAUNCH_RECORDS
 from ionflow.stores import describe_store, get_store_config
 from ionflow.study.build import build_study
@@ -62,6 +66,10 @@ class SubmitPlan:
     queue_script: str
     launchpad: str
     fw_ids: list[int] = field(default_factory=list)
+    queue_scripts: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # submit refuses the plan; dry runs show
+    flow: Any = None  # the jobflow Flow the workflow was made from (dry runs write its inputs)
 
     @property
     def workflow_id(self) -> int | None:
@@ -99,7 +107,14 @@ def plan_submission(
     built = build_study(study, settings, run_id=run_id, only=only)
     meta_dict = built.meta.model_dump(mode="json")
     flow = built.flow
+    cells = []
+    for plan in built.systems:
+        neb = study.system(plan.key).study.neb if "neb" in plan.sections else None
+        cells.append((plan.key, plan.n_atoms, neb.n_images if neb is not None else None))
+    warnings, errors = check_resources(cluster, built.meta.engine, cells)
+    kinds = assign_resources(flow, cluster)
     wf = flow_to_workflow(flow, store=None, name=f"{built.meta.study} {built.meta.run_id}")
+    use_ionflow_firetask(wf, store_location(settings))
     systems = [
         {
             "key": plan.key,
@@ -138,15 +153,28 @@ def plan_submission(
         if cluster.fworker.category:
             fw.spec.setdefault("_category", cluster.fworker.category)
         parents = sorted(names[p] for p in wf.links.parent_links.get(fw.fw_id, []))
-        jobs.append({"name": fw.name, "uuid": fw.tasks[0]["job"].uuid, "parents": parents})
+        uuid = fw.tasks[0]["job"].uuid
+        row = {"name": fw.name, "uuid": uuid, "parents": parents}
+        if kinds:
+            row["kind"] = kinds[uuid]
+            row["resources"] = fw.spec["_queueadapter"]
+        jobs.append(row)
     launch_dir = Path(cluster.queue.launch_dir.replace("{work_dir}", str(settings.work_dir)))
     script = render_queue_script(cluster, settings, launch_dir / "launcher_<timestamp>")
+    scripts = {
+        kind: render_queue_script(cluster, settings, launch_dir / "launcher_<timestamp>", kind=kind)
+        for kind in sorted(set(kinds.values()))
+    }
     return SubmitPlan(
         workflow=wf,
         metadata=metadata,
         jobs=jobs,
         queue_script=script,
         launchpad=describe_launchpad(cluster.launchpad, settings.work_dir),
+        queue_scripts=scripts,
+        warnings=warnings,
+        errors=errors,
+        flow=flow,
     )
 
 
@@ -171,8 +199,11 @@ def submit_plan(
     Raises
     ------
     ConfigError
-        When a run of the same study is still active and ``allow_duplicate`` is False.
+        When the plan has errors (resources the jobs cannot run with), or a run of the
+        same study is still active and ``allow_duplicate`` is False.
     """
+    if plan.errors:
+        raise ConfigError("; ".join(plan.errors))
     study = plan.metadata["study"]
     with launchpad_session(cluster.launchpad, settings.work_dir, create=True) as lp:
         active = _active_runs_of_study(lp, study)
@@ -213,7 +244,9 @@ def submit_flow(
     """
     meta = dict(metadata or {})
     flow.update_metadata({"ionflow": meta})
+    assign_resources(flow, cluster)
     wf = flow_to_workflow(flow, store=None)
+    use_ionflow_firetask(wf, store_location(settings))
     wf.metadata = {**(wf.metadata or {}), "ionflow": meta}
     for fw in wf.fws:
         fw.spec["_ionflow"] = meta
@@ -232,13 +265,15 @@ class LaunchResult:
     launch_dirs: list[Path]
     ready: int
     pending: int  # queue jobs queued or starting, not yet running a Firework
+    kinds: list[str | None] = field(default_factory=list)  # job kind of each queue job
 
 
-def _ready_count(lp: Any, cluster: ClusterConfig) -> int:
+def _ready_count(lp: Any, cluster: ClusterConfig, kind: str | None = None) -> int:
     from fireworks import FWorker
 
     cfg = cluster.fworker
-    worker = FWorker(name=cfg.name, category=cfg.category or "", query=dict(cfg.query))
+    category = kind or cfg.category or ""
+    worker = FWorker(name=cfg.name, category=category, query=dict(cfg.query))
     return lp.fireworks.count_documents({**worker.query, "state": "READY"})
 
 
@@ -250,6 +285,9 @@ def launch_jobs(
 ) -> LaunchResult:
     """Send rockets to the queue for READY Fireworks not already covered by pending jobs.
 
+    With ``resources`` in the cluster file, each job kind with READY Fireworks gets its
+    own queue jobs (sized for that kind, running only that kind), up to ``max_jobs`` each.
+
     Parameters
     ----------
     cluster
@@ -257,7 +295,7 @@ def launch_jobs(
     settings
         ionflow settings.
     max_jobs
-        Most queue jobs to submit now.
+        Most queue jobs to submit now (per job kind).
     max_fws_per_job
         Fireworks each queue job runs (0: until none is ready).
 
@@ -266,40 +304,45 @@ def launch_jobs(
     LaunchResult
         Job ids and launcher folders submitted, READY and PENDING counts seen.
     """
+    kinds: list[str | None] = list(cluster.categories()) or [None]
+    # one session (the file lock held): no rocket checks a Firework out between counting
+    # the READY ones and the queue jobs already running one
     with launchpad_session(cluster.launchpad, settings.work_dir) as lp:
-        ready = _ready_count(lp, cluster)
         records = list(lp.db[QUEUE_RECORDS].find({"cluster": cluster.name, "open": True}))
-    states = queue_job_states(cluster.queue.type, [r["queue_job_id"] for r in records])
-    active = [j for j, s in states.items() if s in ACTIVE_STATES]
-    closed = [j for j, s in states.items() if s not in ACTIVE_STATES]
-    busy: set[str] = set()
-    if active:
-        with launchpad_session(cluster.launchpad, settings.work_dir) as lp:
-            for rec in lp.db[LAUNCH_RECORDS].find({"queue_job_id": {"$in": active}}):
-                if lp.launches.count_documents({"launch_id": rec["launch_id"], "state": "RUNNING"}):
-                    busy.add(rec["queue_job_id"])
+        states = queue_job_states(cluster.queue.type, [r["queue_job_id"] for r in records])
+        active = [j for j, s in states.items() if s in ACTIVE_STATES]
+        closed = [j for j, s in states.items() if s not in ACTIVE_STATES]
+        ready = {kind: _ready_count(lp, cluster, kind) for kind in kinds}
+        busy: set[str] = set()
+        for rec in lp.db[LAUNCH_RECORDS].find({"queue_job_id": {"$in": active}}):
+            if lp.launches.count_documents({"launch_id": rec["launch_id"], "state": "RUNNING"}):
+                busy.add(rec["queue_job_id"])
+    kind_of = {r["queue_job_id"]: r.get("kind") for r in records}
     # queued or starting jobs not yet running a Firework will each take one READY Firework
     waiting = [j for j in active if j not in busy]
-    n_new = max(0, min(max_jobs, ready - len(waiting)))
-    submitted: list[tuple[str, Path]] = [
-        submit_script(cluster, settings, max_fws_per_job) for _ in range(n_new)
-    ]
+    submitted: list[tuple[str, Path, str | None]] = []
+    for kind in kinds:
+        n_waiting = sum(1 for j in waiting if kind_of.get(j) == kind)
+        n_new = max(0, min(max_jobs, ready[kind] - n_waiting))
+        for _ in range(n_new):
+            submitted.append((*submit_script(cluster, settings, max_fws_per_job, kind), kind))
     if submitted or closed:
         now = datetime.now(UTC).isoformat()
         with launchpad_session(cluster.launchpad, settings.work_dir) as lp:
             coll = lp.db[QUEUE_RECORDS]
             for jid in closed:
                 coll.update_many({"queue_job_id": jid}, {"$set": {"open": False}})
-            for jid, folder in submitted:
+            for jid, folder, kind in submitted:
                 coll.insert_one(
                     {"cluster": cluster.name, "queue_job_id": jid, "launch_dir": str(folder),
-                     "submitted_at": now, "open": True}
+                     "submitted_at": now, "open": True, "kind": kind}
                 )  # fmt: skip
     return LaunchResult(
-        job_ids=[j for j, _ in submitted],
-        launch_dirs=[d for _, d in submitted],
-        ready=ready,
+        job_ids=[j for j, _, _ in submitted],
+        launch_dirs=[d for _, d, _ in submitted],
+        ready=sum(ready.values()),
         pending=len(waiting),
+        kinds=[k for _, _, k in submitted],
     )
 
 

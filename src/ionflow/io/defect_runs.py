@@ -15,18 +15,15 @@ both cells have a LOCPOT and ε is given).
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import ParseError, iterparse
 
-from pymatgen.io.vasp import Vasprun
-
 from ionflow.analysis.defect_runs import charged_defect_from_cells
 from ionflow.errors import InputError
 from ionflow.io.streams import open_binary
-from ionflow.io.vasp_outputs import find_output, read_cell_potential
+from ionflow.io.vasp_outputs import find_output, quiet_vasprun, read_cell_potential
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -153,15 +150,7 @@ def read_vasp_defect_run(
     if path is None:
         raise InputError(f"{folder}: no vasprun.xml (or vasprun.xml.gz); is the run finished?")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            run = Vasprun(
-                str(path),
-                parse_dos=with_dos,
-                parse_eigen=band_edges,
-                parse_projected_eigen=False,
-                parse_potcar_file=False,
-            )
+        run = quiet_vasprun(path, dos=with_dos, eigen=band_edges)
     except (ParseError, OSError, ValueError, KeyError, IndexError) as exc:
         raise InputError(f"{path}: not a readable vasprun.xml ({exc})") from None
     entry = run.get_computed_entry(inc_structure=True)

@@ -22,6 +22,7 @@ __all__ = [
     "copy_uncompressed",
     "find_file",
     "find_output",
+    "quiet_vasprun",
     "read_cell_potential",
     "read_contcar_text",
     "read_md_ionic_steps",
@@ -38,6 +39,24 @@ def find_file(folder: Path, name: str) -> Path | None:
     return None
 
 
+def quiet_vasprun(path: Path, *, dos: bool = False, eigen: bool = False, **kwargs: Any) -> Vasprun:
+    """Parse a ``vasprun.xml`` with pymatgen, its warnings silenced (truncated files warn).
+
+    Projections and the POTCAR are never parsed; ``dos`` and ``eigen`` switch the DOS and
+    eigenvalues on; ``kwargs`` go to :class:`~pymatgen.io.vasp.Vasprun`.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return Vasprun(
+            str(path),
+            parse_dos=dos,
+            parse_eigen=eigen,
+            parse_projected_eigen=False,
+            parse_potcar_file=False,
+            **kwargs,
+        )
+
+
 def read_md_ionic_steps(path: Path) -> list[dict[str, Any]]:
     """Complete ionic steps of a (possibly truncated) MD ``vasprun.xml``.
 
@@ -52,16 +71,7 @@ def read_md_ionic_steps(path: Path) -> list[dict[str, Any]]:
         pymatgen's ionic-step dicts that hold a ``structure`` and ``e_fr_energy`` (eV);
         ``kinetic`` (eV) when VASP wrote it.
     """
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # truncated files warn; the frames read are kept
-        vr = Vasprun(
-            str(path),
-            parse_dos=False,
-            parse_eigen=False,
-            parse_projected_eigen=False,
-            parse_potcar_file=False,
-            exception_on_bad_xml=False,
-        )
+    vr = quiet_vasprun(path, exception_on_bad_xml=False)  # the frames read are kept
     return [s for s in vr.ionic_steps if "structure" in s and "e_fr_energy" in s]
 
 

@@ -9,6 +9,15 @@ finite values), puts the frames on ionflow's global time axis and writes the doc
 A finished segment also leaves ``segment.json.gz`` in its checkpoint folder, so a job
 that is run again (after the store write failed, or when a killed flow is resumed) returns
 the same result instead of integrating again.
+
+Walltime: inside a queue job (:func:`ionflow.settings.job_walltime`) a segment runs only
+what fits before the job's end minus ``settings.walltime_margin_s``: as many steps as the
+measured wall time per step of the previous segment (or of this segment's earlier
+attempt) allows, else (nothing measured yet) its planned ``n_steps`` with a deadline the
+runner stops at. A segment stopped that way returns an
+:class:`~ionflow.schemas.md.MDSegmentContinuation` and is replaced by a job running the
+same segment, which resumes from the checkpoint in the next queue job: the frames of
+both attempts make the one segment document, none lost or stored twice.
 """
 
 from __future__ import annotations
@@ -21,25 +30,33 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from jobflow import job
+from jobflow import Response, job
 from monty.serialization import dumpfn, loadfn
 from pymatgen.core import Structure
 from pymatgen.core.trajectory import Trajectory
 
-from ionflow.engines.segments import SegmentFrames, get_segment_runner
-from ionflow.errors import EngineError, InputError
-from ionflow.schemas.md import MDRestartState, MDSegmentDoc, MDSegmentSpec
+from ionflow.engines.segments import SegmentFrames, SegmentStopped, get_segment_runner
+from ionflow.errors import ConfigError, EngineError, InputError
+from ionflow.schemas.md import (
+    MDRestartState,
+    MDSegmentContinuation,
+    MDSegmentDoc,
+    MDSegmentSpec,
+)
+from ionflow.settings import get_settings, job_walltime
 
 if TYPE_CHECKING:
     from jobflow import Maker
 
 __all__ = [
     "DONE_FILE",
+    "MD_SEGMENT_FUNCTION",
     "build_segment_doc",
     "check_start",
     "expected_steps",
     "md_segment",
     "run_md_segment",
+    "segment_budget",
     "segment_checkpoint_dir",
     "timestep_warning",
 ]
@@ -50,6 +67,8 @@ LIGHT_SPECIES_MAX_TIME_STEP_FS = {"H": 1.0, "Li": 2.0}
 logger = logging.getLogger(__name__)
 
 DONE_FILE = "segment.json.gz"
+#: name of the segment job's function (dry runs and resource kinds recognise it)
+MD_SEGMENT_FUNCTION = "md_segment"
 
 
 def segment_checkpoint_dir(temperature_dir: str | Path, index: int) -> str:
@@ -231,13 +250,60 @@ def _describe_steps(steps: np.ndarray) -> str:
     return f"steps {steps[0]}..{steps[-1]}"
 
 
+def segment_budget(
+    spec: MDSegmentSpec,
+    wall_s_per_step: float | None,
+    environ: Any = None,
+    now: float | None = None,
+) -> tuple[int | None, float | None]:
+    """Return (most steps to run now, deadline as Unix time) from the queue walltime.
+
+    Parameters
+    ----------
+    spec
+        The segment.
+    wall_s_per_step
+        Measured wall time per step (s) of the previous segment or attempt, if any.
+    environ, now
+        Environment and clock (tests).
+
+    Returns
+    -------
+    tuple
+        ``(None, None)`` outside a queue job. Otherwise the deadline (the job's end minus
+        ``settings.walltime_margin_s``) and, when a time per step is known, the steps
+        that fit before it (None: unknown, run ``spec.n_steps`` and stop at the deadline).
+
+    Raises
+    ------
+    ConfigError
+        When the queue walltime is too short for one stored frame of this segment.
+    """
+    now = time.time() if now is None else now
+    total, remaining = job_walltime(environ, now)
+    if remaining is None:
+        return None, None
+    margin = get_settings().walltime_margin_s
+    deadline = now + remaining - margin
+    if not wall_s_per_step:
+        return None, deadline
+    if total is not None and (total - margin) < wall_s_per_step * spec.traj_interval:
+        raise ConfigError(
+            f"{spec.label}: one stored frame ({spec.traj_interval} steps at "
+            f"{wall_s_per_step:.3g} s/step) does not fit in the queue walltime of {total:g} s "
+            f"minus the {margin:g} s margin; raise resources.md.walltime"
+        )
+    return max(int((remaining - margin) / wall_s_per_step), 0), deadline
+
+
 def run_md_segment(
     maker: Maker,
     spec: MDSegmentSpec,
     start: Structure | MDRestartState,
     engine: str,
     work_dir: str | Path | None = None,
-) -> MDSegmentDoc:
+    wall_s_per_step: float | None = None,
+) -> MDSegmentDoc | MDSegmentContinuation:
     """Run (or resume, or recover) one MD segment.
 
     Parameters
@@ -252,11 +318,15 @@ def run_md_segment(
         Engine name for provenance.
     work_dir
         Folder to run in; default the current directory (the job's folder).
+    wall_s_per_step
+        Measured wall time per step (s) of an earlier attempt of this segment; default
+        the previous segment's (carried by its restart state).
 
     Returns
     -------
-    MDSegmentDoc
-        Metadata, trajectory (data store) and restart state of the segment.
+    MDSegmentDoc or MDSegmentContinuation
+        Metadata, trajectory (data store) and restart state of the segment; or, when it
+        stopped for the queue walltime, where it stopped (see the module docstring).
     """
     work_dir = Path(work_dir or Path.cwd()).resolve()
     ckpt = Path(spec.checkpoint_dir)
@@ -268,9 +338,31 @@ def run_md_segment(
             return doc
     warnings = check_start(spec, start)
     runner = get_segment_runner(maker)
+    if wall_s_per_step is None and isinstance(start, MDRestartState):
+        wall_s_per_step = start.wall_s_per_step
+    max_steps, deadline = segment_budget(spec, wall_s_per_step)
     t0 = time.perf_counter()
-    frames = runner.run(maker, spec, start, work_dir)
+    try:
+        frames = runner.run(maker, spec, start, work_dir, max_steps=max_steps, deadline=deadline)
+    except SegmentStopped as stop:
+        wall = time.perf_counter() - t0
+        n_run = stop.step - stop.started_at
+        logger.info(
+            "%s stopped at step %d for the queue walltime; it continues in a new job",
+            spec.label,
+            stop.step,
+        )
+        return MDSegmentContinuation(
+            label=spec.label,
+            stopped_at_step=stop.step,
+            started_at_step=stop.started_at,
+            wall_time_s=wall,
+            wall_s_per_step=wall / n_run if n_run > 0 else wall_s_per_step,
+        )
     wall = time.perf_counter() - t0
+    n_run = spec.last_step - (frames.resumed_from_step or spec.first_step)
+    if n_run > 0:
+        frames.restart = frames.restart.model_copy(update={"wall_s_per_step": wall / n_run})
     doc = build_segment_doc(spec, frames, engine, wall, str(work_dir), warnings)
     ckpt.mkdir(parents=True, exist_ok=True)
     tmp = ckpt / f".{DONE_FILE}.tmp.json.gz"
@@ -304,6 +396,17 @@ def md_segment(
     spec: MDSegmentSpec,
     start: Structure | MDRestartState,
     engine: str,
-) -> MDSegmentDoc:
-    """Job wrapper of :func:`run_md_segment` (the trajectory goes to the data store)."""
-    return run_md_segment(maker, spec, start, engine)
+    wall_s_per_step: float | None = None,
+) -> MDSegmentDoc | Response:
+    """Job wrapper of :func:`run_md_segment` (the trajectory goes to the data store).
+
+    A segment stopped for the queue walltime is replaced by a job running the same
+    segment (same spec and checkpoint), so it continues in the next queue job and the
+    segment's output is the replacement's.
+    """
+    result = run_md_segment(maker, spec, start, engine, wall_s_per_step=wall_s_per_step)
+    if isinstance(result, MDSegmentContinuation):
+        rest = md_segment(maker, spec, start, engine, wall_s_per_step=result.wall_s_per_step)
+        rest.name = spec.label
+        return Response(output=result, replace=rest)
+    return result

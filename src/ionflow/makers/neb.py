@@ -48,6 +48,7 @@ __all__ = [
     "NebFromEndpointsMaker",
     "VaspNebMaker",
     "collect_vasp_neb",
+    "endpoint_key",
     "endpoint_separation_A",
     "neb_images_maker",
     "prepare_path",
@@ -66,6 +67,20 @@ def endpoint_separation_A(initial: Structure, final: Structure) -> float:
     dfrac = final.frac_coords - initial.frac_coords
     dfrac -= np.round(dfrac)
     return float(np.linalg.norm(dfrac @ initial.lattice.matrix, axis=1).max())
+
+
+def endpoint_key(structure: Structure, decimals: int = 4) -> tuple:
+    """Hashable identity of an endpoint: species order, lattice and wrapped positions.
+
+    Two hops whose endpoint has this key relax the same cell (same atoms in the same
+    order at the same place), so they share one relaxation.
+    """
+    frac = np.round(np.mod(structure.frac_coords, 1.0), decimals) % 1.0
+    return (
+        tuple(site.species_string for site in structure),
+        tuple(np.round(structure.lattice.matrix, decimals).ravel()),
+        tuple(frac.ravel()),
+    )
 
 
 def prepare_path_result(
@@ -233,11 +248,14 @@ class NebFromEndpointsMaker(Maker):
         *,
         label: str = "hop",
         hop: HopDoc | None = None,
+        relaxed: dict[tuple, Any] | None = None,
     ) -> Flow:
         """Build the flow; its output is the band's NebDoc.
 
         Job names: ``relax <label> initial``, ``relax <label> final``,
         ``prepare neb path <label>``, then the engine's band job(s) named after ``label``.
+        ``relaxed`` (endpoint key → relax job, shared by the hops of one cell) reuses an
+        endpoint relaxation another hop already has (it stays in that hop's flow).
         """
         final = match_endpoints(initial, final)
         check_images([initial, final], self.min_distance_A)
@@ -252,10 +270,16 @@ class NebFromEndpointsMaker(Maker):
             )
             relax_jobs = []
             for tag, structure in (("initial", initial), ("final", final)):
+                key = endpoint_key(structure)
+                if relaxed is not None and key in relaxed:
+                    relax_jobs.append(relaxed[key])  # one relaxation per distinct endpoint
+                    continue
                 rj = relax.make(structure, prev_dir=prev_dir)
                 rj.name = f"relax {label} {tag}"
                 relax_jobs.append(rj)
-            jobs += relax_jobs
+                jobs.append(rj)
+                if relaxed is not None:
+                    relaxed[key] = rj
             start, end = relax_jobs[0].output.structure, relax_jobs[1].output.structure
             endpoint_dirs = [rj.output.dir_name for rj in relax_jobs]
         path = prepare_path(start, end, self.n_images, self.interpolation, self.min_distance_A)

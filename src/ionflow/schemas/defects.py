@@ -8,11 +8,11 @@ potentials used.
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pymatgen.core import Structure
+from pydantic import Field
+
+from ionflow.schemas.base import StoredDoc, StructureIn
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -32,16 +32,8 @@ __all__ = [
 SCHEMA_VERSION = "1"
 
 
-def _finite(value: float | None, name: str) -> float | None:
-    if value is not None and not math.isfinite(value):
-        raise ValueError(f"{name} is {value}; NaN/inf are never stored")
-    return value
-
-
-class _Doc(BaseModel):
-    """Base: unknown keys are errors; pymatgen objects allowed."""
-
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
+class _Doc(StoredDoc):
+    """Base of the defect documents (unknown keys refused, every float finite)."""
 
 
 class DefectSite(_Doc):
@@ -73,32 +65,21 @@ class DefectSite(_Doc):
     )
 
 
-class DefectConfig(_Doc):
-    """A labelled, generated defect supercell with its provenance.
-
-    ``structure`` is charge-neutral for compensated clusters; for a single defect it carries
-    ``charge`` as ``Structure.charge`` (0: neutral cell, electronic compensation).
-    """
+class _DefectCell(_Doc):
+    """The fields a generated defect cell and its formation-energy result share."""
 
     schema_version: str = Field(SCHEMA_VERSION, description="Document schema version.")
     label: str = Field(..., description="Unique label, e.g. 'V_Li+V_Cl_d2.76'.")
     kroger_vink: str = Field(..., description='Kröger-Vink notation, e.g. "V_Li\' + V_Cl^•".')
     defect_type: str = Field(..., description="Spec type that generated it (schottky, ...).")
-    structure: Structure = Field(..., description="The defect supercell.")
-    host_formula: str = Field(..., description="Reduced formula of the host.")
     composition: str = Field(..., description="Formula of the defect supercell.")
     n_atoms: int = Field(..., ge=1, description="Number of atoms in the defect supercell.")
     charge: int = Field(0, description="Charge of the supercell (e); 0 is neutral.")
     separation_A: float | None = Field(
         None,
         description="Pair: distance between the two defects (Å); cluster: largest distance "
-        "from the first defect to the others (Å); None for a single defect.",
+        "from the first defect to the others (Å); None for a single defect (unrelaxed).",
     )
-    distances_A: list[float] = Field(
-        default_factory=list,
-        description="Distances from the first defect to each other defect, in order (Å).",
-    )
-    defect_sites: list[DefectSite] = Field(..., min_length=1, description="The point defects.")
     delta_n: dict[str, int] = Field(
         ...,
         description="Atoms added (+) or removed (-) per element relative to the host supercell "
@@ -107,24 +88,28 @@ class DefectConfig(_Doc):
     multiplicity: int = Field(
         1, ge=1, description="Number of equivalent configurations in the supercell."
     )
+
+
+class DefectConfig(_DefectCell):
+    """A labelled, generated defect supercell with its provenance.
+
+    ``structure`` is charge-neutral for compensated clusters; for a single defect it carries
+    ``charge`` as ``Structure.charge`` (0: neutral cell, electronic compensation).
+    """
+
+    structure: StructureIn = Field(..., description="The defect supercell.")
+    host_formula: str = Field(..., description="Reduced formula of the host.")
+    distances_A: list[float] = Field(
+        default_factory=list,
+        description="Distances from the first defect to each other defect, in order (Å).",
+    )
+    defect_sites: list[DefectSite] = Field(..., min_length=1, description="The point defects.")
     min_image_distance_A: float = Field(
         ..., gt=0, description="Smallest distance between periodic images of the supercell (Å)."
     )
     supercell_matrix: list[list[int]] | None = Field(
         None, description="Integer matrix building the supercell from the host cell."
     )
-
-    @field_validator("structure", mode="before")
-    @classmethod
-    def _structure_from_dict(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return Structure.from_dict(value)
-        return value
-
-    @field_validator("separation_A", "min_image_distance_A")
-    @classmethod
-    def _check_finite(cls, value: float | None) -> float | None:
-        return _finite(value, "distance")
 
     def index_entry(self) -> dict[str, Any]:
         """Return the JSON index record (no structure) written by ``ionflow defects generate``.
@@ -159,13 +144,6 @@ class ChemicalPotentialSet(_Doc):
         "to define its stability region.",
     )
 
-    @field_validator("mu_eV", "mu_relative_eV")
-    @classmethod
-    def _check_finite(cls, value: dict[str, float]) -> dict[str, float]:
-        for key, val in value.items():
-            _finite(val, f"mu[{key}]")
-        return value
-
 
 class PairBinding(_Doc):
     """Binding of a defect cluster against its isolated parts."""
@@ -194,29 +172,13 @@ class PairBinding(_Doc):
         "within the supercell, free of the isolated parts' charge states.",
     )
 
-    @model_validator(mode="after")
-    def _check(self) -> PairBinding:
-        _finite(self.binding_energy_eV, "binding_energy_eV")
-        _finite(self.coulomb_energy_eV, "coulomb_energy_eV")
-        _finite(self.binding_vs_farthest_eV, "binding_vs_farthest_eV")
-        return self
 
-
-class DefectEnergyDoc(_Doc):
+class DefectEnergyDoc(_DefectCell):
     """Formation energy of one defect configuration."""
 
-    schema_version: str = Field(SCHEMA_VERSION, description="Document schema version.")
-    label: str = Field(..., description="Configuration label (see DefectConfig.label).")
-    kroger_vink: str = Field(..., description="Kröger-Vink notation.")
-    defect_type: str = Field(..., description="Spec type that generated it.")
-    composition: str = Field(..., description="Formula of the defect supercell.")
-    n_atoms: int = Field(..., ge=1, description="Atoms in the defect supercell.")
-    charge: int = Field(0, description="Supercell charge (e).")
-    separation_A: float | None = Field(None, description="Unrelaxed defect separation (Å).")
     relaxed_separation_A: float | None = Field(
         None, description="Defect separation after relaxation (Å)."
     )
-    delta_n: dict[str, int] = Field(..., description="Atoms added (+) / removed (-) per element.")
     energy_defect_eV: float = Field(..., description="Total energy of the defect cell (eV).")
     energy_host_eV: float = Field(..., description="Total energy of the host supercell (eV).")
     chemical_potentials: ChemicalPotentialSet = Field(..., description="μ set used.")
@@ -237,37 +199,13 @@ class DefectEnergyDoc(_Doc):
     formation_energy_eV: float = Field(..., description="Defect formation energy (eV).")
     binding: PairBinding | None = Field(None, description="Binding energy of a cluster.")
     engine: dict[str, Any] = Field(default_factory=dict, description="Engine name and settings.")
-    relaxed_structure: Structure | None = Field(None, description="Relaxed defect supercell.")
-    multiplicity: int = Field(1, ge=1, description="Equivalent configurations in the supercell.")
+    relaxed_structure: StructureIn | None = Field(None, description="Relaxed defect supercell.")
     role: Literal["requested", "part", "reference"] = Field(
         "requested",
         description="'part': an isolated defect of a cluster; 'reference': the farthest "
         "placement of a cluster (both computed for binding energies).",
     )
     defect_sites: list[DefectSite] = Field(default_factory=list, description="Point defects.")
-
-    @field_validator("relaxed_structure", mode="before")
-    @classmethod
-    def _structure_from_dict(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return Structure.from_dict(value)
-        return value
-
-    @model_validator(mode="after")
-    def _check(self) -> DefectEnergyDoc:
-        for name in (
-            "energy_defect_eV",
-            "energy_host_eV",
-            "fermi_level_eV",
-            "correction_eV",
-            "correction_electrostatic_eV",
-            "correction_alignment_eV",
-            "formation_energy_eV",
-            "relaxed_separation_A",
-            "vbm_eV",
-        ):
-            _finite(getattr(self, name), name)
-        return self
 
 
 class ChargeStateRow(_Doc):
@@ -280,13 +218,6 @@ class ChargeStateRow(_Doc):
     formation_energy_at_vbm_eV: dict[str, float] = Field(
         ..., description="Chemical-potential limit -> formation energy at E_F = VBM (eV)."
     )
-
-    @field_validator("formation_energy_at_vbm_eV")
-    @classmethod
-    def _check_finite(cls, value: dict[str, float]) -> dict[str, float]:
-        for key, val in value.items():
-            _finite(val, f"formation_energy_at_vbm_eV[{key}]")
-        return value
 
 
 class TransitionLevelDoc(_Doc):
@@ -363,19 +294,6 @@ class CellPotentialDoc(_Doc):
     vbm_eV: float | None = Field(None, description="Valence-band maximum of this run (eV).")
     vbm_source: str = Field("", description="How vbm_eV was obtained (band edges, E_Fermi).")
 
-    @field_validator("planar_avg_eV")
-    @classmethod
-    def _check_finite(cls, value: list[list[float]]) -> list[list[float]]:
-        for axis in value:
-            if not all(math.isfinite(x) for x in axis):
-                raise ValueError("planar-averaged potential contains NaN/inf")
-        return value
-
-    @field_validator("vbm_eV")
-    @classmethod
-    def _check_vbm(cls, value: float | None) -> float | None:
-        return _finite(value, "vbm_eV")
-
 
 class LiContentConfig(_Doc):
     """One ordering of a Li-content series, ranked by its Ewald energy."""
@@ -383,7 +301,7 @@ class LiContentConfig(_Doc):
     label: str = Field(..., description="Label, e.g. 'Li12_r1' (count, rank).")
     n_li: int = Field(..., ge=0, description="Li atoms in the supercell.")
     x: float = Field(..., ge=0, description="Li per formula unit of the host.")
-    structure: Structure = Field(..., description="The ordered supercell.")
+    structure: StructureIn = Field(..., description="The ordered supercell.")
     composition: str = Field(..., description="Formula of the supercell.")
     ewald_energy_eV: float = Field(..., description="Ewald energy of the point charges (eV).")
     ewald_above_min_eV: float = Field(
@@ -392,10 +310,3 @@ class LiContentConfig(_Doc):
     rank: int = Field(..., ge=1, description="1 = lowest Ewald energy for this Li count.")
     compensation: str = Field(..., description="'electronic' or 'counter'.")
     charges: dict[str, float] = Field(..., description="Point charges used per element (e).")
-
-    @field_validator("structure", mode="before")
-    @classmethod
-    def _structure_from_dict(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return Structure.from_dict(value)
-        return value

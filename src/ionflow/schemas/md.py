@@ -23,6 +23,7 @@ __all__ = [
     "ConvergenceSettings",
     "MDConvergenceDoc",
     "MDRestartState",
+    "MDSegmentContinuation",
     "MDSegmentDoc",
     "MDSegmentSpec",
 ]
@@ -92,6 +93,12 @@ class MDRestartState(_Doc):
         default_factory=dict,
         description="Engine-specific exact state (thermostat variables, RNG, restart files).",
     )
+    wall_s_per_step: float | None = Field(
+        None,
+        ge=0,
+        description="Measured wall time per MD step of the run that wrote the state (s); "
+        "sizes the next segment to the queue job's remaining walltime.",
+    )
 
     @field_validator("structure")
     @classmethod
@@ -103,6 +110,23 @@ class MDRestartState(_Doc):
             if not all(math.isfinite(float(x)) for x in v):
                 raise ValueError("restart velocities contain NaN/inf")
         return structure
+
+
+class MDSegmentContinuation(_Doc):
+    """Output of a segment job that stopped for the queue walltime (the rest follows).
+
+    The job is replaced by a job running the same segment, which resumes from the
+    checkpoint in a new queue job; its output (the whole segment) replaces this one.
+    """
+
+    kind: Literal["md_segment_continued"] = "md_segment_continued"
+    label: str = Field(..., description="Segment label.")
+    stopped_at_step: int = Field(..., ge=0, description="Global step checkpointed at the stop.")
+    started_at_step: int = Field(..., ge=0, description="Global step the stopped attempt began.")
+    wall_time_s: float = Field(..., ge=0, description="Wall time of the stopped attempt (s).")
+    wall_s_per_step: float | None = Field(
+        None, ge=0, description="Measured wall time per MD step of the attempt (s)."
+    )
 
 
 class MDSegmentDoc(_Doc):

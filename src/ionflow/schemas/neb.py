@@ -10,10 +10,9 @@ energies and max force but never carries a barrier: ``barrier_forward_eV`` and
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-from pymatgen.core import Structure
+from pydantic import Field, model_validator
 
-from ionflow.schemas.finite import find_nonfinite
+from ionflow.schemas.base import StoredDoc, StructureIn
 
 __all__ = ["SCHEMA_VERSION", "HopDoc", "NebDoc", "NebPathDoc", "NebStudyDoc", "PercolationDoc"]
 
@@ -22,25 +21,8 @@ SCHEMA_VERSION = "1"
 HopKind = Literal["vacancy", "interstitial", "interstitialcy", "explicit"]
 
 
-def _as_structure(value: Any) -> Any:
-    if isinstance(value, dict) and value.get("@class") == "Structure":
-        return Structure.from_dict(value)
-    return value
-
-
-class _Doc(BaseModel):
-    model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
-
-    @model_validator(mode="after")
-    def _all_finite(self) -> "_Doc":
-        for name in type(self).model_fields:
-            value = getattr(self, name)
-            if isinstance(value, (BaseModel, Structure)):
-                continue
-            bad = find_nonfinite(value, name)
-            if bad:
-                raise ValueError(f"{bad} is not finite; NaN/inf are never stored")
-        return self
+class _Doc(StoredDoc):
+    """Base of the NEB documents (unknown keys refused, every float finite)."""
 
 
 class HopDoc(_Doc):
@@ -83,31 +65,15 @@ class HopDoc(_Doc):
     defect_end_frac: list[float] | None = Field(
         None, description="Fractional position of the defect after the hop (unwrapped)."
     )
-    initial: Structure = Field(..., description="Initial endpoint (unrelaxed).")
-    final: Structure = Field(..., description="Final endpoint (unrelaxed, same atom order).")
-
-    @field_validator("initial", "final", mode="before")
-    @classmethod
-    def _structure_from_dict(cls, value: Any) -> Any:
-        return _as_structure(value)
+    initial: StructureIn = Field(..., description="Initial endpoint (unrelaxed).")
+    final: StructureIn = Field(..., description="Final endpoint (unrelaxed, same atom order).")
 
     def summary(self) -> dict[str, Any]:
         """Return the hop without its structures (for tables and JSON indexes)."""
         return self.model_dump(mode="json", exclude={"initial", "final"})
 
 
-class _ImagesDoc(_Doc):
-    """A document with a list of ``images`` (structures, or their dicts when read back)."""
-
-    @field_validator("images", mode="before", check_fields=False)
-    @classmethod
-    def _images_from_dicts(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            return [_as_structure(v) for v in value]
-        return value
-
-
-class NebDoc(_ImagesDoc):
+class NebDoc(_Doc):
     """One nudged-elastic-band calculation and its analysis.
 
     ``n_images`` counts intermediate images (as VASP's IMAGES); ``energies_eV`` holds all
@@ -157,7 +123,7 @@ class NebDoc(_ImagesDoc):
         "'prescreen' (final band of a cheaper MLIP NEB).",
     )
     hop: HopDoc | None = Field(None, description="The hop, when the band came from one.")
-    images: list[Structure] | None = Field(None, description="Final images (data store).")
+    images: list[StructureIn] | None = Field(None, description="Final images (data store).")
     dir_name: str | None = Field(None, description="Folder the band ran in or was read from.")
 
     @model_validator(mode="after")
@@ -230,10 +196,10 @@ class NebStudyDoc(_Doc):
     percolation: PercolationDoc | None = Field(None, description="Lowest-barrier network.")
 
 
-class NebPathDoc(_ImagesDoc):
+class NebPathDoc(_Doc):
     """The starting band of an NEB: interpolated images between (relaxed) endpoints."""
 
-    images: list[Structure] = Field(..., min_length=3, description="Images, endpoints included.")
+    images: list[StructureIn] = Field(..., min_length=3, description="Images, endpoints included.")
     interpolation: Literal["idpp", "linear", "given"] = Field(
         ..., description="How the intermediate images were made."
     )

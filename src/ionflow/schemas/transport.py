@@ -7,25 +7,17 @@ finite or None: a validator rejects NaN/inf so they never reach a store.
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from ionflow.schemas.finite import find_nonfinite
+from ionflow.schemas.base import StoredDoc
 
 __all__ = ["SCHEMA_VERSION", "ArrheniusResult", "DiffusionResult"]
 
 SCHEMA_VERSION = "1"
 
 
-class _Doc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="after")
-    def _all_finite(self) -> "_Doc":
-        for name in type(self).model_fields:
-            bad = find_nonfinite(getattr(self, name), name)
-            if bad:
-                raise ValueError(f"{bad} is not finite; NaN/inf are never stored")
-        return self
+class _Doc(StoredDoc):
+    """Base of the transport documents (unknown keys refused, every float finite)."""
 
 
 class DiffusionResult(_Doc):

@@ -22,10 +22,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atomate2.cp2k.sets.core import MDSetGenerator, RelaxSetGenerator, StaticSetGenerator
+from pymatgen.io.cp2k.inputs import Keyword
 
 from ionflow.engines.cp2k.fixes import thermostat_override
 from ionflow.errors import ConfigError
-from ionflow.settings import get_settings
+from ionflow.settings import CP2K_DEFAULT_BASIS_DIR, get_settings, job_walltime
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -37,14 +38,54 @@ __all__ = [
     "IonflowCp2kMDSetGenerator",
     "IonflowCp2kRelaxSetGenerator",
     "IonflowCp2kStaticSetGenerator",
+    "apply_job_walltime",
     "cheap_basis_and_potential",
     "cheap_dft_settings",
+    "cp2k_basis_dir",
+    "cp2k_walltime_s",
     "pymatgen_cp2k_settings",
     "resolve_pmg_cp2k_data_dir",
 ]
 
-#: CP2K's own basis/potential files (Debian's cp2k-data)
-CP2K_SYSTEM_DATA_DIR = Path("/usr/share/cp2k")
+#: CP2K's own basis/potential files when nothing else is configured (Debian's cp2k-data);
+#: ``settings.cp2k.basis_dir`` or ``$CP2K_DATA_DIR`` take priority (cp2k_basis_dir)
+CP2K_SYSTEM_DATA_DIR = CP2K_DEFAULT_BASIS_DIR
+
+
+def cp2k_basis_dir() -> Path:
+    """Return CP2K's basis/potential folder: settings, ``$CP2K_DATA_DIR``, then the default."""
+    return get_settings().cp2k.resolved_basis_dir()
+
+
+#: seconds CP2K keeps free before the queue job's end (GLOBAL/WALLTIME), at most 20 %
+CP2K_WALLTIME_BUFFER_S = 300
+
+
+def apply_job_walltime(cp2k_input: Any, environ: Any = None) -> int | None:
+    """Set ``GLOBAL/WALLTIME`` from the queue job's remaining time (on the node).
+
+    CP2K then stops cleanly, writing its restart files, before the queue kills it, and
+    custodian's CP2K ``WalltimeHandler`` turns that stop into a restartable checkpoint.
+
+    Returns
+    -------
+    int or None
+        The walltime set (s), or None outside a queue job.
+    """
+    seconds = cp2k_walltime_s(environ)
+    if seconds is not None:
+        cp2k_input["GLOBAL"]["WALLTIME"] = Keyword("WALLTIME", seconds)
+    return seconds
+
+
+def cp2k_walltime_s(environ: Any = None) -> int | None:
+    """Return the ``GLOBAL/WALLTIME`` (s) for this queue job (None outside one)."""
+    _, remaining = job_walltime(environ)
+    if not remaining or remaining <= 0:
+        return None
+    return max(int(remaining - min(CP2K_WALLTIME_BUFFER_S, 0.2 * remaining)), 1)
+
+
 #: basis family of the cheap settings and the atomate2/pymatgen project name
 CHEAP_BASIS = "SZV-MOLOPT-SR-GTH"
 PROJECT = "CP2K"
@@ -63,7 +104,7 @@ def _molopt_valence(basis_name: str, data_dir: str) -> dict[str, int]:
 
 
 def cheap_basis_and_potential(
-    elements: set[str] | list[str], data_dir: str | Path = CP2K_SYSTEM_DATA_DIR
+    elements: set[str] | list[str], data_dir: str | Path | None = None
 ) -> dict[str, dict[str, str]]:
     """Return pymatgen ``basis_and_potential`` for the cheapest working CP2K settings.
 
@@ -72,13 +113,14 @@ def cheap_basis_and_potential(
     elements
         Element symbols of the structure.
     data_dir
-        CP2K's data folder (holding ``BASIS_MOLOPT``).
+        CP2K's data folder (holding ``BASIS_MOLOPT``); default :func:`cp2k_basis_dir`.
 
     Returns
     -------
     dict
         ``{el: {"basis": "SZV-MOLOPT-SR-GTH", "potential": "GTH-PBE-q<n>"}}``.
     """
+    data_dir = data_dir if data_dir is not None else cp2k_basis_dir()
     valence = _molopt_valence(CHEAP_BASIS, str(data_dir))
     missing = sorted(set(elements) - set(valence))
     if missing:
@@ -158,7 +200,7 @@ def resolve_pmg_cp2k_data_dir(data_dir: str | None = None) -> str:
     if not found or not Path(found).is_dir():
         raise ConfigError(
             "pymatgen's CP2K data folder is not set up: run "
-            "'pmg config --cp2k /usr/share/cp2k <dir>' once and set IONFLOW_CP2K__DATA_DIR=<dir>"
+            "'pmg config --cp2k <CP2K data dir> <dir>' once and set IONFLOW_CP2K__DATA_DIR=<dir>"
         )
     return str(found)
 
@@ -189,12 +231,11 @@ class _CheapCp2kMixin:
         """
         with pymatgen_cp2k_settings(self.pmg_data_dir, self.functional):
             input_set = super().get_input_set(structure, prev_dir, optional_files)
+        apply_job_walltime(input_set.cp2k_input)
         charge = getattr(structure, "charge", 0)
         if charge:
             # a charged defect cell carries its own charge; the engine-wide CHARGE of the
             # settings (0 by default) would otherwise run it neutral
-            from pymatgen.io.cp2k.inputs import Keyword
-
             dft = input_set.cp2k_input["FORCE_EVAL"]["DFT"]
             dft["CHARGE"] = Keyword("CHARGE", round(charge))
         return input_set

@@ -29,7 +29,7 @@ import numpy as np
 from ionflow.analysis.neb import neb_doc_from_raw
 from ionflow.engines.band import OneJobNebMaker
 from ionflow.engines.cp2k import custodian as cp2k_custodian
-from ionflow.engines.cp2k.inputs import cheap_basis_and_potential
+from ionflow.engines.cp2k.inputs import cheap_basis_and_potential, cp2k_walltime_s
 from ionflow.errors import ConfigError, EngineError, InputError
 from ionflow.io.cp2k import BOHR_A, HARTREE_EV
 from ionflow.io.neb_folders import read_cp2k_band
@@ -252,7 +252,11 @@ def write_band_inputs(images: Sequence[Structure], directory: str | Path, **sett
         ]
         (directory / f"replica_{k + 1}.xyz").write_text("\n".join(lines) + "\n")
     path = directory / "cp2k.inp"
-    path.write_text(band_input(images, **settings))
+    text = band_input(images, **settings)
+    walltime = cp2k_walltime_s()
+    if walltime is not None:  # stop cleanly (restart files written) before the queue does
+        text = text.replace("&END GLOBAL", f"  WALLTIME {walltime}\n&END GLOBAL", 1)
+    path.write_text(text)
     return path
 
 

@@ -32,6 +32,7 @@ from ionflow.engines.cp2k import custodian as cp2k_custodian
 from ionflow.engines.cp2k.inputs import PROJECT
 from ionflow.engines.segments import (
     SegmentFrames,
+    attempt_end,
     check_segment_finished,
     load_attempts,
     record_attempt,
@@ -147,9 +148,20 @@ class Cp2kSegmentRunner:
     engine: str = "cp2k"
 
     def run(
-        self, maker: Any, spec: MDSegmentSpec, start: Structure | MDRestartState, work_dir: Path
+        self,
+        maker: Any,
+        spec: MDSegmentSpec,
+        start: Structure | MDRestartState,
+        work_dir: Path,
+        max_steps: int | None = None,
+        deadline: float | None = None,
     ) -> SegmentFrames:
-        """Run (or resume) one CP2K MD segment in ``work_dir``."""
+        """Run (or resume) one CP2K MD segment in ``work_dir``.
+
+        ``max_steps`` (walltime sizing) ends this attempt early with
+        :class:`~ionflow.engines.segments.SegmentStopped`; the ``deadline`` reaches CP2K as
+        ``GLOBAL/WALLTIME`` through the input set.
+        """
         if spec.start_temperature_K is not None:
             raise ConfigError(
                 "heating ramps are not implemented for the cp2k engine; set heating_steps 0 "
@@ -181,16 +193,26 @@ class Cp2kSegmentRunner:
             if part.restart is not None and part.restart_step > step:
                 restart, step, wfn_dir = part.restart, part.restart_step, part.folder
             after = max(after, part.restart_step)
-        remaining = spec.last_step - step
+        end = attempt_end(spec, step, max_steps)
+        remaining = end - step
         if remaining > 0:
             record_attempt(ckpt, attempts, work_dir, step)
-            self._run(maker, spec, structure, restart, wfn_dir, step, remaining, work_dir)
+            self.write_inputs(maker, spec, structure, restart, wfn_dir, step, remaining, work_dir)
+            with contextlib.chdir(work_dir):
+                run_cp2k(**maker.run_cp2k_kwargs)
             part = parse_cp2k_attempt(work_dir, after)
             parts.append(part)
-            check_segment_finished(spec, "CP2K", part.restart_step, "its restart file")
+            check_segment_finished(
+                spec,
+                "CP2K",
+                part.restart_step,
+                "its restart file",
+                stop_step=end if end < spec.last_step else None,
+                started_at=step,
+            )
         return _frames(spec, parts, structure, attempts, warnings)
 
-    def _run(
+    def write_inputs(
         self,
         maker: Any,
         spec: MDSegmentSpec,
@@ -201,6 +223,7 @@ class Cp2kSegmentRunner:
         n_steps: int,
         work_dir: Path,
     ) -> None:
+        """Write the CP2K inputs of one attempt (``submit --write-inputs`` shows the same)."""
         from atomate2.cp2k.files import write_cp2k_input_set
 
         generator = dataclasses.replace(
@@ -217,8 +240,14 @@ class Cp2kSegmentRunner:
             wfn = None if wfn_dir is None else Path(wfn_dir) / f"{PROJECT}-RESTART.wfn"
             if wfn is not None and wfn.exists():
                 shutil.copy(wfn, work_dir / wfn.name)
-        with contextlib.chdir(work_dir):
-            run_cp2k(**maker.run_cp2k_kwargs)
+
+    def dry_run_inputs(
+        self, maker: Any, spec: MDSegmentSpec, start: Structure | MDRestartState, folder: Path
+    ) -> None:
+        """Write the first attempt's inputs of a segment."""
+        structure, restart, wfn_dir, _ = _start_point(start)
+        step = spec.first_step
+        self.write_inputs(maker, spec, structure, restart, wfn_dir, step, spec.n_steps, folder)
 
 
 def _start_point(

@@ -25,6 +25,7 @@ import dataclasses
 import json
 import logging
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +42,7 @@ from ionflow.engines.mlip.dynamics import (
     ChainedVelocityVerlet,
     Hooks,
 )
-from ionflow.engines.segments import SegmentFrames
+from ionflow.engines.segments import SegmentFrames, SegmentStopped, attempt_end
 from ionflow.errors import ConfigError, InputError
 from ionflow.schemas.md import MDRestartState
 
@@ -67,20 +68,42 @@ def velocities_to_A_fs(velocities_ase: np.ndarray) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- checkpoints
-class _Recorder:
-    """Observer storing frames and writing checkpoints every ``checkpoint_every`` frames."""
+class _DeadlineReached(Exception):
+    """Raised by the recorder once the frames up to the deadline are checkpointed."""
 
-    def __init__(self, spec: MDSegmentSpec, ckpt: _Checkpoint, step0: int) -> None:
+
+class _Recorder:
+    """Observer storing frames and writing checkpoints every ``checkpoint_every`` frames.
+
+    With a ``deadline`` (Unix time), the first stored frame after it is checkpointed and
+    the run stops (:class:`_DeadlineReached`), so the segment continues in the next job.
+    """
+
+    def __init__(
+        self,
+        spec: MDSegmentSpec,
+        ckpt: _Checkpoint,
+        step0: int,
+        deadline: float | None = None,
+        resumed: bool = False,
+    ) -> None:
         self.interval = spec.traj_interval
         self.every = spec.checkpoint_every
         self.store_forces = spec.store_forces
         self.ckpt, self.step0 = ckpt, step0
         self.frames: dict[str, list] = {k: [] for k in _FRAME_KEYS}
         self.pending = 0
+        self.deadline = deadline
+        self.last_step = spec.last_step
+        # a resumed attempt starts at a checkpointed frame: recording it again would
+        # store it twice in the checkpoint chunks
+        self.resumed = resumed
 
     def __call__(self, dyn: Any) -> None:
         atoms = dyn.atoms
         step = self.step0 + dyn.nsteps
+        if self.resumed and step == self.step0:
+            return
         f = self.frames
         f["steps"].append(step)
         f["positions"].append(atoms.get_positions())
@@ -92,6 +115,11 @@ class _Recorder:
         self.pending += 1
         if self.pending >= self.every:
             self.flush(dyn)
+        # stop only after progress (a frame past the start), so every attempt advances
+        late = self.deadline is not None and time.time() >= self.deadline
+        if late and self.step0 < step < self.last_step:
+            self.flush(dyn)
+            raise _DeadlineReached
 
     def flush(self, dyn: Any) -> None:
         """Write the frames since the last checkpoint and the state at the last frame."""
@@ -178,6 +206,8 @@ class AseSegmentRunner:
         spec: MDSegmentSpec,
         start: Structure | MDRestartState,
         work_dir: Path,
+        max_steps: int | None = None,
+        deadline: float | None = None,
     ) -> SegmentFrames:
         """Run (or resume) one segment.
 
@@ -191,11 +221,20 @@ class AseSegmentRunner:
             The first segment's structure, or the previous segment's restart state.
         work_dir
             Job folder (unused: the checkpoint lives in ``spec.checkpoint_dir``).
+        max_steps
+            Most steps this attempt runs (walltime sizing; it ends on a stored frame).
+        deadline
+            Unix time after which the attempt stops at the next stored frame.
 
         Returns
         -------
         SegmentFrames
             All frames from the segment's start step to its last step, and the end state.
+
+        Raises
+        ------
+        SegmentStopped
+            The attempt stopped early (``max_steps`` or the deadline), frames checkpointed.
         """
         ckpt = _Checkpoint(Path(spec.checkpoint_dir))
         species, lattice, positions, momenta, thermostat = _initial_state(start, spec, self)
@@ -226,22 +265,28 @@ class AseSegmentRunner:
                 f"{spec.first_step}..{spec.last_step}; delete it to rerun the segment"
             )
         ckpt.attempts = attempts
-        recorder = _Recorder(spec, ckpt, step0)
+        recorder = _Recorder(spec, ckpt, step0, deadline, resumed=saved is not None)
+        end = attempt_end(spec, step0, max_steps)
         if remaining > 0:
             hooks = Hooks(positions, momenta, thermostat, spec.seed, recorder)
-            run_maker = _configure_maker(maker, spec, hooks, step0)
+            run_maker = _configure_maker(maker, spec, hooks, step0, end)
             structure = Structure(lattice, species, positions, coords_are_cartesian=True)
-            run_maker.run_ase(structure)
+            try:
+                run_maker.run_ase(structure)
+            except _DeadlineReached:
+                raise SegmentStopped(recorder.frames["steps"][-1], step0) from None
             recorder.flush(hooks.dyn)
+            if end < spec.last_step:
+                raise SegmentStopped(end, step0)
             final_state = _final_state(hooks.dyn)
         else:
             final_state = {"positions": positions, "momenta": momenta, "thermostat": thermostat}
         frames = recorder.frames
         if prior:
             new = {k: np.asarray(v) for k, v in frames.items() if v}
-            # the resumed run re-records its start frame: keep the checkpointed copy
+            # the resumed run does not record its start frame: the checkpoint holds it
             frames = {
-                k: np.concatenate([prior[k], new[k][1:]]) if k in new else prior[k] for k in prior
+                k: np.concatenate([prior[k], new[k]]) if k in new else prior[k] for k in prior
             }
         else:
             frames = {k: np.asarray(v) for k, v in frames.items() if v}
@@ -263,6 +308,31 @@ class AseSegmentRunner:
             resumed_from_step=resumed_from,
             warnings=[],
         )
+
+    def dry_run_inputs(
+        self,
+        maker: AseMDMaker,
+        spec: MDSegmentSpec,
+        start: Structure | MDRestartState,
+        folder: Path,
+    ) -> None:
+        """Write the segment's atomate2/ASE settings as JSON (``ionflow.json``)."""
+        from monty.json import jsanitize
+
+        run = dataclasses.replace(
+            maker,
+            n_steps=int(spec.n_steps),
+            time_step=float(spec.time_step_fs),
+            temperature=float(spec.temperature_K),
+            ensemble="nvt",
+            mb_velocity_seed=spec.seed,
+        )
+        settings = {
+            "atomate2_maker": jsanitize(run.as_dict(), strict=False, allow_bson=False),
+            "thermostat": spec.thermostat,
+            "segment": spec.model_dump(mode="json"),
+        }
+        (folder / "ionflow.json").write_text(json.dumps(settings, indent=2, default=str))
 
     @staticmethod
     def cleanup(folder: Path) -> None:
@@ -308,7 +378,7 @@ def _initial_state(
 
 
 def _configure_maker(
-    maker: AseMDMaker, spec: MDSegmentSpec, hooks: Hooks, step0: int
+    maker: AseMDMaker, spec: MDSegmentSpec, hooks: Hooks, step0: int, end: int | None = None
 ) -> AseMDMaker:
     """Copy the engine's maker with ionflow's stateful thermostat and this segment's length."""
     kwargs = dict(maker.ase_md_kwargs or {})
@@ -338,12 +408,14 @@ def _configure_maker(
         )
     kwargs.pop("temperature_K", None)
     kwargs["ionflow_hooks"] = hooks
-    remaining = spec.last_step - step0
+    end = spec.last_step if end is None else end
+    remaining = end - step0
     temperature: float | list[float] = float(spec.temperature_K)
     if spec.start_temperature_K is not None:
         t0, t1 = spec.start_temperature_K, spec.temperature_K
         frac = (step0 - spec.first_step) / spec.n_steps
-        temperature = [t0 + (t1 - t0) * frac, float(t1)]
+        until = (end - spec.first_step) / spec.n_steps
+        temperature = [t0 + (t1 - t0) * frac, t0 + (t1 - t0) * until]
     new = dataclasses.replace(
         maker,
         dynamics=dyn,

@@ -9,16 +9,24 @@ Every VASP run ionflow starts takes its handlers from :func:`handlers`:
 - ``md``: the MD subset (no handler that edits IBRION/POTIM/NELM or the k-points of an
   ongoing MD run), passed explicitly;
 
-each plus custodian's ``WalltimeHandler`` when a walltime is known (it writes STOPCAR
-shortly before the walltime, so VASP ends cleanly with a CONTCAR to resume from).
+each plus a walltime handler (it writes STOPCAR shortly before the walltime, so VASP ends
+cleanly with a CONTCAR to resume from): custodian's ``WalltimeHandler`` with the walltime
+given in the engine settings, else :class:`JobWalltimeHandler`, which reads the queue job's
+remaining time on the node when the job starts (``IONFLOW_JOB_END_EPOCH`` exported by
+ionflow's queue script; see :func:`ionflow.settings.job_walltime`) and does nothing
+outside a queue job.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from typing import TYPE_CHECKING, Any
 
+from custodian.vasp.handlers import WalltimeHandler
+
 from ionflow.errors import ConfigError
+from ionflow.settings import job_walltime
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -28,6 +36,7 @@ __all__ = [
     "INPUT_FILES",
     "MD_HANDLERS",
     "REQUIRED_INPUTS",
+    "JobWalltimeHandler",
     "custodian_job",
     "handlers",
     "resume_from_contcar",
@@ -71,6 +80,40 @@ INPUT_FILES = ("INCAR", "POSCAR", "KPOINTS", "POTCAR", "POTCAR.spec", "WAVECAR",
 REQUIRED_INPUTS = ("INCAR", "POSCAR")
 
 
+class JobWalltimeHandler(WalltimeHandler):
+    """custodian's VASP ``WalltimeHandler`` sized from the queue job it runs in.
+
+    Built (or deserialized from a Firework) on the node, it takes the job's remaining
+    walltime from the environment (:func:`ionflow.settings.job_walltime`), counted from
+    that moment; outside a queue job it never fires. A walltime given explicitly is used
+    as custodian's own handler would. It serializes without the resolved value, so a flow
+    written inside one queue job does not carry that job's clock to the next.
+    """
+
+    def __init__(
+        self,
+        wall_time: int | None = None,
+        buffer_time: int = 300,
+        electronic_step_stop: bool = False,
+    ) -> None:
+        super().__init__(
+            wall_time=wall_time, buffer_time=buffer_time, electronic_step_stop=electronic_step_stop
+        )
+        self._given = {"wall_time": wall_time, "buffer_time": buffer_time}
+        if wall_time is None:
+            _, remaining = job_walltime()
+            self.wall_time = int(remaining) if remaining and remaining > 0 else None
+            self.start_time = self.prev_check_time = dt.datetime.now()
+            if self.wall_time:
+                # a short queue job keeps at most a fifth of its time as buffer, else the
+                # handler would stop VASP at its first check
+                self.buffer_time = min(buffer_time, max(self.wall_time // 5, 1))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Serialize the given settings (not the walltime resolved on this node)."""
+        return super().as_dict() | self._given
+
+
 def _names(kind: str) -> tuple[str, ...]:
     try:
         return _KINDS[kind]
@@ -86,30 +129,30 @@ def handlers(kind: str, walltime_s: float | None = None) -> list[Any]:
     kind
         ``relax``, ``static``, ``md`` or ``neb``.
     walltime_s
-        Queue walltime (s); adds a ``WalltimeHandler``.
+        Walltime (s) from the settings: custodian's ``WalltimeHandler`` with it; None
+        adds :class:`JobWalltimeHandler` (the queue job's remaining time, on the node).
 
     Returns
     -------
     list
         Handler instances in priority order.
     """
-    # custodian is a VASP/CP2K extra: imported when handlers are built
     from custodian.vasp import handlers as vasp_handlers
 
     out: list[Any] = [getattr(vasp_handlers, name)() for name in _names(kind)]
     if walltime_s:
-        out.append(vasp_handlers.WalltimeHandler(wall_time=int(walltime_s)))
+        out.append(WalltimeHandler(wall_time=int(walltime_s)))
+    else:
+        out.append(JobWalltimeHandler())
     return out
 
 
 def run_vasp_handler_kwargs(kind: str, walltime_s: float | None = None) -> dict[str, Any]:
     """Return atomate2 ``run_vasp`` keywords giving :func:`handlers` of ``kind``.
 
-    The default set is atomate2's own default, so only ``wall_time`` is passed (stored
-    flows stay small); other kinds pass their handler list.
+    The handler list is always passed: atomate2 adds a walltime handler only for a
+    walltime known when the flow is built, and the queue job's is known only on the node.
     """
-    if _names(kind) == DEFAULT_HANDLERS:
-        return {"wall_time": int(walltime_s)} if walltime_s else {}
     return {"handlers": handlers(kind, walltime_s)}
 
 

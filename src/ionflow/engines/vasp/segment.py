@@ -28,6 +28,7 @@ from pymatgen.io.vasp import Poscar
 
 from ionflow.engines.segments import (
     SegmentFrames,
+    attempt_end,
     check_segment_finished,
     load_attempts,
     record_attempt,
@@ -136,9 +137,19 @@ class VaspSegmentRunner:
     engine: str = "vasp"
 
     def run(
-        self, maker: Any, spec: MDSegmentSpec, start: Structure | MDRestartState, work_dir: Path
+        self,
+        maker: Any,
+        spec: MDSegmentSpec,
+        start: Structure | MDRestartState,
+        work_dir: Path,
+        max_steps: int | None = None,
+        deadline: float | None = None,
     ) -> SegmentFrames:
         """Run (or resume) one VASP MD segment in ``work_dir``.
+
+        ``max_steps`` (walltime sizing) ends this attempt early with
+        :class:`~ionflow.engines.segments.SegmentStopped`; ``deadline`` is left to
+        custodian's walltime handler (STOPCAR) and only documented here.
 
         Parameters
         ----------
@@ -173,17 +184,27 @@ class VaspSegmentRunner:
             _check_species(part.species, structure, folder)
             parts.append(part)
             contcar, step, prev_dir = part.contcar, part.restart_step, folder
-        remaining = spec.last_step - step
+        end = attempt_end(spec, step, max_steps)
+        remaining = end - step
         if remaining > 0:
             record_attempt(ckpt, attempts, work_dir, step)
-            self._run_vasp(maker, spec, structure, contcar, remaining, work_dir, prev_dir)
+            self.write_inputs(maker, spec, structure, contcar, remaining, work_dir, prev_dir, step)
+            with contextlib.chdir(work_dir):
+                run_vasp(**maker.run_vasp_kwargs)
             part = parse_vasp_attempt(work_dir, step)
             parts.append(part)
-            check_segment_finished(spec, "VASP", part.restart_step, "its CONTCAR")
+            check_segment_finished(
+                spec,
+                "VASP",
+                part.restart_step,
+                "its CONTCAR",
+                stop_step=end if end < spec.last_step else None,
+                started_at=step,
+            )
         final = Poscar.from_str(parts[-1].contcar)
         return _frames(spec, parts, final, len(attempts), attempts)
 
-    def _run_vasp(
+    def write_inputs(
         self,
         maker: Any,
         spec: MDSegmentSpec,
@@ -192,25 +213,41 @@ class VaspSegmentRunner:
         n_steps: int,
         work_dir: Path,
         prev_dir: Path | None = None,
+        step: int | None = None,
+        **write_kwargs: Any,
     ) -> None:
+        """Write the VASP inputs of one attempt (``submit --write-inputs`` shows the same)."""
         from atomate2.vasp.files import write_vasp_input_set
 
         updates: dict[str, Any] = {"nsteps": int(n_steps)}
         if spec.start_temperature_K is not None:
-            # heating ramp (TEBEG -> TEEND); a resumed ramp starts where it stopped
+            # heating ramp (TEBEG -> TEEND); a resumed or cut ramp covers its own steps
             t0, t1 = spec.start_temperature_K, spec.temperature_K
-            done = (spec.last_step - n_steps - spec.first_step) / spec.n_steps
-            updates.update(start_temp=t0 + (t1 - t0) * done, end_temp=t1)
+            step = spec.last_step - n_steps if step is None else step
+            done = (step - spec.first_step) / spec.n_steps
+            until = (step + n_steps - spec.first_step) / spec.n_steps
+            updates.update(start_temp=t0 + (t1 - t0) * done, end_temp=t0 + (t1 - t0) * until)
         generator = dataclasses.replace(maker.input_set_generator, **updates)
         write_vasp_input_set(
-            structure, generator, directory=work_dir, **maker.write_input_set_kwargs
+            structure,
+            generator,
+            directory=work_dir,
+            **{**maker.write_input_set_kwargs, **write_kwargs},
         )
         poscar = work_dir / "POSCAR"
         if contcar is not None:
             poscar.write_text(contcar)
         _hand_over_ml_ab(generator, prev_dir, work_dir)
-        with contextlib.chdir(work_dir):
-            run_vasp(**maker.run_vasp_kwargs)
+
+    def dry_run_inputs(
+        self, maker: Any, spec: MDSegmentSpec, start: Structure | MDRestartState, folder: Path
+    ) -> None:
+        """Write the first attempt's inputs of a segment (POTCAR.spec for the POTCAR)."""
+        contcar, structure, step = _start_point(start, spec)
+        self.write_inputs(
+            maker, spec, structure, contcar, spec.last_step - step, folder, step=step,
+            potcar_spec=True,
+        )  # fmt: skip
 
 
 def _previous_dir(start: Structure | MDRestartState) -> Path | None:
