@@ -130,6 +130,12 @@ def _study_row(doc: dict[str, Any]) -> dict[str, Any]:
     out = doc["output"]
     meta = out["meta"]
     fit = out.get("arrhenius") or {}
+    source = "tracer D"
+    if (
+        fit.get("activation_energy_eV") is None
+        and (out.get("hop_arrhenius") or {}).get("activation_energy_eV") is not None
+    ):
+        fit, source = out["hop_arrhenius"], "hop count"  # the estimate that uses every hop
     return {
         "study": meta["study"],
         "run_id": meta["run_id"],
@@ -145,9 +151,31 @@ def _study_row(doc: dict[str, Any]) -> dict[str, Any]:
         "activation_energy_std_eV": fit.get("activation_energy_std_eV"),
         "conductivity_300K_mS_cm": fit.get("conductivity_at_target_mS_cm"),
         "conductivity_300K_ci_mS_cm": fit.get("conductivity_at_target_ci_mS_cm"),
+        "arrhenius_source": source if fit.get("activation_energy_eV") is not None else None,
+        "diffusion": _diffusion_rows(out),
         "report_dir": out.get("report_dir"),
         "job_uuid": doc.get("uuid"),
     }
+
+
+def _diffusion_rows(out: dict[str, Any]) -> list[dict[str, Any]]:
+    """D per temperature of a stored transport summary, with its hop count if counted."""
+    hops = {c.get("temperature_K"): c for c in out.get("hop_counts") or []}
+    rows = []
+    for r in out.get("diffusion") or []:
+        t = r.get("temperature_K")
+        count = hops.get(t) or {}
+        rows.append(
+            {
+                "temperature_K": t,
+                "diffusivity_cm2_s": r.get("diffusivity_cm2_s"),
+                "diffusivity_std_cm2_s": r.get("diffusivity_std_cm2_s"),
+                "diffusing": r.get("diffusing"),
+                "n_hops": count.get("n_hops"),
+                "framework_intact": count.get("framework_intact"),
+            }
+        )
+    return rows
 
 
 def _transport_state(out: dict[str, Any]) -> str:
@@ -176,6 +204,8 @@ def _unstored_row(
         "activation_energy_std_eV": None,
         "conductivity_300K_mS_cm": None,
         "conductivity_300K_ci_mS_cm": None,
+        "arrhenius_source": None,
+        "diffusion": [],
         "report_dir": None,
         "job_uuid": None,
     }

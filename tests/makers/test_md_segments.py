@@ -113,14 +113,14 @@ def test_killed_segment_resumes_from_checkpoint_exactly(tmp_path):
         tmp_path,
     )
     # checkpoints every 2 frames (steps 2, 6, 10); the calculator dies in step 11
-    from ionflow.engines.mlip import segment as ase_segment
+    from ionflow.engines.mlip.calculators import clear_shared_calculators
 
-    ase_segment._CALCULATORS.clear()
+    clear_shared_calculators()
     with pytest.raises(RuntimeError, match="simulated"):
         AseSegmentRunner().run(_maker(fail_after=12), spec, li3ocl_vacancy_cell(), tmp_path)
     state = json.loads((tmp_path / "seg0" / "state.json").read_text())
     assert state["step"] == 10
-    ase_segment._CALCULATORS.clear()
+    clear_shared_calculators()
     resumed = run_md_segment(_maker(), spec, li3ocl_vacancy_cell(), "mlip", tmp_path)
     assert resumed.attempts == 2
     assert resumed.resumed_from_step == 10

@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from ionflow.cli.common import WORK_DIR_OPTION, echo
+from ionflow.report.transport import diffusion_text
 
 __all__ = ["print_study_summary", "print_transport_summary", "register", "studies_dir"]
 
@@ -20,23 +21,37 @@ def studies_dir() -> Path:
     return Path(__file__).resolve().parents[3] / "configs" / "studies"
 
 
-def print_transport_summary(doc) -> None:
+def print_transport_summary(doc, report: bool = True) -> None:
     """Print the key numbers of a transport document (a system's ``md`` section)."""
     fit = doc.arrhenius
+    hops = {c.temperature_K: c for c in doc.hop_counts}
     echo("")
     for r in doc.diffusion:
-        d = f"{r.diffusivity_cm2_s:.3g} cm2/s" if r.diffusivity_cm2_s is not None else "n/a"
-        echo(f"  {r.temperature_K:6g} K  D = {d}  diffusing: {'yes' if r.diffusing else 'no'}")
-    if fit is not None and fit.activation_energy_eV is not None:
-        echo(
-            f"  Ea = {fit.activation_energy_eV:.3f} ± {fit.activation_energy_std_eV or 0:.3f} eV, "
-            f"sigma({fit.target_temperature_K:g} K) = {fit.conductivity_at_target_mS_cm:.3g} mS/cm"
-        )
-    else:
-        echo("  no Arrhenius fit (fewer than two diffusing temperatures)")
+        d, _ = diffusion_text(r)
+        line = f"  {r.temperature_K:6g} K  D = {d}  diffusing: {'yes' if r.diffusing else 'no'}"
+        c = hops.get(r.temperature_K)
+        if c is not None:
+            line += f"  hops: {c.n_hops} in {c.duration_ps:.2g} ps"
+            line += "" if c.framework_intact else "  (framework NOT intact)"
+        echo(line)
+    shown = False
+    for f, name in ((fit, "tracer D"), (doc.hop_arrhenius, "hop count")):
+        if f is None or f.activation_energy_eV is None:
+            continue
+        ci = f.conductivity_at_target_ci_mS_cm
+        sigma = f.conductivity_at_target_mS_cm
+        text = f"  Ea = {f.activation_energy_eV:.3f} ± {f.activation_energy_std_eV or 0:.3f} eV"
+        if sigma is not None:
+            text += f", sigma({f.target_temperature_K:g} K) = {sigma:.3g} mS/cm"
+            text += f" ({f.confidence_level:.0%} CI {ci[0]:.3g}–{ci[1]:.3g})" if ci else ""
+        echo(f"{text}  [{name} Arrhenius]")
+        shown = True
+    if not shown:
+        echo("  no Arrhenius fit (fewer than two temperatures with diffusion or hops)")
     if doc.missing_temperatures_K:
         echo(f"  missing temperatures: {doc.missing_temperatures_K}")
-    echo(f"report: {Path(doc.report_dir) / 'report.md' if doc.report_dir else 'not written'}")
+    if report:
+        echo(f"report: {Path(doc.report_dir) / 'report.md' if doc.report_dir else 'not written'}")
 
 
 def print_study_summary(doc) -> None:
@@ -49,7 +64,25 @@ def print_study_summary(doc) -> None:
     if transport is not None:
         print_transport_summary(transport)
         return
+    if len(doc.systems) == 1 and doc.systems[0].transport is not None:
+        _print_one_system(doc)
+        return
     _print_systems(doc)
+
+
+def _print_one_system(doc) -> None:
+    """Print a one-system study with MD and more (the demo): transport, NEB, verdict."""
+    from ionflow.report.compare import hop_barrier
+
+    s = doc.systems[0]
+    print_transport_summary(s.transport, report=False)
+    for h in s.hops:
+        b = hop_barrier(h)
+        text = f"{b:.3f} eV" if b is not None else "not converged, no barrier"
+        echo(f"  NEB {h.label} ({h.kind}, {h.length_A or 0:.2f} Å): {text}")
+    if s.md_neb is not None:
+        echo(f"  MD vs NEB: {s.md_neb.verdict}: {s.md_neb.explanation}")
+    echo(f"report: {Path(doc.report_dir) / 'report.md' if doc.report_dir else 'not written'}")
 
 
 def _print_systems(doc) -> None:

@@ -9,7 +9,7 @@ from jobflow import Flow, Maker, OnMissing
 
 from ionflow.config.study import AnalysisSection
 from ionflow.makers.md import MultiTemperatureMDMaker
-from ionflow.makers.transport import analyze_md, summarize_study
+from ionflow.makers.transport import analyze_md, count_md_hops, summarize_study
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
@@ -99,22 +99,26 @@ class TransportStudyMaker(Maker):
         jobs.append(md_flow)
         md = self.md_maker
         skip = md.equilibration_steps // md.traj_interval
-        results = []
+        results, hop_counts = [], []
         for i, temperature in enumerate(sorted(md.temperatures_K)):
             if md.converge is not None:
                 # run-until-converged: the MD flow's last check already analysed all segments
                 results.append(md_flow.output["diffusion"][i])
                 continue
-            analysis_job = analyze_md(
-                md_flow.output["trajectories"][i],
-                temperature_K=float(temperature),
-                time_step_fs=md.time_step_fs,
-                traj_interval=md.traj_interval,
-                skip_frames=skip,
-                specie=analysis.specie,
-                min_time_ps=analysis.min_time_ps,
-                drift=analysis.drift,
-            )
+            run = {
+                "temperature_K": float(temperature),
+                "time_step_fs": md.time_step_fs,
+                "traj_interval": md.traj_interval,
+                "skip_frames": skip,
+                "specie": analysis.specie,
+                "drift": analysis.drift,
+            }
+            trajectories = md_flow.output["trajectories"][i]
+            hops_job = count_md_hops(trajectories, **run)
+            hops_job.name = f"count hops {float(temperature):g}K"
+            jobs.append(hops_job)
+            hop_counts.append(hops_job.output)
+            analysis_job = analyze_md(trajectories, min_time_ps=analysis.min_time_ps, **run)
             analysis_job.name = f"analyze {float(temperature):g}K"
             jobs.append(analysis_job)
             results.append(analysis_job.output)
@@ -127,6 +131,7 @@ class TransportStudyMaker(Maker):
             results,
             target_temperature_K=analysis.target_temperature_K,
             report_dir=self.report_dir,
+            hop_counts=hop_counts,
         )
         summary.name = "summarize study"
         # one failed temperature must not discard the Arrhenius fit of the others

@@ -28,7 +28,7 @@ from jobflow import Flow, Maker, job
 
 from ionflow.engines.mlip.neb import MlipNebMaker
 from ionflow.engines.vasp.neb import VaspNebMaker, collect_vasp_neb
-from ionflow.errors import ConfigError
+from ionflow.errors import ConfigError, InputError
 from ionflow.schemas.neb import HopDoc, NebPathDoc
 from ionflow.structures.neb_path import (
     check_images,
@@ -43,17 +43,30 @@ if TYPE_CHECKING:
     from ionflow.engines.base import EngineAdapter
 
 __all__ = [
+    "MIN_HOP_DISPLACEMENT_A",
     "MlipNebMaker",
     "NebFromEndpointsMaker",
     "VaspNebMaker",
     "collect_vasp_neb",
     "endpoint_key",
+    "endpoint_separation_A",
     "neb_images_maker",
     "prepare_path",
     "prepare_path_result",
 ]
 
 logger = logging.getLogger(__name__)
+
+
+#: endpoints whose atoms all lie closer than this (Å) are one configuration, not a hop
+MIN_HOP_DISPLACEMENT_A = 0.3
+
+
+def endpoint_separation_A(initial: Structure, final: Structure) -> float:
+    """Largest minimum-image displacement of any atom between two matched endpoints (Å)."""
+    dfrac = final.frac_coords - initial.frac_coords
+    dfrac -= np.round(dfrac)
+    return float(np.linalg.norm(dfrac @ initial.lattice.matrix, axis=1).max())
 
 
 def endpoint_key(structure: Structure, decimals: int = 4) -> tuple:
@@ -96,6 +109,14 @@ def prepare_path_result(
         Images and the interpolation actually used.
     """
     final = match_endpoints(initial, final)
+    moved = endpoint_separation_A(initial, final)
+    if moved < MIN_HOP_DISPLACEMENT_A:
+        # e.g. both ends of an interstitial hop relaxed into the same dumbbell: a band
+        # between them is flat (a "barrier" of ~0 eV that is no barrier at all)
+        raise InputError(
+            f"the two endpoints are the same configuration (no atom differs by more than "
+            f"{moved:.2f} Å after relaxation): no hop to compute"
+        )
     images, used = interpolate_images(
         initial, final, n_images, method=interpolation, min_distance_A=min_distance_A
     )

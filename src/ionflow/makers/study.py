@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Any
 from jobflow import job
 from pymatgen.core import Lattice
 
+from ionflow.analysis.md_neb import compare_md_neb
 from ionflow.report.design import write_design_report
+from ionflow.report.md_neb import write_neb_plots
+from ionflow.schemas.md_neb import MdNebCheck
 from ionflow.schemas.study import TransportDoc
 from ionflow.schemas.study_doc import (
     DefectRow,
@@ -25,17 +28,17 @@ from ionflow.schemas.study_doc import (
     StudyRunMeta,
     SystemDoc,
     WindowSummary,
-    strip_monty_keys,
+    as_model,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from pydantic import BaseModel
 
 __all__ = [
     "defect_rows",
     "hop_rows",
+    "md_neb_check",
     "summarize_design",
     "summarize_study_result",
     "summarize_study_run",
@@ -43,15 +46,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-def _as_model(obj: Any, cls: type[BaseModel]) -> Any:
-    """Accept a model instance or its (jobflow-serialised) dict; None stays None."""
-    if obj is None or isinstance(obj, cls):
-        return obj
-    if hasattr(obj, "model_dump"):
-        obj = obj.model_dump()
-    return cls.model_validate(strip_monty_keys(obj))
 
 
 def _get(obj: Any, name: str, default: Any = None) -> Any:
@@ -178,13 +172,45 @@ def window_summary(doc: Any) -> WindowSummary | None:
     )
 
 
+def md_neb_check(
+    transport: TransportDoc, hops: Sequence[HopRow], percolation_barrier_eV: float | None
+) -> MdNebCheck:
+    """Compare the MD activation energy with the barrier of the dominant hop.
+
+    The MD energy is the tracer-D Arrhenius fit, else the hop-rate fit; the barrier is
+    the percolating network's (the highest hop long-range diffusion must take), else the
+    lowest converged hop's (max of its forward and backward barriers).
+    """
+    ea = std = None
+    source = ""
+    for fit, name in (
+        (transport.arrhenius, "tracer D Arrhenius"),
+        (transport.hop_arrhenius, "hop-count Arrhenius"),
+    ):
+        if fit is not None and fit.activation_energy_eV is not None:
+            ea, std, source = fit.activation_energy_eV, fit.activation_energy_std_eV, name
+            break
+    barriers = {
+        h.label: max(v for v in (h.barrier_forward_eV, h.barrier_backward_eV) if v is not None)
+        for h in hops
+        if h.converged and (h.barrier_forward_eV is not None or h.barrier_backward_eV is not None)
+    }
+    barrier, hop = None, ""
+    if percolation_barrier_eV is not None:
+        barrier, hop = percolation_barrier_eV, "the percolating hop network"
+    elif barriers:
+        hop = min(barriers, key=barriers.__getitem__)
+        barrier = barriers[hop]
+    return compare_md_neb(ea, std, source, barrier, hop)
+
+
 def _system_doc(info: dict[str, Any]) -> SystemDoc:
     sections = list(info.get("sections", []))
     missing = [s for s in sections if info.get(s) is None]
     warnings = [f"{s}: no result (its flow failed; see the run log)" for s in missing]
     transport = None
     if info.get("md") is not None:
-        transport = _as_model(info["md"], TransportDoc)
+        transport = as_model(info["md"], TransportDoc)
     rows, condition, defects_missing = (
         defect_rows(info["defects"])
         if info.get("defects")
@@ -200,6 +226,7 @@ def _system_doc(info: dict[str, Any]) -> SystemDoc:
     for row in hops:
         if not row.converged:
             warnings.append(f"NEB {row.label}: not converged ({row.message or 'no barrier'})")
+    md_neb = md_neb_check(transport, hops, perc_barrier) if transport and hops else None
     return SystemDoc(
         key=info["key"],
         study=info["study"],
@@ -218,6 +245,7 @@ def _system_doc(info: dict[str, Any]) -> SystemDoc:
         percolation_barrier_eV=perc_barrier,
         percolation_dimensionality=perc_dim,
         window=window_summary(info.get("window")),
+        md_neb=md_neb,
         missing_sections=missing,
         warnings=warnings,
     )
@@ -247,7 +275,7 @@ def summarize_study_result(
     StudyDoc
         The design summary.
     """
-    meta = _as_model(meta, StudyRunMeta)
+    meta = as_model(meta, StudyRunMeta)
     docs, warnings = [], []
     for info in systems:
         try:
@@ -263,6 +291,12 @@ def summarize_study_result(
         if transport is not None:
             doc = doc.model_copy(update={"report_dir": transport.report_dir})
     else:
+        for info in systems:
+            if info.get("neb") is not None:
+                try:
+                    write_neb_plots(info["key"], info["neb"], Path(report_dir))
+                except Exception:  # a plot must not lose the study document
+                    logger.exception("NEB plot of system %s failed", info.get("key"))
         out = write_design_report(doc, Path(report_dir))
         doc = doc.model_copy(update={"report_dir": str(out)})
     return doc

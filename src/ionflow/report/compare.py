@@ -57,6 +57,7 @@ class Computed:
     value: float | None
     err: float | None = None
     note: str = ""
+    ci: list[float] | None = None  # confidence interval (sigma at 300 K)
 
 
 @dataclass
@@ -156,17 +157,19 @@ def _transport(system: SystemDoc, quantity: str) -> Computed:
         return Computed(None, note="no MD results")
     fit = doc.arrhenius
     if fit is None or fit.activation_energy_eV is None:
+        hops = ", ".join(f"{c.n_hops} at {c.temperature_K:g} K" for c in doc.hop_counts)
+        hops = f"; Li hops: {hops}" if hops else ""
         if doc.diffusion and not any(r.diffusing for r in doc.diffusion):
             temps = ", ".join(f"{r.temperature_K:g}" for r in doc.diffusion)
-            return Computed(NO_DIFFUSION, note=f"no diffusion at {temps} K")
-        return Computed(None, note="fewer than two diffusing temperatures")
+            return Computed(NO_DIFFUSION, note=f"no diffusion at {temps} K{hops}")
+        return Computed(None, note=f"fewer than two diffusing temperatures{hops}")
     if quantity == "activation_energy_eV":
         return Computed(fit.activation_energy_eV, fit.activation_energy_std_eV)
     if abs(fit.target_temperature_K - 300.0) > 1e-6:
         return Computed(None, note=f"extrapolated to {fit.target_temperature_K:g} K, not 300 K")
     ci = fit.conductivity_at_target_ci_mS_cm
     note = f"CI {ci[0]:.3g}–{ci[1]:.3g}" if ci else ""
-    return Computed(fit.conductivity_at_target_mS_cm, note=note)
+    return Computed(fit.conductivity_at_target_mS_cm, note=note, ci=list(ci) if ci else None)
 
 
 def _defect_value(
@@ -284,7 +287,17 @@ def _greater(doc: StudyDoc, trend: PublishedTrend) -> TrendResult:
     if va == NO_DIFFUSION and vb == NO_DIFFUSION:
         return TrendResult(trend, "not computed", f"neither diffuses{where}", {a: va, b: vb})
     status = "holds" if va > vb else "fails"
-    return TrendResult(trend, status, f"{_fmt(va)} vs {_fmt(vb)}{where}", {a: va, b: vb})
+    detail = f"{_fmt(va)} vs {_fmt(vb)}{where}"
+    if not a.endswith(":diffusivity_cm2_s") and ca.ci and cb.ci:
+        # with error bars: the order holds only when the confidence intervals separate
+        detail = (
+            f"{_fmt(va)} [{_fmt(ca.ci[0])}, {_fmt(ca.ci[1])}] vs "
+            f"{_fmt(vb)} [{_fmt(cb.ci[0])}, {_fmt(cb.ci[1])}]"
+        )
+        if va > vb and ca.ci[0] <= cb.ci[1]:
+            status = "partly"
+            detail += " (confidence intervals overlap)"
+    return TrendResult(trend, status, detail, {a: va, b: vb})
 
 
 def _ordering(doc: StudyDoc, trend: PublishedTrend) -> TrendResult:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ionflow.analysis.defect_transport import defect_limited_conductivity
 from ionflow.report.compare import NO_DIFFUSION, compare_values, evaluate_trends
 from ionflow.report.files import plots_section, report_dir, write_report_files
+from ionflow.report.md_neb import system_md_neb_lines, system_plot_links
 from ionflow.report.plots_design import plot_arrhenius_systems, plot_compare_published
 from ionflow.report.transport import diffusion_text
 
@@ -185,6 +186,7 @@ def _system_lines(
             f"{', '.join(w.oxidation_products) or '–'}); E_hull "
             f"{w.energy_above_hull_eV_atom * 1000:.1f} meV/atom"
         )
+    lines += system_md_neb_lines(s)
     for w in s.warnings:
         lines.append(f"- warning: {w}")
     return [*lines, ""]
@@ -290,6 +292,7 @@ def write_design_report(
         plots["D(T) of all systems"] = "arrhenius_systems.png"
     if comparisons and plot_compare_published(comparisons, out_dir / "compare_published.png"):
         plots["computed vs published"] = "compare_published.png"
+    plots.update(system_plot_links(doc, out_dir))
     markdown = render_design_markdown(doc, comparisons, trends, plots, synthesis_temperature_K)
     write_report_files(out_dir, markdown, doc)
     payload = {

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ionflow.schemas.hops import HopCountResult
 from ionflow.schemas.transport import ArrheniusResult, DiffusionResult
 
 __all__ = ["MDRunDoc", "StudyMeta", "TransportDoc"]
@@ -69,5 +70,15 @@ class TransportDoc(_Doc):
         default_factory=list, description="Temperatures whose MD or analysis failed."
     )
     arrhenius: ArrheniusResult | None = None
+    hop_counts: list[HopCountResult] = Field(
+        default_factory=list, description="Site-to-site hops per temperature."
+    )
+    hop_arrhenius: ArrheniusResult | None = Field(
+        None,
+        description=(
+            "Arrhenius fit of the hop estimate of D (Σd²/6Nt, Poisson errors; uncorrelated "
+            "hops), with sigma(300 K) and its CI: the estimate that uses every hop."
+        ),
+    )
     report_dir: str | None = Field(None, description="Folder holding report.md and plots.")
     warnings: list[str] = Field(default_factory=list)

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from ionflow.schemas.md_neb import MdNebCheck
 from ionflow.schemas.study import TransportDoc
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "StudyRunMeta",
     "SystemDoc",
     "WindowSummary",
+    "as_model",
     "strip_monty_keys",
 ]
 
@@ -126,6 +128,9 @@ class SystemDoc(_Doc):
     )
     percolation_dimensionality: int | None = Field(None, description="Dimensions it spans.")
     window: WindowSummary | None = Field(None, description="Electrochemical window.")
+    md_neb: MdNebCheck | None = Field(
+        None, description="MD activation energy against the NEB barrier (md + neb systems)."
+    )
     missing_sections: list[str] = Field(
         default_factory=list, description="Sections whose flow failed (no result)."
     )
@@ -223,6 +228,15 @@ class StudyDoc(_Doc):
                 report_dir=transport.report_dir,
             )
         raise ValueError(f"not a stored study document (kind {kind!r})")
+
+
+def as_model(obj: Any, cls: type[BaseModel]) -> Any:
+    """Accept a model instance or its (jobflow-serialised) dict; None stays None."""
+    if obj is None or isinstance(obj, cls):
+        return obj
+    if hasattr(obj, "model_dump"):
+        obj = obj.model_dump()
+    return cls.model_validate(strip_monty_keys(obj))
 
 
 def strip_monty_keys(obj: Any) -> Any:

@@ -129,9 +129,18 @@ def _system_meta(
 
 
 def _transport_flow(
-    config: StudyConfig, settings: IonflowSettings, cell: SystemCell, meta: StudyMeta, engine: Any
+    config: StudyConfig,
+    settings: IonflowSettings,
+    cell: SystemCell,
+    meta: StudyMeta,
+    engine: Any,
+    subfolder: str = "",
 ) -> Flow:
-    """Build the ``md`` section: relaxation, MD per temperature, D, Arrhenius, report."""
+    """Build the ``md`` section: relaxation, MD per temperature, D, Arrhenius, report.
+
+    ``subfolder``: the transport report's folder below the run's (a one-system study with
+    more sections than ``md`` writes its study report into the run's folder itself).
+    """
     md_maker = MultiTemperatureMDMaker.from_config(
         engine,
         config.md,
@@ -148,7 +157,7 @@ def _transport_flow(
         relax_max_steps=config.relax.max_steps,
         relax_cell=config.relax.relax_cell,
         engine_overrides=dict(config.engine_overrides),  # as for the MD
-        report_dir=str(settings.reports_dir / config.name / meta.run_id),
+        report_dir=str(settings.reports_dir / config.name / meta.run_id / subfolder),
         extra_metadata={"ionflow_provenance": cell.provenance},
     )
     return maker.make(cell.cell, meta)
@@ -197,7 +206,8 @@ def _system(
             charged = engine_for_system(config, settings, cell)
             sub = neb_flow_from_study(config, cell.cell, charged, cell.supercell)
         elif section == "md":
-            sub = _transport_flow(config, settings, cell, meta, engine)
+            shared = not unique_names and sections != ["md"]  # same folder as the study report
+            sub = _transport_flow(config, settings, cell, meta, engine, "md" if shared else "")
         else:
             sub = window_flow_from_study(config, host, engine)
         if unique_names:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from ase import units
 
 from ionflow.engines.base import EngineAdapter, MDRequest, NebRequest, RelaxRequest
+from ionflow.engines.mlip.calculators import (
+    SharedForceFieldRelaxMaker,
+    SharedForceFieldStaticMaker,
+)
 from ionflow.engines.mlip.inputs import (
     NOSE_HOOVER_TTIME_FS,
     THERMOSTATS,
@@ -24,6 +29,9 @@ if TYPE_CHECKING:
     from ionflow.settings import IonflowSettings
 
 __all__ = ["MlipEngine"]
+
+#: force fields whose Python package ionflow checks for up front (model -> package)
+_MODEL_PACKAGES = {"CHGNet": "chgnet"}
 
 
 @dataclass
@@ -46,13 +54,23 @@ class MlipEngine(EngineAdapter):
     model: str = "CHGNet"
     calculator_kwargs: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # fail when the study is built, not inside its first job (atomate2 reports a
+        # missing CHGNet as an unrelated matgl import error)
+        package = _MODEL_PACKAGES.get(self.model)
+        if package is not None and importlib.util.find_spec(package) is None:
+            raise ConfigError(
+                f"the mlip engine's {self.model} model needs the {package} package: "
+                f"pip install 'ionflow[mlff]' (or pip install {package} torch)"
+            )
+
     @classmethod
     def settings_options(cls, settings: IonflowSettings) -> dict[str, Any]:
         """Return the settings' force field (``settings.mlip.model``)."""
         return {"model": settings.mlip.model}
 
     def _relax_maker(self, relax: RelaxRequest, overrides: dict[str, Any]) -> Maker:
-        """Return atomate2's ForceFieldRelaxMaker with the given convergence settings.
+        """Return atomate2's ForceFieldRelaxMaker with the given settings (shared model).
 
         ``overrides`` are ForceFieldRelaxMaker fields. A study's ``engine_overrides`` for
         the mlip engine are ForceFieldMDMaker fields (they reach the MD), so keys only the
@@ -60,8 +78,6 @@ class MlipEngine(EngineAdapter):
         shared ones (``calculator_kwargs``, ``force_field_name``, ...) apply to both. A key
         neither maker has is a ``ConfigError``.
         """
-        from atomate2.forcefields.jobs import ForceFieldRelaxMaker
-
         kwargs: dict[str, Any] = {
             "force_field_name": self.model,
             "relax_cell": relax.relax_cell,
@@ -70,18 +86,16 @@ class MlipEngine(EngineAdapter):
             "calculator_kwargs": dict(self.calculator_kwargs),
         }
         kwargs.update(relax_overrides(overrides))
-        return ForceFieldRelaxMaker(**kwargs)
+        return SharedForceFieldRelaxMaker(**kwargs)
 
     def static_maker(self, *, overrides: dict[str, Any] | None = None) -> Maker:
-        """Return atomate2's ForceFieldStaticMaker."""
-        from atomate2.forcefields.jobs import ForceFieldStaticMaker
-
+        """Return atomate2's ForceFieldStaticMaker (the model is loaded once per process)."""
         kwargs: dict[str, Any] = {
             "force_field_name": self.model,
             "calculator_kwargs": dict(self.calculator_kwargs),
         }
         kwargs.update(overrides or {})
-        return ForceFieldStaticMaker(**kwargs)
+        return SharedForceFieldStaticMaker(**kwargs)
 
     def _md_maker(self, md: MDRequest, overrides: dict[str, Any]) -> Maker:
         """Return atomate2's ForceFieldMDMaker for NVT at one temperature.

@@ -34,6 +34,7 @@ import numpy as np
 from ase import units
 from pymatgen.core import Structure
 
+from ionflow.engines.mlip.calculators import lean_calculator, shared_calculator
 from ionflow.engines.mlip.dynamics import (
     ChainedBerendsen,
     ChainedLangevin,
@@ -41,7 +42,6 @@ from ionflow.engines.mlip.dynamics import (
     ChainedVelocityVerlet,
     Hooks,
 )
-from ionflow.engines.mlip.quiet import banners_to_stderr
 from ionflow.engines.segments import SegmentFrames, SegmentStopped, attempt_end
 from ionflow.errors import ConfigError, InputError
 from ionflow.schemas.md import MDRestartState
@@ -60,8 +60,6 @@ DEFAULT_TDAMP_FS = 25.0
 DEFAULT_TAUT_FS = 100.0
 #: Langevin friction (1/fs), VASP's and atomate2's default of 10 ps^-1
 DEFAULT_FRICTION_PER_FS = 0.01
-
-_CALCULATORS: dict[tuple, Any] = {}
 
 
 def velocities_to_A_fs(velocities_ase: np.ndarray) -> np.ndarray:
@@ -434,46 +432,8 @@ def _configure_maker(
         mb_velocity_seed=spec.seed,
         traj_file=None,
     )
-    new._calculator = _cached_calculator(maker)
+    new._calculator = shared_calculator(maker, lean=True)  # one model per process
     return new
-
-
-def _cached_calculator(maker: AseMDMaker) -> Any:
-    """Load each force field once per process (CHGNet takes ~1 s to load)."""
-    key = (
-        type(maker).__name__,
-        str(getattr(maker, "force_field_name", "")),
-        json.dumps(maker.calculator_kwargs, sort_keys=True, default=str),
-    )
-    if key not in _CALCULATORS:
-        with banners_to_stderr():  # atomate2 loads the force field here
-            _CALCULATORS[key] = lean_calculator(maker.calculator)
-    return _CALCULATORS[key]
-
-
-def lean_calculator(calc: Any) -> Any:
-    """Make a CHGNet calculator compute only the properties ASE asks for.
-
-    chgnet 0.4's ``CHGNetCalculator.calculate`` ignores ASE's ``properties`` and always
-    predicts energy, forces, stress and magnetic moments (task ``"efsm"``). NVT dynamics
-    only asks for energy and forces; skipping the stress derivative and the magmom head
-    makes each MD step ~25-40 % cheaper (measured on the 38-atom Li3OCl cell). Stress or
-    magmoms requested later trigger a full calculation through ASE's usual cache check.
-    Other calculators are returned unchanged.
-    """
-    if type(calc).__name__ != "CHGNetCalculator" or getattr(calc, "_ionflow_lean", False):
-        return calc
-    full = calc.calculate
-
-    def calculate(atoms=None, properties=None, system_changes=None, task=None):
-        if task is None:
-            wanted = set(properties or ("energy", "forces", "stress", "magmoms"))
-            task = "ef" if wanted <= {"energy", "free_energy", "forces"} else "efsm"
-        full(atoms=atoms, properties=properties, system_changes=system_changes, task=task)
-
-    calc.calculate = calculate
-    calc._ionflow_lean = True
-    return calc
 
 
 def _final_state(dyn: Any) -> dict[str, Any]:

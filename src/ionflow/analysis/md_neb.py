@@ -1,0 +1,81 @@
+"""Cross-check of the MD activation energy against the NEB barrier of the dominant hop.
+
+In a cell whose carrier count is fixed by its defects, the Arrhenius energy of the MD
+is the migration barrier of the rate-limiting hop of the mechanism the MD actually
+uses (no formation term). The CI-NEB of that hop on the same cell with the same
+potential must then give the same number within the MD's error bar; if not, the two
+do not see the same mechanism, and the explanation says which way it points.
+"""
+
+from __future__ import annotations
+
+from ionflow.schemas.md_neb import MdNebCheck
+
+__all__ = ["AGREEMENT_SIGMA", "compare_md_neb"]
+
+#: agreement: |Ea_MD − E_NEB| within this many σ(Ea_MD)
+AGREEMENT_SIGMA = 2.0
+
+
+def compare_md_neb(
+    ea_eV: float | None,
+    ea_std_eV: float | None,
+    md_source: str,
+    barrier_eV: float | None,
+    hop: str,
+) -> MdNebCheck:
+    """Compare an MD activation energy with a NEB barrier.
+
+    Parameters
+    ----------
+    ea_eV, ea_std_eV
+        Activation energy from MD and its standard error (eV); None if not fitted.
+    md_source
+        Which MD estimate it is (shown in the explanation).
+    barrier_eV
+        Barrier of the dominant hop (eV): the percolating network's, else the lowest
+        converged hop's; None if no band converged.
+    hop
+        Label of that hop or network.
+
+    Returns
+    -------
+    MdNebCheck
+        The verdict with the deviation in standard errors and an explanation.
+    """
+    base = {
+        "md_activation_energy_eV": ea_eV,
+        "md_activation_energy_std_eV": ea_std_eV,
+        "md_source": md_source,
+        "neb_barrier_eV": barrier_eV,
+        "neb_hop": hop,
+    }
+    if ea_eV is None or ea_std_eV is None or not ea_std_eV > 0:
+        why = "the MD gave no activation energy with an error bar (too few diffusing temperatures)"
+        return MdNebCheck(verdict="not compared", explanation=why, **base)
+    if barrier_eV is None:
+        why = "no NEB band converged, so there is no barrier to compare with"
+        return MdNebCheck(verdict="not compared", explanation=why, **base)
+    z = (ea_eV - barrier_eV) / ea_std_eV
+    pm = f"{ea_eV:.3f} ± {ea_std_eV:.3f} eV ({md_source})"
+    if abs(z) <= AGREEMENT_SIGMA:
+        text = (
+            f"MD Ea {pm} and the CI-NEB barrier of {hop}, {barrier_eV:.3f} eV, agree within "
+            f"{AGREEMENT_SIGMA:g}σ ({z:+.1f}σ): the MD diffusion is carried by this hop"
+        )
+        return MdNebCheck(verdict="agree", difference_sigma=z, explanation=text, **base)
+    if z > 0:
+        text = (
+            f"MD Ea {pm} lies {z:.1f}σ above the CI-NEB barrier of {hop} ({barrier_eV:.3f} "
+            "eV): long-range diffusion in the MD is limited by a higher step than this hop "
+            "(a carrier bound to its compensating dopant must escape it, or this hop alone "
+            "does not form a connected path)"
+        )
+    else:
+        text = (
+            f"MD Ea {pm} lies {-z:.1f}σ below the CI-NEB barrier of {hop} ({barrier_eV:.3f} "
+            "eV): the MD finds an easier path than the computed hop (a concerted or "
+            "interstitialcy move, or a hop the enumeration did not list), or the few "
+            "temperatures make Ea too uncertain"
+        )
+    return MdNebCheck(verdict="differ", difference_sigma=z, explanation=text, **base)
