@@ -22,7 +22,7 @@ def write(tmp_path: Path, text: str) -> Path:
 def test_demo_study_validates():
     cfg = load_system(demo_study_path())
     assert cfg.name == "li3ocl_schottky_demo"
-    assert cfg.md.temperatures_K == [1000.0, 1200.0, 1400.0]
+    assert cfg.md.temperatures_K == [1300.0, 1500.0, 1700.0]
     assert cfg.defects[0].type == "schottky"
     assert cfg.defects[0].species == ["Li", "Cl"]
     full = load_system(demo_study_path(full=True))
