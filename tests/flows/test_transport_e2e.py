@@ -139,7 +139,5 @@ def test_second_process_reads_store(slice_run):
     rep = run_cli(["report", "tiny_slice", "--out", str(rerendered)], settings.work_dir)
     assert "report:" in rep.stdout
     assert (
-        (rerendered / "report.md")
-        .read_text()
-        .startswith("# ionflow transport report: tiny_slice")
+        (rerendered / "report.md").read_text().startswith("# ionflow transport report: tiny_slice")
     )
