@@ -9,12 +9,12 @@ engine-independent units, plus the restart state. The job skeleton in
 :mod:`ionflow.makers.md_segments` turns that into the stored document, the same way for
 every engine.
 
-:class:`SegmentRunner` is the base of every runner: the restart state it hands to the
-next segment and the frames it returns, chosen on the segment's stored steps.
+:class:`SegmentRunner` is the base of every runner: its one interface (the arguments
+travel as a :class:`SegmentTask`) and the restart state it hands to the next segment.
 :class:`DftSegmentRunner` adds the attempt log of the DFT engines (VASP, CP2K): resume
-from the recorded attempts, size the next one to the walltime, run it and check where it
-stopped. An engine supplies only its start point, inputs, run call, output reader and
-final frames.
+from the recorded attempts, size the next one to the walltime, run it, check where it
+stopped and keep the frames on the stored steps. An engine supplies only its start point,
+inputs, run call, output reader and final frames.
 """
 
 from __future__ import annotations
