@@ -9,11 +9,7 @@ every temperature, so the Arrhenius fit exists at this length). Then `ionflow qu
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,8 +17,7 @@ import yaml
 
 from ionflow.cli.demo import demo_study_path
 from ionflow.testing.md import LennardJonesEngine
-
-REPO = Path(__file__).resolve().parents[2]
+from ionflow.testing.processes import cli_json
 
 
 def _finite(*values: float | None) -> bool:
@@ -109,16 +104,7 @@ def test_demo_report_has_every_piece(demo_run):
 
 def test_query_json_from_a_new_process(demo_run):
     doc, _, work = demo_run
-    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "IONFLOW_WORK_DIR": str(work)}
-    out = subprocess.run(
-        [sys.executable, "-m", "ionflow.cli.main", "query", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-        timeout=120,
-    )
-    (row,) = json.loads(out.stdout)
+    (row,) = cli_json(["query"], work)
     fit = doc.systems[0].transport.arrhenius
     assert row["activation_energy_eV"] == pytest.approx(fit.activation_energy_eV)
     assert row["conductivity_300K_mS_cm"] == pytest.approx(fit.conductivity_at_target_mS_cm)

@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,6 +17,7 @@ from pymatgen.core import Composition
 from ionflow.config import load_study
 from ionflow.run.local import run_study
 from ionflow.settings import get_settings
+from ionflow.testing.processes import cli_json, run_cli
 
 pytestmark = pytest.mark.mlff
 
@@ -127,52 +125,19 @@ def test_trajectories_in_data_store_not_docs(slice_run):
 
 def test_second_process_reads_store(slice_run):
     doc, settings, _ = slice_run
-    env = {**os.environ, "IONFLOW_WORK_DIR": str(settings.work_dir)}
-    out = subprocess.run(
-        [sys.executable, "-m", "ionflow.cli.main", "query", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-        timeout=120,
-    )
-    rows = json.loads(out.stdout)
+    rows = cli_json(["query"], settings.work_dir)
     assert [r["run_id"] for r in rows] == [doc.meta.run_id]
     assert Composition(rows[0]["cell_formula"]) == Composition("Li23O8Cl7")
-    jobs = subprocess.run(
-        [sys.executable, "-m", "ionflow.cli.main", "query", "jobs", "--json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-        timeout=120,
-    )
-    names = {r["job"] for r in json.loads(jobs.stdout)}
+    names = {r["job"] for r in cli_json(["query", "jobs"], settings.work_dir)}
+    rerendered = settings.work_dir / "rerendered"
     assert {
         "relax cell",
         "md 1000K production 1",
         "md 1600K production 1",
         "summarize study",
     } <= names
-    rep = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ionflow.cli.main",
-            "report",
-            "tiny_slice",
-            "--out",
-            str(settings.work_dir / "rerendered"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=True,
-        timeout=120,
-    )
+    rep = run_cli(["report", "tiny_slice", "--out", str(rerendered)], settings.work_dir)
     assert "report:" in rep.stdout
     assert (
-        (settings.work_dir / "rerendered" / "report.md")
-        .read_text()
-        .startswith("# ionflow transport report: tiny_slice")
+        (rerendered / "report.md").read_text().startswith("# ionflow transport report: tiny_slice")
     )

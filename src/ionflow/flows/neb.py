@@ -212,16 +212,14 @@ class DefectNebMaker(Maker):
             )
             flows.append(sub)
         engine = self.neb_maker.engine.describe() if self.neb_maker.engine else {}  # type: ignore[union-attr]
-        summary = summarize_nebs(
-            [f.output for f in flows],
+        return _summarized(
+            flows,
             [h.label for h in hops],
+            f"{self.name} {label}",
             label=label,
             host=host if host is not None else cell,
             engine=engine,
         )
-        summary.name = f"summarize nebs {label}"
-        summary.config.on_missing_references = OnMissing.NONE
-        return Flow([*flows, summary], output=summary.output, name=f"{self.name} {label}")
 
 
 def explicit_neb_flow(
@@ -245,33 +243,40 @@ def explicit_neb_flow(
     """
     hop = hop_from_endpoints(initial, final, label=label)
     sub = neb_maker.make(hop.initial, hop.final, label=label, hop=hop)
-    summary = summarize_nebs([sub.output], [label], label=label, host=None)
-    summary.name = f"summarize nebs {label}"
+    return _summarized([sub], [label], f"neb {label}", label=label, host=None)
+
+
+def _summarized(bands: list[Flow], labels: list[str], name: str, **keywords: Any) -> Flow:
+    """Return the bands and their summary job (output: NebStudyDoc; a failed band is missing).
+
+    ``keywords`` are :func:`summarize_nebs`'s (``label``, ``host``, ``engine``).
+    """
+    summary = summarize_nebs([band.output for band in bands], labels, **keywords)
+    summary.name = f"summarize nebs {keywords['label']}"
     summary.config.on_missing_references = OnMissing.NONE
-    return Flow([sub, summary], output=summary.output, name=f"neb {label}")
+    return Flow([*bands, summary], output=summary.output, name=name)
 
 
 def _neb_maker_from_section(config: StudyConfig, engine: EngineAdapter) -> NebFromEndpointsMaker:
     neb = config.neb
     if neb is None:
         raise ConfigError(f"study {config.name!r} has no 'neb' section")
+    # the band settings, the same for the prescreen and the engine's band
+    band = {
+        "climb": neb.climb,
+        "spring_constant_eV_A2": neb.spring_constant_eV_A2,
+        "fmax_eV_A": neb.fmax_eV_A,
+        "max_steps": neb.max_steps,
+    }
     prescreen = None
     # a machine-learned prescreen is worth its cost only before an electronic-structure band
     if neb.mlip_prescreen and "dft" in engine.capabilities:
-        prescreen = MlipNebMaker(
-            climb=neb.climb,
-            spring_constant_eV_A2=neb.spring_constant_eV_A2,
-            fmax_eV_A=neb.fmax_eV_A,
-            max_steps=neb.max_steps,
-        )
+        prescreen = MlipNebMaker(**band)
     return NebFromEndpointsMaker(
         prescreen=prescreen,
         engine=engine,
         n_images=neb.n_images,
-        climb=neb.climb,
-        spring_constant_eV_A2=neb.spring_constant_eV_A2,
-        fmax_eV_A=neb.fmax_eV_A,
-        max_steps=neb.max_steps,
+        **band,
         relax_endpoints=neb.relax_endpoints,
         relax_fmax_eV_A=neb.relax_fmax_eV_A,
         relax_max_steps=config.relax.max_steps,

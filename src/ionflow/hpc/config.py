@@ -111,6 +111,18 @@ class LaunchpadConfig(MongoConnection):
         return Path(os.path.expandvars(raw)).expanduser().resolve()
 
 
+#: the environment variables each FireWorker setting is exported as (ionflow's, atomate2's)
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "vasp_cmd": ("IONFLOW_VASP__CMD", "ATOMATE2_VASP_CMD"),
+    "vasp_gamma_cmd": ("IONFLOW_VASP__GAMMA_CMD", "ATOMATE2_VASP_GAMMA_CMD"),
+    "vasp_ncl_cmd": ("IONFLOW_VASP__NCL_CMD", "ATOMATE2_VASP_NCL_CMD"),
+    "cp2k_cmd": ("IONFLOW_CP2K__CMD", "ATOMATE2_CP2K_CMD"),
+    "cp2k_data_dir": ("CP2K_DATA_DIR", "IONFLOW_CP2K__BASIS_DIR"),
+    "mpi_launcher": ("IONFLOW_MPI",),
+    "scratch_dir": ("IONFLOW_SCRATCH_DIR", "ATOMATE2_CUSTODIAN_SCRATCH_DIR"),
+}
+
+
 class FWorkerConfig(ConfigModel):
     """The FireWorker: name, which Fireworks it takes, engine commands and scratch space."""
 
@@ -154,32 +166,10 @@ class FWorkerConfig(ConfigModel):
     def exports(self) -> dict[str, str]:
         """Return the environment variables this worker sets for ionflow and atomate2."""
         out: dict[str, str] = {}
-        if self.vasp_cmd:
-            out |= {"IONFLOW_VASP__CMD": self.vasp_cmd, "ATOMATE2_VASP_CMD": self.vasp_cmd}
-        if self.vasp_gamma_cmd:
-            out |= {
-                "IONFLOW_VASP__GAMMA_CMD": self.vasp_gamma_cmd,
-                "ATOMATE2_VASP_GAMMA_CMD": self.vasp_gamma_cmd,
-            }
-        if self.vasp_ncl_cmd:
-            out |= {
-                "IONFLOW_VASP__NCL_CMD": self.vasp_ncl_cmd,
-                "ATOMATE2_VASP_NCL_CMD": self.vasp_ncl_cmd,
-            }
-        if self.cp2k_cmd:
-            out |= {"IONFLOW_CP2K__CMD": self.cp2k_cmd, "ATOMATE2_CP2K_CMD": self.cp2k_cmd}
-        if self.cp2k_data_dir:
-            out |= {
-                "CP2K_DATA_DIR": self.cp2k_data_dir,
-                "IONFLOW_CP2K__BASIS_DIR": self.cp2k_data_dir,
-            }
-        if self.mpi_launcher:
-            out["IONFLOW_MPI"] = self.mpi_launcher
-        if self.scratch_dir:
-            out |= {
-                "IONFLOW_SCRATCH_DIR": self.scratch_dir,
-                "ATOMATE2_CUSTODIAN_SCRATCH_DIR": self.scratch_dir,
-            }
+        for name, variables in _EXPORTS.items():
+            value = getattr(self, name)
+            if value:
+                out |= dict.fromkeys(variables, value)
         return out | dict(self.env)
 
 

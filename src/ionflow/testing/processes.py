@@ -19,20 +19,76 @@ Worker functions must be importable by name (a module, not a test file run with
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
+import os
+import subprocess
+import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import ionflow
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["WorkerFailed", "run_in_processes", "run_process", "spawn_context"]
+__all__ = [
+    "WorkerFailed",
+    "cli_json",
+    "run_cli",
+    "run_in_processes",
+    "run_process",
+    "spawn_context",
+]
 
 
 class WorkerFailed(RuntimeError):
     """A worker process died or raised; the message names the worker and the cause."""
+
+
+def run_cli(
+    args: Sequence[str], work_dir: Path | str, timeout_s: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """Run ``ionflow ARGS`` in a new process on ``work_dir``, as a second user session does.
+
+    The child imports the same ionflow as this process (its source folder leads
+    ``PYTHONPATH``), so a worktree's tests run the worktree's code, not an installed copy.
+
+    Parameters
+    ----------
+    args
+        Command line after ``ionflow`` (``["query", "--json"]``).
+    work_dir
+        ``IONFLOW_WORK_DIR`` of the child (where its store lives).
+    timeout_s
+        Longest the child may run.
+
+    Returns
+    -------
+    subprocess.CompletedProcess
+        The finished command (``stdout``, ``stderr`` as text).
+
+    Raises
+    ------
+    AssertionError
+        The command exited non-zero (the message holds its stderr).
+    """
+    src = str(Path(ionflow.__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (src, os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path, "IONFLOW_WORK_DIR": str(work_dir)}
+    command = [sys.executable, "-m", "ionflow.cli.main", *args]
+    out = subprocess.run(command, capture_output=True, text=True, env=env, timeout=timeout_s)
+    if out.returncode != 0:
+        raise AssertionError(f"ionflow {' '.join(args)} exited {out.returncode}:\n{out.stderr}")
+    return out
+
+
+def cli_json(args: Sequence[str], work_dir: Path | str, timeout_s: float = 120) -> Any:
+    """Run ``ionflow ARGS --json`` (see :func:`run_cli`); return the one JSON document."""
+    return json.loads(run_cli([*args, "--json"], work_dir, timeout_s).stdout)
 
 
 def spawn_context() -> mp.context.SpawnContext:

@@ -14,7 +14,6 @@ continues from that file.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 import os
@@ -30,19 +29,13 @@ from pymatgen.core import Structure
 
 from ionflow.engines.cp2k import custodian as cp2k_custodian
 from ionflow.engines.cp2k.inputs import PROJECT
-from ionflow.engines.segments import (
-    SegmentFrames,
-    attempt_end,
-    check_segment_finished,
-    load_attempts,
-    record_attempt,
-)
+from ionflow.engines.segments import DftProgress, DftSegmentRunner, SegmentFrames
 from ionflow.errors import ConfigError, EngineError, InputError
 from ionflow.io.cp2k import read_cp2k_ener, read_xyz_frames
 from ionflow.schemas.md import MDRestartState
 
 if TYPE_CHECKING:
-    from ionflow.schemas.md import MDSegmentSpec
+    from ionflow.engines.segments import SegmentTask
 
 __all__ = ["Cp2kSegmentRunner", "parse_cp2k_attempt", "run_cp2k"]
 
@@ -141,113 +134,120 @@ def parse_cp2k_attempt(folder: Path, after_step: int) -> _Attempt:
     )
 
 
-@dataclass
-class Cp2kSegmentRunner:
-    """Run :class:`~ionflow.schemas.md.MDSegmentSpec` segments with atomate2's CP2K MDMaker."""
+class Cp2kSegmentRunner(DftSegmentRunner):
+    """Run :class:`~ionflow.schemas.md.MDSegmentSpec` segments with atomate2's CP2K MDMaker.
 
-    engine: str = "cp2k"
+    The attempt bookkeeping is :class:`~ionflow.engines.segments.DftSegmentRunner`'s;
+    the deadline reaches CP2K as ``GLOBAL/WALLTIME`` through the input set.
+    """
 
-    def run(
-        self,
-        maker: Any,
-        spec: MDSegmentSpec,
-        start: Structure | MDRestartState,
-        work_dir: Path,
-        max_steps: int | None = None,
-        deadline: float | None = None,
-    ) -> SegmentFrames:
-        """Run (or resume) one CP2K MD segment in ``work_dir``.
+    engine = "cp2k"
+    code = "CP2K"
+    resume_from = "its restart file"
 
-        ``max_steps`` (walltime sizing) ends this attempt early with
-        :class:`~ionflow.engines.segments.SegmentStopped`; the ``deadline`` reaches CP2K as
-        ``GLOBAL/WALLTIME`` through the input set.
-        """
-        if spec.start_temperature_K is not None:
+    def start_point(self, task: SegmentTask) -> DftProgress:
+        """Return structure, restart text and wavefunction folder to start from."""
+        spec = task.spec
+        structure, restart, wfn_dir, warnings = _start_point(task.start)
+        # a fresh CP2K run counts from 0 and writes step 0 itself
+        after = spec.first_step - 1 if restart is None else spec.first_step
+        return DftProgress(structure, spec.first_step, restart, wfn_dir, after, warnings)
+
+    def check_start(self, task: SegmentTask, progress: DftProgress) -> None:
+        """Refuse heating ramps and a restart file of another cell."""
+        if task.spec.start_temperature_K is not None:
             raise ConfigError(
                 "heating ramps are not implemented for the cp2k engine; set heating_steps 0 "
                 "(equilibrate at the target temperature)"
             )
-        ckpt = Path(spec.checkpoint_dir)
-        ckpt.mkdir(parents=True, exist_ok=True)
-        attempts = load_attempts(ckpt)
-        structure, restart, wfn_dir, warnings = _start_point(start)
-        expected = [site.specie.symbol for site in structure]
+        expected = [site.specie.symbol for site in progress.structure]
+        restart = progress.restart
         if restart is not None and _restart_species(restart) != expected:
             raise InputError(
-                f"{spec.label}: the CP2K restart file describes another structure "
+                f"{task.spec.label}: the CP2K restart file describes another structure "
                 f"({len(_restart_species(restart))} atoms) than this run ({len(expected)}); "
                 "a restart must come from the same cell"
             )
-        step = spec.first_step
-        # a fresh CP2K run counts from 0 and writes step 0 itself
-        after = spec.first_step - 1 if restart is None else spec.first_step
-        parts: list[_Attempt] = []
-        for record in attempts:
-            part = parse_cp2k_attempt(Path(record["dir"]), after)
-            if part.species and part.species != expected:
-                raise InputError(
-                    f"the CP2K run in {record['dir']} is for another structure; delete "
-                    f"{ckpt} to start over"
-                )
-            parts.append(part)
-            if part.restart is not None and part.restart_step > step:
-                restart, step, wfn_dir = part.restart, part.restart_step, part.folder
-            after = max(after, part.restart_step)
-        end = attempt_end(spec, step, max_steps)
-        remaining = end - step
-        if remaining > 0:
-            record_attempt(ckpt, attempts, work_dir, step)
-            self.write_inputs(maker, spec, structure, restart, wfn_dir, step, remaining, work_dir)
-            with contextlib.chdir(work_dir):
-                run_cp2k(**maker.run_cp2k_kwargs)
-            part = parse_cp2k_attempt(work_dir, after)
-            parts.append(part)
-            check_segment_finished(
-                spec,
-                "CP2K",
-                part.restart_step,
-                "its restart file",
-                stop_step=end if end < spec.last_step else None,
-                started_at=step,
-            )
-        return _frames(spec, parts, structure, attempts, warnings)
 
-    def write_inputs(
-        self,
-        maker: Any,
-        spec: MDSegmentSpec,
-        structure: Structure,
-        restart: str | None,
-        wfn_dir: Path | None,
-        step: int,
-        n_steps: int,
-        work_dir: Path,
-    ) -> None:
-        """Write the CP2K inputs of one attempt (``submit --write-inputs`` shows the same)."""
+    def read_attempt(self, task: SegmentTask, progress: DftProgress, record: dict) -> _Attempt:
+        """Return the frames of one attempt after those read already (same structure)."""
+        part = parse_cp2k_attempt(Path(record["dir"]), progress.after)
+        if part.species and part.species != [site.specie.symbol for site in progress.structure]:
+            raise InputError(
+                f"the CP2K run in {record['dir']} is for another structure; delete "
+                f"{task.spec.checkpoint_dir} to start over"
+            )
+        return part
+
+    def advance(self, progress: DftProgress, part: _Attempt, folder: Path) -> None:
+        """Continue from the attempt's restart file if it got further."""
+        if part.restart is not None and part.restart_step > progress.step:
+            progress.restart, progress.step, progress.prev_dir = (
+                part.restart,
+                part.restart_step,
+                folder,
+            )
+        progress.after = max(progress.after, part.restart_step)
+
+    def run_engine(self, maker: Any) -> None:
+        """Run CP2K through :func:`run_cp2k` with the maker's custodian settings."""
+        run_cp2k(**maker.run_cp2k_kwargs)
+
+    def write_inputs(self, task: SegmentTask, progress: DftProgress, n_steps: int) -> None:
+        """Write the CP2K inputs of one attempt (the restart file and wavefunction too)."""
         from atomate2.cp2k.files import write_cp2k_input_set
 
+        spec, work_dir, restart = task.spec, task.work_dir, progress.restart
         generator = dataclasses.replace(
-            maker.input_set_generator,
+            task.maker.input_set_generator,
             n_steps=int(n_steps),
             traj_interval=int(spec.traj_interval),
             restart_every=int(spec.traj_interval * spec.checkpoint_every),
             restart_file=RESTART_IN if restart is not None else None,
-            step_start=int(step),
+            step_start=int(progress.step),
         )
-        write_cp2k_input_set(structure, generator, directory=work_dir)
+        write_cp2k_input_set(progress.structure, generator, directory=work_dir)
         if restart is not None:
             (work_dir / RESTART_IN).write_text(restart)
+            wfn_dir = progress.prev_dir
             wfn = None if wfn_dir is None else Path(wfn_dir) / f"{PROJECT}-RESTART.wfn"
             if wfn is not None and wfn.exists():
                 shutil.copy(wfn, work_dir / wfn.name)
 
-    def dry_run_inputs(
-        self, maker: Any, spec: MDSegmentSpec, start: Structure | MDRestartState, folder: Path
-    ) -> None:
-        """Write the first attempt's inputs of a segment."""
-        structure, restart, wfn_dir, _ = _start_point(start)
-        step = spec.first_step
-        self.write_inputs(maker, spec, structure, restart, wfn_dir, step, spec.n_steps, folder)
+    def final_frames(self, task: SegmentTask, progress: DftProgress) -> SegmentFrames:
+        """Return the frames of all attempts in step order; the state at the last one."""
+        spec, parts, structure = task.spec, progress.parts, progress.structure
+        steps = np.concatenate([p.steps for p in parts])
+        order = np.argsort(steps, kind="stable")
+        steps = steps[order]
+        cart = np.concatenate([p.cart for p in parts])[order]
+        have_vel = all(p.vel is not None for p in parts)
+        vel = np.concatenate([p.vel for p in parts])[order] if have_vel else None
+        if vel is None:
+            raise EngineError(
+                f"{spec.label}: CP2K wrote no velocities; cannot chain the next segment"
+            )
+        final = Structure(
+            structure.lattice,
+            [site.specie for site in structure],
+            cart[-1],
+            coords_are_cartesian=True,
+            site_properties={"velocities": vel[-1].tolist()},
+        )
+        last = parts[-1]
+        state = {"restart": last.restart, "dir": str(last.folder)}
+        frames = SegmentFrames(
+            species=[site.specie.symbol for site in structure],
+            lattice_A=structure.lattice.matrix.copy(),
+            steps=steps,
+            cart_coords_A=cart,
+            velocities_A_fs=vel,
+            energies_eV=np.concatenate([p.energies for p in parts])[order],
+            temperatures_K=np.concatenate([p.temps for p in parts])[order],
+            forces_eV_A=None,
+            restart=self.restart_state(spec, int(steps[-1]), final, state),
+        )
+        return progress.stored_frames(spec, frames)
 
 
 def _start_point(
@@ -272,54 +272,3 @@ def _start_point(
         structure.remove_site_property("velocities")
         warnings.append("initial velocities of the structure are not passed to CP2K; redrawn")
     return structure, None, None, warnings
-
-
-def _frames(
-    spec: MDSegmentSpec,
-    parts: list[_Attempt],
-    structure: Structure,
-    attempts: list[dict[str, Any]],
-    warnings: list[str],
-) -> SegmentFrames:
-    steps = np.concatenate([p.steps for p in parts])
-    order = np.argsort(steps, kind="stable")
-    steps = steps[order]
-    cart = np.concatenate([p.cart for p in parts])[order]
-    temps = np.concatenate([p.temps for p in parts])[order]
-    energies = np.concatenate([p.energies for p in parts])[order]
-    have_vel = all(p.vel is not None for p in parts)
-    vel = np.concatenate([p.vel for p in parts])[order] if have_vel else None
-    sel = (steps - spec.first_step) % spec.traj_interval == 0
-    last = parts[-1]
-    if vel is None:
-        raise EngineError(f"{spec.label}: CP2K wrote no velocities; cannot chain the next segment")
-    final = Structure(
-        structure.lattice,
-        [site.specie for site in structure],
-        cart[-1],
-        coords_are_cartesian=True,
-        site_properties={"velocities": vel[-1].tolist()},
-    )
-    restart = MDRestartState(
-        engine="cp2k",
-        step=int(steps[-1]),
-        time_fs=float(steps[-1] * spec.time_step_fs),
-        temperature_K=spec.temperature_K,
-        structure=final,
-        engine_state={"restart": last.restart, "dir": str(last.folder)},
-    )
-    resumed = attempts[-1]["first_step"] if len(attempts) > 1 else None
-    return SegmentFrames(
-        species=[site.specie.symbol for site in structure],
-        lattice_A=structure.lattice.matrix.copy(),
-        steps=steps[sel],
-        cart_coords_A=cart[sel],
-        velocities_A_fs=vel[sel],
-        energies_eV=energies[sel],
-        temperatures_K=temps[sel],
-        forces_eV_A=None,
-        restart=restart,
-        attempts=max(len(attempts), 1),
-        resumed_from_step=resumed,
-        warnings=warnings,
-    )

@@ -26,7 +26,6 @@ import json
 import logging
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +41,14 @@ from ionflow.engines.mlip.dynamics import (
     ChainedVelocityVerlet,
     Hooks,
 )
-from ionflow.engines.segments import SegmentFrames, SegmentStopped, attempt_end
+from ionflow.engines.segments import (
+    SegmentFrames,
+    SegmentRunner,
+    SegmentStopped,
+    SegmentTask,
+    attempt_end,
+    check_segment_finished,
+)
 from ionflow.errors import ConfigError, InputError
 from ionflow.schemas.md import MDRestartState
 
@@ -194,48 +200,24 @@ class _Checkpoint:
 
 
 # --------------------------------------------------------------------------- runner
-@dataclass
-class AseSegmentRunner:
-    """Run :class:`~ionflow.schemas.md.MDSegmentSpec` segments with an atomate2 AseMDMaker."""
+class AseSegmentRunner(SegmentRunner):
+    """Run :class:`~ionflow.schemas.md.MDSegmentSpec` segments with an atomate2 AseMDMaker.
 
-    engine: str = "mlip"
+    The restart hand-over is :class:`~ionflow.engines.segments.SegmentRunner`'s; the
+    checkpoint is ionflow's own (frame chunks and integrator state, see ``_Checkpoint``).
+    """
 
-    def run(
-        self,
-        maker: AseMDMaker,
-        spec: MDSegmentSpec,
-        start: Structure | MDRestartState,
-        work_dir: Path,
-        max_steps: int | None = None,
-        deadline: float | None = None,
-    ) -> SegmentFrames:
-        """Run (or resume) one segment.
+    engine = "mlip"
 
-        Parameters
-        ----------
-        maker
-            The engine's MD maker (``ForceFieldMDMaker`` or any atomate2 ``AseMDMaker``).
-        spec
-            What to run.
-        start
-            The first segment's structure, or the previous segment's restart state.
-        work_dir
-            Job folder (unused: the checkpoint lives in ``spec.checkpoint_dir``).
-        max_steps
-            Most steps this attempt runs (walltime sizing; it ends on a stored frame).
-        deadline
-            Unix time after which the attempt stops at the next stored frame.
+    def run_task(self, task: SegmentTask) -> SegmentFrames:
+        """Run (or resume) one segment from its checkpoint (``task.work_dir`` is unused).
 
-        Returns
-        -------
-        SegmentFrames
-            All frames from the segment's start step to its last step, and the end state.
-
-        Raises
-        ------
-        SegmentStopped
-            The attempt stopped early (``max_steps`` or the deadline), frames checkpointed.
+        ``task.maker`` is ``ForceFieldMDMaker`` or any atomate2 ``AseMDMaker``; the
+        attempt stops at the stored frame after ``task.deadline`` or ``task.max_steps``
+        with its frames checkpointed (:class:`~ionflow.engines.segments.SegmentStopped`).
         """
+        maker, spec, start = task.maker, task.spec, task.start
+        deadline, max_steps = task.deadline, task.max_steps
         ckpt = _Checkpoint(Path(spec.checkpoint_dir))
         species, lattice, positions, momenta, thermostat = _initial_state(start, spec, self)
         saved = ckpt.load()
@@ -276,8 +258,8 @@ class AseSegmentRunner:
             except _DeadlineReached:
                 raise SegmentStopped(recorder.frames["steps"][-1], step0) from None
             recorder.flush(hooks.dyn)
-            if end < spec.last_step:
-                raise SegmentStopped(end, step0)
+            stop_step = end if end < spec.last_step else None
+            check_segment_finished(spec, "ASE", end, "its checkpoint", stop_step, step0)
             final_state = _final_state(hooks.dyn)
         else:
             final_state = {"positions": positions, "momenta": momenta, "thermostat": thermostat}
@@ -292,7 +274,7 @@ class AseSegmentRunner:
             frames = {k: np.asarray(v) for k, v in frames.items() if v}
         masses = _masses(species)
         restart = _restart_state(
-            self.engine, spec, species, lattice, final_state, masses, int(frames["steps"][-1])
+            self, spec, species, lattice, final_state, masses, int(frames["steps"][-1])
         )
         return SegmentFrames(
             species=species,
@@ -309,14 +291,9 @@ class AseSegmentRunner:
             warnings=[],
         )
 
-    def dry_run_inputs(
-        self,
-        maker: AseMDMaker,
-        spec: MDSegmentSpec,
-        start: Structure | MDRestartState,
-        folder: Path,
-    ) -> None:
+    def write_first_inputs(self, task: SegmentTask) -> None:
         """Write the segment's atomate2/ASE settings as JSON (``ionflow.json``)."""
+        maker, spec, folder = task.maker, task.spec, task.work_dir
         from monty.json import jsanitize
 
         run = dataclasses.replace(
@@ -446,7 +423,7 @@ def _final_state(dyn: Any) -> dict[str, Any]:
 
 
 def _restart_state(
-    engine: str,
+    runner: AseSegmentRunner,
     spec: MDSegmentSpec,
     species: list[str],
     lattice: np.ndarray,
@@ -464,13 +441,11 @@ def _restart_state(
         coords_are_cartesian=True,
         site_properties={"velocities": vel_A_fs.tolist()},
     )
-    return MDRestartState(
-        engine=engine,
-        step=step,
-        time_fs=step * spec.time_step_fs,
-        temperature_K=spec.temperature_K,
-        structure=structure,
-        engine_state={
+    return runner.restart_state(
+        spec,
+        step,
+        structure,
+        {
             "positions_A": positions.tolist(),
             "momenta": momenta.tolist(),
             "thermostat_name": spec.thermostat,

@@ -15,7 +15,6 @@ holds the positions at step ``first + i``; CONTCAR holds those after the last st
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import logging
 from dataclasses import dataclass
@@ -26,13 +25,7 @@ import numpy as np
 from ase import units
 from pymatgen.io.vasp import Poscar
 
-from ionflow.engines.segments import (
-    SegmentFrames,
-    attempt_end,
-    check_segment_finished,
-    load_attempts,
-    record_attempt,
-)
+from ionflow.engines.segments import DftProgress, DftSegmentRunner, SegmentFrames
 from ionflow.errors import EngineError, InputError
 from ionflow.io.vasp_outputs import (
     copy_uncompressed,
@@ -45,6 +38,7 @@ from ionflow.schemas.md import MDRestartState
 if TYPE_CHECKING:
     from pymatgen.core import Structure
 
+    from ionflow.engines.segments import SegmentTask
     from ionflow.schemas.md import MDSegmentSpec
 
 __all__ = ["VaspSegmentRunner", "parse_vasp_attempt", "run_vasp"]
@@ -130,124 +124,89 @@ def parse_vasp_attempt(folder: Path, first_step: int) -> _Attempt:
     )
 
 
-@dataclass
-class VaspSegmentRunner:
-    """Run :class:`~ionflow.schemas.md.MDSegmentSpec` segments with atomate2's VASP MDMaker."""
+class VaspSegmentRunner(DftSegmentRunner):
+    """Run :class:`~ionflow.schemas.md.MDSegmentSpec` segments with atomate2's VASP MDMaker.
 
-    engine: str = "vasp"
+    The attempt bookkeeping is :class:`~ionflow.engines.segments.DftSegmentRunner`'s;
+    the deadline is left to custodian's walltime handler (STOPCAR).
+    """
 
-    def run(
-        self,
-        maker: Any,
-        spec: MDSegmentSpec,
-        start: Structure | MDRestartState,
-        work_dir: Path,
-        max_steps: int | None = None,
-        deadline: float | None = None,
-    ) -> SegmentFrames:
-        """Run (or resume) one VASP MD segment in ``work_dir``.
+    engine = "vasp"
+    code = "VASP"
+    resume_from = "its CONTCAR"
+    new_folder_per_attempt = True
 
-        ``max_steps`` (walltime sizing) ends this attempt early with
-        :class:`~ionflow.engines.segments.SegmentStopped`; ``deadline`` is left to
-        custodian's walltime handler (STOPCAR) and only documented here.
+    def start_point(self, task: SegmentTask) -> DftProgress:
+        """Return CONTCAR text (or None), structure and step to start from, the run before."""
+        contcar, structure, step = _start_point(task.start, task.spec)
+        return DftProgress(structure, step, contcar, _previous_dir(task.start))
 
-        Parameters
-        ----------
-        maker
-            atomate2's VASP ``MDMaker`` (input set generator, custodian settings).
-        spec
-            What to run.
-        start
-            Structure, or the previous segment's restart state.
-        work_dir
-            Folder VASP runs in (the job's folder).
+    def read_attempt(self, task: SegmentTask, progress: DftProgress, record: dict) -> _Attempt:
+        """Return the frames of one attempt; it must be of the segment's structure."""
+        folder = Path(record["dir"])
+        part = parse_vasp_attempt(folder, record["first_step"])
+        _check_species(part.species, progress.structure, folder)
+        return part
 
-        Returns
-        -------
-        SegmentFrames
-            Frames from the segment's first step to its last, and the end state.
-        """
-        ckpt = Path(spec.checkpoint_dir)
-        ckpt.mkdir(parents=True, exist_ok=True)
-        attempts = load_attempts(ckpt)
-        parts: list[_Attempt] = []
-        contcar, structure, step = _start_point(start, spec)
-        prev_dir = _previous_dir(start)
-        for record in attempts:
-            folder = Path(record["dir"])
-            if folder.resolve() == work_dir.resolve():
-                raise InputError(
-                    f"{work_dir} already holds an attempt of {spec.label}; run the job in a "
-                    "new folder to resume it"
-                )
-            part = parse_vasp_attempt(folder, record["first_step"])
-            _check_species(part.species, structure, folder)
-            parts.append(part)
-            contcar, step, prev_dir = part.contcar, part.restart_step, folder
-        end = attempt_end(spec, step, max_steps)
-        remaining = end - step
-        if remaining > 0:
-            record_attempt(ckpt, attempts, work_dir, step)
-            self.write_inputs(maker, spec, structure, contcar, remaining, work_dir, prev_dir, step)
-            with contextlib.chdir(work_dir):
-                run_vasp(**maker.run_vasp_kwargs)
-            part = parse_vasp_attempt(work_dir, step)
-            parts.append(part)
-            check_segment_finished(
-                spec,
-                "VASP",
-                part.restart_step,
-                "its CONTCAR",
-                stop_step=end if end < spec.last_step else None,
-                started_at=step,
-            )
-        final = Poscar.from_str(parts[-1].contcar)
-        return _frames(spec, parts, final, len(attempts), attempts)
+    def advance(self, progress: DftProgress, part: _Attempt, folder: Path) -> None:
+        """Continue from the attempt's CONTCAR (and its ML_ABN)."""
+        progress.restart, progress.step, progress.prev_dir = part.contcar, part.restart_step, folder
 
-    def write_inputs(
-        self,
-        maker: Any,
-        spec: MDSegmentSpec,
-        structure: Structure,
-        contcar: str | None,
-        n_steps: int,
-        work_dir: Path,
-        prev_dir: Path | None = None,
-        step: int | None = None,
-        **write_kwargs: Any,
-    ) -> None:
-        """Write the VASP inputs of one attempt (``submit --write-inputs`` shows the same)."""
+    def run_engine(self, maker: Any) -> None:
+        """Run VASP through :func:`run_vasp` with the maker's custodian settings."""
+        run_vasp(**maker.run_vasp_kwargs)
+
+    def write_inputs(self, task: SegmentTask, progress: DftProgress, n_steps: int) -> None:
+        """Write the VASP inputs of one attempt (a dry run writes POTCAR.spec, no POTCAR)."""
         from atomate2.vasp.files import write_vasp_input_set
 
+        spec, maker, step = task.spec, task.maker, progress.step
         updates: dict[str, Any] = {"nsteps": int(n_steps)}
         if spec.start_temperature_K is not None:
             # heating ramp (TEBEG -> TEEND); a resumed or cut ramp covers its own steps
             t0, t1 = spec.start_temperature_K, spec.temperature_K
-            step = spec.last_step - n_steps if step is None else step
             done = (step - spec.first_step) / spec.n_steps
             until = (step + n_steps - spec.first_step) / spec.n_steps
             updates.update(start_temp=t0 + (t1 - t0) * done, end_temp=t0 + (t1 - t0) * until)
         generator = dataclasses.replace(maker.input_set_generator, **updates)
+        write_kwargs = {"potcar_spec": True} if task.dry_run else {}
         write_vasp_input_set(
-            structure,
+            progress.structure,
             generator,
-            directory=work_dir,
+            directory=task.work_dir,
             **{**maker.write_input_set_kwargs, **write_kwargs},
         )
-        poscar = work_dir / "POSCAR"
-        if contcar is not None:
-            poscar.write_text(contcar)
-        _hand_over_ml_ab(generator, prev_dir, work_dir)
+        if progress.restart is not None:
+            (task.work_dir / "POSCAR").write_text(progress.restart)
+        _hand_over_ml_ab(generator, progress.prev_dir, task.work_dir)
 
-    def dry_run_inputs(
-        self, maker: Any, spec: MDSegmentSpec, start: Structure | MDRestartState, folder: Path
-    ) -> None:
-        """Write the first attempt's inputs of a segment (POTCAR.spec for the POTCAR)."""
-        contcar, structure, step = _start_point(start, spec)
-        self.write_inputs(
-            maker, spec, structure, contcar, spec.last_step - step, folder, step=step,
-            potcar_spec=True,
-        )  # fmt: skip
+    def final_frames(self, task: SegmentTask, progress: DftProgress) -> SegmentFrames:
+        """Return the frames of all attempts plus the final CONTCAR's at the last step."""
+        spec, parts = task.spec, progress.parts
+        final = Poscar.from_str(parts[-1].contcar)
+        structure = final.structure
+        if final.velocities is None:
+            raise EngineError(f"{spec.label}: the final CONTCAR has no velocities; is IBRION = 0?")
+        velocities = np.asarray(final.velocities).tolist()
+        attempts = progress.attempts
+        restart = self.restart_state(
+            spec,
+            spec.last_step,
+            structure.copy(site_properties={"velocities": velocities}),
+            {"contcar": parts[-1].contcar, "dir": attempts[-1]["dir"] if attempts else ""},
+        )
+        frames = SegmentFrames(
+            species=[site.specie.symbol for site in structure],
+            lattice_A=np.asarray(structure.lattice.matrix),
+            steps=np.concatenate([p.steps for p in parts] + [[spec.last_step]]),
+            cart_coords_A=np.concatenate([p.cart for p in parts] + [structure.cart_coords[None]]),
+            velocities_A_fs=None,
+            energies_eV=np.concatenate([p.energies for p in parts] + [[np.nan]]),
+            temperatures_K=np.concatenate([p.temperatures for p in parts] + [[np.nan]]),
+            forces_eV_A=None,
+            restart=restart,
+        )
+        return progress.stored_frames(spec, frames)
 
 
 def _previous_dir(start: Structure | MDRestartState) -> Path | None:
@@ -296,45 +255,3 @@ def _check_species(species: list[str], structure: Structure, folder: Path) -> No
             f"the VASP run in {folder} is for another structure ({len(species)} atoms) than "
             f"this segment ({len(expected)} atoms); delete the checkpoint to start over"
         )
-
-
-def _frames(
-    spec: MDSegmentSpec,
-    parts: list[_Attempt],
-    final: Poscar,
-    n_attempts: int,
-    attempts: list[dict[str, Any]],
-) -> SegmentFrames:
-    structure = final.structure
-    species = [site.specie.symbol for site in structure]
-    steps = np.concatenate([p.steps for p in parts] + [[spec.last_step]])
-    cart = np.concatenate([p.cart for p in parts] + [structure.cart_coords[None]])
-    energies = np.concatenate([p.energies for p in parts] + [[np.nan]])
-    temps = np.concatenate([p.temperatures for p in parts] + [[np.nan]])
-    sel = (steps - spec.first_step) % spec.traj_interval == 0
-    vel = final.velocities
-    if vel is None:
-        raise EngineError(f"{spec.label}: the final CONTCAR has no velocities; is IBRION = 0?")
-    restart_structure = structure.copy(site_properties={"velocities": np.asarray(vel).tolist()})
-    restart = MDRestartState(
-        engine="vasp",
-        step=spec.last_step,
-        time_fs=spec.last_step * spec.time_step_fs,
-        temperature_K=spec.temperature_K,
-        structure=restart_structure,
-        engine_state={"contcar": parts[-1].contcar, "dir": attempts[-1]["dir"] if attempts else ""},
-    )
-    resumed = attempts[-1]["first_step"] if n_attempts > 1 else None
-    return SegmentFrames(
-        species=species,
-        lattice_A=np.asarray(structure.lattice.matrix),
-        steps=steps[sel],
-        cart_coords_A=cart[sel],
-        velocities_A_fs=None,
-        energies_eV=energies[sel],
-        temperatures_K=temps[sel],
-        forces_eV_A=None,
-        restart=restart,
-        attempts=max(n_attempts, 1),
-        resumed_from_step=resumed,
-    )
