@@ -59,19 +59,31 @@ def test_schottky_flow_bookkeeping(tmp_path, monkeypatch):
     assert pair.role == "requested"
     assert pair.n_atoms == 38
     expected = pair.energy_defect_eV - doc.energy_host_eV + mus.mu_eV["Li"] + mus.mu_eV["Cl"]
-    assert pair.formation_energy_eV == pytest.approx(expected)
+    assert pair.raw_formation_energy_eV == pytest.approx(expected)
+    # the toy LJ energies make the neutral pair cost less than nothing: not a result
+    assert expected < 0
+    assert pair.formation_energy_eV is None
+    assert not pair.formation_energy_determined
+    assert pair.formation_energy_reason.startswith(f"E_f = {expected:.3f} eV < 0")
     v_li, v_cl = by_label["V_Li"], by_label["V_Cl"]
     assert v_li.role == v_cl.role == "part"
+    assert v_li.charge == v_cl.charge == 0
     assert pair.binding.parts == ["V_Li", "V_Cl"]
-    assert pair.binding.binding_energy_eV == pytest.approx(
-        pair.formation_energy_eV - v_li.formation_energy_eV - v_cl.formation_energy_eV
+    raw_b = (
+        pair.raw_formation_energy_eV - v_li.raw_formation_energy_eV - v_cl.raw_formation_energy_eV
     )
+    assert pair.binding.raw_binding_energy_eV == pytest.approx(raw_b)
+    # the parts are neutral cells of V_Li' and V_Cl^• (an engine without charged cells)
+    assert pair.binding.binding_energy_eV is None
+    assert not pair.binding.determined
+    assert pair.binding.reason.startswith("isolated parts are neutral cells on this engine")
     assert pair.binding.coulomb_energy_eV is None  # no dielectric constant given
     far = by_label["V_Li+V_Cl_d4.79"]
     assert far.role == "reference"
     assert pair.binding.farthest_label == far.label
+    # same composition and charge: independent of μ, so it stays a result
     assert pair.binding.binding_vs_farthest_eV == pytest.approx(
-        pair.formation_energy_eV - far.formation_energy_eV
+        pair.raw_formation_energy_eV - far.raw_formation_energy_eV
     )
     # strained to the LJ-relaxed lattice: the host supercell is twice the relaxed cell
     assert doc.n_atoms_host == 40

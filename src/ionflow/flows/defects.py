@@ -325,6 +325,7 @@ class DefectFormationMaker(Maker):
                 "freysoldt": freysoldt,
                 "names": names,
                 "band_gap_eV": self.band_gap_eV,
+                "charged_cells": "charged_cells" in engine.capabilities,
             },
             potentials=[j.output if j is not None else None for j in potentials],
             host_potential=host_potential.output if host_potential is not None else None,
