@@ -131,7 +131,7 @@ def _judge_formation(
             if d.charge == 0 and len(sites) == 1 and sites[0].effective_charge:
                 engine = " (this engine holds no charge)" if not charged_cells else ""
                 why_here = (
-                    f"{why}; here the cell is neutral while {d.kroger_vink} has nominal charge "
+                    f"{why}; here the cell is neutral while {sites[0].token} has nominal charge "
                     f"{sites[0].effective_charge:+d}{engine}"
                 )
             d.formation_energy_eV = None
@@ -150,9 +150,9 @@ def _binding_not_determined(
     """
     neutral = []
     for part in parts:
-        nominal = configs[part.label].defect_sites[0].effective_charge
-        if nominal and (part.charge != nominal or not charged_cells):
-            neutral.append(part.kroger_vink)
+        site = configs[part.label].defect_sites[0]
+        if site.effective_charge and (part.charge != site.effective_charge or not charged_cells):
+            neutral.append(f"{site.token} {site.effective_charge:+d}")
     if not neutral:
         return None
     if not charged_cells:
