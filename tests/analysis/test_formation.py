@@ -152,6 +152,10 @@ def test_negative_formation_energies_not_determined():
     assert why.startswith("E_f = -0.681 eV < 0 for the neutral cell: the host would be unstable")
     assert "neutral machine-learned-potential cell of a charged defect" in why
     assert formation_not_determined([(0, 0.2)], None) is None
+    # zero within numerical noise (1e-15 eV, or the library's 1 meV bulk shift) is a result
+    assert formation_not_determined([(0, -1e-15)], None) is None
+    assert formation_not_determined([(0, -0.9e-3)], None) is None
+    assert formation_not_determined([(0, -1.1e-3)], None).startswith("E_f = -0.001 eV")
     # a donor below 0 at the VBM but positive above E_F = 0.5 eV: a result
     assert formation_not_determined([(1, -0.5)], 3.0) is None
     # ... and without a band gap a charged state is not judged

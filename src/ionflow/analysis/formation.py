@@ -52,6 +52,10 @@ COULOMB_EV_A = 14.399645
 #: how far (eV/atom) an above-hull host is put below the hull to define its μ region
 HULL_SHIFT_EV_ATOM = 1e-4
 
+#: a formation energy counts as negative below this (eV): total-energy noise and the
+#: 1 meV bulk-stability shift of pymatgen-analysis-defects stay above it
+NEGATIVE_TOLERANCE_EV = 1e-3
+
 #: why a formation energy below zero is not a result
 NEGATIVE_FORMATION_CAUSE = (
     "the host would be unstable against forming this defect at this chemical-potential "
@@ -154,8 +158,10 @@ def formation_not_determined(
 ) -> str | None:
     """Why the formation energies of one defect at one limit are not a result, or None.
 
-    A formation energy below 0 means the host would form the defect spontaneously: the
-    limit is outside the host's stability region, or the cell is not the intended defect.
+    A formation energy below 0 (below -1 meV, :data:`NEGATIVE_TOLERANCE_EV`, so that zero
+    within numerical noise stays a result) means the host would form the defect
+    spontaneously: the limit is outside the host's stability region, or the cell is not the
+    intended defect.
     That is unphysical only where no Fermi level in the gap makes the defect cost energy:
     a neutral state below 0 (its E_f does not depend on E_F), or a lower envelope of the
     charge states below 0 over the whole gap. A charged state below 0 at the VBM alone is
@@ -174,12 +180,12 @@ def formation_not_determined(
         The reason (``"E_f = -0.681 eV < 0 ..."``), None when the values are results.
     """
     neutral = [e for q, e in lines if q == 0]
-    if neutral and min(neutral) < 0:
+    if neutral and min(neutral) < -NEGATIVE_TOLERANCE_EV:
         return f"E_f = {min(neutral):.3f} eV < 0 for the neutral cell: {NEGATIVE_FORMATION_CAUSE}"
     if band_gap_eV is None or not any(q for q, _ in lines):
         return None
     top = lower_envelope_max(lines, band_gap_eV)
-    if top < 0:
+    if top < -NEGATIVE_TOLERANCE_EV:
         return (
             f"E_f < 0 at every Fermi level in the {band_gap_eV:.3f} eV gap (at most "
             f"{top:.3f} eV): {NEGATIVE_FORMATION_CAUSE}"
