@@ -8,7 +8,7 @@ potentials used.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -145,6 +145,17 @@ class ChemicalPotentialSet(_Doc):
     )
 
 
+#: the computed number behind a value that may not be a result (kept when it is not)
+RawEnergy = Annotated[
+    float, Field(description="The computed value, also when it is not a result (eV).")
+]
+#: whether the value is a result, and why not (a negative formation energy, neutral parts)
+Determined = Annotated[bool, Field(description="The value is a result.")]
+NotDeterminedReason = Annotated[
+    str | None, Field(description="Why the value is not determined (None when it is).")
+]
+
+
 def _fill_raw(data: Any, value: str, raw: str) -> Any:
     """Documents stored before ``raw``: the value was always a result, copy it over."""
     if isinstance(data, dict) and raw not in data and data.get(value) is not None:
@@ -161,11 +172,9 @@ class PairBinding(_Doc):
         description="E_f(cluster) - sum E_f(isolated parts) (eV); negative = bound; None "
         "when not determined (see reason).",
     )
-    raw_binding_energy_eV: float = Field(
-        ..., description="The computed difference, also when it is not a result (eV)."
-    )
-    determined: bool = Field(True, description="binding_energy_eV is a result.")
-    reason: str | None = Field(None, description="Why it is not determined (None when it is).")
+    raw_binding_energy_eV: RawEnergy
+    determined: Determined = True
+    reason: NotDeterminedReason = None
     coulomb_energy_eV: float | None = Field(
         None,
         description="Screened point-charge interaction of the parts at the relaxed separation "
@@ -220,13 +229,9 @@ class DefectEnergyDoc(_DefectCell):
         description="Defect formation energy (eV); None when not determined (negative: see "
         "formation_energy_reason).",
     )
-    raw_formation_energy_eV: float = Field(
-        ..., description="The computed formation energy, also when it is not a result (eV)."
-    )
-    formation_energy_determined: bool = Field(True, description="formation_energy_eV is a result.")
-    formation_energy_reason: str | None = Field(
-        None, description="Why the formation energy is not determined (None when it is)."
-    )
+    raw_formation_energy_eV: RawEnergy
+    formation_energy_determined: Determined = True
+    formation_energy_reason: NotDeterminedReason = None
     binding: PairBinding | None = Field(None, description="Binding energy of a cluster.")
     engine: dict[str, Any] = Field(default_factory=dict, description="Engine name and settings.")
     relaxed_structure: StructureIn | None = Field(None, description="Relaxed defect supercell.")
