@@ -123,6 +123,9 @@ def test_bad_inputs_fail_at_build_time():
     s_o = {"type": "substitution", "species": ["S", "O"]}
     with pytest.raises(InputError, match="no elemental S"):
         maker.make(_li3ocl(), [s_o], supercell_matrix=[2, 2, 2], entries=_entries())
+    forced = DefectFormationMaker(engine=LennardJonesEngine(), charged_parts=True)
+    with pytest.raises(ConfigError, match="charged_parts: true needs an engine that runs"):
+        forced.make(_li3ocl(), [SCHOTTKY], supercell_matrix=[2, 2, 2], entries=_entries())
     charged = {"type": "vacancy", "species": ["Li"], "charge": -1}
     with pytest.raises(ConfigError, match="VBM"):
         maker.make(_li3ocl(), [charged], supercell_matrix=[2, 2, 2], entries=_entries())
