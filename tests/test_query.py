@@ -240,3 +240,25 @@ def test_studies_on_the_launchpad_without_results(seeded):
     assert merged[0]["activation_energy_eV"] is None
     fizzled = merge_launchpad_studies(rows, workflows, Filters(state="fizzled", formula="Li3OCl"))
     assert [r["run_id"][-4:] for r in fizzled] == ["dddd"]
+
+
+def test_formation_energy_not_determined_is_listed_with_its_reason():
+    from ionflow.results import _formation
+
+    why = "E_f = -0.681 eV < 0 for the neutral cell: ..."
+    rows = _formation(
+        {
+            "defects": [
+                {"label": "V_Cl", "formation_energy_eV": None, "raw_formation_energy_eV": -0.681,
+                 "formation_energy_reason": why},
+                {"label": "V_Li+V_Cl", "formation_energy_eV": 2.1,
+                 "binding": {"binding_energy_eV": None, "reason": "neutral parts"}},
+                {"label": "broken", "formation_energy_eV": None},  # no value, no reason: left out
+            ]
+        }
+    )  # fmt: skip
+    assert [r["label"] for r in rows] == ["V_Cl", "V_Li+V_Cl"]
+    assert rows[0]["formation_energy_eV"] is None
+    assert rows[0]["formation_energy_reason"] == why
+    assert rows[1]["binding_energy_eV"] is None
+    assert rows[1]["binding_energy_reason"] == "neutral parts"

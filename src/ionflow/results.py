@@ -532,15 +532,21 @@ def _formation(output: dict[str, Any]) -> list[dict[str, Any]]:
     docs = output.get("defects") if isinstance(output.get("defects"), list) else [output]
     out = []
     for d in docs:
-        if isinstance(d, dict) and _finite(d.get("formation_energy_eV")) is not None:
+        if not isinstance(d, dict):
+            continue
+        # a formation energy that is not a result is stored as None with its reason
+        why = d.get("formation_energy_reason")
+        if _finite(d.get("formation_energy_eV")) is not None or why:
             binding = d.get("binding") or {}
             out.append(
                 {
                     "label": d.get("label"),
                     "kroger_vink": d.get("kroger_vink"),
                     "charge": d.get("charge", 0),
-                    "formation_energy_eV": float(d["formation_energy_eV"]),
+                    "formation_energy_eV": _finite(d.get("formation_energy_eV")),
+                    "formation_energy_reason": why,
                     "binding_energy_eV": _finite(binding.get("binding_energy_eV")),
+                    "binding_energy_reason": binding.get("reason"),
                 }
             )
     return out

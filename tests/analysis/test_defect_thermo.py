@@ -25,8 +25,11 @@ from pymatgen.entries.computed_entries import ComputedEntry
 from ionflow.analysis.defect_thermo import (
     A3_TO_CM3,
     ChargedDefect,
+    as_json_dict,
     defect_concentrations_cm3,
     defect_thermodynamics,
+    equilibrium_fermi_level,
+    equilibrium_not_determined,
 )
 from ionflow.errors import InputError
 
@@ -91,6 +94,48 @@ def test_charged_vacancy_hand_computed():
     assert conc[("V_Li", 0)] == pytest.approx(
         8 * math.exp(-1.0 / (KB * 600)) / (bulk.volume * 1e-24), rel=5e-3
     )
+
+
+def test_negative_across_the_gap_is_not_determined():
+    """Cl-rich: V_Li^0 at 1.0 - 4.5 = -3.5 eV, so V_Li is not a result there (raw kept)."""
+    bulk = _bulk()
+    defects = [_vacancy(0, -61.0), _vacancy(-1, -59.3, 0.1)]
+    thermo = defect_thermodynamics(-64.0, bulk, defects, _entries(), vbm_eV=1.0, band_gap_eV=3.0)
+    assert set(thermo.not_determined) == {"V_Li"}
+    assert set(thermo.not_determined["V_Li"]) == {"Cl2"}
+    assert thermo.reason("V_Li", "Cl2").startswith("E_f = -3.500 eV < 0 for the neutral cell")
+    assert thermo.reason("V_Li", "Li") is None
+    assert thermo.value_at_vbm("V_Li", 0, "Cl2") is None
+    assert thermo.value_at_vbm("V_Li", -1, "Li") == pytest.approx(1.8, abs=1e-3)
+    assert "V_Li" not in thermo.envelopes["Cl2"]
+    assert "V_Li" in thermo.envelopes["Li"]
+    data = as_json_dict(thermo)
+    by_q = {d["charge"]: d for d in data["defects"]}
+    assert by_q[0]["formation_energy_at_vbm_eV"]["Cl2"] is None
+    assert by_q[-1]["formation_energy_at_vbm_eV"]["Cl2"] is None
+    assert by_q[0]["raw_formation_energy_at_vbm_eV"]["Cl2"] == pytest.approx(-3.5, abs=1e-3)
+    assert by_q[-1]["raw_formation_energy_at_vbm_eV"]["Cl2"] == pytest.approx(-2.7, abs=1e-3)
+    assert by_q[0]["formation_energy_at_vbm_eV"]["Li"] == pytest.approx(1.0, abs=1e-3)
+    assert set(by_q[0]["not_determined"]) == {"Cl2"}
+    # no equilibrium where a defect's formation energy is not a result
+    assert "V_Li not determined" in equilibrium_not_determined(thermo, "Cl2")
+    assert equilibrium_not_determined(thermo, "Li") is None
+    with pytest.raises(InputError, match="Cl2: no equilibrium Fermi level"):
+        equilibrium_fermi_level(thermo, "Cl2", 1000.0, dos=None)
+    # only the acceptor: at Li-rich 1.8 - E_F reaches -1.2 eV at the CBM but is positive
+    # near the VBM (a result); at Cl-rich -2.7 - E_F is negative across the whole gap
+    only = defect_thermodynamics(
+        -64.0, bulk, [_vacancy(-1, -59.3, 0.1)], _entries(), vbm_eV=1.0, band_gap_eV=3.0
+    )
+    assert only.reason("V_Li", "Li") is None
+    assert only.reason("V_Li", "Cl2").startswith(
+        "E_f < 0 at every Fermi level in the 3.000 eV gap (at most -2.700 eV)"
+    )
+    # a stand-in gap (unknown): charged states are not judged
+    unknown = defect_thermodynamics(
+        -64.0, bulk, [_vacancy(-1, -59.3, 0.1)], _entries(), 1.0, 0.0, band_gap_known=False
+    )
+    assert unknown.not_determined == {}
 
 
 def test_bad_inputs():

@@ -12,6 +12,8 @@ from ionflow.analysis.formation import (
     binding_energy,
     chemical_potentials,
     formation_energy,
+    formation_not_determined,
+    lower_envelope_max,
     point_charge_correction,
     screened_coulomb_energy,
 )
@@ -131,3 +133,38 @@ def test_chemical_potentials_errors():
         chemical_potentials([*entries, ComputedEntry("Br", 0.0)], "LiBr", "Li-rich")
     with pytest.raises(InputError, match="unknown chemical-potential condition"):
         chemical_potentials(entries, "LiCl", "reducing")
+
+
+def test_lower_envelope_max_hand_computed():
+    # q = +1 from -1.0 at the VBM, q = -1 from 0.5: they cross at E_F = 0.75 eV at -0.25 eV
+    lines = [(1, -1.0), (-1, 0.5)]
+    assert lower_envelope_max(lines, 2.0) == pytest.approx(-0.25)
+    # a gap ending before the crossing: the envelope is q = +1 up to the CBM
+    assert lower_envelope_max(lines, 0.5) == pytest.approx(-0.5)
+    assert lower_envelope_max([(0, 1.2)], 0.0) == pytest.approx(1.2)
+    with pytest.raises(InputError, match="no formation energies"):
+        lower_envelope_max([], 1.0)
+
+
+def test_negative_formation_energies_not_determined():
+    # a neutral cell below 0: its E_f does not depend on E_F, so negative everywhere
+    why = formation_not_determined([(0, -0.681)], None)
+    assert why.startswith("E_f = -0.681 eV < 0 for the neutral cell: the host would be unstable")
+    assert "neutral machine-learned-potential cell of a charged defect" in why
+    assert formation_not_determined([(0, 0.2)], None) is None
+    # zero within numerical noise (1e-15 eV, or the library's 1 meV bulk shift) is a result
+    assert formation_not_determined([(0, -1e-15)], None) is None
+    assert formation_not_determined([(0, -0.9e-3)], None) is None
+    assert formation_not_determined([(0, -1.1e-3)], None).startswith("E_f = -0.001 eV")
+    # a donor below 0 at the VBM but positive above E_F = 0.5 eV: a result
+    assert formation_not_determined([(1, -0.5)], 3.0) is None
+    # ... and without a band gap a charged state is not judged
+    assert formation_not_determined([(1, -0.5)], None) is None
+    # below 0 across the whole gap: +1 and -1 cross at -0.25 eV (see above)
+    why = formation_not_determined([(1, -1.0), (-1, 0.5)], 2.0)
+    assert why.startswith("E_f < 0 at every Fermi level in the 2.000 eV gap (at most -0.250 eV)")
+    # -1 from 1.5 eV instead: the lines cross at E_F = 1.25 eV at +0.25 eV, a result
+    assert lower_envelope_max([(1, -1.0), (-1, 1.5)], 2.0) == pytest.approx(0.25)
+    assert formation_not_determined([(1, -1.0), (-1, 1.5)], 2.0) is None
+    # a negative neutral state decides even when charged states are positive at the VBM
+    assert formation_not_determined([(1, 2.0), (0, -0.1)], 3.0).startswith("E_f = -0.100 eV")

@@ -277,3 +277,31 @@ def test_bad_inputs_one_line_exit_2(tmp_path, capsys, shared_dir):
     err = capsys.readouterr().err
     assert "Fe-Li-O system" in err
     assert "Ga, Mg, N" in err
+
+
+def test_not_determined_limits_print_as_such(capsys):
+    """LiCl toy V_Li (tests/analysis/test_defect_thermo.py): -3.5 eV neutral at Cl-rich."""
+    from tests.analysis.test_defect_thermo import _bulk, _entries, _vacancy
+
+    from ionflow.cli.analyze_defects import _equilibrium_json, _print
+
+    defects = [_vacancy(0, -61.0), _vacancy(-1, -59.3, 0.1)]
+    thermo = defect_thermodynamics(-64.0, _bulk(), defects, _entries(), 1.0, 3.0)
+    why = thermo.reason("V_Li", "Cl2")
+    assert why.startswith("E_f = -3.500 eV < 0 for the neutral cell")
+    _print(thermo, [("Cl2", f"formation energy of V_Li not determined ({why})")])
+    out = capsys.readouterr().out
+    # the Li-rich values are results (1.0 eV for q = 0), the Cl-rich ones are not
+    cells = {
+        "Li": f"{thermo.value_at_vbm('V_Li', 0, 'Li'):18.4f}",
+        "Cl2": f"{'not determined':>18}",
+    }
+    assert thermo.value_at_vbm("V_Li", 0, "Li") == pytest.approx(1.0, abs=1e-3)
+    row = "  V_Li          +0 " + " ".join(cells[lim] for lim in thermo.chempot_limits)
+    assert row in out
+    assert f"  V_Li at Cl2: not determined: {why}" in out
+    assert "-3.5" not in out.replace(why, "")
+    equilibrium = "equilibrium, Cl2: not determined: formation energy of V_Li not determined"
+    assert f"{equilibrium} ({why})" in out
+    data = _equilibrium_json([("Cl2", "because")])
+    assert data == {"Cl2": {"fermi_level_eV": None, "not_determined": "because"}}

@@ -59,19 +59,31 @@ def test_schottky_flow_bookkeeping(tmp_path, monkeypatch):
     assert pair.role == "requested"
     assert pair.n_atoms == 38
     expected = pair.energy_defect_eV - doc.energy_host_eV + mus.mu_eV["Li"] + mus.mu_eV["Cl"]
-    assert pair.formation_energy_eV == pytest.approx(expected)
+    assert pair.raw_formation_energy_eV == pytest.approx(expected)
+    # the toy LJ energies make the neutral pair cost less than nothing: not a result
+    assert expected < 0
+    assert pair.formation_energy_eV is None
+    assert not pair.formation_energy_determined
+    assert pair.formation_energy_reason.startswith(f"E_f = {expected:.3f} eV < 0")
     v_li, v_cl = by_label["V_Li"], by_label["V_Cl"]
     assert v_li.role == v_cl.role == "part"
+    assert v_li.charge == v_cl.charge == 0
     assert pair.binding.parts == ["V_Li", "V_Cl"]
-    assert pair.binding.binding_energy_eV == pytest.approx(
-        pair.formation_energy_eV - v_li.formation_energy_eV - v_cl.formation_energy_eV
+    raw_b = (
+        pair.raw_formation_energy_eV - v_li.raw_formation_energy_eV - v_cl.raw_formation_energy_eV
     )
+    assert pair.binding.raw_binding_energy_eV == pytest.approx(raw_b)
+    # the parts are neutral cells of V_Li' and V_Cl^• (an engine without charged cells)
+    assert pair.binding.binding_energy_eV is None
+    assert not pair.binding.determined
+    assert pair.binding.reason.startswith("isolated parts are neutral cells on this engine")
     assert pair.binding.coulomb_energy_eV is None  # no dielectric constant given
     far = by_label["V_Li+V_Cl_d4.79"]
     assert far.role == "reference"
     assert pair.binding.farthest_label == far.label
+    # same composition and charge: independent of μ, so it stays a result
     assert pair.binding.binding_vs_farthest_eV == pytest.approx(
-        pair.formation_energy_eV - far.formation_energy_eV
+        pair.raw_formation_energy_eV - far.raw_formation_energy_eV
     )
     # strained to the LJ-relaxed lattice: the host supercell is twice the relaxed cell
     assert doc.n_atoms_host == 40
@@ -111,6 +123,9 @@ def test_bad_inputs_fail_at_build_time():
     s_o = {"type": "substitution", "species": ["S", "O"]}
     with pytest.raises(InputError, match="no elemental S"):
         maker.make(_li3ocl(), [s_o], supercell_matrix=[2, 2, 2], entries=_entries())
+    forced = DefectFormationMaker(engine=LennardJonesEngine(), charged_parts=True)
+    with pytest.raises(ConfigError, match="charged_parts: true needs an engine that runs"):
+        forced.make(_li3ocl(), [SCHOTTKY], supercell_matrix=[2, 2, 2], entries=_entries())
     charged = {"type": "vacancy", "species": ["Li"], "charge": -1}
     with pytest.raises(ConfigError, match="VBM"):
         maker.make(_li3ocl(), [charged], supercell_matrix=[2, 2, 2], entries=_entries())
@@ -166,6 +181,115 @@ def test_study_doc_charged_cells_and_binding():
     b = by[pair.label].binding
     # the Fermi-level terms of the parts cancel in the binding energy
     assert b.binding_energy_eV == pytest.approx(e_pair - (-0.3 + 3.8 + 2 * corr))
+    # the parts carry their charges (an engine with charged cells): a result
+    assert b.determined
+    assert b.reason is None
+    assert b.raw_binding_energy_eV == b.binding_energy_eV
+    # V_Li' at -0.3 + corr eV (E_F = 0.3): below 0 only near the VBM without a gap: a result
+    assert by["V_Li_q-1"].formation_energy_determined
     # unrelaxed structures: the screened Coulomb term at the generated separation
     assert b.relaxed_separation_A == pytest.approx(pair.separation_A)
     assert b.coulomb_energy_eV == pytest.approx(-14.399645 / (5.0 * pair.separation_A))
+
+
+def _neutral_schottky_doc(charged_cells: bool):
+    """V_Li+V_Cl with neutral parts, hand-computed (μ_Li -2.0, μ_Cl -1.5, host -200 eV).
+
+    E_f: pair -190 + 200 + 2.0 + 1.5 = 13.5 - 7 = 6.5 eV (both atoms removed: -Σ n μ = -3.5);
+    V_Li (requested and part) -198.2 + 200 - 2.0 = -0.2 eV; V_Cl -197 + 200 - 1.5 = 1.5 eV;
+    raw binding 6.5 - (-0.2) - 1.5 = 5.2 eV.
+    """
+    from ionflow.makers.defects import defect_study_doc
+    from ionflow.schemas.defects import ChemicalPotentialSet
+    from ionflow.structures.defects import generate_defects
+    from ionflow.structures.supercell import choose_supercell
+
+    choice = choose_supercell(_li3ocl(), matrix=[2, 2, 2])
+    pair = generate_defects(choice, {**SCHOTTKY, "separation": "farthest"})[0]
+    v_li = generate_defects(choice, {"type": "vacancy", "species": ["Li"]})[0]
+    v_cl = generate_defects(choice, {"type": "vacancy", "species": ["Cl"]})[0]
+    mus = ChemicalPotentialSet(condition="test", mu_eV={"Li": -2.0, "Cl": -1.5})
+    return defect_study_doc(
+        -200.0,
+        choice.structure,
+        [pair, v_li, v_cl],
+        [-190.0, -198.2, -197.0],
+        [pair.structure, v_li.structure, v_cl.structure],
+        mus,
+        roles=["requested", "requested", "part"],
+        part_labels={"V_Li": [v_li.label], "V_Cl": [v_cl.label]},
+        band_gap_eV=5.0,
+        charged_cells=charged_cells,
+    )
+
+
+def test_negative_formation_and_neutral_parts_are_not_determined():
+    from ionflow.cli.defects import _table, published_lines
+
+    doc = _neutral_schottky_doc(charged_cells=False)
+    by = {d.label: d for d in doc.defects}
+    pair = next(d for d in doc.defects if "+" in d.label)
+    v_li, v_cl = by["V_Li"], by["V_Cl"]
+    assert pair.formation_energy_eV == pytest.approx(6.5)
+    assert pair.formation_energy_determined
+    assert v_cl.formation_energy_eV == pytest.approx(1.5)
+    # V_Li below 0: not a result, the raw value and the reason kept
+    assert v_li.formation_energy_eV is None
+    assert v_li.raw_formation_energy_eV == pytest.approx(-0.2)
+    assert not v_li.formation_energy_determined
+    assert v_li.formation_energy_reason.startswith("E_f = -0.200 eV < 0 for the neutral cell")
+    assert v_li.formation_energy_reason.endswith(
+        "here the cell is neutral while V_Li has nominal charge -1 (this engine holds no charge)"
+    )
+    b = pair.binding
+    assert b.binding_energy_eV is None
+    assert b.raw_binding_energy_eV == pytest.approx(5.2)
+    assert not b.determined
+    assert b.reason == (
+        "isolated parts are neutral cells on this engine, not the charged defects "
+        "(V_Li -1, V_Cl +1)"
+    )
+    # stored and read back: the same fields
+    data = doc.model_dump(mode="json", exclude={"defects": {"__all__": {"relaxed_structure"}}})
+    again = type(doc).model_validate(data)
+    assert again.defects[1].formation_energy_eV is None
+    assert again.defects[1].raw_formation_energy_eV == pytest.approx(-0.2)
+    text = "\n".join(_table(doc))
+    assert f"    E_f not determined: {v_li.formation_energy_reason}" in text
+    assert f"    E_b not determined: {b.reason} (raw +5.200 eV)" in text
+    assert "-0.200 " not in text.replace("E_f = -0.200 eV", "")  # only inside the reason
+    rows = "\n".join(published_lines(doc, "li3ocl"))
+    assert (
+        f"    V_Li         formation energy       3.778 not determined: "
+        f"{v_li.formation_energy_reason}" in rows
+    )
+    assert f"    V_Li+V_Cl    formation energy       1.398     6.500  +5.102  {pair.label}" in rows
+    assert (
+        f"    V_Li+V_Cl    binding energy        -0.074 not determined: {b.reason} "
+        "(raw +5.200 eV)" in rows
+    )
+
+
+def test_neutral_parts_on_a_charged_engine_and_stored_v1_documents():
+    # an engine with charged cells but charged_parts: false: the parts are still neutral
+    doc = _neutral_schottky_doc(charged_cells=True)
+    pair = next(d for d in doc.defects if "+" in d.label)
+    assert pair.binding.binding_energy_eV is None
+    assert "(charged_parts: false), not the charged defects" in pair.binding.reason
+    v_li = next(d for d in doc.defects if d.label == "V_Li")
+    assert "this engine holds no charge" not in v_li.formation_energy_reason
+    # a document stored before the raw fields: its values were results and stay so
+    old = pair.model_dump(mode="json", exclude={"relaxed_structure"})
+    for key in (
+        "raw_formation_energy_eV",
+        "formation_energy_determined",
+        "formation_energy_reason",
+    ):
+        old.pop(key)
+    old["formation_energy_eV"] = 6.5
+    old["binding"] = {"parts": ["V_Li", "V_Cl"], "binding_energy_eV": -0.1}
+    read = type(pair).model_validate(old)
+    assert read.raw_formation_energy_eV == 6.5
+    assert read.formation_energy_determined
+    assert read.binding.raw_binding_energy_eV == -0.1
+    assert read.binding.determined

@@ -116,8 +116,24 @@ def test_energies_runs_then_reads_back(tmp_path, monkeypatch, capsys):
         for k, v in thermo["chempot_limits"].items()
         if all(abs(v[el] - mu[el]) < 2e-3 for el in ("Li", "O", "Cl"))
     ]
-    e_f = thermo["defects"][0]["formation_energy_at_vbm_eV"][vertex]
-    assert e_f == pytest.approx(pair["formation_energy_eV"], abs=2e-3)
+    row = thermo["defects"][0]
+    raw = pair["raw_formation_energy_eV"]
+    assert row["raw_formation_energy_at_vbm_eV"][vertex] == pytest.approx(raw, abs=2e-3)
+    # the toy LJ pair costs less than nothing: no result, the raw value and the reason kept
+    assert raw < 0
+    assert pair["formation_energy_eV"] is None
+    assert pair["formation_energy_determined"] is False
+    assert pair["formation_energy_reason"].startswith(f"E_f = {raw:.3f} eV < 0 for the neutral")
+    assert row["formation_energy_at_vbm_eV"][vertex] is None
+    assert row["not_determined"][vertex].startswith("E_f = ")
+    assert vertex not in [lim for lim, by in thermo["envelopes"].items() if by]
+    # neutral parts of charged defects on an engine without charged cells: no E_b
+    binding = pair["binding"]
+    assert binding["binding_energy_eV"] is None
+    assert binding["raw_binding_energy_eV"] == pytest.approx(
+        raw - labels["V_Li"]["raw_formation_energy_eV"] - labels["V_Cl"]["raw_formation_energy_eV"]
+    )
+    assert "neutral cells on this engine" in binding["reason"]
     # second call reads the stored result instead of recomputing
     png = tmp_path / "fed.png"
     assert main(["defects", "energies", str(study), *work, "--plot", str(png)]) == 0
@@ -127,7 +143,11 @@ def test_energies_runs_then_reads_back(tmp_path, monkeypatch, capsys):
     text = captured.out
     assert "read stored result" in captured.err  # status on stderr, results on stdout
     assert "V_Li+V_Cl_d2.76" in text
-    assert f"{pair['formation_energy_eV']:8.3f}" in text
+    assert f"{raw:8.3f}" not in text  # never printed as a result
+    assert f"    E_f not determined: {pair['formation_energy_reason']}" in text
+    raw_b = binding["raw_binding_energy_eV"]
+    assert f"    E_b not determined: {binding['reason']} (raw {raw_b:+.3f} eV)" in text
+    assert f"    V_Li+V_Cl_d2.76 at {vertex}: not determined: E_f = " in text
 
 
 def test_li_series_cli(tmp_path, capsys):

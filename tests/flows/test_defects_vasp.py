@@ -334,12 +334,21 @@ def test_charge_states_auto_one_cell_each_with_nelect_and_transition_levels(vasp
     for q, row in rows.items():
         # at the Li-rich limit (Li metal) the diagram reproduces the document's own E_f
         # with E_F = 0 (the document's E_F is 0 here): within the library's 1 meV bulk shift
-        assert row.formation_energy_at_vbm_eV["Li"] == pytest.approx(
-            by_q[q].formation_energy_eV, abs=2e-3
+        assert row.raw_formation_energy_at_vbm_eV["Li"] == pytest.approx(
+            by_q[q].raw_formation_energy_eV, abs=2e-3
         )
         assert row.correction_method == ("freysoldt" if q else "none")
+    # the toy energies: V_Li^0 costs 0 eV at Li-rich (a result, within the 1 meV noise
+    # tolerance) and -6.8 eV at F-rich (not a result: every charge state there is None)
+    assert rows[0].raw_formation_energy_at_vbm_eV["Li"] == pytest.approx(0.0, abs=1e-9)
+    assert rows[0].formation_energy_at_vbm_eV["Li"] == pytest.approx(0.0, abs=1e-9)
+    assert rows[0].raw_formation_energy_at_vbm_eV["F2"] == pytest.approx(-6.8, abs=2e-3)
+    for row in rows.values():
+        assert row.formation_energy_at_vbm_eV["F2"] is None
+        assert row.not_determined["F2"].startswith("E_f = -6.800 eV < 0 for the neutral cell")
+        assert "Li" not in row.not_determined
     # transition levels: where adjacent lowest charge states cross
-    e = {q: r.formation_energy_at_vbm_eV["Li"] for q, r in rows.items()}
+    e = {q: r.raw_formation_energy_at_vbm_eV["Li"] for q, r in rows.items()}
     assert thermo.transition_levels
     for level in thermo.transition_levels:
         q1, q2 = level.charges

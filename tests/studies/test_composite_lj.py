@@ -92,7 +92,17 @@ def test_design_document_has_every_section(design_run):
     assert requested[0].label.startswith("V_Li+V_Cl")
     parts = {d.label for d in vac.defects if d.role == "part"}
     assert {"V_Li", "V_Cl"} <= parts
-    assert all(math.isfinite(d.formation_energy_eV) for d in vac.defects)
+    assert all(math.isfinite(d.raw_formation_energy_eV) for d in vac.defects)
+    # a negative (toy LJ) formation energy is not a result: None with its reason
+    for d in vac.defects:
+        if d.raw_formation_energy_eV < 0:
+            assert d.formation_energy_eV is None
+            assert d.formation_energy_reason.startswith("E_f = ")
+        else:
+            assert d.formation_energy_eV == d.raw_formation_energy_eV
+    # neutral parts of V_Li' and V_Cl^• on an mlip-type engine: no binding energy
+    assert requested[0].binding_energy_eV is None
+    assert requested[0].binding_energy_reason.startswith("isolated parts are neutral cells")
     assert vac.window is not None
     assert vac.window.formula == "Li3ClO"
     other = doc.system("li_i_o_cl")
@@ -132,10 +142,14 @@ def test_comparison_values_follow_the_document(design_run):
     # the Schottky formation energy: no 'defects' system here, so the vacancy system's row
     e_f = pairs[("defects", "formation_energy_eV", "V_Li+V_Cl")].computed
     row = next(d for d in doc.system("vacancy").defects if d.role == "requested")
-    assert e_f.value == pytest.approx(row.formation_energy_eV)
+    assert e_f.value == (
+        None if row.formation_energy_eV is None else pytest.approx(row.formation_energy_eV)
+    )
+    assert e_f.not_determined == row.formation_energy_reason
     assert "(system vacancy)" in e_f.note
     binding = pairs[("defects", "binding_energy_eV", "V_Li+V_Cl")].computed
-    assert binding.value == pytest.approx(row.binding_energy_eV)
+    assert binding.value is None
+    assert binding.not_determined == row.binding_energy_reason
     assert pairs[("defects", "formation_energy_eV", "S_O")].computed.value is None
     results = {t.trend.key: t.status for t in evaluate_trends(doc)}
     assert set(results) >= {"s_doping_sigma", "sigma_ordering", "formation_ordering"}

@@ -11,7 +11,10 @@ competing-phase entries, the VBM and the band gap, :func:`defect_thermodynamics`
 - the thermodynamic transition levels ε(q1/q2), the Fermi levels (above the VBM) where
   the lowest-energy charge state changes (the kinks of the lower envelope; they do not
   depend on the chemical potentials);
-- the lower envelope per limit between the band edges (for the formation-energy diagram).
+- the lower envelope per limit between the band edges (for the formation-energy diagram);
+- per defect and limit, whether its formation energies are a result: not when they are
+  negative across the whole gap (:func:`ionflow.analysis.formation.formation_not_determined`);
+  the raw values stay in ``formation_at_vbm_eV``, the envelope is left out.
 
 :func:`equilibrium_fermi_level` solves charge neutrality at a temperature with the host's
 DOS: defect charges (Fermi-Dirac occupation of each charge state, pymatgen-analysis-defects'
@@ -41,7 +44,7 @@ from pymatgen.electronic_structure.dos import FermiDos
 from pymatgen.entries.computed_entries import ComputedEntry, ComputedStructureEntry
 from scipy.optimize import brentq
 
-from ionflow.analysis.formation import check_finite
+from ionflow.analysis.formation import check_finite, formation_not_determined
 from ionflow.errors import InputError
 
 if TYPE_CHECKING:
@@ -61,6 +64,7 @@ __all__ = [
     "defect_concentrations_cm3",
     "defect_thermodynamics",
     "equilibrium_fermi_level",
+    "equilibrium_not_determined",
     "limit_name",
     "plausible_charge_states",
 ]
@@ -129,7 +133,8 @@ class DefectThermo:
     chempot_limits
         ``{limit name: {element: Δμ (eV)}}``, Δμ relative to the elemental phases.
     formation_at_vbm_eV
-        ``{(name, charge): {limit name: E_f at E_F = VBM (eV)}}``.
+        ``{(name, charge): {limit name: E_f at E_F = VBM (eV)}}``, also where it is not a
+        result (see ``not_determined``).
     transition_levels
         ε(q1/q2) between adjacent charge states of the lower envelope, every defect.
     envelopes
@@ -140,6 +145,9 @@ class DefectThermo:
         The inputs.
     bulk_structure
         Bulk supercell (its volume sets the concentrations).
+    not_determined
+        ``{name: {limit: reason}}``: the defect's formation energies at that limit are not
+        a result (negative across the gap).
     """
 
     vbm_eV: float
@@ -151,6 +159,17 @@ class DefectThermo:
     diagrams: dict[str, FormationEnergyDiagram]
     defects: list[ChargedDefect]
     bulk_structure: Structure
+    not_determined: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def reason(self, name: str, limit: str) -> str | None:
+        """Why the formation energies of ``name`` at ``limit`` are not a result, or None."""
+        return self.not_determined.get(name, {}).get(limit)
+
+    def value_at_vbm(self, name: str, charge: int, limit: str) -> float | None:
+        """E_f at the VBM as a result: None where it is not determined."""
+        if self.reason(name, limit):
+            return None
+        return self.formation_at_vbm_eV[(name, int(charge))][limit]
 
     def limit_chempots(self, limit: str) -> dict[Element, float]:
         """Δμ of one limit as pymatgen-analysis-defects takes them (``{Element: eV}``)."""
@@ -222,6 +241,7 @@ def defect_thermodynamics(
     band_gap_eV: float,
     *,
     bulk_stability_eV_atom: float = 0.001,
+    band_gap_known: bool = True,
 ) -> DefectThermo:
     """Compute formation energies vs E_F at every chemical-potential limit, transition levels.
 
@@ -237,6 +257,9 @@ def defect_thermodynamics(
         Host VBM (eV, same reference as the total energies) and band gap (eV).
     bulk_stability_eV_atom
         A host above the hull is put this far below it (pymatgen-analysis-defects).
+    band_gap_known
+        False when ``band_gap_eV`` is a stand-in (0): negative formation energies are then
+        judged on the neutral state only.
 
     Returns
     -------
@@ -313,6 +336,7 @@ def defect_thermodynamics(
     formation: dict[tuple[str, int], dict[str, float]] = {}
     levels: list[TransitionLevel] = []
     envelopes: dict[str, dict[str, list[tuple[float, float]]]] = {lim: {} for lim in limits}
+    not_determined: dict[str, dict[str, str]] = {}
     for name, fed in diagrams.items():
         for lim, mus in raw.items():
             lines = []
@@ -323,9 +347,15 @@ def defect_thermodynamics(
                 formation.setdefault((name, entry.charge_state), {})[lim] = value
                 lines.append((float(entry.charge_state), value))
             envelope = sorted(get_lower_envelope(lines), key=lambda mb: -mb[0])
-            envelopes[lim][name] = [
-                (float(x), float(y)) for x, y in get_transitions(envelope, 0.0, band_gap_eV)
-            ]
+            why = formation_not_determined(
+                [(int(q), e) for q, e in lines], band_gap_eV if band_gap_known else None
+            )
+            if why:
+                not_determined.setdefault(name, {})[lim] = why
+            else:
+                envelopes[lim][name] = [
+                    (float(x), float(y)) for x, y in get_transitions(envelope, 0.0, band_gap_eV)
+                ]
             if lim == next(iter(raw)):
                 kinks = get_transitions(envelope, -_FAR_EV, _FAR_EV)[1:-1]
                 pairs = zip(envelope[:-1], envelope[1:], kinks, strict=True)
@@ -341,6 +371,7 @@ def defect_thermodynamics(
         diagrams=diagrams,
         defects=list(defects),
         bulk_structure=bulk_structure,
+        not_determined=not_determined,
     )
 
 
@@ -391,6 +422,15 @@ def defect_concentrations_cm3(
     return out
 
 
+def equilibrium_not_determined(thermo: DefectThermo, limit: str) -> str | None:
+    """Why no equilibrium can be solved at ``limit`` (a defect's E_f is not a result), or None."""
+    names = sorted(n for n, by in thermo.not_determined.items() if limit in by)
+    if not names:
+        return None
+    why = thermo.reason(names[0], limit)
+    return f"formation energy of {', '.join(names)} not determined ({why})"
+
+
 def equilibrium_fermi_level(
     thermo: DefectThermo, limit: str, temperature_K: float, dos: Dos
 ) -> EquilibriumResult:
@@ -423,6 +463,9 @@ def equilibrium_fermi_level(
     if temperature_K <= 0 or not math.isfinite(temperature_K):
         raise InputError(f"temperature {temperature_K} K must be > 0")
     thermo.limit_chempots(limit)
+    why = equilibrium_not_determined(thermo, limit)
+    if why:
+        raise InputError(f"{limit}: no equilibrium Fermi level: {why}")
     fdos = FermiDos(dos, bandgap=thermo.band_gap_eV)
     _, dos_vbm = fdos.get_cbm_vbm()
 
@@ -454,7 +497,12 @@ def equilibrium_fermi_level(
 
 
 def as_json_dict(thermo: DefectThermo) -> dict[str, Any]:
-    """Return the result as plain JSON types (keys of ``ionflow analyze defects --json``)."""
+    """Return the result as plain JSON types (keys of ``ionflow analyze defects --json``).
+
+    ``formation_energy_at_vbm_eV`` holds null where the value is not a result;
+    ``raw_formation_energy_at_vbm_eV`` the computed values and ``not_determined`` the
+    reason per limit.
+    """
     return {
         "vbm_eV": thermo.vbm_eV,
         "band_gap_eV": thermo.band_gap_eV,
@@ -467,7 +515,13 @@ def as_json_dict(thermo: DefectThermo) -> dict[str, Any]:
                 "correction_method": d.correction_method,
                 "correction_terms_eV": dict(d.correction_terms_eV),
                 "multiplicity": d.multiplicity,
-                "formation_energy_at_vbm_eV": thermo.formation_at_vbm_eV[(d.name, int(d.charge))],
+                "formation_energy_at_vbm_eV": {
+                    lim: thermo.value_at_vbm(d.name, d.charge, lim) for lim in thermo.chempot_limits
+                },
+                "raw_formation_energy_at_vbm_eV": thermo.formation_at_vbm_eV[
+                    (d.name, int(d.charge))
+                ],
+                "not_determined": dict(thermo.not_determined.get(d.name, {})),
             }
             for d in thermo.defects
         ],

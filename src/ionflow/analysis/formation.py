@@ -4,6 +4,8 @@ Pure functions (no jobflow, no store):
 
 - :func:`formation_energy`: ``E_f = E_defect - E_host - Σ n_i μ_i + q (E_F + E_VBM) + E_corr``;
 - :func:`binding_energy`: ``E_b = E_f(cluster) - Σ E_f(isolated parts)`` (negative = bound);
+- :func:`formation_not_determined`: why a defect's formation energies at one
+  chemical-potential limit are not a result (negative across the whole gap);
 - :func:`screened_coulomb_energy`: ``Σ_{i<j} q_i q_j e² / (4π ε0 ε r_ij)`` for point charges;
 - :func:`point_charge_correction`: first-order (Makov-Payne) image-charge correction of a
   charged cell, ``-q² alpha_M / (2 ε L)`` evaluated as the Ewald energy of one point charge in
@@ -38,6 +40,8 @@ __all__ = [
     "check_finite",
     "chemical_potentials",
     "formation_energy",
+    "formation_not_determined",
+    "lower_envelope_max",
     "point_charge_correction",
     "screened_coulomb_energy",
 ]
@@ -47,6 +51,18 @@ COULOMB_EV_A = 14.399645
 
 #: how far (eV/atom) an above-hull host is put below the hull to define its μ region
 HULL_SHIFT_EV_ATOM = 1e-4
+
+#: a formation energy counts as negative below this (eV): total-energy noise and the
+#: 1 meV bulk-stability shift of pymatgen-analysis-defects stay above it
+NEGATIVE_TOLERANCE_EV = 1e-3
+
+#: why a formation energy below zero is not a result
+NEGATIVE_FORMATION_CAUSE = (
+    "the host would be unstable against forming this defect at this chemical-potential "
+    "limit: either the limit lies outside the host's stability region or the engine's cell "
+    "is not the intended defect (e.g. a neutral machine-learned-potential cell of a charged "
+    "defect)"
+)
 
 _CONDITION = re.compile(r"^([A-Z][a-z]?)[-_ ](rich|poor)$", re.IGNORECASE)
 
@@ -106,6 +122,75 @@ def formation_energy(
             raise InputError(f"a charged defect (q = {charge:+d}) needs the host VBM energy")
         e_f += charge * (fermi_level_eV + vbm_eV)
     return check_finite(e_f + correction_eV, "formation energy")
+
+
+def lower_envelope_max(lines: Sequence[tuple[int, float]], band_gap_eV: float) -> float:
+    """Highest value of ``min_q (E_q + q E_F)`` for E_F in ``[0, band_gap_eV]`` (eV).
+
+    Parameters
+    ----------
+    lines
+        ``(charge q, formation energy at E_F = VBM)`` of each charge state of one defect.
+    band_gap_eV
+        Band gap (eV, >= 0).
+
+    Returns
+    -------
+    float
+        The maximum of the lower envelope over the gap (it is concave and piecewise linear,
+        so the maximum lies at 0, at the gap or where two lines cross).
+    """
+    if not lines:
+        raise InputError("no formation energies given")
+    gap = max(float(band_gap_eV), 0.0)
+    points = {0.0, gap}
+    for i, (q1, e1) in enumerate(lines):
+        for q2, e2 in lines[i + 1 :]:
+            if q1 != q2:
+                x = (e2 - e1) / (q1 - q2)
+                if 0.0 < x < gap:
+                    points.add(x)
+    return max(min(e + q * x for q, e in lines) for x in points)
+
+
+def formation_not_determined(
+    lines: Sequence[tuple[int, float]], band_gap_eV: float | None
+) -> str | None:
+    """Why the formation energies of one defect at one limit are not a result, or None.
+
+    A formation energy below 0 (below -1 meV, :data:`NEGATIVE_TOLERANCE_EV`, so that zero
+    within numerical noise stays a result) means the host would form the defect
+    spontaneously: the limit is outside the host's stability region, or the cell is not the
+    intended defect.
+    That is unphysical only where no Fermi level in the gap makes the defect cost energy:
+    a neutral state below 0 (its E_f does not depend on E_F), or a lower envelope of the
+    charge states below 0 over the whole gap. A charged state below 0 at the VBM alone is
+    legitimate (a donor at E_F = 0). Without a band gap only a neutral state is judged.
+
+    Parameters
+    ----------
+    lines
+        ``(charge q, formation energy at E_F = VBM (eV))`` of each computed charge state.
+    band_gap_eV
+        Band gap (eV); None when unknown.
+
+    Returns
+    -------
+    str or None
+        The reason (``"E_f = -0.681 eV < 0 ..."``), None when the values are results.
+    """
+    neutral = [e for q, e in lines if q == 0]
+    if neutral and min(neutral) < -NEGATIVE_TOLERANCE_EV:
+        return f"E_f = {min(neutral):.3f} eV < 0 for the neutral cell: {NEGATIVE_FORMATION_CAUSE}"
+    if band_gap_eV is None or not any(q for q, _ in lines):
+        return None
+    top = lower_envelope_max(lines, band_gap_eV)
+    if top < -NEGATIVE_TOLERANCE_EV:
+        return (
+            f"E_f < 0 at every Fermi level in the {band_gap_eV:.3f} eV gap (at most "
+            f"{top:.3f} eV): {NEGATIVE_FORMATION_CAUSE}"
+        )
+    return None
 
 
 def binding_energy(cluster_formation_eV: float, part_formation_eV: Sequence[float]) -> float:

@@ -10,10 +10,16 @@ self-consistent Fermi level and concentrations from the bulk run's DOS.
 
 ``--json`` keys: ``vbm_eV``, ``band_gap_eV``, ``chempot_limits`` (limit → element → Δμ, eV),
 ``defects`` (``name``, ``charge``, ``correction_eV``, ``correction_method``,
-``correction_terms_eV``, ``multiplicity``, ``formation_energy_at_vbm_eV``: limit → eV),
-``transition_levels`` (``name``, ``charges`` [q1, q2], ``fermi_level_eV``), ``envelopes``,
-and with ``--temperature`` ``equilibrium`` (per limit: ``fermi_level_eV``,
-``electrons_cm3``, ``holes_cm3``, ``defects``: name → charge → cm⁻³).
+``correction_terms_eV``, ``multiplicity``, ``formation_energy_at_vbm_eV``: limit → eV or
+null where not determined, ``raw_formation_energy_at_vbm_eV``, ``not_determined``: limit →
+reason), ``transition_levels`` (``name``, ``charges`` [q1, q2], ``fermi_level_eV``),
+``envelopes``, and with ``--temperature`` ``equilibrium`` (per limit: ``fermi_level_eV``,
+``electrons_cm3``, ``holes_cm3``, ``defects``: name → charge → cm⁻³; or
+``fermi_level_eV`` null and ``not_determined``).
+
+A defect whose formation energy at a limit is negative across the whole gap (a neutral
+state below 0, or the lower envelope below 0 from VBM to CBM) is printed "not determined:
+<reason>" there (:func:`ionflow.analysis.formation.formation_not_determined`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from ionflow.analysis.defect_thermo import (
     as_json_dict,
     defect_thermodynamics,
     equilibrium_fermi_level,
+    equilibrium_not_determined,
 )
 from ionflow.errors import InputError
 from ionflow.io.defect_runs import load_vasp_defect_set
@@ -57,8 +64,12 @@ def analyze_defect_runs(
     entries: Path,
     dielectric: str | None = None,
     temperature_K: float | None = None,
-) -> tuple[DefectThermo, list[EquilibriumResult]]:
-    """Read the runs and entries, then the thermodynamics (and equilibrium at T)."""
+) -> tuple[DefectThermo, list[EquilibriumResult | tuple[str, str]]]:
+    """Read the runs and entries, then the thermodynamics (and equilibrium at T).
+
+    The equilibria are one per limit: the result, or ``(limit, reason)`` where a defect's
+    formation energy is not determined.
+    """
     eps = _dielectric(dielectric)
     phases = read_entries(entries)
     bulk_run, charged = load_vasp_defect_set(
@@ -72,18 +83,24 @@ def analyze_defect_runs(
         bulk_run.vbm_eV,
         bulk_run.band_gap_eV,
     )
-    equilibria = []
+    equilibria: list[EquilibriumResult | tuple[str, str]] = []
     if temperature_K is not None:
-        equilibria = [
-            equilibrium_fermi_level(thermo, limit, temperature_K, bulk_run.dos)
-            for limit in thermo.chempot_limits
-        ]
+        for limit in thermo.chempot_limits:
+            why = equilibrium_not_determined(thermo, limit)
+            equilibria.append(
+                (limit, why)
+                if why
+                else equilibrium_fermi_level(thermo, limit, temperature_K, bulk_run.dos)
+            )
     return thermo, equilibria
 
 
-def _equilibrium_json(results: list[EquilibriumResult]) -> dict[str, Any]:
+def _equilibrium_json(results: list[EquilibriumResult | tuple[str, str]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for r in results:
+        if isinstance(r, tuple):
+            out[r[0]] = {"fermi_level_eV": None, "not_determined": r[1]}
+            continue
         by_name: dict[str, dict[str, float]] = {}
         for (name, q), c in r.defect_concentrations_cm3.items():
             by_name.setdefault(name, {})[f"{q:+d}"] = c
@@ -97,7 +114,7 @@ def _equilibrium_json(results: list[EquilibriumResult]) -> dict[str, Any]:
     return out
 
 
-def _print(thermo: DefectThermo, equilibria: list[EquilibriumResult]) -> None:
+def _print(thermo: DefectThermo, equilibria: list[EquilibriumResult | tuple[str, str]]) -> None:
     limits = list(thermo.chempot_limits)
     typer.echo(
         f"VBM {thermo.vbm_eV:.4f} eV, band gap {thermo.band_gap_eV:.4f} eV (bulk run eigenvalues)"
@@ -108,8 +125,9 @@ def _print(thermo: DefectThermo, equilibria: list[EquilibriumResult]) -> None:
     typer.echo("formation energy at the VBM (E_F = 0), eV:")
     header = f"  {'defect':<12} {'q':>3} " + " ".join(f"{lim[:18]:>18}" for lim in limits)
     typer.echo(header + "  correction")
+    reasons: dict[str, str] = {}
     for d in thermo.defects:
-        values = thermo.formation_at_vbm_eV[(d.name, d.charge)]
+        values = {lim: thermo.value_at_vbm(d.name, d.charge, lim) for lim in limits}
         corr = (
             f"{d.correction_method} {d.correction_eV:+.4f} eV"
             + "".join(f", {k} {v:+.4f}" for k, v in d.correction_terms_eV.items())
@@ -118,9 +136,18 @@ def _print(thermo: DefectThermo, equilibria: list[EquilibriumResult]) -> None:
         )
         typer.echo(
             f"  {d.name:<12} {d.charge:>+3d} "
-            + " ".join(f"{values[lim]:18.4f}" for lim in limits)
+            + " ".join(
+                f"{'not determined':>18}" if values[lim] is None else f"{values[lim]:18.4f}"
+                for lim in limits
+            )
             + f"  {corr}"
         )
+        for lim in limits:
+            why = thermo.reason(d.name, lim)
+            if why:
+                reasons.setdefault(f"{d.name} at {lim}", why)
+    for where, why in reasons.items():
+        typer.echo(f"  {where}: not determined: {why}")
     typer.echo("transition levels (E_F above the VBM; independent of the limit):")
     for t in thermo.transition_levels:
         where = "" if 0 <= t.fermi_level_eV <= thermo.band_gap_eV else "  (outside the gap)"
@@ -129,6 +156,9 @@ def _print(thermo: DefectThermo, equilibria: list[EquilibriumResult]) -> None:
             f"{t.fermi_level_eV:8.4f} eV{where}"
         )
     for r in equilibria:
+        if isinstance(r, tuple):
+            typer.echo(f"equilibrium, {r[0]}: not determined: {r[1]}")
+            continue
         typer.echo(
             f"equilibrium at {r.temperature_K:g} K, {r.limit}: E_F {r.fermi_level_eV:.4f} eV, "
             f"electrons {r.electrons_cm3:.3e} cm^-3, holes {r.holes_cm3:.3e} cm^-3"

@@ -152,19 +152,28 @@ def _table(doc: DefectStudyDoc) -> list[str]:
         f"{'E_b_eV':>8} {'E_bfar_eV':>9} {'E_coul_eV':>9}",
     ]
 
-    def fmt(value: float | None, spec: str) -> str:
+    def fmt(value: float | None, spec: str, undetermined: bool = False) -> str:
+        if undetermined:
+            return "n.d."
         return "-" if value is None else format(value, spec)
 
     for d in doc.defects:
         b = d.binding
         lines.append(
             f"  {d.label:<22} {d.kroger_vink:<22} {fmt(d.separation_A, '6.2f'):>6} "
-            f"{fmt(d.relaxed_separation_A, '7.2f'):>7} {d.formation_energy_eV:8.3f} "
-            f"{fmt(b and b.binding_energy_eV, '8.3f'):>8} "
+            f"{fmt(d.relaxed_separation_A, '7.2f'):>7} "
+            f"{fmt(d.formation_energy_eV, '8.3f', not d.formation_energy_determined):>8} "
+            f"{fmt(b and b.binding_energy_eV, '8.3f', b is not None and not b.determined):>8} "
             f"{fmt(b and b.binding_vs_farthest_eV, '9.3f'):>9} "
             f"{fmt(b and b.coulomb_energy_eV, '9.3f'):>9}"
             + {"part": "  (isolated part)", "reference": "  (farthest placement)"}.get(d.role, "")
         )
+        if not d.formation_energy_determined:
+            lines.append(f"    E_f not determined: {d.formation_energy_reason}")
+        if b is not None and not b.determined:
+            lines.append(
+                f"    E_b not determined: {b.reason} (raw {b.raw_binding_energy_eV:+.3f} eV)"
+            )
         if d.charge:
             parts = ""
             if d.correction_method == "freysoldt":
@@ -178,7 +187,8 @@ def _table(doc: DefectStudyDoc) -> list[str]:
             )
     lines.append(
         "  E_b: vs isolated parts; E_bfar: vs the farthest placement of the same cluster in "
-        "the cell; E_coul: screened point charges at the relaxed separation"
+        "the cell; E_coul: screened point charges at the relaxed separation; n.d.: not "
+        "determined (reason below the row)"
     )
     if doc.vbm_eV is not None:
         source = f" ({doc.vbm_source})" if doc.vbm_source else ""
@@ -201,9 +211,16 @@ def _thermo_lines(doc: DefectStudyDoc) -> list[str]:
         f"  formation energy at E_F = VBM per chemical-potential limit (eV; {th.corrections}):",
         f"    {'defect':<18} {'q':>3} " + " ".join(f"{lim[:16]:>16}" for lim in limits),
     ]
+    reasons: dict[str, str] = {}
     for r in th.defects:
-        values = " ".join(f"{r.formation_energy_at_vbm_eV[lim]:16.3f}" for lim in limits)
+        values = " ".join(
+            f"{'not determined':>16}" if v is None else f"{v:16.3f}"
+            for v in (r.formation_energy_at_vbm_eV.get(lim) for lim in limits)
+        )
         lines.append(f"    {r.name:<18} {r.charge:>+3d} {values}")
+        for lim, why in r.not_determined.items():
+            reasons.setdefault(f"{r.name} at {lim}", why)
+    lines += [f"    {where}: not determined: {why}" for where, why in reasons.items()]
     for t in th.transition_levels:
         lines.append(
             f"    transition level {t.name} ({t.charges[0]:+d}/{t.charges[1]:+d}): "
@@ -233,20 +250,22 @@ def published_lines(doc: DefectStudyDoc, design: str) -> list[str]:
     ]
     for p in published:
         match = [d for d in rows if defect_key(d.label) == defect_key(p.selector or "")]
-        best = min(match, key=lambda d: d.formation_energy_eV) if match else None
-        value = None
-        if best is not None:
-            value = (
-                best.formation_energy_eV
-                if p.quantity == "formation_energy_eV"
-                else best.binding and best.binding.binding_energy_eV
-            )
+        best = min(match, key=lambda d: d.raw_formation_energy_eV) if match else None
+        value, why = None, None
+        if best is not None and p.quantity == "formation_energy_eV":
+            value, why = best.formation_energy_eV, best.formation_energy_reason
+        elif best is not None and best.binding is not None:
+            value, why = best.binding.binding_energy_eV, best.binding.reason
+            if why:
+                why += f" (raw {best.binding.raw_binding_energy_eV:+.3f} eV)"
         quantity = p.quantity.removesuffix("_eV").replace("_", " ")
-        text = "not computed" if value is None else f"{value:9.3f} {value - p.value:+7.3f}"
-        lines.append(
-            f"    {p.selector:<12} {quantity:<18} {p.value:9.3f} {text}"
-            + (f"  {best.label}" if best is not None and value is not None else "")
-        )
+        if why:
+            text = f"not determined: {why}"
+        elif value is None:
+            text = "not computed"
+        else:
+            text = f"{value:9.3f} {value - p.value:+7.3f}  {best.label}"
+        lines.append(f"    {p.selector:<12} {quantity:<18} {p.value:9.3f} {text}")
     return lines
 
 

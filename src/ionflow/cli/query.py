@@ -94,7 +94,13 @@ def _table(what: str, rows: list[dict[str, Any]], title: str) -> Any:
             sig_s = "—" if sigma is None else f"{sigma:.3g} [{_fmt(lo)}, {_fmt(hi)}]"
             barriers = ", ".join(f"{b['label']}: {b['value_eV']:.3f}" for b in r["barriers"])
             ef = ", ".join(
-                f"{e['label']}: {e['formation_energy_eV']:.3f}" for e in r["formation_energies"]
+                f"{e['label']}: "
+                + (
+                    "not determined"
+                    if e["formation_energy_eV"] is None
+                    else f"{e['formation_energy_eV']:.3f}"
+                )
+                for e in r["formation_energies"]
             )
             table.add_row(
                 r["study"], r["run_id"], r["host_formula"], ea_s, sig_s, barriers or "—", ef or "—"

@@ -194,6 +194,11 @@ class DefectFormationMaker(Maker):
             charged_parts = self.charged_parts
             if charged_parts is None:
                 charged_parts = "charged_cells" in engine.capabilities
+            elif charged_parts and "charged_cells" not in engine.capabilities:
+                raise ConfigError(
+                    f"charged_parts: true needs an engine that runs charged cells; "
+                    f"{engine.name} does not (its cells are neutral: drop charged_parts)"
+                )
             parts, part_labels = isolated_parts(choice, clusters, charged_parts, configs)
             have = {c.label for c in configs + parts}
             references = [c for c in far_configs if c.label not in have]
@@ -325,6 +330,7 @@ class DefectFormationMaker(Maker):
                 "freysoldt": freysoldt,
                 "names": names,
                 "band_gap_eV": self.band_gap_eV,
+                "charged_cells": "charged_cells" in engine.capabilities,
             },
             potentials=[j.output if j is not None else None for j in potentials],
             host_potential=host_potential.output if host_potential is not None else None,

@@ -3,7 +3,11 @@
 - :func:`defect_study_doc`: formation energies (charged cells corrected as
   :func:`ionflow.makers.defect_charge.charged_cell_correction` decides: Freysoldt, point
   charge or none), binding energies of clusters against their isolated parts, screened
-  Coulomb terms at the relaxed separation;
+  Coulomb terms at the relaxed separation. A formation energy negative across the gap is
+  not a result (:func:`ionflow.analysis.formation.formation_not_determined`), nor a
+  binding energy against isolated parts computed as neutral cells of charged defects
+  (an engine without charged cells, or ``charged_parts: false``); the raw numbers stay in
+  the document (``raw_formation_energy_eV``, ``raw_binding_energy_eV``);
 - :func:`collect_defect_energies`: the collector job (tolerates failed relaxations).
 """
 
@@ -23,6 +27,7 @@ from ionflow.analysis.formation import (
     binding_energy,
     chemical_potentials,
     formation_energy,
+    formation_not_determined,
     screened_coulomb_energy,
 )
 from ionflow.analysis.window_entries import apply_compatibility, check_entry_settings
@@ -44,6 +49,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from pymatgen.entries import Entry
+
+    from ionflow.analysis.defect_thermo import DefectThermo
 
 __all__ = [
     "cluster_key",
@@ -93,8 +100,70 @@ def _part_energies(
     for token, labels in part_labels.items():
         found = [docs[label] for label in labels if label in docs]
         if found:
-            best[token] = min(found, key=lambda d: d.formation_energy_eV)
+            best[token] = min(found, key=lambda d: d.raw_formation_energy_eV)
     return best
+
+
+def _judge_formation(
+    docs: dict[str, DefectEnergyDoc],
+    configs: dict[str, DefectConfig],
+    names: dict[str, str],
+    band_gap_eV: float | None,
+    charged_cells: bool,
+) -> None:
+    """Mark formation energies that are not a result (negative across the gap), in place.
+
+    The charge states of one defect (same name) are judged together: E_f at the VBM is
+    ``E_f - q E_F`` of each; a neutral cell of a defect whose nominal charge is not zero
+    is named in the reason.
+    """
+    groups: dict[str, list[DefectEnergyDoc]] = {}
+    for label, doc in docs.items():
+        groups.setdefault(names.get(label, label), []).append(doc)
+    for group in groups.values():
+        lines = [(d.charge, d.raw_formation_energy_eV - d.charge * d.fermi_level_eV) for d in group]
+        why = formation_not_determined(lines, band_gap_eV)
+        if not why:
+            continue
+        for d in group:
+            sites = configs[d.label].defect_sites
+            why_here = why
+            if d.charge == 0 and len(sites) == 1 and sites[0].effective_charge:
+                engine = " (this engine holds no charge)" if not charged_cells else ""
+                why_here = (
+                    f"{why}; here the cell is neutral while {sites[0].token} has nominal charge "
+                    f"{sites[0].effective_charge:+d}{engine}"
+                )
+            d.formation_energy_eV = None
+            d.formation_energy_determined = False
+            d.formation_energy_reason = why_here
+
+
+def _binding_not_determined(
+    parts: Sequence[DefectEnergyDoc], configs: dict[str, DefectConfig], charged_cells: bool
+) -> str | None:
+    """Why a binding energy against these isolated parts is not a result, or None.
+
+    The parts must carry the charges of the defects they stand for: a neutral cell of a
+    charged defect (an engine without charged cells, or ``charged_parts: false``) compares
+    the charged pair with other physics.
+    """
+    neutral = []
+    for part in parts:
+        site = configs[part.label].defect_sites[0]
+        if site.effective_charge and (part.charge != site.effective_charge or not charged_cells):
+            neutral.append(f"{site.token} {site.effective_charge:+d}")
+    if not neutral:
+        return None
+    if not charged_cells:
+        return (
+            "isolated parts are neutral cells on this engine, not the charged defects "
+            f"({', '.join(neutral)})"
+        )
+    return (
+        f"isolated parts {', '.join(neutral)} were computed as neutral cells "
+        "(charged_parts: false), not the charged defects"
+    )
 
 
 def defect_study_doc(
@@ -118,6 +187,9 @@ def defect_study_doc(
     vbm_source: str = "user",
     potential_dirs: Sequence[str | None] | None = None,
     host_dir: str | None = None,
+    names: dict[str, str] | None = None,
+    band_gap_eV: float | None = None,
+    charged_cells: bool = True,
 ) -> DefectStudyDoc:
     """Build the study document from relaxed energies (pure function).
 
@@ -152,6 +224,14 @@ def defect_study_doc(
         Where ``vbm_eV`` came from (recorded in the document).
     potential_dirs, host_dir
         Run folders of the cells whose LOCPOT is read (named when one is missing).
+    names
+        Label -> defect name shared by its charge states (others: their label); the
+        charge states of one defect are judged together.
+    band_gap_eV
+        Host band gap (eV); None: only neutral cells are judged.
+    charged_cells
+        The engine runs charged cells (its ``charged_cells`` capability); without it every
+        cell is neutral, and binding energies against charged defects are not determined.
 
     Returns
     -------
@@ -217,6 +297,7 @@ def defect_study_doc(
             correction_electrostatic_eV=corr.electrostatic_eV,
             correction_alignment_eV=corr.alignment_eV,
             formation_energy_eV=e_f,
+            raw_formation_energy_eV=e_f,
             engine=engine or {},
             relaxed_structure=structure,
             multiplicity=config.multiplicity,
@@ -228,8 +309,9 @@ def defect_study_doc(
             f"charged cells {', '.join(no_eps)} have no finite-size correction: set the "
             "dielectric constant"
         )
-    parts = _part_energies(docs, part_labels or {})
     by_label = {c.label: c for c in configs}
+    _judge_formation(docs, by_label, names or {}, band_gap_eV, charged_cells)
+    parts = _part_energies(docs, part_labels or {})
     for label, doc in docs.items():
         config = by_label[label]
         if len(config.defect_sites) < 2 or not part_labels:
@@ -248,15 +330,21 @@ def defect_study_doc(
             )
         far_label = (farthest or {}).get(cluster_key(config))
         far = docs.get(far_label) if far_label else None
+        # both differences are independent of μ and E_F: the raw energies are used
+        raw = binding_energy(
+            doc.raw_formation_energy_eV, [parts[t].raw_formation_energy_eV for t in tokens]
+        )
+        why = _binding_not_determined([parts[t] for t in tokens], by_label, charged_cells)
         doc.binding = PairBinding(
             farthest_label=far_label if far else None,
             binding_vs_farthest_eV=(
-                doc.formation_energy_eV - far.formation_energy_eV if far else None
+                doc.raw_formation_energy_eV - far.raw_formation_energy_eV if far else None
             ),
             parts=[parts[t].label for t in tokens],
-            binding_energy_eV=binding_energy(
-                doc.formation_energy_eV, [parts[t].formation_energy_eV for t in tokens]
-            ),
+            binding_energy_eV=None if why else raw,
+            raw_binding_energy_eV=raw,
+            determined=why is None,
+            reason=why,
             coulomb_energy_eV=coulomb,
             relaxed_separation_A=doc.relaxed_separation_A,
             dielectric_constant=dielectric_constant,
@@ -345,6 +433,7 @@ def defect_thermo_doc(
         entries,
         vbm,
         band_gap_eV or 0.0,
+        band_gap_known=band_gap_eV is not None,
     )
     data = as_json_dict(thermo)
     methods = sorted({d.correction_method for d in rows})
@@ -359,9 +448,7 @@ def defect_thermo_doc(
                 label=d.label,
                 charge=d.charge,
                 correction_method=d.correction_method,
-                formation_energy_at_vbm_eV=thermo.formation_at_vbm_eV[
-                    (names.get(d.label, d.label), d.charge)
-                ],
+                **_thermo_row_values(thermo, names.get(d.label, d.label), d.charge),
             )
             for d in rows
         ],
@@ -369,6 +456,17 @@ def defect_thermo_doc(
         envelopes=data["envelopes"],
         corrections=f"{engine}: " + "; ".join(_CORRECTIONS[m] for m in methods),
     )
+
+
+def _thermo_row_values(thermo: DefectThermo, name: str, charge: int) -> dict[str, Any]:
+    """Return the per-limit values of one charge state: results (None where not), raw, why."""
+    return {
+        "formation_energy_at_vbm_eV": {
+            lim: thermo.value_at_vbm(name, charge, lim) for lim in thermo.chempot_limits
+        },
+        "raw_formation_energy_at_vbm_eV": thermo.formation_at_vbm_eV[(name, charge)],
+        "not_determined": dict(thermo.not_determined.get(name, {})),
+    }
 
 
 def _decode_entries(entries: Sequence[Any]) -> list[Entry]:
@@ -405,7 +503,8 @@ def collect_defect_energies(
     settings
         ``host_formula``, ``condition``, ``extrinsic``, ``compatibility``, ``roles``,
         ``part_labels``, ``fermi_level_eV``, ``vbm_eV``, ``dielectric_constant``,
-        ``engine``, ``source``, ``freysoldt``.
+        ``engine``, ``source``, ``freysoldt``, ``names``, ``band_gap_eV``,
+        ``charged_cells`` (the engine's capability; default True).
     potentials, host_potential
         Outputs of the ``defects read locpot`` jobs (engine vasp; None where a cell is
         neutral or the job failed). A user ``vbm_eV`` wins over the host run's VBM.
@@ -458,6 +557,9 @@ def collect_defect_energies(
         vbm_source=vbm_source,
         potential_dirs=potential_dirs,
         host_dir=host_dir,
+        names=settings.get("names") or {},
+        band_gap_eV=settings.get("band_gap_eV"),
+        charged_cells=settings.get("charged_cells", True),
     )
     doc.warnings.extend(notes)
     try:

@@ -72,7 +72,10 @@ def defect_rows(doc: Any) -> tuple[list[DefectRow], str | None, list[str]]:
     for d in _get(doc, "defects", []) or []:
         binding = _get(d, "binding")
         energy = _finite(_get(d, "formation_energy_eV"))
-        if energy is None:
+        # a formation energy that is not a result (negative) is None with its reason
+        raw = _finite(_get(d, "raw_formation_energy_eV", energy))
+        why = _get(d, "formation_energy_reason")
+        if raw is None:
             continue
         rows.append(
             DefectRow(
@@ -80,8 +83,11 @@ def defect_rows(doc: Any) -> tuple[list[DefectRow], str | None, list[str]]:
                 kroger_vink=_get(d, "kroger_vink", "") or "",
                 role=_get(d, "role", "requested"),
                 charge=int(_get(d, "charge", 0) or 0),
-                formation_energy_eV=energy,
+                formation_energy_eV=None if why else energy,
+                raw_formation_energy_eV=raw,
+                formation_energy_reason=why,
                 binding_energy_eV=_finite(_get(binding, "binding_energy_eV")) if binding else None,
+                binding_energy_reason=_get(binding, "reason") if binding else None,
                 separation_A=_finite(_get(d, "separation_A")),
                 relaxed_separation_A=_finite(_get(d, "relaxed_separation_A")),
                 multiplicity=int(_get(d, "multiplicity", 1) or 1),

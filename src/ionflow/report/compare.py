@@ -58,6 +58,7 @@ class Computed:
     err: float | None = None
     note: str = ""
     ci: list[float] | None = None  # confidence interval (sigma at 300 K)
+    not_determined: str | None = None  # why there is no value although one was computed
 
 
 @dataclass
@@ -190,13 +191,26 @@ def _defect_value(
                 break
     if not rows:
         return Computed(None, note=f"no {selector} configuration computed")
-    best = min(rows, key=lambda r: r.formation_energy_eV)
+    best = min(rows, key=_raw_formation)
     value = {
         "formation_energy_eV": best.formation_energy_eV,
         "binding_energy_eV": best.binding_energy_eV,
         "separation_A": best.separation_A,
     }[quantity]
+    why = {
+        "formation_energy_eV": best.formation_energy_reason,
+        "binding_energy_eV": best.binding_energy_reason,
+    }.get(quantity)
+    if why:
+        return Computed(None, note=best.label + where, not_determined=why)
     return Computed(value, note=best.label + where)
+
+
+def _raw_formation(row: DefectRow) -> float:
+    """Return the computed formation energy (also when not a result), for ranking."""
+    if row.raw_formation_energy_eV is not None:
+        return row.raw_formation_energy_eV
+    return row.formation_energy_eV if row.formation_energy_eV is not None else math.inf
 
 
 def computed_value(

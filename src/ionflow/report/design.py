@@ -77,6 +77,7 @@ def comparison_rows(comparisons: list[Comparison]) -> list[dict[str, Any]]:
                 "ratio": c.ratio,
                 "difference": c.difference,
                 "note": v.note,
+                "not_determined": v.not_determined,
                 "published_note": p.note,
                 "source": p.source,
             }
@@ -108,6 +109,9 @@ def defect_transport_line(s: SystemDoc, synthesis_temperature_K: float) -> str |
     d = found[0]
     if not sigma > 0:
         return f"- defect-limited σ: not determined: MD σ is {sigma}"
+    if d.formation_energy_eV is None:
+        why = d.formation_energy_reason or "no formation energy"
+        return f"- defect-limited σ: not determined: E_f({d.label}) not determined ({why})"
     link = defect_limited_conductivity(
         sigma,
         1,
@@ -170,8 +174,15 @@ def _system_lines(
         if d.role != "requested":
             continue
         bind = f", binding {d.binding_energy_eV:.3f} eV" if d.binding_energy_eV is not None else ""
+        if d.binding_energy_reason:
+            bind = f", binding not determined: {d.binding_energy_reason}"
         sep = f" at {d.separation_A:.2f} Å" if d.separation_A is not None else ""
-        lines.append(f"- E_f({d.label}) = {d.formation_energy_eV:.3f} eV{sep}{bind}")
+        e_f = (
+            f"not determined: {d.formation_energy_reason}"
+            if d.formation_energy_eV is None
+            else f"{d.formation_energy_eV:.3f} eV"
+        )
+        lines.append(f"- E_f({d.label}) = {e_f}{sep}{bind}")
     if s.defect_condition:
         lines.append(f"- chemical potentials: {s.defect_condition}")
     link = defect_transport_line(s, synthesis_temperature_K)
@@ -237,9 +248,10 @@ def render_design_markdown(
                 rel = f"{c.difference:+.3g}"
             else:
                 rel = ""
+            computed = f"not determined: {v.not_determined}" if v.not_determined else _f(v.value)
             lines.append(
                 f"| {p.system} | {p.quantity} | {p.selector or ''} | {p.value:.3g} | {p.method} | "
-                f"{_f(v.value)}{err} | {rel} | {v.note} |"
+                f"{computed}{err} | {rel} | {v.note} |"
             )
         sources = sorted({c.published.source for c in comparisons})
         lines += ["", f"Sources: {'; '.join(sources)}.", ""]

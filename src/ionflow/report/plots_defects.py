@@ -3,7 +3,8 @@
 Each defect is drawn as the lower envelope of its charge states between the VBM (0) and
 the CBM (the gap) as :func:`ionflow.analysis.defect_thermo.defect_thermodynamics` returned
 it (pymatgen-analysis-defects' ``get_transitions``); kinks are the transition levels,
-marked and labelled with their charges. matplotlib is imported only when drawing.
+marked and labelled with their charges; a defect not determined at a limit (E_f < 0 across
+the gap) is not drawn there. matplotlib is imported only when drawing.
 """
 
 from __future__ import annotations
@@ -61,6 +62,10 @@ def plot_formation_energy_diagram(
         ax.set_xlim(-0.1, band_gap_eV + 0.1)
         ax.set_xlabel("Fermi level above the VBM (eV)")
         ax.set_title(limit, fontsize=9)
+        if not envelopes[limit]:
+            # every defect here is not determined (E_f < 0 across the gap)
+            ax.text(0.5, 0.5, "not determined", ha="center", transform=ax.transAxes)
     axes[0][0].set_ylabel("formation energy (eV)")
-    axes[0][0].legend(fontsize=8)
+    if axes[0][0].get_legend_handles_labels()[0]:
+        axes[0][0].legend(fontsize=8)
     return save_figure(fig, path, dpi=120)

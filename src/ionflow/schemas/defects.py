@@ -8,9 +8,9 @@ potentials used.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ionflow.schemas.base import StoredDoc, StructureIn
 
@@ -145,13 +145,36 @@ class ChemicalPotentialSet(_Doc):
     )
 
 
+#: the computed number behind a value that may not be a result (kept when it is not)
+RawEnergy = Annotated[
+    float, Field(description="The computed value, also when it is not a result (eV).")
+]
+#: whether the value is a result, and why not (a negative formation energy, neutral parts)
+Determined = Annotated[bool, Field(description="The value is a result.")]
+NotDeterminedReason = Annotated[
+    str | None, Field(description="Why the value is not determined (None when it is).")
+]
+
+
+def _fill_raw(data: Any, value: str, raw: str) -> Any:
+    """Documents stored before ``raw``: the value was always a result, copy it over."""
+    if isinstance(data, dict) and raw not in data and data.get(value) is not None:
+        data = {**data, raw: data[value]}
+    return data
+
+
 class PairBinding(_Doc):
     """Binding of a defect cluster against its isolated parts."""
 
     parts: list[str] = Field(..., description="Labels of the isolated parts.")
-    binding_energy_eV: float = Field(
-        ..., description="E_f(cluster) - sum E_f(isolated parts) (eV); negative = bound."
+    binding_energy_eV: float | None = Field(
+        ...,
+        description="E_f(cluster) - sum E_f(isolated parts) (eV); negative = bound; None "
+        "when not determined (see reason).",
     )
+    raw_binding_energy_eV: RawEnergy
+    determined: Determined = True
+    reason: NotDeterminedReason = None
     coulomb_energy_eV: float | None = Field(
         None,
         description="Screened point-charge interaction of the parts at the relaxed separation "
@@ -171,6 +194,11 @@ class PairBinding(_Doc):
         description="E_f(this) - E_f(farthest configuration) (eV): the pair interaction "
         "within the supercell, free of the isolated parts' charge states.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_before_raw(cls, data: Any) -> Any:
+        return _fill_raw(data, "binding_energy_eV", "raw_binding_energy_eV")
 
 
 class DefectEnergyDoc(_DefectCell):
@@ -196,7 +224,14 @@ class DefectEnergyDoc(_DefectCell):
     correction_alignment_eV: float | None = Field(
         None, description="Freysoldt potential-alignment term q·C (eV); None unless freysoldt."
     )
-    formation_energy_eV: float = Field(..., description="Defect formation energy (eV).")
+    formation_energy_eV: float | None = Field(
+        ...,
+        description="Defect formation energy (eV); None when not determined (negative: see "
+        "formation_energy_reason).",
+    )
+    raw_formation_energy_eV: RawEnergy
+    formation_energy_determined: Determined = True
+    formation_energy_reason: NotDeterminedReason = None
     binding: PairBinding | None = Field(None, description="Binding energy of a cluster.")
     engine: dict[str, Any] = Field(default_factory=dict, description="Engine name and settings.")
     relaxed_structure: StructureIn | None = Field(None, description="Relaxed defect supercell.")
@@ -207,6 +242,11 @@ class DefectEnergyDoc(_DefectCell):
     )
     defect_sites: list[DefectSite] = Field(default_factory=list, description="Point defects.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_before_raw(cls, data: Any) -> Any:
+        return _fill_raw(data, "formation_energy_eV", "raw_formation_energy_eV")
+
 
 class ChargeStateRow(_Doc):
     """One defect in one charge state on the formation-energy diagram."""
@@ -215,8 +255,20 @@ class ChargeStateRow(_Doc):
     label: str = Field(..., description="Configuration label of this charge state.")
     charge: int = Field(..., description="Supercell charge (e).")
     correction_method: str = Field(..., description="Finite-size correction applied (or none).")
-    formation_energy_at_vbm_eV: dict[str, float] = Field(
-        ..., description="Chemical-potential limit -> formation energy at E_F = VBM (eV)."
+    formation_energy_at_vbm_eV: dict[str, float | None] = Field(
+        ...,
+        description="Chemical-potential limit -> formation energy at E_F = VBM (eV); None "
+        "where not determined (see not_determined).",
+    )
+    raw_formation_energy_at_vbm_eV: dict[str, float] = Field(
+        default_factory=dict,
+        description="Chemical-potential limit -> the computed value, also where it is not "
+        "a result (eV).",
+    )
+    not_determined: dict[str, str] = Field(
+        default_factory=dict,
+        description="Chemical-potential limit -> why the formation energy there is not "
+        "determined (E_f < 0 across the gap).",
     )
 
 
@@ -244,7 +296,8 @@ class DefectThermoDoc(_Doc):
     )
     envelopes: dict[str, dict[str, list[list[float]]]] = Field(
         default_factory=dict,
-        description="Limit -> defect -> [[E_F, E_f], ...] lower envelope from VBM to CBM (eV).",
+        description="Limit -> defect -> [[E_F, E_f], ...] lower envelope from VBM to CBM "
+        "(eV); a defect not determined at a limit is left out there.",
     )
     corrections: str = Field("", description="Which finite-size correction the cells got, and why.")
 

@@ -67,8 +67,19 @@ class DefectRow(_Doc):
         description="'requested' (asked for); 'part'/'reference': computed for binding energies.",
     )
     charge: int = Field(0, description="Supercell charge (e).")
-    formation_energy_eV: float = Field(..., description="Formation energy (eV).")
+    formation_energy_eV: float | None = Field(
+        ..., description="Formation energy (eV); None when not determined."
+    )
+    raw_formation_energy_eV: float | None = Field(
+        None, description="The computed formation energy, also when it is not a result (eV)."
+    )
+    formation_energy_reason: str | None = Field(
+        None, description="Why the formation energy is not determined (None when it is)."
+    )
     binding_energy_eV: float | None = Field(None, description="Cluster binding energy (eV).")
+    binding_energy_reason: str | None = Field(
+        None, description="Why the binding energy is not determined (None when it is or none)."
+    )
     separation_A: float | None = Field(None, description="Unrelaxed defect separation (Å).")
     relaxed_separation_A: float | None = Field(None, description="Relaxed separation (Å).")
     multiplicity: int = Field(1, ge=1, description="Equivalent configurations in the cell.")
