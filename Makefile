@@ -14,9 +14,15 @@ TEST_TIMEOUT_S ?= 600
 
 # torch must come first: a CPU wheel of 2.13.0 is on disk; any other request pulls a
 # multi-GB CUDA build.
+# pydefect and vise (the Kumagai/eFNV correction of `ionflow analyze defects`, through
+# pymatgen-analysis-defects) come last with --no-deps: both are pure Python and the eFNV
+# path imports nothing beyond ionflow's own dependencies, while their declared
+# dependencies pull ~108 MB of unused, partly compiled packages (mp-api -> pyarrow and
+# deltalake, phonopy, h5py). Their pins are in constraints.txt.
 setup:
 	$(PIP) install --quiet --disable-pip-version-check -c $(CONSTRAINTS) "torch==2.13.0"
 	$(PIP) install --quiet --disable-pip-version-check -c $(CONSTRAINTS) -e ".[all]"
+	$(PIP) install --quiet --disable-pip-version-check -c $(CONSTRAINTS) --no-deps pydefect vise
 
 # Refresh constraints.txt on purpose: newest releases in a fresh virtualenv, frozen.
 # Run `make test` afterwards and commit the file with the result.
@@ -24,6 +30,7 @@ lock:
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet --disable-pip-version-check "torch==2.13.0"
 	.lock-venv/bin/pip install --quiet --disable-pip-version-check -e ".[all]"
+	.lock-venv/bin/pip install --quiet --disable-pip-version-check --no-deps pydefect vise
 	{ sed -n '/^#/p' $(CONSTRAINTS); .lock-venv/bin/pip freeze --exclude-editable \
 	  | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/'; } > $(CONSTRAINTS).new
 	mv $(CONSTRAINTS).new $(CONSTRAINTS) && rm -rf .lock-venv

@@ -7,8 +7,9 @@
   site without a same-species partner in the other cell, a light stand-in for its
   SOAP-based finder, which needs dscribe);
 - :func:`charged_defect_from_cells`: name and element changes (pymatgen-analysis-defects'
-  ``NamedDefect.from_structures``), multiplicity, and the finite-size correction:
-  Freysoldt (planar-averaged LOCPOTs of both cells), or ``none: <reason>``.
+  ``NamedDefect.from_structures``), multiplicity, and the finite-size correction
+  (:func:`choose_correction`): Freysoldt (planar-averaged LOCPOTs of both cells), Kumagai
+  (eFNV: OUTCAR site potentials of both cells), or ``none: <reason>``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pymatgen.analysis.defects.finder import get_weighted_average_position
 
 from ionflow.analysis.defect_thermo import ChargedDefect
 from ionflow.analysis.freysoldt import freysoldt_correction
+from ionflow.analysis.kumagai import kumagai_correction, pydefect_missing
 from ionflow.errors import InputError
 
 if TYPE_CHECKING:
@@ -29,9 +31,12 @@ if TYPE_CHECKING:
     from pymatgen.core import Structure
 
 __all__ = [
+    "CORRECTIONS",
     "MAX_CHANGED_ATOMS",
     "charged_defect_from_cells",
+    "check_correction",
     "check_defect_cell",
+    "choose_correction",
     "defect_position",
 ]
 
@@ -40,6 +45,10 @@ MAX_CHANGED_ATOMS = 8
 
 #: relative tolerance on the lattice parameters of defect and bulk supercells
 LATTICE_RTOL = 0.02
+
+#: finite-size corrections one can ask for; ``auto``: Freysoldt where both cells have a
+#: LOCPOT, else Kumagai (eFNV) where both have OUTCAR site potentials, else none
+CORRECTIONS = ("auto", "freysoldt", "kumagai", "none")
 
 
 def check_defect_cell(bulk: Structure, defect: Structure, what: str) -> dict[str, int]:
@@ -106,6 +115,63 @@ def defect_position(bulk: Structure, defect: Structure) -> np.ndarray:
     return np.asarray(at_bulk if d_bulk >= d_defect else at_defect) % 1.0
 
 
+def check_correction(requested: str) -> str:
+    """Return ``requested`` if it is one of :data:`CORRECTIONS`, else raise an InputError."""
+    if requested not in CORRECTIONS:
+        raise InputError(f"correction {requested!r}: choose one of {', '.join(CORRECTIONS)}")
+    return requested
+
+
+def choose_correction(
+    requested: str,
+    charge: int,
+    *,
+    has_locpot: tuple[bool, bool],
+    has_site_potentials: tuple[bool, bool],
+    dielectric_known: bool,
+) -> str:
+    """Pick the correction of one cell: ``freysoldt``, ``kumagai`` or ``none: <reason>``.
+
+    Parameters
+    ----------
+    requested
+        One of :data:`CORRECTIONS`.
+    charge
+        Supercell charge (neutral cells get ``none: neutral``).
+    has_locpot, has_site_potentials
+        Whether the (defect, bulk) cells have a LOCPOT / OUTCAR site potentials.
+    dielectric_known
+        Whether ε was given.
+    """
+    check_correction(requested)
+
+    def missing(what: str, have: tuple[bool, bool]) -> str:
+        return f"none: no {what}" + (" of the bulk" if have[0] else "")
+
+    if charge == 0:
+        return "none: neutral"
+    if requested == "none":
+        return "none: not requested"
+    if requested == "freysoldt" or (requested == "auto" and all(has_locpot)):
+        method = "freysoldt" if all(has_locpot) else missing("LOCPOT", has_locpot)
+    elif requested == "kumagai":
+        method = (
+            "kumagai"
+            if all(has_site_potentials)
+            else missing("OUTCAR site potentials", has_site_potentials)
+        )
+    elif not all(has_site_potentials):  # auto, neither
+        return "none: no LOCPOT or OUTCAR site potentials" + (
+            " of the bulk" if has_locpot[0] or has_site_potentials[0] else ""
+        )
+    else:  # auto: OUTCARs without LOCPOTs
+        why = pydefect_missing()
+        method = f"none: no LOCPOT; Kumagai: {why}" if why else "kumagai"
+    if not method.startswith("none") and not dielectric_known:
+        return "none: no dielectric constant"
+    return method
+
+
 def charged_defect_from_cells(
     bulk: Structure,
     defect: Structure,
@@ -117,6 +183,9 @@ def charged_defect_from_cells(
     dielectric_constant: float | Sequence[float] | None = None,
     defect_planar_avg_eV: Sequence[Sequence[float]] | None = None,
     bulk_planar_avg_eV: Sequence[Sequence[float]] | None = None,
+    defect_core_potentials_eV: Sequence[float] | None = None,
+    bulk_core_potentials_eV: Sequence[float] | None = None,
+    correction: str = "auto",
 ) -> ChargedDefect:
     """One :class:`ChargedDefect` from its relaxed cell, energy and charge.
 
@@ -133,9 +202,13 @@ def charged_defect_from_cells(
     name
         Defect name (default: pymatgen-analysis-defects' name from the structures).
     dielectric_constant
-        Static ε (scalar, diagonal or 3x3) for the Freysoldt correction.
+        Static ε (scalar, diagonal or 3x3) for the correction.
     defect_planar_avg_eV, bulk_planar_avg_eV
         Planar-averaged LOCPOTs (None when a cell has no LOCPOT).
+    defect_core_potentials_eV, bulk_core_potentials_eV
+        OUTCAR site potentials per atom (None when a cell has none).
+    correction
+        One of :data:`CORRECTIONS` (:func:`choose_correction`).
 
     Returns
     -------
@@ -148,14 +221,18 @@ def charged_defect_from_cells(
     multiplicity = (
         max(1, round(sum(bulk.composition[el] for el in removed) / len(removed))) if removed else 1
     )
-    method, corr, terms = "none", 0.0, {}
-    if charge == 0:
-        method = "none: neutral"
-    elif defect_planar_avg_eV is None or bulk_planar_avg_eV is None:
-        method = "none: no LOCPOT" + ("" if defect_planar_avg_eV is None else " of the bulk")
-    elif dielectric_constant is None:
-        method = "none: no dielectric constant"
-    else:
+    method = choose_correction(
+        correction,
+        charge,
+        has_locpot=(defect_planar_avg_eV is not None, bulk_planar_avg_eV is not None),
+        has_site_potentials=(
+            defect_core_potentials_eV is not None,
+            bulk_core_potentials_eV is not None,
+        ),
+        dielectric_known=dielectric_constant is not None,
+    )
+    corr, terms = 0.0, {}
+    if method == "freysoldt":
         result = freysoldt_correction(
             defect_planar_avg_eV,
             bulk_planar_avg_eV,
@@ -164,8 +241,19 @@ def charged_defect_from_cells(
             dielectric_constant,
             defect_position(bulk, defect),
         )
-        method, corr = "freysoldt", result.correction_eV
+        corr = result.correction_eV
         terms = {"electrostatic": result.electrostatic_eV, "alignment": result.alignment_eV}
+    elif method == "kumagai":
+        efnv = kumagai_correction(
+            defect,
+            bulk,
+            defect_core_potentials_eV,
+            bulk_core_potentials_eV,
+            charge,
+            dielectric_constant,
+        )
+        corr = efnv.correction_eV
+        terms = {"point_charge": efnv.point_charge_eV, "alignment": efnv.alignment_eV}
     return ChargedDefect(
         name=name or named.name,
         charge=int(charge),

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
     from pymatgen.core import Lattice
 
-__all__ = ["FreysoldtResult", "freysoldt_correction"]
+__all__ = ["FreysoldtResult", "dielectric_tensor", "freysoldt_correction"]
 
 #: convergence of the Madelung sums (pymatgen-analysis-defects' default ``mad_tol``)
 MADELUNG_TOL = 1e-4
@@ -79,6 +79,19 @@ def _planar(avg: Mapping[int | str, Sequence[float]] | Sequence[Sequence[float]]
     return axes
 
 
+def dielectric_tensor(
+    dielectric_constant: float | Sequence[float] | Sequence[Sequence[float]],
+) -> np.ndarray:
+    """Return the static ε as a 3x3 tensor (from a scalar, 3 diagonal values or 3x3)."""
+    eps = np.asarray(dielectric_constant, dtype=float)
+    tensor = eps * np.eye(3) if eps.ndim == 0 else np.diag(eps) if eps.ndim == 1 else eps
+    if tensor.shape != (3, 3) or not np.isfinite(tensor).all():
+        raise InputError(f"dielectric constant {dielectric_constant}: give ε, 3 values or 3x3")
+    if np.linalg.eigvalsh((tensor + tensor.T) / 2).min() <= 0:
+        raise InputError(f"dielectric constant {dielectric_constant} must be positive")
+    return tensor
+
+
 def freysoldt_correction(
     defect_planar_avg: Mapping[int | str, Sequence[float]] | Sequence[Sequence[float]],
     host_planar_avg: Mapping[int | str, Sequence[float]] | Sequence[Sequence[float]],
@@ -113,12 +126,7 @@ def freysoldt_correction(
     FreysoldtResult
         Total correction and its electrostatic and alignment parts (eV).
     """
-    eps = np.asarray(dielectric_constant, dtype=float)
-    tensor = eps * np.eye(3) if eps.ndim == 0 else np.diag(eps) if eps.ndim == 1 else eps
-    if tensor.shape != (3, 3) or not np.isfinite(tensor).all():
-        raise InputError(f"dielectric constant {dielectric_constant}: give ε, 3 values or 3x3")
-    if np.linalg.eigvalsh((tensor + tensor.T) / 2).min() <= 0:
-        raise InputError(f"dielectric constant {dielectric_constant} must be positive")
+    tensor = dielectric_tensor(dielectric_constant)
     defect = _planar(defect_planar_avg, "defect cell")
     host = _planar(host_planar_avg, "host cell")
     shapes = [len(a) for a in defect], [len(a) for a in host]

@@ -1,21 +1,33 @@
 """``ionflow analyze defects``: formation energies and transition levels of finished VASP runs.
 
-``--bulk DIR --defect DIR[:CHARGE] ... --entries ENTRIES [--dielectric EPS]``: reads each
-``vasprun.xml(.gz)`` (and ``LOCPOT`` when present, for the Freysoldt correction), takes a
-defect's charge from NELECT when not given (and refuses a given charge NELECT contradicts),
+``--bulk DIR --defect DIR[:CHARGE] ... --entries ENTRIES [--dielectric EPS]
+[--correction auto|freysoldt|kumagai|none]``: reads each ``vasprun.xml(.gz)`` (and the
+files of the finite-size correction: ``LOCPOT`` for Freysoldt, ``OUTCAR`` site potentials
+for Kumagai/eFNV), takes a defect's charge from NELECT when not given (and refuses a
+given charge NELECT contradicts),
 and prints, per defect and charge, the formation energy at the VBM for every
 chemical-potential limit of the competing-phase diagram, the VBM and gap used, the
 correction applied (or why none), and the transition levels. ``--temperature`` adds the
 self-consistent Fermi level and concentrations from the bulk run's DOS.
 
+``--correction auto`` (default): Freysoldt where the defect and bulk cells both have a
+LOCPOT, else Kumagai (eFNV, through pymatgen-analysis-defects and pydefect) where both
+have OUTCAR site potentials, else none with the reason; ``freysoldt``/``kumagai`` use that
+one method only (a charged cell without its files gets ``none: no LOCPOT`` / ``none: no
+OUTCAR site potentials``); ``none`` corrects nothing. ``--correction kumagai`` without
+pydefect installed exits 2 naming the install command
+(:data:`ionflow.analysis.kumagai.PYDEFECT_INSTALL`).
+
 ``--json`` keys: ``vbm_eV``, ``band_gap_eV``, ``chempot_limits`` (limit → element → Δμ, eV),
 ``defects`` (``name``, ``charge``, ``correction_eV``, ``correction_method``,
-``correction_terms_eV``, ``multiplicity``, ``formation_energy_at_vbm_eV``: limit → eV or
+``correction_terms_eV``: Freysoldt ``electrostatic``/``alignment``, Kumagai
+``point_charge``/``alignment``, ``multiplicity``, ``formation_energy_at_vbm_eV``: limit → eV or
 null where not determined, ``raw_formation_energy_at_vbm_eV``, ``not_determined``: limit →
 reason), ``transition_levels`` (``name``, ``charges`` [q1, q2], ``fermi_level_eV``),
 ``envelopes``, and with ``--temperature`` ``equilibrium`` (per limit: ``fermi_level_eV``,
 ``electrons_cm3``, ``holes_cm3``, ``defects``: name → charge → cm⁻³; or
-``fermi_level_eV`` null and ``not_determined``).
+``fermi_level_eV`` null and ``not_determined``), ``correction_requested`` (the
+``--correction`` value) and ``dielectric`` (ε as given, or null).
 
 A defect whose formation energy at a limit is negative across the whole gap (a neutral
 state below 0, or the lower envelope below 0 from VBM to CBM) is printed "not determined:
@@ -30,12 +42,14 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ionflow.analysis.defect_runs import check_correction
 from ionflow.analysis.defect_thermo import (
     as_json_dict,
     defect_thermodynamics,
     equilibrium_fermi_level,
     equilibrium_not_determined,
 )
+from ionflow.analysis.kumagai import require_pydefect
 from ionflow.errors import InputError
 from ionflow.io.defect_runs import load_vasp_defect_set
 from ionflow.io.entries import read_entries
@@ -64,16 +78,23 @@ def analyze_defect_runs(
     entries: Path,
     dielectric: str | None = None,
     temperature_K: float | None = None,
+    correction: str = "auto",
 ) -> tuple[DefectThermo, list[EquilibriumResult | tuple[str, str]]]:
     """Read the runs and entries, then the thermodynamics (and equilibrium at T).
 
     The equilibria are one per limit: the result, or ``(limit, reason)`` where a defect's
     formation energy is not determined.
     """
+    if check_correction(correction) == "kumagai":
+        require_pydefect()  # before reading any run
     eps = _dielectric(dielectric)
     phases = read_entries(entries)
     bulk_run, charged = load_vasp_defect_set(
-        bulk, defects, dielectric_constant=eps, with_dos=temperature_K is not None
+        bulk,
+        defects,
+        dielectric_constant=eps,
+        with_dos=temperature_K is not None,
+        correction=correction,
     )
     thermo = defect_thermodynamics(
         bulk_run.energy_eV,
@@ -183,6 +204,15 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         dielectric: str | None = typer.Option(
             None, "--dielectric", help="Static ε (one value or three diagonal values)."
         ),
+        correction: str = typer.Option(
+            "auto",
+            "--correction",
+            help=(
+                "Finite-size correction of charged cells: auto (Freysoldt where LOCPOTs "
+                "exist, else Kumagai/eFNV where OUTCAR site potentials exist), freysoldt, "
+                "kumagai or none."
+            ),
+        ),
         temperature: float | None = typer.Option(
             None, "--temperature", help="Self-consistent Fermi level and concentrations at T (K)."
         ),
@@ -192,7 +222,9 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         ),
     ) -> None:
         """Print formation energies, corrections and transition levels of finished runs."""
-        thermo, equilibria = analyze_defect_runs(bulk, defect, entries, dielectric, temperature)
+        thermo, equilibria = analyze_defect_runs(
+            bulk, defect, entries, dielectric, temperature, correction
+        )
         if plot is not None:
             from ionflow.report.plots_defects import plot_formation_energy_diagram
 
@@ -201,6 +233,8 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
             data = as_json_dict(thermo)
             if equilibria:
                 data["equilibrium"] = _equilibrium_json(equilibria)
+            data["correction_requested"] = correction
+            data["dielectric"] = _dielectric(dielectric)
             typer.echo(json.dumps(data, indent=2))
         else:
             _print(thermo, equilibria)

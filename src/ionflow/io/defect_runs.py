@@ -4,12 +4,15 @@
 ``.relax1.gz``) for the final structure, the total energy (``Vasprun.get_computed_entry``,
 no compatibility corrections), ``NELECT`` and the neutral electron count (the POTCAR
 valences VASP writes into ``vasprun.xml``'s ``atomtypes`` array), band edges and optionally
-the DOS (bulk) and the planar-averaged ``LOCPOT`` (when present, for corrections).
+the DOS (bulk), the planar-averaged ``LOCPOT`` (Freysoldt) and the ``OUTCAR`` site
+potentials (Kumagai/eFNV; :func:`read_site_potentials`, pymatgen's ``Outcar``).
 
 :func:`parse_defect_argument` splits ``DIR[:CHARGE]``; :func:`load_vasp_defect_set` reads a
 bulk folder and defect folders into :class:`~ionflow.analysis.defect_thermo.ChargedDefect`
-inputs (charge from NELECT unless given, and checked against it; Freysoldt correction when
-both cells have a LOCPOT and ε is given).
+inputs (charge from NELECT unless given, and checked against it; the finite-size
+correction chosen by :func:`ionflow.analysis.defect_runs.choose_correction`: Freysoldt
+from LOCPOTs, Kumagai from OUTCAR site potentials, given ε). Only the files the chosen
+correction needs are read.
 """
 
 from __future__ import annotations
@@ -20,7 +23,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.etree.ElementTree import ParseError, iterparse
 
-from ionflow.analysis.defect_runs import charged_defect_from_cells
+from pymatgen.io.vasp import Outcar
+
+from ionflow.analysis.defect_runs import charged_defect_from_cells, check_correction
 from ionflow.errors import InputError
 from ionflow.io.streams import open_binary
 from ionflow.io.vasp_outputs import find_output, quiet_vasprun, read_cell_potential
@@ -38,6 +43,7 @@ __all__ = [
     "load_vasp_defect_set",
     "parse_defect_argument",
     "read_potcar_valences",
+    "read_site_potentials",
     "read_vasp_defect_run",
 ]
 
@@ -64,6 +70,9 @@ class VaspDefectRun:
         Total DOS with its structure (None unless asked for).
     planar_avg_eV
         Planar-averaged electrostatic potential along the three axes (None: no LOCPOT).
+    core_potentials_eV
+        OUTCAR "average (electrostatic) potential at core" per atom (None: not read, no
+        OUTCAR or none in it).
     """
 
     folder: Path
@@ -76,6 +85,7 @@ class VaspDefectRun:
     band_gap_eV: float | None = None
     dos: Dos | None = None
     planar_avg_eV: list[list[float]] | None = None
+    core_potentials_eV: list[float] | None = None
 
     @property
     def charge_from_nelect(self) -> int:
@@ -124,8 +134,31 @@ def read_potcar_valences(path: Path) -> dict[str, float]:
     return {**valence, **{f"_count_{el}": n for el, n in counts.items()}}
 
 
+def read_site_potentials(folder: str | Path) -> list[float] | None:
+    """OUTCAR's "average (electrostatic) potential at core" per atom, last ionic step (eV).
+
+    pymatgen's ``Outcar.electrostatic_potential`` (what pymatgen-analysis-defects'
+    ``get_structure_with_pot`` reads for the Kumagai correction). None when the folder
+    has no OUTCAR (plain or gzipped) or the OUTCAR has no site potentials.
+    """
+    path = find_output(Path(folder), "OUTCAR")
+    if path is None:
+        return None
+    try:
+        outcar = Outcar(str(path))
+    except (OSError, ValueError, IndexError, KeyError, EOFError) as exc:
+        raise InputError(f"{path}: not a readable OUTCAR ({exc})") from None
+    pots = outcar.electrostatic_potential
+    return [float(p) for p in pots] if pots else None
+
+
 def read_vasp_defect_run(
-    folder: str | Path, *, band_edges: bool = False, with_dos: bool = False
+    folder: str | Path,
+    *,
+    band_edges: bool = False,
+    with_dos: bool = False,
+    locpot: bool = True,
+    site_potentials: bool = False,
 ) -> VaspDefectRun:
     """Read one finished bulk or defect supercell run.
 
@@ -137,11 +170,16 @@ def read_vasp_defect_run(
         Also read the VBM, CBM and gap from the eigenvalues (the bulk run).
     with_dos
         Also read the total DOS (the bulk run, for the self-consistent Fermi level).
+    locpot
+        Read the LOCPOT's planar averages when there is one (Freysoldt).
+    site_potentials
+        Read the OUTCAR site potentials when there are some (Kumagai).
 
     Returns
     -------
     VaspDefectRun
-        Structure, energy, electron counts, band edges, DOS and LOCPOT planar averages.
+        Structure, energy, electron counts, band edges, DOS, LOCPOT planar averages and
+        OUTCAR site potentials (each None when not read or absent).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -168,8 +206,9 @@ def read_vasp_defect_run(
     if with_dos:
         dos = run.complete_dos
     planar = None
-    if find_output(folder, "LOCPOT") is not None:
+    if locpot and find_output(folder, "LOCPOT") is not None:
         planar = read_cell_potential(folder).planar_avg_eV
+    sites = read_site_potentials(folder) if site_potentials else None
     return VaspDefectRun(
         folder=folder,
         structure=entry.structure,
@@ -181,6 +220,7 @@ def read_vasp_defect_run(
         band_gap_eV=gap,
         dos=dos,
         planar_avg_eV=planar,
+        core_potentials_eV=sites,
     )
 
 
@@ -190,6 +230,7 @@ def load_vasp_defect_set(
     *,
     dielectric_constant: float | Sequence[float] | None = None,
     with_dos: bool = False,
+    correction: str = "auto",
 ) -> tuple[VaspDefectRun, list[ChargedDefect]]:
     """Read a bulk run and defect runs (``DIR[:CHARGE]``) into thermodynamics inputs.
 
@@ -201,9 +242,12 @@ def load_vasp_defect_set(
         ``DIR`` or ``DIR:CHARGE`` per defect run; without a charge it is
         ``neutral electrons - NELECT``; a given charge must agree with NELECT.
     dielectric_constant
-        Static ε for the Freysoldt correction (None: no correction).
+        Static ε for the finite-size correction (None: no correction).
     with_dos
         Read the bulk DOS (self-consistent Fermi level).
+    correction
+        ``auto`` (Freysoldt where both cells have a LOCPOT, else Kumagai where both have
+        OUTCAR site potentials), ``freysoldt``, ``kumagai`` or ``none``.
 
     Returns
     -------
@@ -212,7 +256,10 @@ def load_vasp_defect_set(
     """
     if not defect_args:
         raise InputError("no defect runs given (--defect DIR[:CHARGE])")
-    bulk = read_vasp_defect_run(bulk_dir, band_edges=True, with_dos=with_dos)
+    check_correction(correction)
+    locpots = correction in ("auto", "freysoldt")
+    bulk = read_vasp_defect_run(bulk_dir, band_edges=True, with_dos=with_dos, locpot=locpots)
+    bulk_sites_read = False  # the bulk OUTCAR is read once, when a defect needs it
     if bulk.charge_from_nelect:
         raise InputError(
             f"{bulk.folder}: the bulk run is charged (NELECT {bulk.nelect:g} vs "
@@ -221,7 +268,7 @@ def load_vasp_defect_set(
     defects = []
     for text in defect_args:
         folder, charge = parse_defect_argument(text)
-        run = read_vasp_defect_run(folder)
+        run = read_vasp_defect_run(folder, locpot=locpots)
         from_nelect = run.nelect - run.neutral_nelect
         if abs(from_nelect - round(from_nelect)) > 1e-6:
             raise InputError(f"{folder}: NELECT {run.nelect:g} is not integral; fractional charge")
@@ -233,6 +280,16 @@ def load_vasp_defect_set(
                 f"({run.neutral_nelect:g} electrons when neutral: charge "
                 f"{run.charge_from_nelect:+d})"
             )
+        # site potentials of charged cells: asked for, or auto without a LOCPOT pair (an
+        # OUTCAR can be large, so it is read only when the correction needs it)
+        if charge and (
+            correction == "kumagai"
+            or (correction == "auto" and None in (run.planar_avg_eV, bulk.planar_avg_eV))
+        ):
+            run.core_potentials_eV = read_site_potentials(folder)
+            if not bulk_sites_read:
+                bulk.core_potentials_eV = read_site_potentials(bulk.folder)
+                bulk_sites_read = True
         defects.append(
             charged_defect_from_cells(
                 bulk.structure,
@@ -243,6 +300,9 @@ def load_vasp_defect_set(
                 dielectric_constant=dielectric_constant,
                 defect_planar_avg_eV=run.planar_avg_eV,
                 bulk_planar_avg_eV=bulk.planar_avg_eV,
+                defect_core_potentials_eV=run.core_potentials_eV,
+                bulk_core_potentials_eV=bulk.core_potentials_eV,
+                correction=correction,
             )
         )
     return bulk, defects
