@@ -311,3 +311,50 @@ def test_asymmetric_hop_barrier_is_the_larger_one():
     assert computed_value(doc, "hops", "barrier_eV", "rank:1").value == pytest.approx(0.12)
     assert computed_value(doc, "hops", "barrier_eV", "rank:2").value == pytest.approx(0.3)
     assert computed_value(doc, "hops", "barrier_eV", "vacancy").value == pytest.approx(0.12)
+
+
+def _measured(t: float, d: float, std: float | None, upper: float | None) -> DiffusionResult:
+    """A result with a given D ± std (diffusing) or upper bound (not diffusing)."""
+    diffusing = upper is None
+    return _result(t, d, diffusing=diffusing).model_copy(
+        update={"diffusivity_std_cm2_s": std, "diffusivity_upper_bound_cm2_s": upper}
+    )
+
+
+def _transport_of(key: str, results: list[DiffusionResult]) -> TransportDoc:
+    on = [r for r in results if r.diffusing]
+    fit = fit_arrhenius(on, target_temperature_K=300.0) if len(on) >= 2 else None
+    meta = StudyMeta(
+        study=f"x-{key}", run_id="r", host_formula="Li3ClO", engine="mlip", work_dir="/w"
+    )
+    return TransportDoc(meta=meta, n_atoms=41, cell_formula="Li25SCl7O8", volume_A3=480.0,
+                        diffusion=results, arrhenius=fit)  # fmt: skip
+
+
+def test_sigma_against_no_diffusion_needs_the_upper_bounds_to_separate():
+    # the CHGNet li3ocl --quick run of 2026-12-03: Li_i+S_Cl diffuses at 800 and 1200 K,
+    # the vacancy cell at none of 1100/1300/1500 K (D upper bounds below)
+    vacancy = _system("vacancy", transport=_transport_of("v", [
+        _measured(1100, 2e-6, None, 1.45e-5), _measured(1300, 1e-5, None, 4.87e-5),
+        _measured(1500, 3e-6, None, 1.59e-5)]))  # fmt: skip
+    s_runs = [_measured(800, 1.21e-5, 5.9e-6, None), _measured(1000, 4e-6, None, 1.47e-5),
+              _measured(1200, 4.46e-5, 1.8e-5, None)]  # fmt: skip
+    s_cl = _system("li_i_s_cl", transport=_transport_of("s", s_runs))
+    verdict = {t.trend.key: t for t in evaluate_trends(_doc("li3ocl", [s_cl, vacancy]))}
+    result = verdict["s_li_i_vs_vacancy_sigma"]
+    # best pair: 1200 K (4.46e-5 - 2 x 1.8e-5 = 8.6e-6) against 1500 K (< 1.59e-5): no
+    assert result.status == "partly"
+    assert "not separated at 2σ" in result.detail
+    assert "D(1200 K) = 4.46e-05" in result.detail
+    assert "D(1500 K) < 1.59e-05" in result.detail
+    # with a tighter D at 1200 K (4.46e-5 - 1e-5 = 3.46e-5 > 1.59e-5) the order is shown
+    s_runs[2] = _measured(1200, 4.46e-5, 0.5e-5, None)
+    s_cl = _system("li_i_s_cl", transport=_transport_of("s", s_runs))
+    verdict = {t.trend.key: t for t in evaluate_trends(_doc("li3ocl", [s_cl, vacancy]))}
+    assert verdict["s_li_i_vs_vacancy_sigma"].status == "holds"
+    assert "; separated at 2σ" in verdict["s_li_i_vs_vacancy_sigma"].detail
+    # a no-diffusion system only at temperatures below the diffusing ones shows nothing
+    cold = _system("vacancy", transport=_transport_of("v", [_measured(700, 1e-7, None, 1e-6)]))
+    verdict = {t.trend.key: t for t in evaluate_trends(_doc("li3ocl", [s_cl, cold]))}
+    assert verdict["s_li_i_vs_vacancy_sigma"].status == "partly"
+    assert "no temperature of vacancy at or above" in verdict["s_li_i_vs_vacancy_sigma"].detail

@@ -14,6 +14,9 @@ value the NEB percolation analysis uses); several matching hops or defect config
 give the lowest value.
 A system whose MD shows no diffusion at any temperature has no Arrhenius fit; for
 ``greater``/``ordering`` trends its sigma (or D) counts as below any diffusing system's.
+A ``greater`` trend on sigma(300 K) with such a system holds only when the evidence
+separates the two: the diffusing system's D − 2σ at some temperature above the other's
+D upper bound at the same or a higher temperature (else ``partly``, numbers given).
 """
 
 from __future__ import annotations
@@ -279,6 +282,41 @@ def _diffusivities(doc: StudyDoc, keys: list[str]) -> tuple[float | None, list]:
     return t, values
 
 
+def _bound_separation(doc: StudyDoc, fast: str, slow: str) -> tuple[bool, str]:
+    """Whether ``slow`` (no diffusion) is shown slower than ``fast`` by its D upper bounds.
+
+    D grows with T, so a system with no diffusion at T_b (D < U_b) is slower than one
+    with D_a − 2σ_a > U_b at some T_a ≤ T_b. Returns the verdict and the numbers.
+    """
+    fast_rows = [r for r in _diffusion_flags(doc, fast) or [] if r.diffusing]
+    slow_rows = [
+        r
+        for r in _diffusion_flags(doc, slow) or []
+        if not r.diffusing and r.diffusivity_upper_bound_cm2_s is not None
+    ]
+    best = None
+    for ra in fast_rows:
+        low = ra.diffusivity_cm2_s - 2.0 * (ra.diffusivity_std_cm2_s or 0.0)
+        for rb in slow_rows:
+            if rb.temperature_K >= ra.temperature_K:
+                margin = low - rb.diffusivity_upper_bound_cm2_s
+                if best is None or margin > best[0]:
+                    best = (margin, ra, rb)
+    if best is None:
+        return False, (
+            f"not separated: no temperature of {slow} at or above one where {fast} diffuses"
+        )
+    margin, ra, rb = best
+    numbers = (
+        f"{fast} D({ra.temperature_K:g} K) = {ra.diffusivity_cm2_s:.3g} ± "
+        f"{ra.diffusivity_std_cm2_s or 0.0:.2g} cm²/s vs {slow} D({rb.temperature_K:g} K) < "
+        f"{rb.diffusivity_upper_bound_cm2_s:.3g} cm²/s"
+    )
+    if margin > 0:
+        return True, f"separated at 2σ: {numbers}"
+    return False, f"not separated at 2σ: {numbers}"
+
+
 def _greater(doc: StudyDoc, trend: PublishedTrend) -> TrendResult:
     a, b = trend.operands
     if a.endswith(":diffusivity_cm2_s"):
@@ -302,6 +340,14 @@ def _greater(doc: StudyDoc, trend: PublishedTrend) -> TrendResult:
         return TrendResult(trend, "not computed", f"neither diffuses{where}", {a: va, b: vb})
     status = "holds" if va > vb else "fails"
     detail = f"{_fmt(va)} vs {_fmt(vb)}{where}"
+    if not a.endswith(":diffusivity_cm2_s") and NO_DIFFUSION in (va, vb):
+        # one side has no sigma at all: its order below the other is only as good as its
+        # D upper bounds against the other's D with error bars
+        hi, lo = (a, b) if vb == NO_DIFFUSION else (b, a)
+        separated, evidence = _bound_separation(doc, hi.split(":")[0], lo.split(":")[0])
+        detail += f"; {evidence}"
+        if not separated:
+            status = "partly"
     if not a.endswith(":diffusivity_cm2_s") and ca.ci and cb.ci:
         # with error bars: the order holds only when the confidence intervals separate
         detail = (
