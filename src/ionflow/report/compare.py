@@ -370,6 +370,17 @@ def _ordering(doc: StudyDoc, trend: PublishedTrend) -> TrendResult:
     ties = sum(1 for (_, vx), (_, vy) in pairs if vx == vy)
     order = " < ".join(_short(op) for op, _ in sorted(known, key=lambda kv: kv[1]))
     detail = f"computed order {order}; {good}/{len(pairs)} pairs as published"
+    # a pair ordered only because one side did not diffuse counts when its bounds separate
+    weak = [
+        (x.split(":")[0], y.split(":")[0])
+        for (x, vx), (y, vy) in pairs
+        if vx < vy and vx == NO_DIFFUSION and "conductivity" in x
+    ]
+    unseparated = [(lo, hi) for lo, hi in weak if not _bound_separation(doc, hi, lo)[0]]
+    if unseparated:
+        good -= len(unseparated)
+        names = ", ".join(f"{lo} < {hi}" for lo, hi in unseparated)
+        detail += f" ({names} not separated at 2σ by the D upper bounds)"
     if len(known) < len(values):
         detail += f" ({len(values) - len(known)} value(s) not computed)"
     if ties:
@@ -377,7 +388,8 @@ def _ordering(doc: StudyDoc, trend: PublishedTrend) -> TrendResult:
     if ties == len(pairs):
         # nothing diffused: the ordering was not tested, it did not fail
         return TrendResult(trend, "not computed", f"{detail}; no value could be ordered", values)
-    status = "holds" if good == len(pairs) else ("fails" if good == 0 else "partly")
+    against = sum(1 for (_, vx), (_, vy) in pairs if vx > vy)
+    status = "holds" if good == len(pairs) else ("fails" if against == len(pairs) else "partly")
     return TrendResult(trend, status, detail, values)
 
 
