@@ -57,13 +57,7 @@ def _transport(key: str, ea: float, d0: float = 1e-3, temps=(800, 1000, 1200), o
         else _result(t, d0 * math.exp(-ea / (KB * t)))
         for t in temps
     ]
-    on = [r for r in results if r.diffusing]
-    fit = fit_arrhenius(on, target_temperature_K=300.0) if len(on) >= 2 else None
-    meta = StudyMeta(
-        study=f"x-{key}", run_id="r", host_formula="Li3ClO", engine="mlip", work_dir="/w"
-    )
-    return TransportDoc(meta=meta, n_atoms=40, cell_formula="Li23O8Cl7", volume_A3=480.0,
-                    diffusion=results, arrhenius=fit)  # fmt: skip
+    return _transport_of(key, results)
 
 
 def _doc(design: str, systems: list[SystemDoc], skipped=None) -> StudyDoc:
@@ -327,7 +321,7 @@ def _transport_of(key: str, results: list[DiffusionResult]) -> TransportDoc:
     meta = StudyMeta(
         study=f"x-{key}", run_id="r", host_formula="Li3ClO", engine="mlip", work_dir="/w"
     )
-    return TransportDoc(meta=meta, n_atoms=41, cell_formula="Li25SCl7O8", volume_A3=480.0,
+    return TransportDoc(meta=meta, n_atoms=40, cell_formula="Li23O8Cl7", volume_A3=480.0,
                         diffusion=results, arrhenius=fit)  # fmt: skip
 
 
