@@ -91,6 +91,7 @@ def _analyze(charges, capsys) -> dict:
     for q in charges:
         args += ["--defect", str(DATA / f"q={q}")]
     args += ["--correction", "kumagai", "--dielectric", str(EPS), "--json"]
+    capsys.readouterr()  # the flow's log lines
     assert main(args) == 0
     return json.loads(capsys.readouterr().out)
 
@@ -234,8 +235,9 @@ def test_kumagai_without_pydefect_exits_2_at_build(tmp_path, monkeypatch, capsys
 
 
 def test_correction_none_and_unknown():
+    from ionflow.engines import registry
     from ionflow.engines.vasp import VaspEngine
-    from ionflow.errors import InputError
+    from ionflow.errors import ConfigError, InputError
     from ionflow.flows.defects import DefectFormationMaker
 
     host = _final_structure(DATA / "bulk_sc")
@@ -255,3 +257,15 @@ def test_correction_none_and_unknown():
     maker.correction = "fnv"
     with pytest.raises(InputError, match="correction 'fnv': choose one of auto, freysoldt"):
         maker.make(host, [spec], supercell_matrix=[1, 1, 1], entries=entries)
+    # an engine that writes no site potentials (charged cells, point-charge term)
+    assert registry.engines_with("site_potentials") == ("vasp",)
+    cp2k = DefectFormationMaker(
+        engine=registry.get_engine("cp2k"),
+        relax_host_cell=False,
+        binding=False,
+        correction="kumagai",
+        vbm_eV=0.0,
+        dielectric_constant=EPS,
+    )
+    with pytest.raises(ConfigError, match="kumagai needs an engine that writes site potentials"):
+        cp2k.make(host, [spec], supercell_matrix=[1, 1, 1], entries=entries)
