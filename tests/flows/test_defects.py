@@ -293,3 +293,13 @@ def test_neutral_parts_on_a_charged_engine_and_stored_v1_documents():
     assert read.formation_energy_determined
     assert read.binding.raw_binding_energy_eV == -0.1
     assert read.binding.determined
+    # ... except a neutral cell's negative E_f (the previous release printed V_Cl -0.681 eV)
+    old.update(formation_energy_eV=-0.681, charge=0)
+    read = type(pair).model_validate(old)
+    assert read.formation_energy_eV is None
+    assert read.raw_formation_energy_eV == -0.681
+    assert not read.formation_energy_determined
+    assert read.formation_energy_reason.startswith("E_f = -0.681 eV < 0 for the neutral cell: ")
+    # zero within the tolerance stays a result
+    old.update(formation_energy_eV=-0.0005)
+    assert type(pair).model_validate(old).formation_energy_eV == -0.0005
