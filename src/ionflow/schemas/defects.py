@@ -301,6 +301,27 @@ class ChargeStateRow(_Doc):
         "determined (E_f < 0 across the gap).",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_before_rule(cls, data: Any) -> Any:
+        """Rows stored before the rule: a neutral state's negative E_f is not a result."""
+        if not isinstance(data, dict) or "not_determined" in data or data.get("charge") != 0:
+            return data
+        values = dict(data.get("formation_energy_at_vbm_eV") or {})
+        raw = {k: v for k, v in values.items() if v is not None}
+        reasons = {
+            limit: f"E_f = {v:.3f} eV < 0 for the neutral cell: {NEGATIVE_FORMATION_CAUSE}"
+            for limit, v in raw.items()
+            if v < -NEGATIVE_TOLERANCE_EV
+        }
+        values.update(dict.fromkeys(reasons))
+        return {
+            **data,
+            "formation_energy_at_vbm_eV": values,
+            "raw_formation_energy_at_vbm_eV": data.get("raw_formation_energy_at_vbm_eV", raw),
+            "not_determined": reasons,
+        }
+
 
 class TransitionLevelDoc(_Doc):
     """Thermodynamic transition level ε(q1/q2) of one defect."""
