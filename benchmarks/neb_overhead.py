@@ -93,7 +93,7 @@ def ionflow_neb_run(study_file: Path, work_dir: Path) -> dict:
 
     clear_shared_calculators()  # load CHGNet inside the timed region, like the script
     t_cpu, t_wall = time.process_time(), time.perf_counter()
-    doc, _, _ = run_neb_study(load_study(study_file), IonflowSettings(work_dir=work_dir))
+    doc, *_ = run_neb_study(load_study(study_file), IonflowSettings(work_dir=work_dir))
     neb = doc.nebs[0]
     return {
         "cpu_s": time.process_time() - t_cpu,

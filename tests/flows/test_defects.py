@@ -10,6 +10,7 @@ from pymatgen.entries.computed_entries import ComputedEntry
 from ionflow.analysis.formation import chemical_potentials
 from ionflow.errors import ConfigError, InputError
 from ionflow.flows.defects import DefectFormationMaker
+from ionflow.schemas.defects import ChargeStateRow
 from ionflow.testing.md import LennardJonesEngine, memory_job_store
 
 A = 3.91
@@ -293,3 +294,21 @@ def test_neutral_parts_on_a_charged_engine_and_stored_v1_documents():
     assert read.formation_energy_determined
     assert read.binding.raw_binding_energy_eV == -0.1
     assert read.binding.determined
+    # ... except a neutral cell's negative E_f (the previous release printed V_Cl -0.681 eV)
+    old.update(formation_energy_eV=-0.681, charge=0)
+    read = type(pair).model_validate(old)
+    assert read.formation_energy_eV is None
+    assert read.raw_formation_energy_eV == -0.681
+    assert not read.formation_energy_determined
+    assert read.formation_energy_reason.startswith("E_f = -0.681 eV < 0 for the neutral cell: ")
+    # zero within the tolerance stays a result
+    old.update(formation_energy_eV=-0.0005)
+    assert type(pair).model_validate(old).formation_energy_eV == -0.0005
+    # and the per-limit rows of the charge-state table
+    row = ChargeStateRow.model_validate({
+        "name": "V_Li", "label": "V_Li", "charge": 0, "correction_method": "none",
+        "formation_energy_at_vbm_eV": {"Li2O2-LiCl-S": -0.591, "Li-Li2O-Li2S": 2.356},
+    })  # fmt: skip
+    assert row.formation_energy_at_vbm_eV == {"Li2O2-LiCl-S": None, "Li-Li2O-Li2S": 2.356}
+    assert row.raw_formation_energy_at_vbm_eV["Li2O2-LiCl-S"] == -0.591
+    assert row.not_determined["Li2O2-LiCl-S"].startswith("E_f = -0.591 eV < 0")

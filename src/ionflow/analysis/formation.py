@@ -26,7 +26,11 @@ import numpy as np
 from pymatgen.core import Composition, Element
 
 from ionflow.errors import InputError
-from ionflow.schemas.defects import ChemicalPotentialSet
+from ionflow.schemas.defects import (
+    NEGATIVE_FORMATION_CAUSE,
+    NEGATIVE_TOLERANCE_EV,
+    ChemicalPotentialSet,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -52,17 +56,6 @@ COULOMB_EV_A = 14.399645
 #: how far (eV/atom) an above-hull host is put below the hull to define its μ region
 HULL_SHIFT_EV_ATOM = 1e-4
 
-#: a formation energy counts as negative below this (eV): total-energy noise and the
-#: 1 meV bulk-stability shift of pymatgen-analysis-defects stay above it
-NEGATIVE_TOLERANCE_EV = 1e-3
-
-#: why a formation energy below zero is not a result
-NEGATIVE_FORMATION_CAUSE = (
-    "the host would be unstable against forming this defect at this chemical-potential "
-    "limit: either the limit lies outside the host's stability region or the engine's cell "
-    "is not the intended defect (e.g. a neutral machine-learned-potential cell of a charged "
-    "defect)"
-)
 
 _CONDITION = re.compile(r"^([A-Z][a-z]?)[-_ ](rich|poor)$", re.IGNORECASE)
 

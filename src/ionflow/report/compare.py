@@ -368,8 +368,6 @@ def _ordering(doc: StudyDoc, trend: PublishedTrend) -> TrendResult:
     pairs = [(x, y) for i, x in enumerate(known) for y in known[i + 1 :]]
     good = sum(1 for (_, vx), (_, vy) in pairs if vx < vy)
     ties = sum(1 for (_, vx), (_, vy) in pairs if vx == vy)
-    order = " < ".join(_short(op) for op, _ in sorted(known, key=lambda kv: kv[1]))
-    detail = f"computed order {order}; {good}/{len(pairs)} pairs as published"
     # a pair ordered only because one side did not diffuse counts when its bounds separate
     weak = [
         (x.split(":")[0], y.split(":")[0])
@@ -377,10 +375,12 @@ def _ordering(doc: StudyDoc, trend: PublishedTrend) -> TrendResult:
         if vx < vy and vx == NO_DIFFUSION and "conductivity" in x
     ]
     unseparated = [(lo, hi) for lo, hi in weak if not _bound_separation(doc, hi, lo)[0]]
+    good -= len(unseparated)
+    order = " < ".join(_short(op) for op, _ in sorted(known, key=lambda kv: kv[1]))
+    detail = f"computed order {order}; {good}/{len(pairs)} pairs as published"
     if unseparated:
-        good -= len(unseparated)
         names = ", ".join(f"{lo} < {hi}" for lo, hi in unseparated)
-        detail += f" ({names} not separated at 2σ by the D upper bounds)"
+        detail += f" ({names}: in this order, but not separated at 2σ by the D upper bounds)"
     if len(known) < len(values):
         detail += f" ({len(values) - len(known)} value(s) not computed)"
     if ties:

@@ -156,10 +156,38 @@ NotDeterminedReason = Annotated[
 ]
 
 
+#: why a formation energy below 0 is not a result (the analysis layer's rule and reason)
+NEGATIVE_FORMATION_CAUSE = (
+    "the host would be unstable against forming this defect at this chemical-potential "
+    "limit: either the limit lies outside the host's stability region or the engine's cell "
+    "is not the intended defect (e.g. a neutral machine-learned-potential cell of a charged "
+    "defect)"
+)
+#: below this (eV) a formation energy counts as negative (0 within total-energy noise is 0)
+NEGATIVE_TOLERANCE_EV = 1e-3
+
+
 def _fill_raw(data: Any, value: str, raw: str) -> Any:
     """Documents stored before ``raw``: the value was always a result, copy it over."""
     if isinstance(data, dict) and raw not in data and data.get(value) is not None:
         data = {**data, raw: data[value]}
+    return data
+
+
+def _judge_stored_neutral(data: Any) -> Any:
+    """Documents stored before the rule: a neutral cell's E_f below 0 is not a result."""
+    if not (isinstance(data, dict) and "formation_energy_determined" not in data):
+        return data
+    value = data.get("formation_energy_eV")
+    if data.get("charge", 0) == 0 and value is not None and value < -NEGATIVE_TOLERANCE_EV:
+        data = {
+            **data,
+            "formation_energy_eV": None,
+            "formation_energy_determined": False,
+            "formation_energy_reason": (
+                f"E_f = {value:.3f} eV < 0 for the neutral cell: {NEGATIVE_FORMATION_CAUSE}"
+            ),
+        }
     return data
 
 
@@ -252,7 +280,9 @@ class DefectEnergyDoc(_DefectCell):
     @model_validator(mode="before")
     @classmethod
     def _stored_before_raw(cls, data: Any) -> Any:
-        return _fill_raw(data, "formation_energy_eV", "raw_formation_energy_eV")
+        return _judge_stored_neutral(
+            _fill_raw(data, "formation_energy_eV", "raw_formation_energy_eV")
+        )
 
 
 class ChargeStateRow(_Doc):
@@ -277,6 +307,27 @@ class ChargeStateRow(_Doc):
         description="Chemical-potential limit -> why the formation energy there is not "
         "determined (E_f < 0 across the gap).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored_before_rule(cls, data: Any) -> Any:
+        """Rows stored before the rule: a neutral state's negative E_f is not a result."""
+        if not isinstance(data, dict) or "not_determined" in data or data.get("charge") != 0:
+            return data
+        values = dict(data.get("formation_energy_at_vbm_eV") or {})
+        raw = {k: v for k, v in values.items() if v is not None}
+        reasons = {
+            limit: f"E_f = {v:.3f} eV < 0 for the neutral cell: {NEGATIVE_FORMATION_CAUSE}"
+            for limit, v in raw.items()
+            if v < -NEGATIVE_TOLERANCE_EV
+        }
+        values.update(dict.fromkeys(reasons))
+        return {
+            **data,
+            "formation_energy_at_vbm_eV": values,
+            "raw_formation_energy_at_vbm_eV": data.get("raw_formation_energy_at_vbm_eV", raw),
+            "not_determined": reasons,
+        }
 
 
 class TransitionLevelDoc(_Doc):
