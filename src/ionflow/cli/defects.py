@@ -181,6 +181,11 @@ def _table(doc: DefectStudyDoc) -> list[str]:
                     f": electrostatic {d.correction_electrostatic_eV:+.3f}, alignment "
                     f"{d.correction_alignment_eV:+.3f}"
                 )
+            elif d.correction_method == "kumagai":
+                parts = (
+                    f": point_charge {d.correction_point_charge_eV:+.3f}, alignment "
+                    f"{d.correction_alignment_eV:+.3f}"
+                )
             lines.append(
                 f"    q {d.charge:+d}: {d.correction_method} correction "
                 f"{d.correction_eV:+.3f} eV{parts}"

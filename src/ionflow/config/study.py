@@ -110,8 +110,15 @@ class FormationSection(ConfigModel):
         None,
         gt=0,
         description="Static dielectric constant ε (user input): screened Coulomb term and "
-        "charged-cell correction (Freysoldt with vasp, point charge otherwise; required for "
-        "charged vasp cells).",
+        "charged-cell correction (see correction; point charge with engines that write no "
+        "potentials; required for charged cells of engines that do).",
+    )
+    correction: Literal["auto", "freysoldt", "kumagai", "none"] = Field(
+        "auto",
+        description="Charged-cell correction with an engine that writes potentials: 'auto' "
+        "(Freysoldt where the LOCPOTs exist, else Kumagai/eFNV from the OUTCAR site "
+        "potentials, as 'ionflow analyze defects'), 'freysoldt', 'kumagai' (no LVHAR; needs "
+        "pydefect) or 'none'. Other engines: the point-charge term unless 'none'.",
     )
     fermi_level_eV: float = Field(0.0, description="E_F above the VBM for charged defects (eV).")
     band_gap_eV: float | None = Field(

@@ -35,7 +35,8 @@ Adding an engine (e.g. Quantum ESPRESSO)
    engine file's ``adapter`` keys, all with defaults; ``name``, ``capabilities``, the
    three maker methods (``_relax_maker(relax, overrides)``, ``static_maker``,
    ``_md_maker(md, overrides)``: the keyword interface is the base class's), and
-   whatever of ``_neb_maker(neb, overrides)``, ``_locpot_relax_maker(relax, overrides)``,
+   whatever of ``_neb_maker(neb, overrides)``,
+   ``_locpot_relax_maker(relax, overrides, potential)``,
    ``custodian_*``, ``segment_runners``, ``settings_options``, ``charge_options`` it
    supports), and
    ``inputs.py``/``custodian.py``/``segment.py``/``neb.py`` as needed.

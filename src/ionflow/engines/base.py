@@ -45,6 +45,8 @@ CAPABILITIES: dict[str, str] = {
     "neb": "neb_maker returns a band maker",
     "charged_cells": "runs cells with a net charge (Structure.charge reaches the code)",
     "locpot": "locpot_relax_maker writes the electrostatic potential (Freysoldt correction)",
+    "site_potentials": "every run writes the electrostatic potential at each atom's core "
+    "(Kumagai/eFNV correction; locpot_relax_maker(potential=False) runs charged cells)",
     "custodian": "runs under custodian; custodian_handlers/validators/job are defined",
     "dft": "electronic-structure code (a machine-learned prescreen is worth running first)",
 }
@@ -221,17 +223,22 @@ class EngineAdapter(ABC):
         fmax_eV_A: float = 0.05,
         max_steps: int = 300,
         overrides: dict[str, Any] | None = None,
+        potential: bool = True,
     ) -> Maker:
         """Return a fixed-cell relax maker that also writes the electrostatic potential.
 
         Only for engines with the ``locpot`` capability (the Freysoldt correction of
         charged defect cells reads it); the cell's ``Structure.charge`` reaches the code.
+        ``potential=False``: the charged cell only, no potential file (the Kumagai
+        correction reads the per-atom potentials of the ``site_potentials`` capability).
         The engine's ``_locpot_relax_maker`` builds it.
         """
         request = RelaxRequest(fmax_eV_A, max_steps, relax_cell=False)
-        return self._locpot_relax_maker(request, dict(overrides or {}))
+        return self._locpot_relax_maker(request, dict(overrides or {}), potential)
 
-    def _locpot_relax_maker(self, relax: RelaxRequest, overrides: dict[str, Any]) -> Maker:
+    def _locpot_relax_maker(
+        self, relax: RelaxRequest, overrides: dict[str, Any], potential: bool = True
+    ) -> Maker:
         """Return the engine's LOCPOT-writing relax maker (every engine with ``locpot``)."""
         raise ConfigError(
             f"engine {self.name!r} writes no electrostatic potential (no 'locpot' capability)"

@@ -8,16 +8,22 @@ for clusters, their isolated parts) when the flow is built, then::
       -> defects relax host supercell, defects relax <label> (one per configuration,
          plus isolated parts and farthest placements of clusters for binding energies)
     defects read locpot host supercell, defects read locpot <label>
-                                       (vasp with charged cells: planar-averaged LOCPOT,
-                                        host VBM; these cells run with LVHAR = True)
+                                       (vasp with charged cells: planar-averaged LOCPOT
+                                        and/or OUTCAR site potentials, host VBM; with
+                                        Freysoldt possible these cells run with
+                                        LVHAR = True; "read site potentials" when the
+                                        study asks for Kumagai)
     defects relax phase <label>        (competing phases, when computed with the engine)
       -> window entries
     -> defect formation energies <formula>  (runs even if some relaxations failed)
 
-Charged cells are corrected with Freysoldt's scheme when the engine is vasp, with the
-point-charge (Makov-Payne) term otherwise; ε (``dielectric_constant``) is a user input and
-required for charged vasp cells. With vasp the VBM comes from the host supercell run unless
-``vbm_eV`` is set.
+Charged cells are corrected as ``correction`` says (``formation.correction`` of a study)
+when the engine writes potentials (vasp): ``auto`` (default) = Freysoldt where the LOCPOTs
+were written, else Kumagai (eFNV) from the OUTCAR site potentials, the rule of ``ionflow
+analyze defects``; ``freysoldt``; ``kumagai`` (no LVHAR; needs pydefect); ``none``. Other
+engines get the point-charge (Makov-Payne) term (or none). ε (``dielectric_constant``) is
+a user input and required for charged vasp cells. With vasp the VBM comes from the host
+supercell run unless ``vbm_eV`` is set.
 
 The output is a :class:`~ionflow.schemas.defects.DefectStudyDoc`.
 ``defects_flow_from_study`` builds it from a study file's ``defects``, ``supercell``,
@@ -32,7 +38,9 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Maker, OnMissing
 
 import ionflow.engines as engines  # get_engine looked up at call time (the test seam)
+from ionflow.analysis.defect_runs import check_correction
 from ionflow.analysis.defect_thermo import plausible_charge_states
+from ionflow.analysis.kumagai import pydefect_missing, require_pydefect
 from ionflow.engines.registry import DEFAULT_ENGINE
 from ionflow.errors import ConfigError, InputError
 from ionflow.io.entries import read_entries
@@ -107,6 +115,11 @@ class DefectFormationMaker(Maker):
     band_gap_eV
         Host band gap (eV) for the formation-energy diagram (None: 0 when every cell is
         neutral; transition levels are then listed wherever they fall).
+    correction
+        Charged-cell correction with an engine that writes potentials: ``auto``
+        (Freysoldt where the LOCPOTs exist, else Kumagai from the site potentials),
+        ``freysoldt``, ``kumagai`` or ``none``; other engines: point charge unless
+        ``none``.
     engine_overrides
         Engine-specific relaxation settings passed through unchanged.
     """
@@ -124,6 +137,7 @@ class DefectFormationMaker(Maker):
     binding: bool = True
     charged_parts: bool | None = None
     band_gap_eV: float | None = None
+    correction: str = "auto"
     engine_overrides: dict[str, Any] = field(default_factory=dict)
 
     def make(
@@ -206,16 +220,20 @@ class DefectFormationMaker(Maker):
             roles += ["part"] * len(parts) + ["reference"] * len(references)
         farthest = {cluster_key(c): c.label for c in far_configs}
         charged = any(c.charge for c in configs)
-        freysoldt = "locpot" in engine.capabilities and charged
-        if charged and self.vbm_eV is None and not freysoldt:
+        potentials = _potentials_read(engine, self.correction) if charged else None
+        freysoldt = potentials in ("auto", "freysoldt")  # the charged cells write LOCPOTs
+        if charged and self.vbm_eV is None and not potentials:
             raise ConfigError(
                 "charged defect cells need the host VBM: set formation.vbm_eV (or use "
                 "neutral cells / charged_parts: false)"
             )
-        if freysoldt and not self.dielectric_constant:
+        if potentials and not self.dielectric_constant:
+            method = {"freysoldt": "Freysoldt", "kumagai": "Kumagai"}.get(
+                potentials, "Freysoldt or Kumagai"
+            )
             raise ConfigError(
-                "charged VASP defect cells need the static dielectric constant for the "
-                "Freysoldt correction: set formation.dielectric_constant"
+                "charged defect cells need the static dielectric constant for the "
+                f"{method} correction: set formation.dielectric_constant"
             )
         host_els = {el.symbol for el in host.composition.elements}
         extrinsic = sorted({el for c in configs for el in c.delta_n} - host_els)
@@ -247,14 +265,17 @@ class DefectFormationMaker(Maker):
             overrides=dict(self.engine_overrides),
         )
         # the host and charged cells write LOCPOT for the Freysoldt correction (engines
-        # with the "locpot" capability only: no other engine gets LVHAR/NELECT keys)
+        # with the "locpot" capability only: no other engine gets LVHAR/NELECT keys);
+        # for Kumagai or no correction they run charged without it (site potentials
+        # need no key)
         locpot_relax = None
-        if freysoldt:
+        if charged and "locpot" in engine.capabilities:
             locpot_relax = locpot_relax_maker(
                 engine,
                 fmax_eV_A=self.fmax_eV_A,
                 max_steps=self.max_steps,
                 overrides=dict(self.engine_overrides),
+                potential=freysoldt,
             )
         jobs = []
         structures: list[Any] = [choice.structure] + [c.structure for c in configs]
@@ -265,22 +286,27 @@ class DefectFormationMaker(Maker):
             strain = strain_structures(structures, host_cell_job.output.structure, choice.matrix)
             jobs += [host_cell_job, strain]
             structures = [strain.output[i] for i in range(len(structures))]
-        host_job = (locpot_relax if freysoldt else relax).make(structures[0])
+        host_job = (locpot_relax if potentials else relax).make(structures[0])
         host_job.name = f"defects relax host supercell {formula}"
         jobs.append(host_job)
-        relax_jobs, potentials, host_potential = [], [], None
-        if freysoldt:
-            host_potential = read_cell_potential_job(host_job.output.dir_name, with_vbm=True)
-            host_potential.name = f"defects read locpot host supercell {formula}"
+        relax_jobs, reads, host_potential = [], [], None
+        read = "read locpot" if freysoldt else "read site potentials"
+        if potentials:
+            host_potential = read_cell_potential_job(
+                host_job.output.dir_name, with_vbm=True, correction=potentials, host=True
+            )
+            host_potential.name = f"defects {read} host supercell {formula}"
         for config, structure in zip(configs, structures[1:], strict=True):
-            relax_job = (locpot_relax if freysoldt and config.charge else relax).make(structure)
+            relax_job = (locpot_relax if locpot_relax and config.charge else relax).make(structure)
             relax_job.name = f"defects relax {config.label}"
             relax_jobs.append(relax_job)
-            potentials.append(None)
-            if freysoldt and config.charge:
-                potentials[-1] = read_cell_potential_job(relax_job.output.dir_name)
-                potentials[-1].name = f"defects read locpot {config.label}"
-        jobs += relax_jobs + [j for j in [host_potential, *potentials] if j is not None]
+            reads.append(None)
+            if potentials and config.charge:
+                reads[-1] = read_cell_potential_job(
+                    relax_job.output.dir_name, correction=potentials
+                )
+                reads[-1].name = f"defects {read} {config.label}"
+        jobs += relax_jobs + [j for j in [host_potential, *reads] if j is not None]
 
         entries_ref: Any = list(entries) if entries is not None else None
         source = "entries file"
@@ -328,22 +354,54 @@ class DefectFormationMaker(Maker):
                 "engine": engine.describe(),
                 "source": source,
                 "freysoldt": freysoldt,
+                "correction": potentials
+                or ("none" if self.correction == "none" else "point_charge"),
                 "names": names,
                 "band_gap_eV": self.band_gap_eV,
                 "charged_cells": "charged_cells" in engine.capabilities,
             },
-            potentials=[j.output if j is not None else None for j in potentials],
+            potentials=[j.output if j is not None else None for j in reads],
             host_potential=host_potential.output if host_potential is not None else None,
             potential_dirs=[
                 r.output.dir_name if p is not None else None
-                for r, p in zip(relax_jobs, potentials, strict=True)
+                for r, p in zip(relax_jobs, reads, strict=True)
             ],
-            host_dir=host_job.output.dir_name if freysoldt else None,
+            host_dir=host_job.output.dir_name if potentials else None,
         )
         collector.name = f"defect formation energies {formula}"
         collector.config.on_missing_references = OnMissing.NONE
         jobs.append(collector)
         return Flow(jobs, output=collector.output, name=f"{self.name} {formula}")
+
+
+def _potentials_read(engine: EngineAdapter, requested: str) -> str | None:
+    """Which potentials the charged cells' runs are read for: a correction, or None.
+
+    ``auto``, ``freysoldt`` or ``kumagai`` with an engine that writes the potentials it
+    needs (capabilities ``locpot``: LOCPOT, ``site_potentials``: per-atom potentials);
+    None: the point-charge term (other engines) or no correction (``none``). A choice
+    the engine cannot serve, or ``kumagai`` without pydefect, is refused here (exit 2).
+    """
+    check_correction(requested)
+    caps = engine.capabilities
+    if requested == "none":
+        return None
+    needs = {"freysoldt": "locpot", "kumagai": "site_potentials"}
+    if requested in needs and needs[requested] not in caps:
+        raise ConfigError(
+            f"formation.correction: {requested} needs an engine that writes "
+            f"{'the LOCPOT' if requested == 'freysoldt' else 'site potentials'}; "
+            f"{engine.name} does not (use auto)"
+        )
+    if requested == "kumagai":
+        require_pydefect()
+        return requested
+    if requested == "auto":
+        locpot, sites = "locpot" in caps, "site_potentials" in caps
+        if locpot:
+            return "auto" if sites else "freysoldt"
+        return "kumagai" if sites and not pydefect_missing() else None
+    return requested
 
 
 def _charge_state_specs(
@@ -422,6 +480,7 @@ def defects_flow_from_study(config: StudyConfig, engine: EngineAdapter, host: St
         binding=form.binding,
         charged_parts=form.charged_parts,
         band_gap_eV=form.band_gap_eV,
+        correction=form.correction,
         engine_overrides=dict(config.engine_overrides),
     )
     sc = config.supercell

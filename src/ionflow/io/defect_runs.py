@@ -28,7 +28,14 @@ from pymatgen.io.vasp import Outcar
 from ionflow.analysis.defect_runs import charged_defect_from_cells, check_correction
 from ionflow.errors import InputError
 from ionflow.io.streams import open_binary
-from ionflow.io.vasp_outputs import find_output, quiet_vasprun, read_cell_potential
+from ionflow.io.vasp_outputs import (
+    find_output,
+    quiet_vasprun,
+    read_cell_potential,
+    read_vbm,
+    strip_host,
+)
+from ionflow.schemas.defects import CellPotentialDoc
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -42,6 +49,7 @@ __all__ = [
     "VaspDefectRun",
     "load_vasp_defect_set",
     "parse_defect_argument",
+    "read_cell_potentials",
     "read_potcar_valences",
     "read_site_potentials",
     "read_vasp_defect_run",
@@ -150,6 +158,63 @@ def read_site_potentials(folder: str | Path) -> list[float] | None:
         raise InputError(f"{path}: not a readable OUTCAR ({exc})") from None
     pots = outcar.electrostatic_potential
     return [float(p) for p in pots] if pots else None
+
+
+def read_cell_potentials(
+    folder: str | Path, correction: str, *, with_vbm: bool = False, host: bool = False
+) -> CellPotentialDoc:
+    """Potentials of one cell of the defect flow, for the correction asked for.
+
+    Parameters
+    ----------
+    folder
+        Run folder (``host:`` prefix of atomate2's ``dir_name`` allowed).
+    correction
+        ``freysoldt``: the planar-averaged LOCPOT (an InputError without one);
+        ``kumagai``: the OUTCAR site potentials (an InputError without them);
+        ``auto``: the LOCPOT when there is one, and the site potentials where the LOCPOT
+        is missing or ``host`` (any defect cell may need the host's).
+    with_vbm
+        Also read the VBM from ``vasprun.xml`` (the host supercell).
+    host
+        This is the host supercell.
+
+    Returns
+    -------
+    CellPotentialDoc
+        Planar averages and/or site potentials, the VBM when asked for.
+    """
+    folder = strip_host(folder)
+    planar, locpot_missing, sites = None, "", None
+    if correction in ("freysoldt", "auto"):
+        try:
+            planar = read_cell_potential(folder).planar_avg_eV
+        except InputError as exc:
+            if correction == "freysoldt":
+                raise
+            locpot_missing = str(exc)
+    if correction == "kumagai" or (correction == "auto" and (host or planar is None)):
+        try:
+            sites = read_site_potentials(folder)
+        except InputError:
+            if planar is None:
+                raise
+            # auto with a LOCPOT: the host's OUTCAR is only a fallback; Freysoldt goes on
+        if sites is None and planar is None:
+            what = f"{locpot_missing}; and no" if locpot_missing else "no"
+            raise InputError(
+                f"{what} OUTCAR site potentials in {folder} (the Kumagai correction reads "
+                "VASP's 'average (electrostatic) potential at core' from the OUTCAR)"
+            )
+    vbm, source = read_vbm(folder) if with_vbm else (None, "")
+    return CellPotentialDoc(
+        dir_name=str(folder),
+        planar_avg_eV=planar,
+        locpot_missing=locpot_missing,
+        core_potentials_eV=sites,
+        vbm_eV=vbm,
+        vbm_source=source,
+    )
 
 
 def read_vasp_defect_run(

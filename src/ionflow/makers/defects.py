@@ -1,8 +1,8 @@
 """Jobs of the defect formation-energy flow and the plain functions behind them.
 
 - :func:`defect_study_doc`: formation energies (charged cells corrected as
-  :func:`ionflow.makers.defect_charge.charged_cell_correction` decides: Freysoldt, point
-  charge or none), binding energies of clusters against their isolated parts, screened
+  :func:`ionflow.makers.defect_charge.charged_cell_correction` decides: Freysoldt, Kumagai,
+  point charge or none), binding energies of clusters against their isolated parts, screened
   Coulomb terms at the relaxed separation. A formation energy negative across the gap is
   not a result (:func:`ionflow.analysis.formation.formation_not_determined`), nor a
   binding energy against isolated parts computed as neutral cells of charged defects
@@ -182,6 +182,7 @@ def defect_study_doc(
     dielectric_constant: float | None = None,
     engine: dict[str, Any] | None = None,
     freysoldt: bool = False,
+    correction: str | None = None,
     potentials: Sequence[CellPotentialDoc | dict | None] | None = None,
     host_potential: CellPotentialDoc | dict | None = None,
     vbm_source: str = "user",
@@ -217,9 +218,15 @@ def defect_study_doc(
         Engine description for provenance.
     freysoldt
         Correct charged cells with the Freysoldt scheme from ``potentials`` and
-        ``host_potential`` (engine vasp); else the point-charge (Makov-Payne) term.
+        ``host_potential`` (engine vasp); else the point-charge (Makov-Payne) term. Used
+        when ``correction`` is None (documents built before the choice).
+    correction
+        ``auto``, ``freysoldt``, ``kumagai`` (an engine that writes potentials: from
+        ``potentials`` and ``host_potential``), ``point_charge`` or ``none``
+        (:func:`~ionflow.makers.defect_charge.charged_cell_correction`).
     potentials, host_potential
-        Planar-averaged LOCPOTs per configuration (None for neutral cells) and of the host.
+        Potentials read per configuration (None for neutral cells) and of the host:
+        planar-averaged LOCPOTs and/or OUTCAR site potentials.
     vbm_source
         Where ``vbm_eV`` came from (recorded in the document).
     potential_dirs, host_dir
@@ -239,6 +246,9 @@ def defect_study_doc(
         One DefectEnergyDoc per finished configuration, missing labels listed.
     """
     roles = list(roles or ["requested"] * len(configs))
+    host_structure = as_structure(host_structure)
+    if correction is None:
+        correction = "freysoldt" if freysoldt else "point_charge"
     docs: dict[str, DefectEnergyDoc] = {}
     missing, warnings = [], []
     no_eps: list[str] = []
@@ -255,11 +265,12 @@ def defect_study_doc(
                 structure,
                 frac,
                 dielectric_constant,
-                freysoldt,
+                correction,
                 potentials[i] if potentials else None,
                 host_potential,
                 potential_dirs[i] if potential_dirs else None,
                 host_dir,
+                host_structure,
             )
             e_f = formation_energy(
                 energy,
@@ -295,6 +306,7 @@ def defect_study_doc(
             correction_eV=corr.correction_eV,
             correction_method=corr.method,
             correction_electrostatic_eV=corr.electrostatic_eV,
+            correction_point_charge_eV=corr.point_charge_eV,
             correction_alignment_eV=corr.alignment_eV,
             formation_energy_eV=e_f,
             raw_formation_energy_eV=e_f,
@@ -354,7 +366,6 @@ def defect_study_doc(
             f"the host is {chempots.host_e_above_hull_eV_atom * 1000:.1f} meV/atom above the "
             "hull of the competing phases; it was placed on the hull to define μ"
         )
-    host_structure = as_structure(host_structure)
     first = configs[0] if configs else None
     return DefectStudyDoc(
         host_formula=host_structure.composition.reduced_formula,
@@ -376,8 +387,9 @@ def defect_study_doc(
 #: what each correction method means, for the document
 _CORRECTIONS = {
     "freysoldt": "Freysoldt (planar-averaged LOCPOTs of defect and host, ε)",
+    "kumagai": "Kumagai/eFNV (OUTCAR site potentials of defect and host, ε)",
     "point_charge": "first-order point charge (Makov-Payne; the engine writes no LOCPOT)",
-    "none": "none (neutral cells, or charged cells without ε)",
+    "none": "none (neutral cells, charged cells without ε, or correction: none)",
 }
 
 
@@ -503,8 +515,9 @@ def collect_defect_energies(
     settings
         ``host_formula``, ``condition``, ``extrinsic``, ``compatibility``, ``roles``,
         ``part_labels``, ``fermi_level_eV``, ``vbm_eV``, ``dielectric_constant``,
-        ``engine``, ``source``, ``freysoldt``, ``names``, ``band_gap_eV``,
-        ``charged_cells`` (the engine's capability; default True).
+        ``engine``, ``source``, ``freysoldt``, ``correction`` (``auto``, ``freysoldt``,
+        ``kumagai``, ``point_charge``, ``none``; absent: from ``freysoldt``), ``names``,
+        ``band_gap_eV``, ``charged_cells`` (the engine's capability; default True).
     potentials, host_potential
         Outputs of the ``defects read locpot`` jobs (engine vasp; None where a cell is
         neutral or the job failed). A user ``vbm_eV`` wins over the host run's VBM.
@@ -552,6 +565,7 @@ def collect_defect_energies(
         dielectric_constant=settings.get("dielectric_constant"),
         engine=settings.get("engine"),
         freysoldt=settings.get("freysoldt", False),
+        correction=settings.get("correction"),
         potentials=potentials,
         host_potential=host_potential,
         vbm_source=vbm_source,

@@ -241,16 +241,23 @@ class DefectEnergyDoc(_DefectCell):
     fermi_level_eV: float = Field(0.0, description="E_F relative to the VBM (eV), charged only.")
     vbm_eV: float | None = Field(None, description="Host VBM (eV), charged defects only.")
     correction_eV: float = Field(0.0, description="Finite-size correction added (eV).")
-    correction_method: Literal["freysoldt", "point_charge", "none"] = Field(
+    correction_method: Literal["freysoldt", "kumagai", "point_charge", "none"] = Field(
         "none",
         description="Charged-cell correction applied: 'freysoldt' (VASP LOCPOT planar "
-        "averages), 'point_charge' (first-order Makov-Payne) or 'none' (neutral cell, or no ε).",
+        "averages), 'kumagai' (eFNV: OUTCAR site potentials), 'point_charge' (first-order "
+        "Makov-Payne) or 'none' (neutral cell, no ε, or not requested).",
     )
     correction_electrostatic_eV: float | None = Field(
         None, description="Freysoldt lattice (image-charge) term (eV); None unless freysoldt."
     )
+    correction_point_charge_eV: float | None = Field(
+        None,
+        description="Kumagai point-charge term -q² E_Madelung(ε) (eV); None unless kumagai.",
+    )
     correction_alignment_eV: float | None = Field(
-        None, description="Freysoldt potential-alignment term q·C (eV); None unless freysoldt."
+        None,
+        description="Potential-alignment term (eV): Freysoldt q·C, or Kumagai -q <ΔV - V_pc> "
+        "over the sites outside the defect region; None for the other methods.",
     )
     formation_energy_eV: float | None = Field(
         ...,
@@ -386,14 +393,25 @@ class DefectStudyDoc(_Doc):
 
 
 class CellPotentialDoc(_Doc):
-    """Planar-averaged electrostatic potential (and VBM) read from one VASP run folder."""
+    """Electrostatic potentials (and VBM) read from one VASP run folder.
 
-    dir_name: str = Field(..., description="Run folder the LOCPOT was read from.")
-    planar_avg_eV: list[list[float]] = Field(
-        ...,
-        min_length=3,
-        max_length=3,
-        description="LOCPOT averaged over planes normal to lattice axes 0, 1, 2 (eV).",
+    The planar-averaged LOCPOT (Freysoldt) and/or the OUTCAR site potentials (Kumagai),
+    as the correction asked for; at least one of them.
+    """
+
+    dir_name: str = Field(..., description="Run folder the potentials were read from.")
+    planar_avg_eV: Annotated[list[list[float]], Field(min_length=3, max_length=3)] | None = Field(
+        None,
+        description="LOCPOT averaged over planes normal to lattice axes 0, 1, 2 (eV); None: "
+        "not read or no LOCPOT (see locpot_missing).",
+    )
+    locpot_missing: str = Field(
+        "", description="Why there is no planar average where one was looked for ('' if none)."
+    )
+    core_potentials_eV: list[float] | None = Field(
+        None,
+        description="OUTCAR 'average (electrostatic) potential at core' per atom, last ionic "
+        "step (eV); None: not read or none in the OUTCAR.",
     )
     vbm_eV: float | None = Field(None, description="Valence-band maximum of this run (eV).")
     vbm_source: str = Field("", description="How vbm_eV was obtained (band edges, E_Fermi).")

@@ -102,6 +102,10 @@ class VaspCellFake:
                 handle.read()
                 .replace(b" magnetization (x)", b" (per-ion magnetization dropped)")
                 .replace(b" total charge     \n", b" (per-ion charges dropped)\n")
+                .replace(
+                    b"average (electrostatic) potential at core",
+                    b"(per-ion electrostatic potentials dropped)",
+                )
             )
         self.energy = energy
         self.potential = potential

@@ -71,7 +71,17 @@ class VaspEngine(EngineAdapter):
 
     name: ClassVar[str] = "vasp"
     capabilities: ClassVar[frozenset[str]] = frozenset(
-        {"relax", "static", "md", "neb", "charged_cells", "locpot", "custodian", "dft"}
+        {
+            "relax",
+            "static",
+            "md",
+            "neb",
+            "charged_cells",
+            "locpot",
+            "site_potentials",
+            "custodian",
+            "dft",
+        }
     )
     segment_runners: ClassVar[dict[str, str]] = {
         "atomate2.vasp.jobs.base:BaseVaspMaker": "ionflow.engines.vasp.segment:VaspSegmentRunner"
@@ -169,13 +179,16 @@ class VaspEngine(EngineAdapter):
             **dataclasses.asdict(neb),
         )
 
-    def _locpot_relax_maker(self, relax: RelaxRequest, overrides: dict[str, Any]) -> Maker:
+    def _locpot_relax_maker(
+        self, relax: RelaxRequest, overrides: dict[str, Any], potential: bool = True
+    ) -> Maker:
         """Return the fixed-cell RelaxMaker with LVHAR and NELECT from ``Structure.charge``.
 
-        Adds :data:`~ionflow.engines.vasp.inputs.LOCPOT_INCAR` over ``overrides`` and sets
-        the input set's ``use_structure_charge``.
+        Adds :data:`~ionflow.engines.vasp.inputs.LOCPOT_INCAR` over ``overrides`` (not
+        with ``potential=False``: OUTCAR's site potentials need no INCAR key) and sets the
+        input set's ``use_structure_charge``.
         """
-        maker = self._relax_maker(relax, {**overrides, **LOCPOT_INCAR})
+        maker = self._relax_maker(relax, {**overrides, **(LOCPOT_INCAR if potential else {})})
         generator = dataclasses.replace(maker.input_set_generator, use_structure_charge=True)
         return dataclasses.replace(maker, input_set_generator=generator)
 
