@@ -30,6 +30,7 @@ from ionflow.schemas.defects import (
     NEGATIVE_FORMATION_CAUSE,
     NEGATIVE_TOLERANCE_EV,
     ChemicalPotentialSet,
+    negative_neutral_reason,
 )
 
 if TYPE_CHECKING:
@@ -173,8 +174,8 @@ def formation_not_determined(
         The reason (``"E_f = -0.681 eV < 0 ..."``), None when the values are results.
     """
     neutral = [e for q, e in lines if q == 0]
-    if neutral and min(neutral) < -NEGATIVE_TOLERANCE_EV:
-        return f"E_f = {min(neutral):.3f} eV < 0 for the neutral cell: {NEGATIVE_FORMATION_CAUSE}"
+    if neutral and (reason := negative_neutral_reason(min(neutral))):
+        return reason
     if band_gap_eV is None or not any(q for q, _ in lines):
         return None
     top = lower_envelope_max(lines, band_gap_eV)

@@ -27,6 +27,7 @@ __all__ = [
     "LiContentConfig",
     "PairBinding",
     "TransitionLevelDoc",
+    "negative_neutral_reason",
 ]
 
 SCHEMA_VERSION = "1"
@@ -174,19 +175,28 @@ def _fill_raw(data: Any, value: str, raw: str) -> Any:
     return data
 
 
+def negative_neutral_reason(formation_energy_eV: float) -> str | None:
+    """Why a neutral cell's formation energy is not a result (below 0), or None."""
+    if formation_energy_eV < -NEGATIVE_TOLERANCE_EV:
+        return (
+            f"E_f = {formation_energy_eV:.3f} eV < 0 for the neutral cell: "
+            f"{NEGATIVE_FORMATION_CAUSE}"
+        )
+    return None
+
+
 def _judge_stored_neutral(data: Any) -> Any:
     """Documents stored before the rule: a neutral cell's E_f below 0 is not a result."""
     if not (isinstance(data, dict) and "formation_energy_determined" not in data):
         return data
     value = data.get("formation_energy_eV")
-    if data.get("charge", 0) == 0 and value is not None and value < -NEGATIVE_TOLERANCE_EV:
+    reason = negative_neutral_reason(value) if value is not None else None
+    if data.get("charge", 0) == 0 and reason:
         data = {
             **data,
             "formation_energy_eV": None,
             "formation_energy_determined": False,
-            "formation_energy_reason": (
-                f"E_f = {value:.3f} eV < 0 for the neutral cell: {NEGATIVE_FORMATION_CAUSE}"
-            ),
+            "formation_energy_reason": reason,
         }
     return data
 
@@ -317,9 +327,7 @@ class ChargeStateRow(_Doc):
         values = dict(data.get("formation_energy_at_vbm_eV") or {})
         raw = {k: v for k, v in values.items() if v is not None}
         reasons = {
-            limit: f"E_f = {v:.3f} eV < 0 for the neutral cell: {NEGATIVE_FORMATION_CAUSE}"
-            for limit, v in raw.items()
-            if v < -NEGATIVE_TOLERANCE_EV
+            limit: reason for limit, v in raw.items() if (reason := negative_neutral_reason(v))
         }
         values.update(dict.fromkeys(reasons))
         return {
