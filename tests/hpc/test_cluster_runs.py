@@ -106,6 +106,19 @@ def test_kinds_resources_and_walltime_continuation(slurm, tmp_path):
     assert all(c["output"]["stopped_at_step"] % 10 == 0 for c in continued)
 
 
+def _launch_and_wait(cfg, settings, fw_id: int):
+    """Launch queue jobs, wait for them; the launch, the Firework and its last launch folder."""
+    from ionflow.hpc.launchpad import launchpad_session
+    from ionflow.hpc.submit import launch_jobs
+
+    launch = launch_jobs(cfg, settings)
+    wait_for_jobs(launch.job_ids, timeout_s=180)
+    with launchpad_session(cfg.launchpad, settings.work_dir) as lp:
+        fw = lp.fireworks.find_one({"fw_id": fw_id})
+        launch_dir = Path(lp.launches.find_one({"launch_id": fw["launches"][-1]})["launch_dir"])
+    return launch, fw, launch_dir
+
+
 def test_fizzled_relax_reruns_from_contcar_with_custodian_fix(slurm, tmp_path, capsys, shared_dir):
     import gzip
 
@@ -114,8 +127,7 @@ def test_fizzled_relax_reruns_from_contcar_with_custodian_fix(slurm, tmp_path, c
 
     from ionflow.engines.vasp.adapter import VaspEngine
     from ionflow.hpc.config import load_cluster_config
-    from ionflow.hpc.launchpad import launchpad_session
-    from ionflow.hpc.submit import launch_jobs, submit_flow
+    from ionflow.hpc.submit import submit_flow
     from ionflow.settings import get_settings
     from ionflow.stores import open_job_store
 
@@ -141,11 +153,7 @@ def test_fizzled_relax_reruns_from_contcar_with_custodian_fix(slurm, tmp_path, c
     relax.name = "relax si"
     (fw_id,) = submit_flow(relax, cfg, settings, {"study": "rerun"})
 
-    first = launch_jobs(cfg, settings)
-    wait_for_jobs(first.job_ids, timeout_s=180)
-    with launchpad_session(cfg.launchpad, settings.work_dir) as lp:
-        fw = lp.fireworks.find_one({"fw_id": fw_id})
-        old_dir = Path(lp.launches.find_one({"launch_id": fw["launches"][-1]})["launch_dir"])
+    first, fw, old_dir = _launch_and_wait(cfg, settings, fw_id)
     assert fw["state"] == "FIZZLED", job_output(first.launch_dirs[0])
     contcar = Poscar.from_file(old_dir / "CONTCAR").structure
     assert contcar[0].frac_coords[0] == pytest.approx(start[0].frac_coords[0] + 0.02)
@@ -161,11 +169,7 @@ def test_fizzled_relax_reruns_from_contcar_with_custodian_fix(slurm, tmp_path, c
     assert "starts from the CONTCAR of" in text
 
     run_cli(capsys, "rerun", "--cluster", str(cluster), "--state", "fizzled")
-    second = launch_jobs(cfg, settings)
-    wait_for_jobs(second.job_ids, timeout_s=180)
-    with launchpad_session(cfg.launchpad, settings.work_dir) as lp:
-        fw = lp.fireworks.find_one({"fw_id": fw_id})
-        new_dir = Path(lp.launches.find_one({"launch_id": fw["launches"][-1]})["launch_dir"])
+    second, fw, new_dir = _launch_and_wait(cfg, settings, fw_id)
     assert fw["state"] == "COMPLETED", job_output(second.launch_dirs[0])
     assert new_dir != old_dir
     # the rerun's first VASP call already had custodian's fix, and started from the CONTCAR
