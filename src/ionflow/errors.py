@@ -53,7 +53,7 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     Parameters
     ----------
     exc
-        The validation error.
+        Raised by a model's validation; each of its errors becomes one line.
     source
         File name (or other label) to prefix the message with.
 

@@ -130,6 +130,11 @@ def load_yaml_file(path: str | Path, what: str = "") -> Any:
         The file.
     what
         Label put before the path in messages (``settings file``); default none.
+
+    Returns
+    -------
+    Any
+        The parsed value (None for an empty document).
     """
     path = Path(path)
     label = f"{what} {path}".strip()

@@ -132,7 +132,7 @@ def build_store(spec: StoreSpec, work_dir: Path) -> Store:
     Parameters
     ----------
     spec
-        The store spec.
+        Backend (montydb, mongodb, gridfs or memory) and where its data lives.
     work_dir
         Substituted for ``{work_dir}`` in montydb paths.
 

@@ -174,7 +174,7 @@ def settings_label(entry: Entry) -> str:
     Parameters
     ----------
     entry
-        A pymatgen entry.
+        A pymatgen entry; its ``parameters`` (engine, model, run type) give the label.
 
     Returns
     -------

@@ -447,7 +447,7 @@ def read_neb_dir(
     Returns
     -------
     NebRawData
-        The band.
+        The band, as :func:`read_vasp_neb` or :func:`read_cp2k_band` reads it.
     """
     root = Path(root)
     if not root.is_dir():

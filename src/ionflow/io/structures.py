@@ -20,7 +20,7 @@ def read_structure(path: str | Path, what: str = "structure file") -> Structure:
     Parameters
     ----------
     path
-        The file.
+        Structure file; pymatgen picks the format from the file name.
     what
         How the file is named in error messages (e.g. ``"NEB endpoint file"``).
 

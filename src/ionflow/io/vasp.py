@@ -31,7 +31,7 @@ def read_vasprun(path: str | Path, time_step_fs: float | None = None) -> Traject
     Parameters
     ----------
     path
-        The file.
+        ``vasprun.xml`` of a molecular-dynamics run (IBRION = 0).
     time_step_fs
         Override of the time between ionic steps (default POTIM from the file).
 
@@ -203,7 +203,7 @@ def read_xdatcar(path: str | Path, time_step_fs: float | None = None) -> Traject
     Parameters
     ----------
     path
-        The file.
+        XDATCAR; Direct and Cartesian configuration blocks are both read.
     time_step_fs
         Time between stored frames (POTIM × NBLOCK) in fs; XDATCAR does not store it.
 

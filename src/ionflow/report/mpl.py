@@ -53,7 +53,7 @@ def save_figure(fig: Any, path: str | Path, dpi: float | None = None) -> Path:
     Parameters
     ----------
     fig
-        The matplotlib figure.
+        A matplotlib figure, e.g. from :func:`subplots`.
     path
         Output file (PNG).
     dpi

@@ -71,7 +71,7 @@ def render_markdown(doc: TransportDoc, plots: dict[str, str]) -> str:
     Parameters
     ----------
     doc
-        The study summary.
+        Per-temperature diffusion results and the Arrhenius fit of one study.
     plots
         Plot kind -> file name relative to the report folder.
 
@@ -138,7 +138,7 @@ def write_transport_report(doc: TransportDoc, out_dir: Path) -> Path:
     Parameters
     ----------
     doc
-        The study summary.
+        Per-temperature diffusion results and the Arrhenius fit of one study.
     out_dir
         Folder to write into (created).
 

@@ -4,25 +4,14 @@
 (one temperature). Every float is finite or None (NaN/inf never reach the store).
 """
 
-import math
+from pydantic import Field
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from ionflow.schemas.base import StoredDoc
 
 __all__ = ["HopCountResult"]
 
 
-class _Finite(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    @model_validator(mode="after")
-    def _finite(self) -> "_Finite":
-        for name, value in self:
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ValueError(f"{name} is {value}; NaN/inf are never stored")
-        return self
-
-
-class HopCountResult(_Finite):
+class HopCountResult(StoredDoc):
     """Site-to-site hops of the mobile ions in one run, and whether the framework held."""
 
     specie: str = Field(..., description="Mobile element.")

@@ -1,17 +1,16 @@
 """MD against NEB: the Arrhenius energy of the MD beside the barrier of the dominant hop."""
 
-import math
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field
+
+from ionflow.schemas.base import StoredDoc
 
 __all__ = ["MdNebCheck"]
 
 
-class MdNebCheck(BaseModel):
+class MdNebCheck(StoredDoc):
     """Activation energy from MD compared with the CI-NEB barrier on the same cell/potential."""
-
-    model_config = ConfigDict(extra="forbid")
 
     verdict: Literal["agree", "differ", "not compared"] = Field(
         ..., description="agree: |Ea_MD − E_NEB| ≤ 2σ(Ea_MD); differ; or why not compared."
@@ -27,10 +26,3 @@ class MdNebCheck(BaseModel):
         None, description="(Ea_MD − E_NEB) / σ(Ea_MD): the deviation in standard errors."
     )
     explanation: str = Field("", description="The verdict in words, with the mechanism.")
-
-    @model_validator(mode="after")
-    def _finite(self) -> "MdNebCheck":
-        for name, value in self:
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ValueError(f"{name} is {value}; NaN/inf are never stored")
-        return self
