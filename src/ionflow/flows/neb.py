@@ -49,7 +49,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def summarize_nebs_result(
+@job(name="summarize nebs")
+def summarize_nebs(
     docs: Sequence[Any],
     labels: Sequence[str],
     *,
@@ -58,7 +59,9 @@ def summarize_nebs_result(
     engine: dict | None = None,
     symprec: float = 0.1,
 ) -> NebStudyDoc:
-    """Collect the bands of one defect configuration and find the percolating path.
+    """Job: collect the bands of one defect configuration and find the percolating path.
+
+    :func:`summarize_nebs_result` is the same function outside jobflow.
 
     Parameters
     ----------
@@ -115,17 +118,8 @@ def summarize_nebs_result(
     )
 
 
-@job(name="summarize nebs")
-def summarize_nebs(
-    docs: Sequence[Any],
-    labels: Sequence[str],
-    *,
-    label: str,
-    host: Structure | None = None,
-    engine: dict | None = None,
-) -> NebStudyDoc:
-    """Job wrapper of :func:`summarize_nebs_result`."""
-    return summarize_nebs_result(docs, labels, label=label, host=host, engine=engine)
+#: the plain function of the :func:`summarize_nebs` job (called outside jobflow)
+summarize_nebs_result = summarize_nebs.original
 
 
 @dataclass
