@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DefectNebMaker",
-    "explicit_neb_flow",
     "neb_flow_from_study",
     "summarize_nebs",
     "summarize_nebs_result",
@@ -216,30 +215,6 @@ class DefectNebMaker(Maker):
         )
 
 
-def explicit_neb_flow(
-    neb_maker: NebFromEndpointsMaker, initial: Structure, final: Structure, label: str
-) -> Flow:
-    """NEB between two user-given endpoints, summarised like a defect study.
-
-    Parameters
-    ----------
-    neb_maker
-        The per-hop maker.
-    initial, final
-        Endpoints (reordered to match when unambiguous).
-    label
-        Hop label.
-
-    Returns
-    -------
-    Flow
-        Band and summary (output: NebStudyDoc without percolation).
-    """
-    hop = hop_from_endpoints(initial, final, label=label)
-    sub = neb_maker.make(hop.initial, hop.final, label=label, hop=hop)
-    return _summarized([sub], [label], f"neb {label}", label=label, host=None)
-
-
 def _summarized(bands: list[Flow], labels: list[str], name: str, **keywords: Any) -> Flow:
     """Return the bands and their summary job (output: NebStudyDoc; a failed band is missing).
 
@@ -308,7 +283,11 @@ def neb_flow_from_study(
     if neb.endpoints:  # type: ignore[union-attr]
         paths = [p if p.is_absolute() else config.source_dir / p for p in neb.endpoints]  # type: ignore[union-attr]
         ends = [read_structure(p, what="NEB endpoint file") for p in paths]
-        return explicit_neb_flow(maker, ends[0], ends[1], label=f"{config.name} explicit hop")
+        # one band between the user's endpoints (reordered to match when unambiguous)
+        label = f"{config.name} explicit hop"
+        hop = hop_from_endpoints(ends[0], ends[1], label=label)
+        band = maker.make(hop.initial, hop.final, label=label, hop=hop)
+        return _summarized([band], [label], f"neb {label}", label=label, host=None)
     host: Structure | None = supercell
     if not np.allclose(host.lattice.matrix, structure.lattice.matrix, atol=1e-3):
         logger.warning("defect cell and host supercell differ; treating the cell as perfect")
