@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ionflow.cli.common import WORK_DIR_OPTION, echo, progress, settings_for
+from ionflow.cli.common import WORK_DIR_OPTION, command_group, echo, progress, settings_for
 
 __all__ = ["register", "segment_rows"]
 
@@ -62,8 +62,7 @@ def segment_rows(store, study: str | None = None) -> list[dict]:
 
 def register(app: typer.Typer, analyze: typer.Typer) -> None:
     """Register ``ionflow aimd segments`` and ``ionflow aimd resume``."""
-    aimd = typer.Typer(help="Chained (AI)MD runs: segments, resume.", no_args_is_help=True)
-    app.add_typer(aimd, name="aimd")
+    aimd = command_group(app, "aimd", "Chained (AI)MD runs: segments, resume.")
 
     @aimd.command("segments")
     def segments(

@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ionflow.errors import IonflowError
 from ionflow.settings import IonflowSettings, get_settings, reset_settings
 
-__all__ = ["WORK_DIR_OPTION", "echo", "exit_if_failed", "progress", "settings_for"]
+if TYPE_CHECKING:
+    from ionflow.config.study_file import Study
+    from ionflow.run.local import StudyRun
+
+__all__ = [
+    "WORK_DIR_OPTION",
+    "command_group",
+    "echo",
+    "exit_if_failed",
+    "progress",
+    "run_section",
+    "settings_for",
+]
 
 WORK_DIR_OPTION = typer.Option(
     None,
@@ -25,6 +39,13 @@ def settings_for(work_dir: Path | None) -> IonflowSettings:
     if work_dir is not None:
         return get_settings(work_dir=Path(work_dir).expanduser().resolve())
     return get_settings()
+
+
+def command_group(app: typer.Typer, name: str, help: str) -> typer.Typer:
+    """Add the command group ``ionflow NAME`` to ``app`` and return it (help when bare)."""
+    group = typer.Typer(help=help, no_args_is_help=True)
+    app.add_typer(group, name=name)
+    return group
 
 
 _CONSOLE = None
@@ -62,3 +83,43 @@ def exit_if_failed(finished) -> None:
     for line in message.splitlines():
         typer.secho(line, err=True, fg=typer.colors.RED)
     raise typer.Exit(1)
+
+
+def run_section(
+    study: Study, settings: IonflowSettings, section: str, doc_type: Any, missing: str
+) -> tuple[Any, StudyRun]:
+    """Run one section of a study locally (``ionflow run --only SECTION``).
+
+    A run whose section output did not come out at all exits 1 here with its first error
+    (as ``ionflow run``); a document of a run with failed jobs is returned with the run,
+    for the caller's :func:`exit_if_failed` after printing it.
+
+    Parameters
+    ----------
+    study
+        The loaded study.
+    settings
+        ionflow settings (work dir, store).
+    section
+        The section to run (``defects``, ``neb``, ...).
+    doc_type
+        The pydantic document class of the section's output.
+    missing
+        The start of the error when the output did not come out and no job raised
+        (``; see <log file>`` is appended).
+
+    Returns
+    -------
+    tuple
+        The section's document (``doc_type``) and the finished run.
+    """
+    from ionflow.run.local import run_study
+
+    finished = run_study(study, settings, echo=progress, only=[section])  # stdout: results
+    output = finished.section(section)
+    if output is None:
+        exit_if_failed(finished)
+        raise IonflowError(f"{missing}; see {finished.log_file}")
+    if not isinstance(output, doc_type):
+        output = doc_type.model_validate(output)
+    return output, finished

@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ionflow.cli.common import WORK_DIR_OPTION, echo, exit_if_failed, progress, settings_for
+from ionflow.cli.common import (
+    WORK_DIR_OPTION,
+    command_group,
+    echo,
+    exit_if_failed,
+    progress,
+    run_section,
+    settings_for,
+)
 from ionflow.errors import ConfigError, InputError
 from ionflow.report.compare import defect_key
 from ionflow.report.plots_defects import plot_formation_energy_diagram
@@ -300,8 +308,8 @@ def run_energies(
     whose formation-energy job did not come out at all exits 1 here with its first error.
     """
     from ionflow.config.study_file import load_study
-    from ionflow.errors import ConfigError, IonflowError
-    from ionflow.run.local import check_work_dir, run_study
+    from ionflow.errors import ConfigError
+    from ionflow.run.local import check_work_dir
     from ionflow.schemas.defects import DefectStudyDoc
     from ionflow.stores import open_job_store
 
@@ -324,22 +332,13 @@ def run_energies(
         if stored is not None:
             progress(f"read stored result of study {name} (use --rerun to compute again)")
             return stored, None
-    finished = run_study(loaded, settings, echo=progress, only=["defects"])  # stdout: results
-    output = finished.section("defects")
-    if output is None:
-        exit_if_failed(finished)
-        raise IonflowError(
-            f"the formation-energy job of {name} did not run; see {finished.log_file}"
-        )
-    if not isinstance(output, DefectStudyDoc):
-        output = DefectStudyDoc.model_validate(output)
-    return output, finished
+    missing = f"the formation-energy job of {name} did not run"
+    return run_section(loaded, settings, "defects", DefectStudyDoc, missing)
 
 
 def register(app: typer.Typer, analyze: typer.Typer) -> None:
     """Register ``ionflow defects generate``, ``li-series`` and ``energies``."""
-    defects = typer.Typer(help="Defect supercells and formation energies.", no_args_is_help=True)
-    app.add_typer(defects, name="defects")
+    defects = command_group(app, "defects", "Defect supercells and formation energies.")
 
     @defects.command("generate")
     def generate(

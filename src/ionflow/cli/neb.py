@@ -16,8 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from ionflow.cli.common import WORK_DIR_OPTION, echo, exit_if_failed, progress, settings_for
-from ionflow.errors import ConfigError, IonflowError
+from ionflow.cli.common import (
+    WORK_DIR_OPTION,
+    command_group,
+    echo,
+    exit_if_failed,
+    run_section,
+    settings_for,
+)
+from ionflow.errors import ConfigError
 
 if TYPE_CHECKING:
     from ionflow.config.study_file import Study
@@ -65,7 +72,6 @@ def run_neb_study(
         for a dry run).
     """
     from ionflow.report.plots_neb import plot_neb_profile, plot_neb_profiles
-    from ionflow.run.local import run_study
     from ionflow.schemas.neb import NebStudyDoc
     from ionflow.study.build import build_study
 
@@ -73,15 +79,9 @@ def run_neb_study(
         raise ConfigError(f"study {study.name!r} has no 'neb' section; nothing to run")
     if dry_run:
         return None, None, _hops_of(build_study(study, settings, only=["neb"]).flow), None
-    finished = run_study(study, settings, echo=progress, only=["neb"])  # stdout: results
+    missing = f"the NEB section of {study.name} did not finish"
+    doc, finished = run_section(study, settings, "neb", NebStudyDoc, missing)
     hops = _hops_of(finished.built.flow)
-    out = finished.section("neb")
-    if out is None:
-        exit_if_failed(finished)
-        raise IonflowError(
-            f"the NEB section of {study.name} did not finish; see {finished.log_file}"
-        )
-    doc = out if isinstance(out, NebStudyDoc) else NebStudyDoc.model_validate(out)
     report_dir = Path(finished.doc.report_dir)  # the study report's folder
     if doc.nebs:
         for neb in doc.nebs:
@@ -118,8 +118,7 @@ def _print(doc: NebStudyDoc, report_dir: Path) -> None:
 
 def register(app: typer.Typer, analyze: typer.Typer) -> None:
     """Register the ``ionflow neb`` group (``ionflow neb run``)."""
-    neb = typer.Typer(help="Migration barriers (CI-NEB) of a study's hops.", no_args_is_help=True)
-    app.add_typer(neb, name="neb")
+    neb = command_group(app, "neb", "Migration barriers (CI-NEB) of a study's hops.")
 
     @neb.command("run")
     def run(

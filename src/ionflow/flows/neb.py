@@ -40,7 +40,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DefectNebMaker",
-    "explicit_neb_flow",
     "neb_flow_from_study",
     "summarize_nebs",
     "summarize_nebs_result",
@@ -49,7 +48,8 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def summarize_nebs_result(
+@job(name="summarize nebs")
+def summarize_nebs(
     docs: Sequence[Any],
     labels: Sequence[str],
     *,
@@ -58,7 +58,9 @@ def summarize_nebs_result(
     engine: dict | None = None,
     symprec: float = 0.1,
 ) -> NebStudyDoc:
-    """Collect the bands of one defect configuration and find the percolating path.
+    """Job: collect the bands of one defect configuration and find the percolating path.
+
+    :func:`summarize_nebs_result` is the same function outside jobflow.
 
     Parameters
     ----------
@@ -115,17 +117,8 @@ def summarize_nebs_result(
     )
 
 
-@job(name="summarize nebs")
-def summarize_nebs(
-    docs: Sequence[Any],
-    labels: Sequence[str],
-    *,
-    label: str,
-    host: Structure | None = None,
-    engine: dict | None = None,
-) -> NebStudyDoc:
-    """Job wrapper of :func:`summarize_nebs_result`."""
-    return summarize_nebs_result(docs, labels, label=label, host=host, engine=engine)
+#: the plain function of the :func:`summarize_nebs` job (called outside jobflow)
+summarize_nebs_result = summarize_nebs.original
 
 
 @dataclass
@@ -222,30 +215,6 @@ class DefectNebMaker(Maker):
         )
 
 
-def explicit_neb_flow(
-    neb_maker: NebFromEndpointsMaker, initial: Structure, final: Structure, label: str
-) -> Flow:
-    """NEB between two user-given endpoints, summarised like a defect study.
-
-    Parameters
-    ----------
-    neb_maker
-        The per-hop maker.
-    initial, final
-        Endpoints (reordered to match when unambiguous).
-    label
-        Hop label.
-
-    Returns
-    -------
-    Flow
-        Band and summary (output: NebStudyDoc without percolation).
-    """
-    hop = hop_from_endpoints(initial, final, label=label)
-    sub = neb_maker.make(hop.initial, hop.final, label=label, hop=hop)
-    return _summarized([sub], [label], f"neb {label}", label=label, host=None)
-
-
 def _summarized(bands: list[Flow], labels: list[str], name: str, **keywords: Any) -> Flow:
     """Return the bands and their summary job (output: NebStudyDoc; a failed band is missing).
 
@@ -314,7 +283,11 @@ def neb_flow_from_study(
     if neb.endpoints:  # type: ignore[union-attr]
         paths = [p if p.is_absolute() else config.source_dir / p for p in neb.endpoints]  # type: ignore[union-attr]
         ends = [read_structure(p, what="NEB endpoint file") for p in paths]
-        return explicit_neb_flow(maker, ends[0], ends[1], label=f"{config.name} explicit hop")
+        # one band between the user's endpoints (reordered to match when unambiguous)
+        label = f"{config.name} explicit hop"
+        hop = hop_from_endpoints(ends[0], ends[1], label=label)
+        band = maker.make(hop.initial, hop.final, label=label, hop=hop)
+        return _summarized([band], [label], f"neb {label}", label=label, host=None)
     host: Structure | None = supercell
     if not np.allclose(host.lattice.matrix, structure.lattice.matrix, atol=1e-3):
         logger.warning("defect cell and host supercell differ; treating the cell as perfect")

@@ -83,14 +83,17 @@ def endpoint_key(structure: Structure, decimals: int = 4) -> tuple:
     )
 
 
-def prepare_path_result(
+@job(name="prepare neb path")
+def prepare_path(
     initial: Structure,
     final: Structure,
     n_images: int,
     interpolation: Literal["idpp", "linear"] = "idpp",
     min_distance_A: float = 0.7,
 ) -> NebPathDoc:
-    """Match the endpoints, interpolate and check the band (plain function).
+    """Job: match the endpoints, interpolate and check the band.
+
+    :func:`prepare_path_result` is the same function outside jobflow.
 
     Parameters
     ----------
@@ -127,16 +130,8 @@ def prepare_path_result(
     )
 
 
-@job(name="prepare neb path")
-def prepare_path(
-    initial: Structure,
-    final: Structure,
-    n_images: int,
-    interpolation: str = "idpp",
-    min_distance_A: float = 0.7,
-) -> NebPathDoc:
-    """Job wrapper of :func:`prepare_path_result`."""
-    return prepare_path_result(initial, final, n_images, interpolation, min_distance_A)
+#: the plain function of the :func:`prepare_path` job (called outside jobflow)
+prepare_path_result = prepare_path.original
 
 
 def neb_images_maker(engine: EngineAdapter, **settings: Any) -> Maker:
