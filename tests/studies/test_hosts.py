@@ -34,6 +34,43 @@ def test_lacl3_is_ucl3_type_with_ninefold_la():
     assert bigger.lattice.c / bigger.lattice.a == pytest.approx(s.lattice.c / s.lattice.a)
 
 
+def test_lgps_is_an_ordering_of_pymatgens_bundled_structure():
+    """Every site of the 50-atom LGPS cell is a site of pymatgen's disordered LGPS."""
+    import pymatgen.util
+
+    ref = Structure.from_file(
+        Path(pymatgen.util.__file__).parent / "structures" / "Li10GeP2S12.json"
+    )
+    s = build_prototype("Li10GeP2S12")
+    assert s.composition.formula == "Li20 Ge2 P4 S24"
+    assert s.is_ordered
+    assert len(s) == 50
+    assert s.lattice.abc == pytest.approx(ref.lattice.abc)
+    dist = ref.lattice.get_all_distances(s.frac_coords, ref.frac_coords)
+    nearest = dist.argmin(axis=1)
+    assert dist.min(axis=1).max() < 1e-3
+    for site, j in zip(s, nearest, strict=True):  # each atom on a site its element may hold
+        assert ref[j].species[site.specie] > 0
+    # occupancies of the bundled structure, rounded: Li 16h 0.69 -> 8 of 16, 8f 0.64 -> 8 of 8
+    # (pinned by the ordering), Ge/P 4d 0.52/0.48 -> 2 + 2, everything else full
+    taken = {}
+    for site, j in zip(s, nearest, strict=True):
+        key = (site.specie.symbol, round(ref[j].species[site.specie], 3))
+        taken[key] = taken.get(key, 0) + 1
+    assert taken == {
+        ("Li", 0.691): 8,
+        ("Li", 0.643): 8,
+        ("Li", 1.0): 4,
+        ("Ge", 0.515): 2,
+        ("P", 0.485): 2,
+        ("P", 1.0): 2,
+        ("S", 1.0): 24,
+    }
+    li = [i for i, site in enumerate(s) if site.specie.symbol == "Li"]
+    d = s.distance_matrix[np.ix_(li, li)] + np.eye(len(li)) * 99
+    assert d.min() == pytest.approx(2.32, abs=0.01)  # the ordering's documented Li-Li minimum
+
+
 def test_prototype_parameters_are_checked():
     with pytest.raises(ConfigError, match="takes no parameters"):
         build_prototype("Li3OCl", x_li=0.3)

@@ -11,7 +11,12 @@ number: ``configs/structures/README.md``).
   ``parameters`` are ``x_li``, ``y_la``, ``repeat``;
 - ``LaCl3-Li``: La-deficient LaCl3 with 3 Li per La vacancy in the 1D channels
   (Li3La5Cl18-type model, :mod:`ionflow.structures.lacl3`); ``parameters``: ``repeat``,
-  ``vacancy_fraction``.
+  ``vacancy_fraction``;
+- ``Li10GeP2S12``: ordered LGPS (P4_2/nmc, 50 atoms), the superionic benchmark of the demo:
+  the Wyckoff positions of pymatgen's bundled LGPS structure (``pymatgen/util/structures/
+  Li10GeP2S12.json``: Li 16h 0.69, Li 4d 1, Li 8f 0.64, Ge/P 4d 0.52/0.48), ordered with
+  the 4d Li, all 8f Li, 8 of the 16h Li and 2 of the 4 mixed sites as Ge
+  (:data:`LGPS_ORDERED_LI_16H`, :data:`LGPS_GE_SITES`).
 
 ``lattice_parameter_A`` sets the cubic (antiperovskite) or pseudo-cubic (LLTO) lattice
 parameter, or ``a`` of LaCl3 with c/a kept.
@@ -35,6 +40,51 @@ __all__ = ["PROTOTYPES", "build_prototype"]
 LACL3_A_A = 7.602965
 LACL3_C_A = 4.375408
 LACL3_CL_XY = (0.392001, 0.305097)
+
+
+#: LGPS (pymatgen's bundled Li10GeP2S12 structure): a, c (Å) and the Wyckoff positions,
+#: space group 137 (P4_2/nmc) in pymatgen's default setting
+LGPS_A_A = 8.69407
+LGPS_C_A = 12.5994
+LGPS_WYCKOFF = (
+    ("Li", (0.0, 0.5, 0.0554)),  # 4d, full
+    ("Li", (0.7537, 0.7537, 0.0)),  # 8f, occupancy 0.64: all 8 taken
+    ("P", (0.0, 0.0, 0.5)),  # 2b
+    ("S", (0.0, 0.8157, 0.5897)),  # 8g
+    ("S", (0.0, 0.7009, 0.905)),  # 8g
+    ("S", (0.0, 0.301, 0.2086)),  # 8g
+)
+#: the 8 of the 16 Li 16h sites (occupancy 0.69) taken, and the 2 of the 4 Ge/P 4d sites
+#: taken by Ge (the others P): the choice with the largest shortest Li-Li distance
+#: (2.32 Å) and Ge-Ge distance (7.80 Å) in a seeded search over 20,000 random choices;
+#: relaxed with CHGNet it keeps its framework in MD to 1000 K (ionflow demo, 2026-12-03)
+LGPS_ORDERED_LI_16H = (
+    (0.7563, 0.7718, 0.6832),
+    (0.2563, 0.7282, 0.8168),
+    (0.2282, 0.7563, 0.3168),
+    (0.7718, 0.7563, 0.3168),
+    (0.7563, 0.2282, 0.6832),
+    (0.7282, 0.2563, 0.1832),
+    (0.2437, 0.2282, 0.6832),
+    (0.2718, 0.2563, 0.1832),
+)
+LGPS_GE_SITES = ((0.0, 0.5, 0.3093), (0.5, 0.0, 0.6907))
+LGPS_P_4D_SITES = ((0.5, 0.0, 0.1907), (0.0, 0.5, 0.8093))
+
+
+def _lgps(a_A: float) -> Structure:
+    """Ordered Li10GeP2S12 (Li20Ge2P4S24, 50 atoms) with c/a of the bundled structure."""
+    lattice = Lattice.tetragonal(a_A, a_A * LGPS_C_A / LGPS_A_A)
+    species, coords = zip(*LGPS_WYCKOFF, strict=True)
+    cell = Structure.from_spacegroup(137, lattice, list(species), [list(c) for c in coords])
+    for symbol, sites in (
+        ("Li", LGPS_ORDERED_LI_16H),
+        ("Ge", LGPS_GE_SITES),
+        ("P", LGPS_P_4D_SITES),
+    ):
+        for site in sites:
+            cell.append(symbol, site)
+    return cell.get_sorted_structure()
 
 
 def _antiperovskite(anion: str, halide: str, a_A: float) -> Structure:
@@ -85,6 +135,7 @@ PROTOTYPES: dict[str, tuple] = {
     "LaCl3": (_lacl3, LACL3_A_A, "UCl3-type P6_3/m, Materials Project mp-22896 (PBE)"),
     "LLTO": (_llto, 3.866, "layered A-site-ordered perovskite, ICSD 92234 occupancies"),
     "LaCl3-Li": (_li_lacl3, LACL3_A_A, "La-deficient LaCl3, Li in the channels (model)"),
+    "Li10GeP2S12": (_lgps, LGPS_A_A, "ordered LGPS, P4_2/nmc (pymatgen's bundled structure)"),
 }
 
 #: prototypes that take builder parameters
