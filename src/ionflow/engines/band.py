@@ -47,8 +47,13 @@ class OneJobNebMaker(Maker):
         hop: HopDoc | None = None,
         interpolation: str | None = None,
         endpoint_dirs: Sequence[str] | None = None,
+        n_images: int | None = None,
     ) -> NebDoc:
-        """Run the band in the job's folder and return its analysed document."""
+        """Run the band in the job's folder and return its analysed document.
+
+        ``n_images`` is part of every band maker's ``make`` (VASP needs it when the job
+        is built); here the band is built from ``images`` when the job runs.
+        """
         return self.run(images, label=label, hop=hop, interpolation=interpolation)
 
     def run(self, images: Sequence[Structure], **kwargs: Any) -> NebDoc:

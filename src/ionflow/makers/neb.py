@@ -295,9 +295,8 @@ class NebFromEndpointsMaker(Maker):
             "hop": hop,
             "interpolation": interpolation,
             "endpoint_dirs": endpoint_dirs,
+            "n_images": self.n_images,
         }
-        if isinstance(band_maker, VaspNebMaker):
-            kwargs["n_images"] = self.n_images
         band = band_maker.make(start_images, **kwargs)
         band.name = f"{getattr(band_maker, 'name', 'neb')} {label}"
         jobs.append(band)
