@@ -1,5 +1,8 @@
 """Cross-check of the MD activation energy against the NEB barrier of the dominant hop.
 
+A band refused for having no saddle (flat or monotonic) bounds its hop's barrier by its
+energy span; the MD Ea is then compared with the interval [0, span].
+
 In a cell whose carrier count is fixed by its defects, the Arrhenius energy of the MD
 is the migration barrier of the rate-limiting hop of the mechanism the MD actually
 uses (no formation term). The CI-NEB of that hop on the same cell with the same
@@ -23,6 +26,7 @@ def compare_md_neb(
     md_source: str,
     barrier_eV: float | None,
     hop: str,
+    barrier_bound_eV: float | None = None,
 ) -> MdNebCheck:
     """Compare an MD activation energy with a NEB barrier.
 
@@ -37,6 +41,10 @@ def compare_md_neb(
         converged hop's; None if no band converged.
     hop
         Label of that hop or network.
+    barrier_bound_eV
+        When no band converged: the energy span of a band refused for having no saddle
+        (eV). Its hop's barrier lies between 0 and this span, and the MD Ea is compared
+        with that interval.
 
     Returns
     -------
@@ -48,11 +56,14 @@ def compare_md_neb(
         "md_activation_energy_std_eV": ea_std_eV,
         "md_source": md_source,
         "neb_barrier_eV": barrier_eV,
+        "neb_barrier_bound_eV": barrier_bound_eV if barrier_eV is None else None,
         "neb_hop": hop,
     }
     if ea_eV is None or ea_std_eV is None or not ea_std_eV > 0:
         why = "the MD gave no activation energy with an error bar (too few diffusing temperatures)"
         return MdNebCheck(verdict="not compared", explanation=why, **base)
+    if barrier_eV is None and barrier_bound_eV is not None:
+        return _compare_with_flat_band(ea_eV, ea_std_eV, md_source, barrier_bound_eV, hop, base)
     if barrier_eV is None:
         why = "no NEB band converged, so there is no barrier to compare with"
         return MdNebCheck(verdict="not compared", explanation=why, **base)
@@ -78,4 +89,33 @@ def compare_md_neb(
             "interstitialcy move, or a hop the enumeration did not list), or the few "
             "temperatures make Ea too uncertain"
         )
+    return MdNebCheck(verdict="differ", difference_sigma=z, explanation=text, **base)
+
+
+def _compare_with_flat_band(
+    ea_eV: float, ea_std_eV: float, md_source: str, bound_eV: float, hop: str, base: dict
+) -> MdNebCheck:
+    """Compare the MD Ea with a hop whose band has no saddle: its barrier is in [0, bound]."""
+    # signed distance of Ea from the interval [0, bound] in standard errors (0 inside it)
+    z = (max(ea_eV - bound_eV, 0.0) + min(ea_eV, 0.0)) / ea_std_eV
+    pm = f"{ea_eV:.3f} ± {ea_std_eV:.3f} eV ({md_source})"
+    flat = (
+        f"the CI-NEB of {hop} finds no saddle: the band stays within "
+        f"{1000 * bound_eV:.0f} meV, so this hop's barrier is below {bound_eV:.3f} eV"
+    )
+    if abs(z) <= AGREEMENT_SIGMA:
+        text = (
+            f"MD Ea {pm} and the NEB agree within {AGREEMENT_SIGMA:g}σ ({z:+.1f}σ from "
+            f"[0, {bound_eV:.3f}] eV): {flat}; for this potential the hop is nearly "
+            "barrierless and the MD diffusion is carried by such hops"
+        )
+        return MdNebCheck(verdict="agree", difference_sigma=z, explanation=text, **base)
+    if z > 0:
+        text = (
+            f"MD Ea {pm} lies {z:.1f}σ above the NEB bound: {flat}; long-range diffusion "
+            "in the MD is limited by a higher step than this flat hop (a hop the "
+            "enumeration did not list, or one between channels)"
+        )
+    else:
+        text = f"MD Ea {pm} is {-z:.1f}σ below zero: {flat}; the MD fit is not physical"
     return MdNebCheck(verdict="differ", difference_sigma=z, explanation=text, **base)

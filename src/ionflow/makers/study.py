@@ -20,6 +20,7 @@ from ionflow.analysis.md_neb import compare_md_neb
 from ionflow.report.design import write_design_report
 from ionflow.report.md_neb import write_neb_plots
 from ionflow.schemas.md_neb import MdNebCheck
+from ionflow.schemas.neb import NO_SADDLE
 from ionflow.schemas.study import TransportDoc
 from ionflow.schemas.study_doc import (
     DefectRow,
@@ -152,6 +153,7 @@ def hop_rows(doc: Any) -> tuple[list[HopRow], list[str], float | None, int | Non
                 barrier_forward_eV=_finite(_get(neb, "barrier_forward_eV")),
                 barrier_backward_eV=_finite(_get(neb, "barrier_backward_eV")),
                 max_force_eV_A=_finite(_get(neb, "max_force_eV_A")),
+                band_span_eV=_band_span(_get(neb, "relative_energies_eV")),
                 message=_get(neb, "message", "") or "",
             )
         )
@@ -201,13 +203,29 @@ def md_neb_check(
         for h in hops
         if h.converged and (h.barrier_forward_eV is not None or h.barrier_backward_eV is not None)
     }
-    barrier, hop = None, ""
+    # bands refused for having no saddle bound their hop's barrier by their energy span
+    flat = {
+        h.label: h.band_span_eV
+        for h in hops
+        if not h.converged and h.band_span_eV is not None and h.message.startswith(NO_SADDLE)
+    }
+    barrier = bound = None
+    hop = ""
     if percolation_barrier_eV is not None:
         barrier, hop = percolation_barrier_eV, "the percolating hop network"
     elif barriers:
         hop = min(barriers, key=barriers.__getitem__)
         barrier = barriers[hop]
-    return compare_md_neb(ea, std, source, barrier, hop)
+    elif flat:
+        hop = min(flat, key=flat.__getitem__)
+        bound = flat[hop]
+    return compare_md_neb(ea, std, source, barrier, hop, barrier_bound_eV=bound)
+
+
+def _band_span(energies: Sequence[float] | None) -> float | None:
+    """Highest minus lowest image energy of a band (eV); None without finite energies."""
+    values = [e for e in energies or [] if e is not None and math.isfinite(e)]
+    return max(values) - min(values) if len(values) >= 2 else None
 
 
 def _system_doc(info: dict[str, Any]) -> SystemDoc:

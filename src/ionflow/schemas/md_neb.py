@@ -21,6 +21,11 @@ class MdNebCheck(StoredDoc):
         "", description="Which MD estimate: 'tracer D Arrhenius' or 'hop-rate Arrhenius'."
     )
     neb_barrier_eV: float | None = Field(None, description="Barrier of the dominant hop (eV).")
+    neb_barrier_bound_eV: float | None = Field(
+        None,
+        description="Upper bound of the barrier when the dominant hop's band has no saddle "
+        "(the band's energy span, eV); None when a barrier was computed.",
+    )
     neb_hop: str = Field("", description="Hop (or percolating network) the barrier belongs to.")
     difference_sigma: float | None = Field(
         None, description="(Ea_MD − E_NEB) / σ(Ea_MD): the deviation in standard errors."

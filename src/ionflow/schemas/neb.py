@@ -14,9 +14,20 @@ from pydantic import Field, model_validator
 
 from ionflow.schemas.base import StoredDoc, StructureIn
 
-__all__ = ["SCHEMA_VERSION", "HopDoc", "NebDoc", "NebPathDoc", "NebStudyDoc", "PercolationDoc"]
+__all__ = [
+    "NO_SADDLE",
+    "SCHEMA_VERSION",
+    "HopDoc",
+    "NebDoc",
+    "NebPathDoc",
+    "NebStudyDoc",
+    "PercolationDoc",
+]
 
 SCHEMA_VERSION = "1"
+
+#: how the message of a band refused for having no saddle point starts
+NO_SADDLE = "no saddle point"
 
 HopKind = Literal["vacancy", "interstitial", "interstitialcy", "explicit"]
 

@@ -100,6 +100,9 @@ class HopRow(_Doc):
     barrier_forward_eV: float | None = Field(None, description="Forward barrier (eV).")
     barrier_backward_eV: float | None = Field(None, description="Backward barrier (eV).")
     max_force_eV_A: float | None = Field(None, description="Final max NEB force (eV/Å).")
+    band_span_eV: float | None = Field(
+        None, description="Highest minus lowest image energy of the band (eV)."
+    )
     message: str = Field("", description="Why no barrier is reported, if so.")
 
 

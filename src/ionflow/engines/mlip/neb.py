@@ -20,7 +20,7 @@ from ionflow.analysis.neb import NebRawData, neb_doc_from_raw, neb_forces
 from ionflow.engines.band import OneJobNebMaker
 from ionflow.engines.mlip.calculators import calculator_copy, shared_calculator
 from ionflow.errors import ConfigError
-from ionflow.schemas.neb import HopDoc, NebDoc
+from ionflow.schemas.neb import NO_SADDLE, HopDoc, NebDoc
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -175,7 +175,7 @@ def refuse_flat_band(doc: NebDoc, flat_eV: float = FLAT_BAND_EV) -> NebDoc:
             "barrier_backward_eV": None,
             "spline_barrier_forward_eV": None,
             "message": (
-                f"no saddle point: the band is flat or monotonic (images span {span_meV:.1f} "
+                f"{NO_SADDLE}: the band is flat or monotonic (images span {span_meV:.1f} "
                 f"meV, none rises {1000 * flat_eV:g} meV above the higher endpoint), so the "
                 "endpoints are not separate minima in this cell and there is no barrier"
             ),
