@@ -21,12 +21,20 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_demo_study_validates():
     cfg = load_system(demo_study_path())
-    assert cfg.name == "li3ocl_schottky_demo"
-    assert cfg.md.temperatures_K == [1300.0, 1500.0, 1700.0]
-    assert cfg.defects[0].type == "schottky"
-    assert cfg.defects[0].species == ["Li", "Cl"]
+    assert cfg.name == "lgps_demo"
+    assert cfg.structure.builtin == "Li10GeP2S12"
+    assert cfg.supercell.matrix == [1, 1, 1]
+    assert cfg.md.temperatures_K == [500.0, 600.0, 750.0, 900.0]
+    assert not cfg.defects
     full = load_system(demo_study_path(full=True))
     assert full.md.production_steps > cfg.md.production_steps
+    li3ocl = load_system(demo_study_path(li3ocl=True))
+    assert li3ocl.name == "li3ocl_schottky_demo"
+    assert li3ocl.md.temperatures_K == [1300.0, 1500.0, 1700.0]
+    assert li3ocl.defects[0].type == "schottky"
+    assert li3ocl.defects[0].species == ["Li", "Cl"]
+    li3ocl_full = load_system(demo_study_path(full=True, li3ocl=True))
+    assert li3ocl_full.md.production_steps > li3ocl.md.production_steps
 
 
 def test_minimal_study_defaults_and_sorting(tmp_path):
