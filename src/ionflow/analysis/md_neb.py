@@ -62,60 +62,39 @@ def compare_md_neb(
     if ea_eV is None or ea_std_eV is None or not ea_std_eV > 0:
         why = "the MD gave no activation energy with an error bar (too few diffusing temperatures)"
         return MdNebCheck(verdict="not compared", explanation=why, **base)
-    if barrier_eV is None and barrier_bound_eV is not None:
-        return _compare_with_flat_band(ea_eV, ea_std_eV, md_source, barrier_bound_eV, hop, base)
-    if barrier_eV is None:
+    if barrier_eV is None and barrier_bound_eV is None:
         why = "no NEB band converged, so there is no barrier to compare with"
         return MdNebCheck(verdict="not compared", explanation=why, **base)
-    z = (ea_eV - barrier_eV) / ea_std_eV
+    if barrier_eV is not None:  # a barrier: the interval [b, b]
+        lo = hi = barrier_eV
+        neb = f"the CI-NEB barrier of {hop} ({barrier_eV:.3f} eV)"
+        carried = "the MD diffusion is carried by this hop"
+    else:  # a band without a saddle: its hop's barrier lies in [0, span]
+        lo, hi = 0.0, barrier_bound_eV
+        neb = (
+            f"the CI-NEB of {hop}, which finds no saddle (the band stays within "
+            f"{1000 * hi:.0f} meV, so this hop's barrier is below {hi:.3f} eV)"
+        )
+        carried = (
+            "for this potential the hop is nearly barrierless and the MD diffusion is "
+            "carried by such hops"
+        )
+    # signed distance of Ea from [lo, hi] in standard errors (0 inside it)
+    z = (max(ea_eV - hi, 0.0) + min(ea_eV - lo, 0.0)) / ea_std_eV
     pm = f"{ea_eV:.3f} ± {ea_std_eV:.3f} eV ({md_source})"
     if abs(z) <= AGREEMENT_SIGMA:
-        text = (
-            f"MD Ea {pm} and the CI-NEB barrier of {hop}, {barrier_eV:.3f} eV, agree within "
-            f"{AGREEMENT_SIGMA:g}σ ({z:+.1f}σ): the MD diffusion is carried by this hop"
-        )
+        text = f"MD Ea {pm} and {neb} agree within {AGREEMENT_SIGMA:g}σ ({z:+.1f}σ): {carried}"
         return MdNebCheck(verdict="agree", difference_sigma=z, explanation=text, **base)
     if z > 0:
         text = (
-            f"MD Ea {pm} lies {z:.1f}σ above the CI-NEB barrier of {hop} ({barrier_eV:.3f} "
-            "eV): long-range diffusion in the MD is limited by a higher step than this hop "
-            "(a carrier bound to its compensating dopant must escape it, or this hop alone "
-            "does not form a connected path)"
+            f"MD Ea {pm} lies {z:.1f}σ above {neb}: long-range diffusion in the MD is "
+            "limited by a higher step than this hop (a carrier bound to its compensating "
+            "dopant must escape it, or this hop alone does not form a connected path)"
         )
     else:
         text = (
-            f"MD Ea {pm} lies {-z:.1f}σ below the CI-NEB barrier of {hop} ({barrier_eV:.3f} "
-            "eV): the MD finds an easier path than the computed hop (a concerted or "
-            "interstitialcy move, or a hop the enumeration did not list), or the few "
-            "temperatures make Ea too uncertain"
+            f"MD Ea {pm} lies {-z:.1f}σ below {neb}: the MD finds an easier path than the "
+            "computed hop (a concerted or interstitialcy move, or a hop the enumeration did "
+            "not list), or the few temperatures make Ea too uncertain"
         )
-    return MdNebCheck(verdict="differ", difference_sigma=z, explanation=text, **base)
-
-
-def _compare_with_flat_band(
-    ea_eV: float, ea_std_eV: float, md_source: str, bound_eV: float, hop: str, base: dict
-) -> MdNebCheck:
-    """Compare the MD Ea with a hop whose band has no saddle: its barrier is in [0, bound]."""
-    # signed distance of Ea from the interval [0, bound] in standard errors (0 inside it)
-    z = (max(ea_eV - bound_eV, 0.0) + min(ea_eV, 0.0)) / ea_std_eV
-    pm = f"{ea_eV:.3f} ± {ea_std_eV:.3f} eV ({md_source})"
-    flat = (
-        f"the CI-NEB of {hop} finds no saddle: the band stays within "
-        f"{1000 * bound_eV:.0f} meV, so this hop's barrier is below {bound_eV:.3f} eV"
-    )
-    if abs(z) <= AGREEMENT_SIGMA:
-        text = (
-            f"MD Ea {pm} and the NEB agree within {AGREEMENT_SIGMA:g}σ ({z:+.1f}σ from "
-            f"[0, {bound_eV:.3f}] eV): {flat}; for this potential the hop is nearly "
-            "barrierless and the MD diffusion is carried by such hops"
-        )
-        return MdNebCheck(verdict="agree", difference_sigma=z, explanation=text, **base)
-    if z > 0:
-        text = (
-            f"MD Ea {pm} lies {z:.1f}σ above the NEB bound: {flat}; long-range diffusion "
-            "in the MD is limited by a higher step than this flat hop (a hop the "
-            "enumeration did not list, or one between channels)"
-        )
-    else:
-        text = f"MD Ea {pm} is {-z:.1f}σ below zero: {flat}; the MD fit is not physical"
     return MdNebCheck(verdict="differ", difference_sigma=z, explanation=text, **base)
