@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -18,6 +19,7 @@ from atomate2.ase.md import AseMDMaker
 from ionflow.engines.base import EngineAdapter, MDRequest, RelaxRequest
 from ionflow.engines.mlip.adapter import MlipEngine
 from ionflow.engines.mlip.inputs import ase_md_fields
+from ionflow.run.local import JobFailure, run_flow_logged
 
 if TYPE_CHECKING:
     from jobflow import Maker
@@ -189,13 +191,18 @@ def memory_job_store() -> Any:
 
 
 def run_flow(flow: Any, store: Any, root_dir: Any) -> dict[str, Any]:
-    """Run a flow locally (failing on any job error) and return its resolved output."""
-    from jobflow import run_locally
+    """Run a flow locally (failing on any job error) and return its resolved output.
+
+    It runs through ``ionflow run``'s own runner (the only ``run_locally`` call in the
+    package), logging to ``run_flow.log`` in ``root_dir``.
+    """
     from jobflow.core.reference import find_and_resolve_references
 
-    run_locally(
-        flow, store=store, create_folders=True, root_dir=root_dir, ensure_success=True, log=False
-    )
+    root = Path(root_dir)
+    failures: list[JobFailure] = []
+    run_flow_logged(flow, store, root, root / "run_flow.log", lambda _: None, failures=failures)
+    if failures:
+        raise RuntimeError(f"flow did not finish: {failures}")
     return find_and_resolve_references(flow.output, store)
 
 
