@@ -199,6 +199,7 @@ def run_flow(flow: Any, store: Any, root_dir: Any) -> dict[str, Any]:
     from jobflow.core.reference import find_and_resolve_references
 
     root = Path(root_dir)
+    root.mkdir(parents=True, exist_ok=True)
     failures: list[JobFailure] = []
     run_flow_logged(flow, store, root, root / "run_flow.log", lambda _: None, failures=failures)
     if failures:
