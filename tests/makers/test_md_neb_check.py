@@ -55,3 +55,14 @@ def test_a_converged_hop_is_used_before_a_flat_one():
     assert check.neb_barrier_bound_eV is None
     assert check.verdict == "differ"
     assert check.difference_sigma == pytest.approx((0.030 - 0.25) / 0.040)
+
+
+def test_flat_band_text_is_for_bands_refused_as_flat_only():
+    from ionflow.report.compare import flat_band_text
+
+    flat = _hop("V_Li hop 1", converged=False, band_span_eV=0.0348, message=FLAT)
+    assert flat_band_text(flat) == "no saddle, the band stays within 35 meV (barrier < 0.035 eV)"
+    stuck = _hop("V_Li hop 2", converged=False, band_span_eV=0.2, message="max force 0.3 eV/Å")
+    assert flat_band_text(stuck) is None
+    done = _hop("V_Li hop 3", converged=True, barrier_forward_eV=0.2, band_span_eV=0.2)
+    assert flat_band_text(done) is None

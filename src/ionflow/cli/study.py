@@ -12,7 +12,6 @@ import typer
 
 from ionflow.cli.common import WORK_DIR_OPTION, echo
 from ionflow.report.transport import diffusion_text
-from ionflow.schemas.neb import NO_SADDLE
 
 __all__ = ["print_study_summary", "print_transport_summary", "register", "studies_dir"]
 
@@ -73,18 +72,14 @@ def print_study_summary(doc) -> None:
 
 def _print_one_system(doc) -> None:
     """Print a one-system study with MD and more (the demo): transport, NEB, verdict."""
-    from ionflow.report.compare import hop_barrier
+    from ionflow.report.compare import flat_band_text, hop_barrier
 
     s = doc.systems[0]
     print_transport_summary(s.transport, report=False)
     for h in s.hops:
         b = hop_barrier(h)
         text = f"{b:.3f} eV" if b is not None else "not converged, no barrier"
-        if b is None and h.band_span_eV is not None and h.message.startswith(NO_SADDLE):
-            text = (
-                f"no saddle, the band stays within {1000 * h.band_span_eV:.0f} meV "
-                f"(barrier < {h.band_span_eV:.3f} eV)"
-            )
+        text = flat_band_text(h) or text
         echo(f"  NEB {h.label} ({h.kind}, {h.length_A or 0:.2f} Å): {text}")
     if s.md_neb is not None:
         echo(f"  MD vs NEB: {s.md_neb.verdict}: {s.md_neb.explanation}")

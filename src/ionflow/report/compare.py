@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ionflow.report.published import published_for, trends_for
+from ionflow.schemas.neb import NO_SADDLE
 
 if TYPE_CHECKING:
     from ionflow.report.published import PublishedTrend, PublishedValue
@@ -124,6 +125,16 @@ def hop_barrier(hop: HopRow) -> float | None:
     """Return a hop's barrier: max(forward, backward), None when the band did not converge."""
     values = [v for v in (hop.barrier_forward_eV, hop.barrier_backward_eV) if v is not None]
     return max(values) if hop.converged and values else None
+
+
+def flat_band_text(hop: HopRow) -> str | None:
+    """Return "no saddle, ..." with the bound on the barrier for a band refused as flat."""
+    if hop.converged or hop.band_span_eV is None or not hop.message.startswith(NO_SADDLE):
+        return None
+    return (
+        f"no saddle, the band stays within {1000 * hop.band_span_eV:.0f} meV "
+        f"(barrier < {hop.band_span_eV:.3f} eV)"
+    )
 
 
 def _hops(system: SystemDoc, selector: str | None) -> list[HopRow]:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ionflow.analysis.defect_transport import defect_limited_conductivity
-from ionflow.report.compare import NO_DIFFUSION, compare_values, evaluate_trends
+from ionflow.report.compare import NO_DIFFUSION, compare_values, evaluate_trends, flat_band_text
 from ionflow.report.files import plots_section, report_dir, write_report_files
 from ionflow.report.md_neb import system_md_neb_lines, system_plot_links
 from ionflow.report.plots_design import plot_arrhenius_systems, plot_compare_published
@@ -162,7 +162,7 @@ def _system_lines(
         if h.converged:
             text = f"{_f(h.barrier_forward_eV)} / {_f(h.barrier_backward_eV)} eV (fwd/back)"
         else:
-            text = f"not converged (max force {_f(h.max_force_eV_A)} eV/Å)"
+            text = flat_band_text(h) or f"not converged (max force {_f(h.max_force_eV_A)} eV/Å)"
         extra = f", |cos c| {h.cos_c:.2f}" if h.cos_c is not None else ""
         lines.append(f"- NEB {h.label} ({h.kind}, {_f(h.length_A)} Å{extra}): {text}")
     if s.percolation_barrier_eV is not None:
