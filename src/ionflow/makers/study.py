@@ -17,10 +17,10 @@ from jobflow import job
 from pymatgen.core import Lattice
 
 from ionflow.analysis.md_neb import compare_md_neb
+from ionflow.report.compare import flat_band_bound, hop_barrier
 from ionflow.report.design import write_design_report
 from ionflow.report.md_neb import write_neb_plots
 from ionflow.schemas.md_neb import MdNebCheck
-from ionflow.schemas.neb import NO_SADDLE
 from ionflow.schemas.study import TransportDoc
 from ionflow.schemas.study_doc import (
     DefectRow,
@@ -198,17 +198,9 @@ def md_neb_check(
         if fit is not None and fit.activation_energy_eV is not None:
             ea, std, source = fit.activation_energy_eV, fit.activation_energy_std_eV, name
             break
-    barriers = {
-        h.label: max(v for v in (h.barrier_forward_eV, h.barrier_backward_eV) if v is not None)
-        for h in hops
-        if h.converged and (h.barrier_forward_eV is not None or h.barrier_backward_eV is not None)
-    }
+    barriers = {h.label: b for h in hops if (b := hop_barrier(h)) is not None}
     # bands refused for having no saddle bound their hop's barrier by their energy span
-    flat = {
-        h.label: h.band_span_eV
-        for h in hops
-        if not h.converged and h.band_span_eV is not None and h.message.startswith(NO_SADDLE)
-    }
+    flat = {h.label: b for h in hops if (b := flat_band_bound(h)) is not None}
     barrier = bound = None
     hop = ""
     if percolation_barrier_eV is not None:

@@ -127,14 +127,22 @@ def hop_barrier(hop: HopRow) -> float | None:
     return max(values) if hop.converged and values else None
 
 
+def flat_band_bound(hop: HopRow) -> float | None:
+    """Return the upper bound on a hop's barrier from a band refused for having no saddle.
+
+    Such a band's energy span bounds the barrier; None for any other band.
+    """
+    if hop.converged or not hop.message.startswith(NO_SADDLE):
+        return None
+    return hop.band_span_eV
+
+
 def flat_band_text(hop: HopRow) -> str | None:
     """Return "no saddle, ..." with the bound on the barrier for a band refused as flat."""
-    if hop.converged or hop.band_span_eV is None or not hop.message.startswith(NO_SADDLE):
+    bound = flat_band_bound(hop)
+    if bound is None:
         return None
-    return (
-        f"no saddle, the band stays within {1000 * hop.band_span_eV:.0f} meV "
-        f"(barrier < {hop.band_span_eV:.3f} eV)"
-    )
+    return f"no saddle, the band stays within {1000 * bound:.0f} meV (barrier < {bound:.3f} eV)"
 
 
 def _hops(system: SystemDoc, selector: str | None) -> list[HopRow]:

@@ -57,7 +57,8 @@ LGPS_WYCKOFF = (
 #: the 8 of the 16 Li 16h sites (occupancy 0.69) taken, and the 2 of the 4 Ge/P 4d sites
 #: taken by Ge (the others P): the choice with the largest shortest Li-Li distance
 #: (2.32 Å) and Ge-Ge distance (7.80 Å) in a seeded search over 20,000 random choices;
-#: relaxed with CHGNet it keeps its framework in MD to 1000 K (ionflow demo, 2026-12-03)
+#: relaxed with CHGNet, its Ge, P and S stay on their sites in MD at 500-900 K, except that
+#: PS4/GeS4 groups rotate at 750 K and above (ionflow demo, 2026-12-03)
 LGPS_ORDERED_LI_16H = (
     (0.7563, 0.7718, 0.6832),
     (0.2563, 0.7282, 0.8168),
