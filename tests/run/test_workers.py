@@ -10,7 +10,7 @@ from ionflow.run.jobs import auto_workers, execute
 from ionflow.run.local import JobFailure, run_flow_logged
 from ionflow.settings import get_settings
 from ionflow.stores import default_store_config, get_job_store, is_shared_store, open_job_store
-from ionflow.testing.flow_jobs import add, fail, grow, stamp, stop_below
+from ionflow.testing.flow_jobs import Hooked, add, fail, grow, hooked, stamp, stop_below
 
 
 @pytest.fixture
@@ -96,3 +96,14 @@ def test_auto_workers_one_per_core_for_an_in_process_engine_only(tmp_path):
     assert auto_workers(True, disk, cpus=64) == 4
     assert auto_workers(False, disk, cpus=64) == 1  # a DFT code uses the cores itself
     assert auto_workers(True, memory, cpus=8) == 1
+
+
+def test_an_output_that_does_not_pickle_comes_back_in_its_stored_form(disk_store, tmp_path):
+    live = hooked(2.5)
+    after = add(live.output.value, 1.0)
+    responses = execute(Flow([live, after]), disk_store, tmp_path, workers=2)
+    back = responses[live.uuid][1].output
+    assert isinstance(back, Hooked)
+    assert back.value == 2.5
+    assert not back.live
+    assert responses[after.uuid][1].output == 3.5

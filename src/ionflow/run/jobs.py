@@ -30,6 +30,7 @@ import json
 import logging
 import multiprocessing
 import os
+import pickle
 import traceback
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from jobflow import JobStore, Response, run_locally
 from jobflow.core.flow import get_flow
 from jobflow.core.reference import OnMissing
-from monty.json import MontyDecoder, MontyEncoder
+from monty.json import MontyDecoder, MontyEncoder, jsanitize
 
 from ionflow.stores import connect_job_store, is_shared_store
 
@@ -169,7 +170,7 @@ def _run_in_worker(job_doc: str, root_dir: str) -> dict[str, dict[int, Response]
     return {
         uuid: {
             index: Response(
-                output=r.output,
+                output=_portable(r.output),
                 stop_children=r.stop_children,
                 stop_jobflow=r.stop_jobflow,
                 job_dir=r.job_dir,
@@ -178,6 +179,19 @@ def _run_in_worker(job_doc: str, root_dir: str) -> dict[str, dict[int, Response]
         }
         for uuid, by_index in responses.items()
     }
+
+
+def _portable(output: Any) -> Any:
+    """Return the output if it pickles, else its stored form (as jobflow stores it).
+
+    An output may hold a live object that does not pickle, e.g. structures with their ASE
+    calculator attached.
+    """
+    try:
+        pickle.dumps(output)
+    except Exception:  # pickling raises many types (PicklingError, TypeError, ...)
+        return MontyDecoder().process_decoded(jsanitize(output, strict=True, enum_values=True, allow_bson=True))
+    return output
 
 
 @dataclass

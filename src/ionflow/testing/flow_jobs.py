@@ -10,8 +10,9 @@ import os
 import time
 
 from jobflow import Flow, Response, job
+from monty.json import MSONable
 
-__all__ = ["add", "fail", "grow", "stamp", "stop_below"]
+__all__ = ["Hooked", "add", "fail", "grow", "hooked", "stamp", "stop_below"]
 
 
 @job
@@ -47,3 +48,30 @@ def grow(value: int, until: int) -> Response:
 def stop_below(value: float, limit: float) -> Response:
     """Return the value; stop the children when it is below ``limit``."""
     return Response(output=value, stop_children=value < limit)
+
+
+class Hooked(MSONable):
+    """A value with a live hook that does not pickle (as an ASE calculator on a structure).
+
+    Its stored form has no hook, as a stored structure has no calculator.
+    """
+
+    def __init__(self, value: float, live: bool = True) -> None:
+        self.value = value
+        self.live = live
+        self._hook = (lambda: value) if live else None
+
+    def as_dict(self) -> dict:
+        """Return the stored form (without the hook)."""
+        return {
+            "@module": type(self).__module__,
+            "@class": "Hooked",
+            "value": self.value,
+            "live": False,
+        }
+
+
+@job
+def hooked(value: float) -> Hooked:
+    """Return ``Hooked(value)``."""
+    return Hooked(value)
