@@ -18,6 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pymatgen.core import Structure
 
+from ionflow.schemas.base import ThermostatK, TimeStepFs
+
 __all__ = [
     "SCHEMA_VERSION",
     "ConvergenceSettings",
@@ -46,12 +48,12 @@ class _VersionedDoc(_Doc):
 class MDSegmentSpec(_Doc):
     """What one segment must run (fixed when the flow is built, or when it is extended)."""
 
-    temperature_K: float = Field(..., gt=0, description="Thermostat temperature (K).")
+    temperature_K: ThermostatK
     phase: Phase = Field(..., description="'equilibration' (not analysed) or 'production'.")
     index: int = Field(..., ge=0, description="Position of the segment in the chain (0-based).")
     first_step: int = Field(..., ge=0, description="Global MD step the segment starts from.")
     n_steps: int = Field(..., gt=0, description="MD steps to integrate in this segment.")
-    time_step_fs: float = Field(..., gt=0, description="Integration time step (fs).")
+    time_step_fs: TimeStepFs
     traj_interval: int = Field(..., gt=0, description="MD steps between stored frames.")
     thermostat: str = Field(..., description="ionflow thermostat name.")
     seed: int | None = Field(None, description="Seed of the initial velocities / thermostat RNG.")
@@ -90,7 +92,7 @@ class MDRestartState(_VersionedDoc):
     engine: str = Field(..., description="Engine that wrote the state.")
     step: int = Field(..., ge=0, description="Global MD step of the state.")
     time_fs: float = Field(..., ge=0, description="Simulated time of the state (fs).")
-    temperature_K: float = Field(..., gt=0, description="Thermostat temperature (K).")
+    temperature_K: ThermostatK
     structure: Structure = Field(
         ..., description="Positions and cell; site property 'velocities' in Å/fs."
     )

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ionflow.schemas.base import StoredDoc
+from ionflow.schemas.base import MdTemperatureK, StoredDoc
 
 __all__ = ["SCHEMA_VERSION", "ArrheniusResult", "DiffusionResult"]
 
@@ -33,7 +33,7 @@ class DiffusionResult(_Doc):
     )
     specie: str = Field(..., description="Element symbol of the mobile species.")
     charge: float = Field(..., description="Charge z of the mobile ion (units of e).")
-    temperature_K: float = Field(..., gt=0, description="MD temperature (K).")
+    temperature_K: MdTemperatureK
     n_frames: int = Field(..., ge=2, description="Stored frames analysed.")
     n_atoms: int = Field(..., ge=1, description="Atoms in the simulation cell.")
     n_mobile: int = Field(..., ge=1, description="Atoms of the mobile species.")
