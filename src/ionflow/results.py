@@ -552,6 +552,31 @@ def _formation(output: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _result_row(run: dict[str, Any]) -> dict[str, Any]:
+    """One row of :func:`collect_results`: the run's identity and Arrhenius fit, no numbers yet.
+
+    ``run`` is a study row of :func:`list_studies`, or a job's study tag with ``study``,
+    ``run_id``, ``state`` and ``defects`` set (no fit: those keys are None).
+    """
+    low, high = run.get("conductivity_300K_ci_mS_cm") or [None, None]
+    return {
+        "study": run["study"],
+        "run_id": run["run_id"],
+        "host_formula": run.get("host_formula"),
+        "engine": run.get("engine"),
+        "defects": run["defects"],
+        "temperatures_K": run.get("temperatures_K", []),
+        "state": run["state"],
+        "activation_energy_eV": run.get("activation_energy_eV"),
+        "activation_energy_std_eV": run.get("activation_energy_std_eV"),
+        "conductivity_300K_mS_cm": run.get("conductivity_300K_mS_cm"),
+        "conductivity_300K_ci_low_mS_cm": low,
+        "conductivity_300K_ci_high_mS_cm": high,
+        "barriers": [],
+        "formation_energies": [],
+    }
+
+
 def collect_results(store: JobStore, filters: Filters | None = None) -> list[dict[str, Any]]:
     """Return the key numbers per study run: Ea, sigma(300 K) ± CI, barriers, formation energies.
 
@@ -575,23 +600,7 @@ def collect_results(store: JobStore, filters: Filters | None = None) -> list[dic
     filters = filters or Filters()
     runs: dict[tuple[str, str], dict[str, Any]] = {}
     for row in list_studies(store):
-        fit_ci = row["conductivity_300K_ci_mS_cm"] or [None, None]
-        runs[(row["study"], row["run_id"])] = {
-            "study": row["study"],
-            "run_id": row["run_id"],
-            "host_formula": row["host_formula"],
-            "engine": row["engine"],
-            "defects": row["defects"],
-            "temperatures_K": row["temperatures_K"],
-            "state": row["state"],
-            "activation_energy_eV": row["activation_energy_eV"],
-            "activation_energy_std_eV": row["activation_energy_std_eV"],
-            "conductivity_300K_mS_cm": row["conductivity_300K_mS_cm"],
-            "conductivity_300K_ci_low_mS_cm": fit_ci[0],
-            "conductivity_300K_ci_high_mS_cm": fit_ci[1],
-            "barriers": [],
-            "formation_energies": [],
-        }
+        runs[(row["study"], row["run_id"])] = _result_row(row)
     criteria = {
         "metadata.ionflow.study": {"$exists": True},
         "$or": [
@@ -608,25 +617,10 @@ def collect_results(store: JobStore, filters: Filters | None = None) -> list[dic
         output = d.get("output")
         if not isinstance(output, dict) or key[0] is None:
             continue
-        run = runs.setdefault(
-            key,
-            {
-                "study": key[0],
-                "run_id": key[1],
-                "host_formula": meta.get("host_formula"),
-                "engine": meta.get("engine"),
-                "defects": meta.get("defect_labels", []),
-                "temperatures_K": meta.get("temperatures_K", []),
-                "state": "COMPLETED",
-                "activation_energy_eV": None,
-                "activation_energy_std_eV": None,
-                "conductivity_300K_mS_cm": None,
-                "conductivity_300K_ci_low_mS_cm": None,
-                "conductivity_300K_ci_high_mS_cm": None,
-                "barriers": [],
-                "formation_energies": [],
-            },
-        )
+        if key not in runs:  # a run with no transport summary: from its jobs' study tag
+            defects = meta.get("defect_labels", [])
+            runs[key] = _result_row({**meta, "defects": defects, "state": "COMPLETED"})
+        run = runs[key]
         run["barriers"] += _barriers(output, d.get("name"))
         run["formation_energies"] += _formation(output)
     for run in runs.values():

@@ -19,8 +19,8 @@ Conventions
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy.interpolate import CubicHermiteSpline, CubicSpline
@@ -328,6 +328,11 @@ class NebProfile:
     converged: bool
     message: str
 
+    def doc_fields(self) -> dict[str, Any]:
+        """Return the fields as :class:`NebDoc` takes them (arrays as lists)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {k: v.tolist() if isinstance(v, np.ndarray) else v for k, v in values.items()}
+
 
 def analyze_profile(
     energies_eV: Sequence[float],
@@ -474,26 +479,14 @@ def neb_doc_from_raw(
         converged=raw.converged,
     )
     use_climb = climb if climb is not None else (raw.climb if raw.climb is not None else True)
-    tangential = profile.tangential_forces_eV_A
     return NebDoc(
         label=label,
         engine=engine or {"engine": raw.source},
         source=raw.source,  # type: ignore[arg-type]
         method="CI-NEB" if use_climb else "NEB",
         n_images=n_frames - 2,
-        energies_eV=profile.energies_eV.tolist(),
-        relative_energies_eV=profile.relative_energies_eV.tolist(),
-        reaction_coordinate_A=profile.reaction_coordinate_A.tolist(),
-        tangential_forces_eV_A=None if tangential is None else tangential.tolist(),
-        climbing_image=profile.climbing_image,
-        converged=profile.converged,
-        barrier_forward_eV=profile.barrier_forward_eV,
-        barrier_backward_eV=profile.barrier_backward_eV,
-        spline_barrier_forward_eV=profile.spline_barrier_forward_eV,
-        max_force_eV_A=profile.max_force_eV_A,
-        fmax_eV_A=profile.fmax_eV_A,
+        **profile.doc_fields(),
         n_steps=raw.n_steps,
-        message=profile.message,
         interpolation=interpolation,
         hop=hop,
         images=list(raw.images) if keep_images else None,

@@ -262,31 +262,24 @@ def read_vasp_defect_run(
         raise InputError(f"{path}: the final energy is {energy}")
     zval = read_potcar_valences(path)
     neutral = sum(zval[el] * zval[f"_count_{el}"] for el in zval if not el.startswith("_"))
-    nelect = float(run.parameters.get("NELECT", neutral))
-    vbm = cbm = gap = None
-    if band_edges:
-        gap, cbm, vbm, _ = run.eigenvalue_band_properties
-        gap, cbm, vbm = float(gap), float(cbm), float(vbm)
-    dos = None
-    if with_dos:
-        dos = run.complete_dos
-    planar = None
-    if locpot and find_output(folder, "LOCPOT") is not None:
-        planar = read_cell_potential(folder).planar_avg_eV
-    sites = read_site_potentials(folder) if site_potentials else None
-    return VaspDefectRun(
+    out = VaspDefectRun(
         folder=folder,
         structure=entry.structure,
         energy_eV=energy,
-        nelect=nelect,
+        nelect=float(run.parameters.get("NELECT", neutral)),
         neutral_nelect=neutral,
-        vbm_eV=vbm,
-        cbm_eV=cbm,
-        band_gap_eV=gap,
-        dos=dos,
-        planar_avg_eV=planar,
-        core_potentials_eV=sites,
     )
+    # the optional parts: each stays None unless asked for (and present)
+    if band_edges:
+        gap, cbm, vbm, _ = run.eigenvalue_band_properties
+        out.band_gap_eV, out.cbm_eV, out.vbm_eV = float(gap), float(cbm), float(vbm)
+    if with_dos:
+        out.dos = run.complete_dos
+    if locpot and find_output(folder, "LOCPOT") is not None:
+        out.planar_avg_eV = read_cell_potential(folder).planar_avg_eV
+    if site_potentials:
+        out.core_potentials_eV = read_site_potentials(folder)
+    return out
 
 
 def load_vasp_defect_set(

@@ -3,19 +3,28 @@
 :class:`StoredDoc` refuses unknown keys and any NaN/inf float (nested lists and dicts
 included; nested documents check themselves), so nothing non-finite reaches a store;
 :data:`StructureIn` is a pymatgen ``Structure`` field that also accepts the structure's
-dict, as a document read back from a store holds it.
+dict, as a document read back from a store holds it. :data:`ThermostatK`,
+:data:`MdTemperatureK` and :data:`TimeStepFs` are the MD fields several documents
+carry (declared once here).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pymatgen.core import Structure
 
 from ionflow.schemas.finite import find_nonfinite
 
-__all__ = ["StoredDoc", "StructureIn", "as_structure"]
+__all__ = [
+    "MdTemperatureK",
+    "StoredDoc",
+    "StructureIn",
+    "ThermostatK",
+    "TimeStepFs",
+    "as_structure",
+]
 
 
 def as_structure(value: Any) -> Any:
@@ -27,6 +36,13 @@ def as_structure(value: Any) -> Any:
 
 #: A ``Structure`` field that also takes the structure's dict (documents read back).
 StructureIn = Annotated[Structure, BeforeValidator(as_structure)]
+
+#: the temperature an MD segment or run is thermostatted at (a setting)
+ThermostatK = Annotated[float, Field(gt=0, description="Thermostat temperature (K).")]
+#: the temperature of the MD run a result was analysed from
+MdTemperatureK = Annotated[float, Field(gt=0, description="MD temperature (K).")]
+#: the MD integration time step (a setting; not the time between stored frames)
+TimeStepFs = Annotated[float, Field(gt=0, description="Integration time step (fs).")]
 
 
 class StoredDoc(BaseModel):

@@ -6,7 +6,7 @@
 
 from pydantic import Field
 
-from ionflow.schemas.base import StoredDoc
+from ionflow.schemas.base import MdTemperatureK, StoredDoc
 
 __all__ = ["HopCountResult"]
 
@@ -15,7 +15,7 @@ class HopCountResult(StoredDoc):
     """Site-to-site hops of the mobile ions in one run, and whether the framework held."""
 
     specie: str = Field(..., description="Mobile element.")
-    temperature_K: float = Field(..., gt=0, description="MD temperature (K).")
+    temperature_K: MdTemperatureK
     duration_ps: float = Field(..., gt=0, description="Analysed time (ps).")
     n_mobile: int = Field(..., ge=1, description="Mobile ions.")
     n_hops: int = Field(..., ge=0, description="Site-to-site hops of all mobile ions.")

@@ -18,6 +18,8 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pymatgen.core import Structure
 
+from ionflow.schemas.base import ThermostatK, TimeStepFs
+
 __all__ = [
     "SCHEMA_VERSION",
     "ConvergenceSettings",
@@ -37,15 +39,21 @@ class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", arbitrary_types_allowed=True)
 
 
+class _VersionedDoc(_Doc):
+    """Base of the stored MD documents: the layout version comes first."""
+
+    schema_version: str = Field(SCHEMA_VERSION, description="Version of this document layout.")
+
+
 class MDSegmentSpec(_Doc):
     """What one segment must run (fixed when the flow is built, or when it is extended)."""
 
-    temperature_K: float = Field(..., gt=0, description="Thermostat temperature (K).")
+    temperature_K: ThermostatK
     phase: Phase = Field(..., description="'equilibration' (not analysed) or 'production'.")
     index: int = Field(..., ge=0, description="Position of the segment in the chain (0-based).")
     first_step: int = Field(..., ge=0, description="Global MD step the segment starts from.")
     n_steps: int = Field(..., gt=0, description="MD steps to integrate in this segment.")
-    time_step_fs: float = Field(..., gt=0, description="Integration time step (fs).")
+    time_step_fs: TimeStepFs
     traj_interval: int = Field(..., gt=0, description="MD steps between stored frames.")
     thermostat: str = Field(..., description="ionflow thermostat name.")
     seed: int | None = Field(None, description="Seed of the initial velocities / thermostat RNG.")
@@ -72,7 +80,7 @@ class MDSegmentSpec(_Doc):
         return f"md {self.temperature_K:g}K {self.phase} {self.index}"
 
 
-class MDRestartState(_Doc):
+class MDRestartState(_VersionedDoc):
     """Everything the next segment needs to continue the run (one frame, small).
 
     ``structure`` carries the velocities as the site property ``velocities`` in Å/fs,
@@ -81,11 +89,10 @@ class MDRestartState(_Doc):
     state of the ASE integrators, or the text of CP2K's ``.restart`` file.
     """
 
-    schema_version: str = Field(SCHEMA_VERSION, description="Version of this document layout.")
     engine: str = Field(..., description="Engine that wrote the state.")
     step: int = Field(..., ge=0, description="Global MD step of the state.")
     time_fs: float = Field(..., ge=0, description="Simulated time of the state (fs).")
-    temperature_K: float = Field(..., gt=0, description="Thermostat temperature (K).")
+    temperature_K: ThermostatK
     structure: Structure = Field(
         ..., description="Positions and cell; site property 'velocities' in Å/fs."
     )
@@ -129,10 +136,9 @@ class MDSegmentContinuation(_Doc):
     )
 
 
-class MDSegmentDoc(_Doc):
+class MDSegmentDoc(_VersionedDoc):
     """Output of one MD segment: metadata, trajectory (data store) and restart state."""
 
-    schema_version: str = Field(SCHEMA_VERSION, description="Version of this document layout.")
     kind: Literal["md_segment"] = "md_segment"
     engine: str = Field(..., description="Engine name (mlip, vasp, cp2k).")
     spec: MDSegmentSpec = Field(..., description="What the segment was asked to run.")
@@ -193,10 +199,9 @@ class ConvergenceSettings(_Doc):
     )
 
 
-class MDConvergenceDoc(_Doc):
+class MDConvergenceDoc(_VersionedDoc):
     """Decision of a run-until-converged check at one temperature."""
 
-    schema_version: str = Field(SCHEMA_VERSION, description="Version of this document layout.")
     temperature_K: float = Field(..., gt=0, description="Temperature (K).")
     status: Literal["converged", "max_time", "not_diffusing", "extend", "failed"] = Field(
         ..., description="Why the chain stopped (or 'extend' while it continues)."

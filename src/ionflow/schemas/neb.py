@@ -36,14 +36,19 @@ class _Doc(StoredDoc):
     """Base of the NEB documents (unknown keys refused, every float finite)."""
 
 
-class HopDoc(_Doc):
+class _VersionedDoc(_Doc):
+    """Base of the top NEB documents: the schema version comes first."""
+
+    schema_version: str = Field(SCHEMA_VERSION, description="Document schema version.")
+
+
+class HopDoc(_VersionedDoc):
     """One migration hop: its endpoints and geometry.
 
     The defect position moves from ``defect_start_frac`` to ``defect_end_frac`` (a vacancy
     moves opposite to the atom that fills it); the percolation analysis uses these.
     """
 
-    schema_version: str = Field(SCHEMA_VERSION, description="Document schema version.")
     label: str = Field(..., description="Deterministic hop name, e.g. 'V_Li hop 1'.")
     kind: HopKind = Field(
         ..., description="Vacancy, direct interstitial, interstitialcy, explicit."
@@ -84,14 +89,13 @@ class HopDoc(_Doc):
         return self.model_dump(mode="json", exclude={"initial", "final"})
 
 
-class NebDoc(_Doc):
+class NebDoc(_VersionedDoc):
     """One nudged-elastic-band calculation and its analysis.
 
     ``n_images`` counts intermediate images (as VASP's IMAGES); ``energies_eV`` holds all
     ``n_images + 2`` images. ``images`` (the final band) go to the JobStore's ``data`` store.
     """
 
-    schema_version: str = Field(SCHEMA_VERSION, description="Document schema version.")
     label: str = Field(..., description="Hop label or the folder analysed.")
     engine: dict[str, Any] = Field(default_factory=dict, description="Engine name and settings.")
     source: str = Field(..., description="Engine that ran the band (ionflow.engines.registry).")
@@ -191,10 +195,9 @@ class PercolationDoc(_Doc):
     message: str = Field("", description="Why no network percolates, if so.")
 
 
-class NebStudyDoc(_Doc):
+class NebStudyDoc(_VersionedDoc):
     """All NEBs of one defect configuration and the percolating-path summary."""
 
-    schema_version: str = Field(SCHEMA_VERSION, description="Document schema version.")
     label: str = Field(..., description="Defect configuration (or study) label.")
     engine: dict[str, Any] = Field(default_factory=dict, description="Engine name and settings.")
     nebs: list[NebDoc] = Field(default_factory=list, description="One document per hop.")

@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ionflow.schemas.base import ThermostatK, TimeStepFs
 from ionflow.schemas.hops import HopCountResult
 from ionflow.schemas.transport import ArrheniusResult, DiffusionResult
 
@@ -35,8 +36,8 @@ class MDRunDoc(_Doc):
     """Metadata of the MD at one temperature (the trajectory itself is in the data store)."""
 
     schema_version: str = SCHEMA_VERSION
-    temperature_K: float = Field(..., gt=0, description="Thermostat temperature (K).")
-    time_step_fs: float = Field(..., gt=0, description="Integration time step (fs).")
+    temperature_K: ThermostatK
+    time_step_fs: TimeStepFs
     traj_interval: int = Field(..., gt=0, description="Steps between stored frames.")
     equilibration_steps: int = Field(..., ge=0, description="Steps excluded from analysis.")
     production_steps: int = Field(..., gt=0, description="Steps analysed.")

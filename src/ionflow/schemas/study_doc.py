@@ -214,26 +214,19 @@ class StudyDoc(_Doc):
             return cls.model_validate({**raw, "kind": "study", "schema_version": SCHEMA_VERSION})
         if kind == "transport_study":  # version 1 output of a study with only `md`
             transport = TransportDoc.model_validate(raw)
-            meta = transport.meta
+            # the version-1 run identity carries over into every field of the same name
+            meta = transport.meta.model_dump()
             system = SystemDoc(
                 key="main",
-                study=meta.study,
-                host_formula=meta.host_formula,
+                **{k: v for k, v in meta.items() if k in SystemDoc.model_fields},
                 cell_formula=transport.cell_formula,
                 n_atoms=transport.n_atoms,
-                defect_labels=list(meta.defect_labels),
                 sections=["md"],
                 transport=transport,
             )
             run = StudyRunMeta(
-                study=meta.study,
-                run_id=meta.run_id,
-                engine=meta.engine,
-                engine_details=dict(meta.engine_details),
-                host_formula=meta.host_formula,
+                **{k: v for k, v in meta.items() if k in StudyRunMeta.model_fields},
                 systems=["main"],
-                work_dir=meta.work_dir,
-                study_file=meta.study_file,
             )
             return cls(
                 meta=run,

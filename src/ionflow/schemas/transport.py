@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from ionflow.schemas.base import StoredDoc
+from ionflow.schemas.base import MdTemperatureK, StoredDoc
 
 __all__ = ["SCHEMA_VERSION", "ArrheniusResult", "DiffusionResult"]
 
@@ -19,11 +19,12 @@ SCHEMA_VERSION = "1"
 class _Doc(StoredDoc):
     """Base of the transport documents (unknown keys refused, every float finite)."""
 
+    schema_version: str = Field(SCHEMA_VERSION, description="Version of this document layout.")
+
 
 class DiffusionResult(_Doc):
     """Tracer diffusivity, conductivity and MSD of one species from one MD run."""
 
-    schema_version: str = Field(SCHEMA_VERSION, description="Version of this document layout.")
     method: Literal["ionflow", "pymatgen"] = Field(
         "ionflow",
         description="Estimator: 'ionflow' (per-ion GLS slopes with the MSD covariance "
@@ -32,7 +33,7 @@ class DiffusionResult(_Doc):
     )
     specie: str = Field(..., description="Element symbol of the mobile species.")
     charge: float = Field(..., description="Charge z of the mobile ion (units of e).")
-    temperature_K: float = Field(..., gt=0, description="MD temperature (K).")
+    temperature_K: MdTemperatureK
     n_frames: int = Field(..., ge=2, description="Stored frames analysed.")
     n_atoms: int = Field(..., ge=1, description="Atoms in the simulation cell.")
     n_mobile: int = Field(..., ge=1, description="Atoms of the mobile species.")
@@ -173,7 +174,6 @@ class DiffusionResult(_Doc):
 class ArrheniusResult(_Doc):
     """Weighted Arrhenius fit ln D = ln D0 − Ea/(k_B T) and its extrapolation."""
 
-    schema_version: str = Field(SCHEMA_VERSION, description="Version of this document layout.")
     specie: str = Field(..., description="Element symbol of the mobile species.")
     target_temperature_K: float = Field(..., gt=0, description="Extrapolation temperature (K).")
     confidence_level: float = Field(
