@@ -27,6 +27,9 @@ def _isolated_settings(tmp_path, monkeypatch):
     monkeypatch.setattr("ionflow.settings.DEFAULT_CONFIG_FILE", tmp_path / "no-settings.yaml")
     monkeypatch.delenv("IONFLOW_CONFIG_FILE")
     monkeypatch.setenv("IONFLOW_WORK_DIR", str(tmp_path / "work"))
+    # one process per run: tests patch engines and functions in this process, which worker
+    # processes would not see; tests/run/test_workers.py and the demo path use workers
+    monkeypatch.setenv("IONFLOW_LOCAL_WORKERS", "1")
     reset_settings()
     yield
     reset_settings()

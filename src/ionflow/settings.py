@@ -173,6 +173,14 @@ class IonflowSettings(BaseSettings):
     vasp: VaspSettings = Field(default_factory=VaspSettings)
     cp2k: Cp2kSettings = Field(default_factory=Cp2kSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO")
+    local_workers: int | None = Field(
+        None,
+        ge=1,
+        description="Worker processes of a local run (`ionflow run`): jobs whose inputs are "
+        "ready run side by side, each on cores // workers threads. None: one per core (at "
+        "most 4) for an engine that computes in Python (a machine-learned potential), one for "
+        "a DFT engine (it starts its own parallel processes) or an in-memory store.",
+    )
     walltime_margin_s: float = Field(
         120.0,
         ge=0,

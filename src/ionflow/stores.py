@@ -46,11 +46,13 @@ __all__ = [
     "StoreConfig",
     "StoreSpec",
     "build_store",
+    "connect_job_store",
     "default_store_config",
     "describe_store",
     "ensure_indexes",
     "get_job_store",
     "get_store_config",
+    "is_shared_store",
     "load_store_config",
     "open_job_store",
 ]
@@ -263,6 +265,38 @@ def _create_montydb_collections(montys: list[Any]) -> None:
             database.create_collection(monty.collection_name)
 
 
+def connect_job_store(store: JobStore) -> None:
+    """Connect a JobStore and check it can be read (montydb folders one process at a time).
+
+    Parameters
+    ----------
+    store
+        The store (a copy made in another process, too: a worker of a local run).
+    """
+    with _montydb_lock(store) as montys:
+        store.connect()
+        store.docs_store.count({"uuid": "__ionflow_probe__"})  # forces a real read
+        for extra in store.additional_stores.values():
+            extra.count({"job_uuid": "__ionflow_probe__"})
+        _create_montydb_collections(montys)
+
+
+def is_shared_store(store: JobStore) -> bool:
+    """Return whether other processes can open the same store (not an in-memory one).
+
+    maggma's ``MemoryStore`` (which its on-disk ``MontyStore`` subclasses) and a MongoDB
+    store patched with mongomock (tests) live in this process only.
+    """
+    from maggma.stores import MemoryStore, MontyStore
+
+    for part in (store.docs_store, *store.additional_stores.values()):
+        in_memory = isinstance(part, MemoryStore) and not isinstance(part, MontyStore)
+        collection = getattr(part, "_coll", None)
+        if in_memory or type(collection).__module__.startswith("mongomock"):
+            return False
+    return True
+
+
 def open_job_store(
     settings: IonflowSettings | None = None,
     config: StoreConfig | None = None,
@@ -309,12 +343,7 @@ def open_job_store(
                 )
     store = get_job_store(settings, config)
     try:
-        with _montydb_lock(store) as montys:
-            store.connect()
-            store.docs_store.count({"uuid": "__ionflow_probe__"})  # forces a real read
-            for extra in store.additional_stores.values():
-                extra.count({"job_uuid": "__ionflow_probe__"})
-            _create_montydb_collections(montys)
+        connect_job_store(store)
     except IonflowError:
         raise
     except Exception as exc:  # backends raise many types (sqlite, pymongo, OSError)

@@ -44,6 +44,8 @@ def demo_run(tmp_path_factory):
     lines: list[str] = []
     mp.setattr("ionflow.cli.study.echo", lines.append)
     mp.setattr("ionflow.cli.run.progress", lambda *a, **k: None)
+    # the demo's default on a 2-core machine: two worker processes, one thread each
+    mp.setenv("IONFLOW_LOCAL_WORKERS", "2")
     reset_settings()
     try:
         finished = run_study_file(path, root / "work")
@@ -113,3 +115,14 @@ def test_query_json_from_a_new_process(demo_run):
     for d, r in zip(row["diffusion"], doc.systems[0].transport.diffusion, strict=True):
         assert d["diffusivity_cm2_s"] == pytest.approx(r.diffusivity_cm2_s)
         assert isinstance(d["n_hops"], int)
+
+
+def test_demo_jobs_ran_on_two_worker_processes(demo_run):
+    _, _, work = demo_run
+    (log,) = (work / "logs").glob("*.log")
+    text = log.read_text()
+    # every job ran on its own in a worker (one run_locally each) and reported back
+    # through the log queue; in one process the whole flow is one run_locally
+    n_jobs = text.count("Starting job - ")
+    assert n_jobs == text.count("Finished job - ") > 10
+    assert text.count("Started executing jobs locally") > 10

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from ionflow.cli.common import WORK_DIR_OPTION
+from ionflow.cli.run import WORKERS_OPTION
 
 __all__ = ["demo_study_path", "register"]
 
@@ -55,6 +56,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         ),
         show: bool = typer.Option(False, "--show", help="Print the demo study file and exit."),
         work_dir: Path | None = WORK_DIR_OPTION,
+        workers: int | None = WORKERS_OPTION,
     ) -> None:
         """LGPS: CHGNet relax, CI-NEB, MD at 4 temperatures, Arrhenius, MD vs NEB, report."""
         from ionflow.cli.run import run_study_file
@@ -64,4 +66,4 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         if show:
             typer.echo(path.read_text())
             return
-        print_study_summary(run_study_file(path, work_dir).doc)
+        print_study_summary(run_study_file(path, work_dir, workers=workers).doc)

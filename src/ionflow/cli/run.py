@@ -8,7 +8,7 @@ import typer
 
 from ionflow.cli.common import WORK_DIR_OPTION, exit_if_failed, progress, settings_for
 
-__all__ = ["ONLY_OPTION", "QUICK_OPTION", "register", "run_study_file"]
+__all__ = ["ONLY_OPTION", "QUICK_OPTION", "WORKERS_OPTION", "register", "run_study_file"]
 
 QUICK_OPTION = typer.Option(
     False, "--quick", help="The file's reduced-scale 'quick:' settings (MLIP, small cells)."
@@ -18,6 +18,14 @@ ONLY_OPTION = typer.Option(
     "--only",
     help="Run only this section: defects, neb, md or window (repeat for several).",
 )
+WORKERS_OPTION = typer.Option(
+    None,
+    "--workers",
+    min=1,
+    help="Worker processes: jobs whose inputs are ready run side by side, each on "
+    "cores/N threads. Default: $IONFLOW_LOCAL_WORKERS, else one per core (at most 4) for a "
+    "machine-learned potential and 1 for a DFT engine.",
+)
 
 
 def run_study_file(
@@ -25,6 +33,7 @@ def run_study_file(
     work_dir: Path | None,
     quick: bool = False,
     only: list[str] | None = None,
+    workers: int | None = None,
 ):
     """Load any study file, run it locally and return the finished run.
 
@@ -37,6 +46,8 @@ def run_study_file(
     from ionflow.run.local import run_study
 
     settings = settings_for(work_dir)
+    if workers is not None:
+        settings = settings.model_copy(update={"local_workers": workers})
     study = load_study(study_path, quick=quick)
     # progress, the run folder and the resume command go to stderr; results to stdout
     return run_study(study, settings, echo=progress, only=only or None)
@@ -51,6 +62,7 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         work_dir: Path | None = WORK_DIR_OPTION,
         quick: bool = QUICK_OPTION,
         only: list[str] | None = ONLY_OPTION,
+        workers: int | None = WORKERS_OPTION,
     ) -> None:
         """Run a study locally (jobflow run_locally) and store its results.
 
@@ -58,6 +70,6 @@ def register(app: typer.Typer, analyze: typer.Typer) -> None:
         """
         from ionflow.cli.study import print_study_summary
 
-        finished = run_study_file(study, work_dir, quick=quick, only=only)
+        finished = run_study_file(study, work_dir, quick=quick, only=only, workers=workers)
         print_study_summary(finished.doc)
         exit_if_failed(finished)

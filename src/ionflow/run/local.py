@@ -1,4 +1,4 @@
-"""Run a study's Flow on this machine: the only place ionflow calls jobflow's ``run_locally``.
+"""Run a study's Flow on this machine (jobs side by side on worker processes, or in one).
 
 :func:`run_study` builds the study (:func:`ionflow.study.build.build_study`), saves the
 flow for ``ionflow aimd resume``, runs it into the configured JobStore with a log file and
@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jobflow import run_locally
-
 from ionflow.config.bounds import MAX_MD_STEPS, check_md_memory
+from ionflow.engines.registry import has_capability
 from ionflow.errors import ConfigError, IonflowError
 from ionflow.io.run_marker import new_marker, now_iso, read_marker, write_marker
 from ionflow.makers.md_resume import pending_flow, save_flow
+from ionflow.run.jobs import auto_workers, execute
 from ionflow.schemas.study_doc import StudyDoc, strip_monty_keys
 from ionflow.secrets import MaskingFormatter, mask
 from ionflow.stores import open_job_store
@@ -42,6 +42,7 @@ __all__ = [
     "check_study_bounds",
     "check_work_dir",
     "flow_output",
+    "local_workers",
     "log_hint",
     "prepare_run_dirs",
     "resume_run",
@@ -146,8 +147,9 @@ def run_flow_logged(
     echo: Callable[[str], Any],
     allow_external_references: bool = False,
     failures: list[JobFailure] | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
-    """Run a flow with ``run_locally``, logging to ``log_file`` and echoing progress lines.
+    """Run a flow (:func:`ionflow.run.jobs.execute`), logging to ``log_file`` and echoing progress.
 
     jobflow's and ionflow's log records go to ``log_file``; each job start is echoed as
     ``[done/total done, elapsed s] running <job> ...``. Handlers and jobflow's log level
@@ -169,6 +171,8 @@ def run_flow_logged(
         Resolve references to jobs outside ``flow`` from the store (a resumed run).
     failures
         List to which every job that raised is appended (name, last line of the error).
+    workers
+        Worker processes (jobs side by side); 1 runs every job in this process.
 
     Returns
     -------
@@ -195,13 +199,13 @@ def run_flow_logged(
     warn_logger.addHandler(file_handler)
     warn_logger.propagate = not quiet
     try:
-        return run_locally(
+        return execute(
             flow,
-            store=store,
-            create_folders=True,
-            root_dir=run_dir,
-            log=False,
+            store,
+            run_dir,
             allow_external_references=allow_external_references,
+            workers=workers,
+            handlers=(file_handler, progress),
         )
     finally:
         for handler in (file_handler, progress):
@@ -337,6 +341,28 @@ def check_study_bounds(study: Study, built: BuiltStudy) -> None:
         check_md_memory(label, steps, md.equilibration_steps, md.sampling_interval, plan.n_atoms)
 
 
+def local_workers(settings: IonflowSettings, engine: str, store: JobStore) -> int:
+    """Return the worker processes of a local run: the ``local_workers`` setting, else auto.
+
+    Parameters
+    ----------
+    settings
+        ionflow settings (``local_workers``; ``IONFLOW_LOCAL_WORKERS``).
+    engine
+        The study's engine; a DFT engine runs one job at a time.
+    store
+        The run's store (an in-memory one cannot be shared).
+
+    Returns
+    -------
+    int
+        At least 1.
+    """
+    if settings.local_workers is not None:
+        return settings.local_workers
+    return auto_workers(not has_capability(engine, "dft"), store)
+
+
 def run_study(
     study: Study,
     settings: IonflowSettings,
@@ -397,12 +423,15 @@ def run_study(
             echo(f"  {plan.key}: {cell}; {', '.join(plan.sections)}")
         for key, reason in meta.skipped.items():
             echo(f"  not run: {key} ({reason})")
+        workers = local_workers(settings, meta.engine, store)
+        if workers > 1:
+            echo(f"{workers} worker processes: jobs whose inputs are ready run side by side")
         echo(f"log: {log_file}")
         echo(f"run folder: {run_dir}")
         echo(f"resume after a kill: {marker['resume_command']}")
         try:
             responses = run_flow_logged(
-                built.flow, store, run_dir, log_file, echo, failures=failures
+                built.flow, store, run_dir, log_file, echo, failures=failures, workers=workers
             )
         except BaseException as exc:  # Ctrl-C, or a bug in jobflow itself
             _end_marker(run_dir, marker, "INTERRUPTED", failures, repr(exc))

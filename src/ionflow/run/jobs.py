@@ -1,0 +1,293 @@
+"""Execute a Flow's jobs on this machine: the only place ionflow calls jobflow's ``run_locally``.
+
+jobflow's ``run_locally`` runs a flow's jobs one after another. The jobs of a study are
+mostly independent of each other (one MD run per temperature, one NEB per hop, one cell
+per system), and a machine-learned potential runs two jobs side by side, one core each,
+faster than one after the other on both cores: CHGNet on the 50-atom LGPS cell takes
+0.196 s per MD step on one thread and 0.175 s on two (2-core machine), so two jobs at once
+move 1.8 times as many steps per second.
+
+:func:`execute` therefore has two modes:
+
+- ``workers=1``: ``run_locally`` on the whole flow in this process (jobflow's own order).
+- ``workers>1``: a pool of worker processes (``spawn``), each with ``cpu_count // workers``
+  threads. Every job whose parents have finished goes to a free worker, which runs it with
+  ``run_locally`` against the same store, so replace/detour/addition responses run in that
+  worker as they would in one process, and children read their inputs from the store.
+  A job travels as its JSON document (as it does to FireWorks). jobflow's rules are kept:
+  a child of a job that raised is skipped when it must resolve that job's output
+  (``on_missing_references="error"``), a child of a ``stop_children`` job is skipped, and
+  ``stop_jobflow`` starts nothing new. Log records of the workers reach this process's
+  handlers (log file, progress lines) through a queue.
+
+Worker processes need a store that every process can open (montydb on disk, MongoDB);
+an in-memory store runs with one worker.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from logging.handlers import QueueHandler, QueueListener
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from jobflow import JobStore, Response, run_locally
+from jobflow.core.flow import get_flow
+from jobflow.core.reference import OnMissing
+from monty.json import MontyDecoder, MontyEncoder
+
+from ionflow.stores import connect_job_store, is_shared_store
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from jobflow import Flow, Job
+
+__all__ = ["THREAD_VARIABLES", "auto_workers", "execute"]
+
+logger = logging.getLogger(__name__)
+
+#: environment variables that set the thread count of the numerical libraries (torch,
+#: numpy's BLAS); a worker sets each to its share of the cores before it imports them
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+#: most workers chosen automatically (more jobs than this are rarely ready at once)
+MAX_AUTO_WORKERS = 4
+
+#: loggers whose records a worker sends to the main process
+_FORWARDED_LOGGERS = ("jobflow", "ionflow", "py.warnings")
+
+# the store of this worker process (set by _init_worker)
+_WORKER_STATE: dict[str, Any] = {}
+
+
+def auto_workers(in_process_engine: bool, store: JobStore, cpus: int | None = None) -> int:
+    """Return the number of worker processes a local run uses when none is configured.
+
+    Parameters
+    ----------
+    in_process_engine
+        The engine computes in this Python process (a machine-learned potential). A DFT
+        code starts its own MPI/OpenMP processes on every core: one job at a time.
+    store
+        The run's store; an in-memory store cannot be shared between processes.
+    cpus
+        Cores to plan for (default: those this process may use).
+
+    Returns
+    -------
+    int
+        1, or up to one worker per core (at most :data:`MAX_AUTO_WORKERS`).
+    """
+    cpus = cpus or len(os.sched_getaffinity(0))
+    if not in_process_engine or not is_shared_store(store):
+        return 1
+    return max(1, min(cpus, MAX_AUTO_WORKERS))
+
+
+def execute(
+    flow: Flow | Job | list[Job],
+    store: JobStore,
+    root_dir: Path,
+    allow_external_references: bool = False,
+    workers: int = 1,
+    handlers: Sequence[logging.Handler] = (),
+) -> dict[str, dict[int, Response]]:
+    """Run a flow's jobs with ``run_locally``, in this process or on worker processes.
+
+    Parameters
+    ----------
+    flow
+        The flow (or job) to run.
+    store
+        Connected JobStore; with ``workers > 1`` it must be one every process can open.
+    root_dir
+        Folder in which every job gets its own folder.
+    allow_external_references
+        Resolve references to jobs outside ``flow`` from the store (a resumed run).
+    workers
+        Worker processes; 1 runs everything in this process.
+    handlers
+        Logging handlers that receive the workers' log records (the caller attaches them
+        to this process's loggers itself).
+
+    Returns
+    -------
+    dict
+        jobflow's responses (uuid -> index -> Response). From workers, each response
+        keeps its output, ``job_dir`` and stop flags (the jobs it added have run).
+    """
+    if workers <= 1:
+        return _run_locally(flow, store, root_dir, allow_external_references)
+    if not is_shared_store(store):
+        raise ValueError("worker processes need a store every process can open (not in-memory)")
+    return _Scheduler(flow, store, root_dir, workers, allow_external_references).run(handlers)
+
+
+def _run_locally(
+    flow: Flow | Job | list[Job], store: JobStore, root_dir: Path, allow_external: bool
+) -> dict[str, dict[int, Response]]:
+    return run_locally(
+        flow,
+        store=store,
+        create_folders=True,
+        root_dir=root_dir,
+        log=False,
+        allow_external_references=allow_external,
+    )
+
+
+def _init_worker(store_doc: str, log_queue: Any, threads: int, levels: dict[str, int]) -> None:
+    """Start a worker: thread counts, log forwarding, the store (once per process)."""
+    for variable in THREAD_VARIABLES:
+        os.environ[variable] = str(threads)
+    handler = QueueHandler(log_queue)
+    for name in _FORWARDED_LOGGERS:
+        worker_logger = logging.getLogger(name)
+        worker_logger.addHandler(handler)
+        worker_logger.setLevel(levels.get(name, logging.INFO))
+        worker_logger.propagate = False
+    logging.captureWarnings(True)
+    store = MontyDecoder().process_decoded(json.loads(store_doc))
+    connect_job_store(store)
+    _WORKER_STATE["store"] = store
+
+
+def _run_in_worker(job_doc: str, root_dir: str) -> dict[str, dict[int, Response]]:
+    """Run one job (and what its response adds) in a worker; return portable responses."""
+    job = json.loads(job_doc, cls=MontyDecoder)
+    job.hosts = []  # it travels alone: run_locally puts it in a flow of its own
+    responses = _run_locally(job, _WORKER_STATE["store"], Path(root_dir), True)
+    # Responses that replace or add jobs hold Flows, whose functions do not pickle; the
+    # main process needs only the outputs and the stop flags
+    return {
+        uuid: {
+            index: Response(
+                output=r.output,
+                stop_children=r.stop_children,
+                stop_jobflow=r.stop_jobflow,
+                job_dir=r.job_dir,
+            )
+            for index, r in by_index.items()
+        }
+        for uuid, by_index in responses.items()
+    }
+
+
+@dataclass
+class _Scheduler:
+    """Hand every job whose parents have finished to a free worker (jobflow's rules)."""
+
+    flow: Any
+    store: JobStore
+    root_dir: Path
+    workers: int
+    allow_external: bool
+    responses: dict[str, dict[int, Response]] = field(default_factory=dict)
+    errored: set[str] = field(default_factory=set)
+    stopped: set[str] = field(default_factory=set)
+    finished: set[str] = field(default_factory=set)
+    stop_all: bool = False
+
+    def run(self, handlers: Sequence[logging.Handler]) -> dict[str, dict[int, Response]]:
+        flow = get_flow(self.flow, allow_external_references=self.allow_external)
+        order = list(flow.iterflow())
+        in_flow = {job.uuid for job, _ in order}
+        pending = [(job, [p for p in parents if p in in_flow]) for job, parents in order]
+        ctx = multiprocessing.get_context("spawn")
+        log_queue = ctx.Queue()
+        listener = QueueListener(log_queue, *handlers, respect_handler_level=True)
+        threads = max(1, len(os.sched_getaffinity(0)) // self.workers)
+        levels = {name: logging.getLogger(name).getEffectiveLevel() for name in _FORWARDED_LOGGERS}
+        levels["jobflow"] = logging.INFO  # its Starting/Finished lines drive the progress
+        store_doc = json.dumps(self.store.as_dict(), cls=MontyEncoder)
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(store_doc, log_queue, threads, levels),
+        )
+        listener.start()
+        logger.info("running jobs on %d worker processes, %d threads each", self.workers, threads)
+        try:
+            self._loop(pool, pending)
+        except BaseException:
+            # Ctrl-C or a kill: stop the workers now (their jobs resume with the run);
+            # Python 3.11's executor has no public way to end running workers
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        finally:
+            pool.shutdown(wait=True)
+            listener.stop()  # handles every record the workers sent before they exited
+        return self.responses
+
+    def _loop(self, pool: ProcessPoolExecutor, pending: list[tuple[Job, list[str]]]) -> None:
+        running: dict[Any, Job] = {}
+        while pending or running:
+            progressed = self._dispatch(pool, pending, running)
+            if not running:
+                if pending and not progressed:
+                    names = ", ".join(job.name for job, _ in pending[:3])
+                    raise RuntimeError(f"jobs wait for parents that never run: {names}")
+                continue
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                self._collect(running.pop(future), future)
+
+    def _dispatch(self, pool: ProcessPoolExecutor, pending: list, running: dict) -> bool:
+        """Start or skip every ready job while a worker is free; return whether any was."""
+        progressed = False
+        for item in list(pending):
+            if len(running) >= self.workers and not self.stop_all:
+                break
+            job, parents = item
+            if self.stop_all:
+                pending.remove(item)
+                progressed = True
+                continue
+            if not self.finished.issuperset(parents):
+                continue
+            pending.remove(item)
+            progressed = True
+            if self.stopped.intersection(parents):
+                logger.info("%s is a child of a job with stop_children=True, skipping...", job.name)
+                self._finish(job, self.stopped)
+            elif (
+                self.errored.intersection(parents)
+                and job.config.on_missing_references == OnMissing.ERROR
+            ):
+                self._finish(job, self.errored)
+            else:
+                doc = json.dumps(job, cls=MontyEncoder)
+                running[pool.submit(_run_in_worker, doc, str(self.root_dir))] = job
+        return progressed
+
+    def _finish(self, job: Job, into: set[str] | None = None) -> None:
+        self.finished.add(job.uuid)
+        if into is not None:
+            into.add(job.uuid)
+
+    def _collect(self, job: Job, future: Any) -> None:
+        try:
+            got = future.result()
+        except Exception as exc:  # the worker died, or the job did not travel
+            trace = "".join(traceback.format_exception(exc))
+            logging.getLogger("jobflow").info(f"{job.name} failed with exception:\n{trace}")
+            self._finish(job, self.errored)
+            return
+        for uuid, by_index in got.items():
+            self.responses.setdefault(uuid, {}).update(by_index)
+        response = got.get(job.uuid, {}).get(job.index)
+        if response is None:  # the job raised (the worker logged it)
+            self._finish(job, self.errored)
+            return
+        self._finish(job, self.stopped if response.stop_children else None)
+        self.stop_all = self.stop_all or response.stop_jobflow
