@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from ionflow.schemas.transport import DiffusionResult
 
-__all__ = ["convergence_decision", "md_converge_check", "relative_error"]
+__all__ = ["convergence_decision", "md_converge_check", "md_run_doc", "relative_error"]
 
 logger = logging.getLogger(__name__)
 
@@ -96,28 +96,22 @@ def convergence_decision(
     return "extend", rel, f"sigma_D/D = {shown} at {t:.3g} ps; adding {extension_ps:.3g} ps"
 
 
-def _analyze(
-    trajectories: Sequence[Any],
-    temperature_K: float,
-    time_step_fs: float,
-    traj_interval: int,
-    skip_frames: int,
-    settings: ConvergenceSettings,
-) -> tuple[DiffusionResult | None, str]:
-    try:
-        result = analyze_md_result(
-            trajectories,
-            temperature_K=temperature_K,
-            time_step_fs=time_step_fs,
-            traj_interval=traj_interval,
-            skip_frames=skip_frames,
-            specie=settings.specie,
-            min_time_ps=settings.min_time_ps,
-            drift=settings.drift,
-        )
-    except IonflowError as exc:
-        return None, str(exc)
-    return result, ""
+def md_run_doc(
+    spec: MDSegmentSpec, engine: str, segment_uuids: Sequence[str], **steps: Any
+) -> MDRunDoc:
+    """Return the :class:`~ionflow.schemas.study.MDRunDoc` of the run at one temperature.
+
+    ``spec`` is one of the run's segments: the run's temperature, time step and frame
+    interval are its segments'. ``steps`` are the document's step counts
+    (``equilibration_steps``, ``production_steps``, ``segments``, ``segment_steps``) and
+    ``stop_reason``. The fixed-length run and every converge check write it.
+    """
+    return MDRunDoc(
+        **spec.model_dump(include={"temperature_K", "time_step_fs", "traj_interval"}),
+        engine=engine,
+        segment_uuids=list(segment_uuids),
+        **steps,
+    )
 
 
 @job(name="md converge check")
@@ -172,9 +166,20 @@ def md_converge_check(
     """
     t_k = template.temperature_K
     dt, interval = template.time_step_fs, template.traj_interval
-    result, error = _analyze(
-        trajectories, t_k, dt, interval, equilibration_steps // interval, settings
-    )
+    result, error = None, ""
+    try:
+        result = analyze_md_result(
+            trajectories,
+            t_k,
+            dt,
+            interval,
+            equilibration_steps // interval,
+            specie=settings.specie,
+            min_time_ps=settings.min_time_ps,
+            drift=settings.drift,
+        )
+    except IonflowError as exc:
+        error = str(exc)
     production_ps = production_steps * dt / 1000.0
     extension_steps = settings.extend_segments * segment_steps
     status, rel, message = convergence_decision(
@@ -196,17 +201,15 @@ def md_converge_check(
         message=message,
     )
     n_production = len(segment_uuids) - n_equilibration_segments
-    run = MDRunDoc(
-        temperature_K=t_k,
-        time_step_fs=dt,
-        traj_interval=interval,
+    run = md_run_doc(
+        template,
+        engine,
+        segment_uuids,
         equilibration_steps=equilibration_steps,
         production_steps=production_steps,
         segments=max(n_production, 1),
-        engine=engine,
         segment_steps=segment_steps,
         stop_reason="fixed_length" if status == "extend" else status,
-        segment_uuids=list(segment_uuids),
     )
     output = {"run": run, "diffusion": result, "convergence": doc}
     if status != "extend":

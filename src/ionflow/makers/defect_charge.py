@@ -84,13 +84,17 @@ def read_cell_potential_job(
 
 @dataclass(frozen=True)
 class AppliedCorrection:
-    """Correction of one configuration (see :func:`charged_cell_correction`)."""
+    """Correction of one configuration (see :func:`charged_cell_correction`).
 
-    method: str
+    The fields are the ``correction_*`` fields of
+    :class:`~ionflow.schemas.defects.DefectEnergyDoc` (``dataclasses.asdict`` fills them).
+    """
+
+    correction_method: str
     correction_eV: float
-    electrostatic_eV: float | None = None
-    alignment_eV: float | None = None
-    point_charge_eV: float | None = None
+    correction_electrostatic_eV: float | None = None
+    correction_alignment_eV: float | None = None
+    correction_point_charge_eV: float | None = None
 
 
 def charged_cell_correction(
@@ -187,8 +191,8 @@ def charged_cell_correction(
         return AppliedCorrection(
             "kumagai",
             efnv.correction_eV,
-            alignment_eV=efnv.alignment_eV,
-            point_charge_eV=efnv.point_charge_eV,
+            correction_alignment_eV=efnv.alignment_eV,
+            correction_point_charge_eV=efnv.point_charge_eV,
         )
     if method != "freysoldt":  # "none: <why>": the flow asked for potentials it lacks
         missing = [p.locpot_missing for p in (defect_potential, host_potential) if p.locpot_missing]

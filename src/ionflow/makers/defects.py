@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from typing import TYPE_CHECKING, Any
@@ -303,11 +304,7 @@ def defect_study_doc(
             chemical_potentials=chempots,
             fermi_level_eV=fermi_level_eV if config.charge else 0.0,
             vbm_eV=vbm_eV if config.charge else None,
-            correction_eV=corr.correction_eV,
-            correction_method=corr.method,
-            correction_electrostatic_eV=corr.electrostatic_eV,
-            correction_point_charge_eV=corr.point_charge_eV,
-            correction_alignment_eV=corr.alignment_eV,
+            **dataclasses.asdict(corr),
             formation_energy_eV=e_f,
             raw_formation_energy_eV=e_f,
             engine=engine or {},

@@ -34,7 +34,7 @@ from jobflow import Flow, Maker
 from pymatgen.core import Structure
 
 from ionflow.errors import ConfigError
-from ionflow.makers.convergence import md_converge_check
+from ionflow.makers.convergence import md_converge_check, md_run_doc
 from ionflow.makers.md_segments import md_segment, segment_checkpoint_dir, timestep_warning
 from ionflow.schemas.md import ConvergenceSettings, MDSegmentSpec
 from ionflow.schemas.study import MDRunDoc
@@ -375,16 +375,14 @@ class MultiTemperatureMDMaker(Maker):
             start = seg.output.restart
             step += n_steps
         segment_steps = self.segment_steps or self.production_steps
-        run = MDRunDoc(
-            temperature_K=temperature,
-            time_step_fs=self.time_step_fs,
-            traj_interval=self.traj_interval,
+        run = md_run_doc(
+            spec,
+            self.engine.name,
+            [j.uuid for j in jobs],
             equilibration_steps=self.equilibration_steps,
             production_steps=self.production_steps,
             segments=len(plan) - n_equil,
-            engine=self.engine.name,
             segment_steps=self.segment_steps,
-            segment_uuids=[j.uuid for j in jobs],
         )
         check = None
         if self.converge is not None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import numpy as np
 from jobflow import Flow, Maker, job
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MIN_HOP_DISPLACEMENT_A",
+    "Interpolation",
     "MlipNebMaker",
     "NebFromEndpointsMaker",
     "VaspNebMaker",
@@ -60,6 +61,9 @@ logger = logging.getLogger(__name__)
 
 #: endpoints whose atoms all lie closer than this (Å) are one configuration, not a hop
 MIN_HOP_DISPLACEMENT_A = 0.3
+
+#: how the starting band is made: IDPP (linear fallback) or linear
+Interpolation = Literal["idpp", "linear"]
 
 
 def endpoint_separation_A(initial: Structure, final: Structure) -> float:
@@ -88,7 +92,7 @@ def prepare_path(
     initial: Structure,
     final: Structure,
     n_images: int,
-    interpolation: Literal["idpp", "linear"] = "idpp",
+    interpolation: Interpolation = "idpp",
     min_distance_A: float = 0.7,
 ) -> NebPathDoc:
     """Job: match the endpoints, interpolate and check the band.
@@ -205,7 +209,7 @@ class NebFromEndpointsMaker(Maker):
     relax_endpoints: bool = True
     relax_fmax_eV_A: float = 0.02
     relax_max_steps: int = 300
-    interpolation: Literal["idpp", "linear"] = "idpp"
+    interpolation: Interpolation = "idpp"
     min_distance_A: float = 0.7
     overrides: dict[str, Any] = field(default_factory=dict)
     relax_overrides: dict[str, Any] = field(default_factory=dict)
@@ -217,7 +221,7 @@ class NebFromEndpointsMaker(Maker):
             raise ConfigError("NebFromEndpointsMaker needs an engine adapter")
         if self.n_images < 1:
             raise ConfigError(f"n_images must be >= 1, got {self.n_images}")
-        if self.interpolation not in ("idpp", "linear"):
+        if self.interpolation not in get_args(Interpolation):
             raise ConfigError(
                 f"interpolation must be 'idpp' or 'linear', not {self.interpolation!r}"
             )

@@ -59,12 +59,20 @@ class SystemPlan:
     """What the builder made of one system (for progress lines, dry runs and CLIs)."""
 
     key: str
-    name: str
     sections: list[str]
-    host_formula: str
     meta: StudyMeta
     cell: SystemCell | None = None
     section_flows: dict[str, Flow | Job] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The system's study name (its metadata's ``study``)."""
+        return self.meta.study
+
+    @property
+    def host_formula(self) -> str:
+        """Reduced formula of the host (as in the metadata)."""
+        return self.meta.host_formula
 
     @property
     def n_atoms(self) -> int | None:
@@ -180,14 +188,7 @@ def _system(
     host_formula = host.composition.reduced_formula
     labels = cell.labels if cell is not None else []
     meta = _system_meta(config, settings, run_id, host_formula, labels, study_file, engine)
-    plan = SystemPlan(
-        key=system.key,
-        name=config.name,
-        sections=sections,
-        host_formula=host_formula,
-        meta=meta,
-        cell=cell,
-    )
+    plan = SystemPlan(key=system.key, sections=sections, meta=meta, cell=cell)
     info: dict[str, Any] = {
         "key": system.key,
         "study": config.name,
