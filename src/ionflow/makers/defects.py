@@ -290,15 +290,8 @@ def defect_study_doc(
         if config.charge and not dielectric_constant:
             no_eps.append(config.label)
         docs[config.label] = DefectEnergyDoc(
-            label=config.label,
-            kroger_vink=config.kroger_vink,
-            defect_type=config.defect_type,
-            composition=config.composition,
-            n_atoms=config.n_atoms,
-            charge=config.charge,
-            separation_A=config.separation_A,
+            **config.cell_fields(),
             relaxed_separation_A=_max_separation(config, structure),
-            delta_n=config.delta_n,
             energy_defect_eV=energy,
             energy_host_eV=host_energy_eV,
             chemical_potentials=chempots,
@@ -309,7 +302,6 @@ def defect_study_doc(
             raw_formation_energy_eV=e_f,
             engine=engine or {},
             relaxed_structure=structure,
-            multiplicity=config.multiplicity,
             role=role,
             defect_sites=config.defect_sites,
         )

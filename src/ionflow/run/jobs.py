@@ -190,7 +190,8 @@ def _portable(output: Any) -> Any:
     try:
         pickle.dumps(output)
     except Exception:  # pickling raises many types (PicklingError, TypeError, ...)
-        return MontyDecoder().process_decoded(jsanitize(output, strict=True, enum_values=True, allow_bson=True))
+        stored = jsanitize(output, strict=True, enum_values=True, allow_bson=True)
+        return MontyDecoder().process_decoded(stored)
     return output
 
 
@@ -204,9 +205,8 @@ class _Scheduler:
     workers: int
     allow_external: bool
     responses: dict[str, dict[int, Response]] = field(default_factory=dict)
-    errored: set[str] = field(default_factory=set)
-    stopped: set[str] = field(default_factory=set)
-    finished: set[str] = field(default_factory=set)
+    #: uuid of every finished job -> "ok", "errored" or "stopped" (stop_children)
+    ended: dict[str, str] = field(default_factory=dict)
     stop_all: bool = False
 
     def run(self, handlers: Sequence[logging.Handler]) -> dict[str, dict[int, Response]]:
@@ -267,27 +267,20 @@ class _Scheduler:
                 pending.remove(item)
                 progressed = True
                 continue
-            if not self.finished.issuperset(parents):
+            if not all(p in self.ended for p in parents):
                 continue
             pending.remove(item)
             progressed = True
-            if self.stopped.intersection(parents):
+            states = {self.ended[p] for p in parents}
+            if "stopped" in states:
                 logger.info("%s is a child of a job with stop_children=True, skipping...", job.name)
-                self._finish(job, self.stopped)
-            elif (
-                self.errored.intersection(parents)
-                and job.config.on_missing_references == OnMissing.ERROR
-            ):
-                self._finish(job, self.errored)
+                self.ended[job.uuid] = "stopped"
+            elif "errored" in states and job.config.on_missing_references == OnMissing.ERROR:
+                self.ended[job.uuid] = "errored"
             else:
                 doc = json.dumps(job, cls=MontyEncoder)
                 running[pool.submit(_run_in_worker, doc, str(self.root_dir))] = job
         return progressed
-
-    def _finish(self, job: Job, into: set[str] | None = None) -> None:
-        self.finished.add(job.uuid)
-        if into is not None:
-            into.add(job.uuid)
 
     def _collect(self, job: Job, future: Any) -> None:
         try:
@@ -295,13 +288,13 @@ class _Scheduler:
         except Exception as exc:  # the worker died, or the job did not travel
             trace = "".join(traceback.format_exception(exc))
             logging.getLogger("jobflow").info(f"{job.name} failed with exception:\n{trace}")
-            self._finish(job, self.errored)
+            self.ended[job.uuid] = "errored"
             return
         for uuid, by_index in got.items():
             self.responses.setdefault(uuid, {}).update(by_index)
         response = got.get(job.uuid, {}).get(job.index)
         if response is None:  # the job raised (the worker logged it)
-            self._finish(job, self.errored)
+            self.ended[job.uuid] = "errored"
             return
-        self._finish(job, self.stopped if response.stop_children else None)
+        self.ended[job.uuid] = "stopped" if response.stop_children else "ok"
         self.stop_all = self.stop_all or response.stop_jobflow

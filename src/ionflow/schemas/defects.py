@@ -90,6 +90,12 @@ class _DefectCell(_Doc):
         1, ge=1, description="Number of equivalent configurations in the supercell."
     )
 
+    def cell_fields(self) -> dict[str, Any]:
+        """Return the shared cell fields (label ... multiplicity), to start a result from."""
+        return {name: getattr(self, name) for name in _DefectCell.model_fields} | {
+            "schema_version": SCHEMA_VERSION  # the result's, not the cell's
+        }
+
 
 class DefectConfig(_DefectCell):
     """A labelled, generated defect supercell with its provenance.
