@@ -262,3 +262,34 @@ def test_formation_energy_not_determined_is_listed_with_its_reason():
     assert rows[0]["formation_energy_reason"] == why
     assert rows[1]["binding_energy_eV"] is None
     assert rows[1]["binding_energy_reason"] == "neutral parts"
+
+
+def test_a_stored_negative_activation_energy_is_not_listed_as_a_result(store_settings):  # noqa: F811
+    # a study document written by the previous release, which stored a fit with Ea < 0
+    # (D fell with T over too few hops) and its absurd sigma(300 K) as results
+    from monty.json import jsanitize
+
+    from ionflow.stores import open_job_store
+
+    store = open_job_store(store_settings)
+    meta, doc = _study_doc(
+        STUDY_A, "20261203-1716-dddd", "Li3ClO", "mlip", ["V_Li+V_Cl"], [1200.0, 1350.0],
+        ea=(0.3, 0.1), sigma=(1.0, (0.1, 10.0)),
+    )  # fmt: skip
+    old = jsanitize(doc, strict=True, allow_bson=True, enum_values=True)
+    old["arrhenius"].update(
+        activation_energy_eV=-0.578, activation_energy_std_eV=0.587,
+        conductivity_at_target_mS_cm=4.84e10, conductivity_at_target_ci_mS_cm=[8.99e-5, 2.6e25],
+    )  # fmt: skip
+    for key in ("not_determined", "raw_activation_energy_eV", "raw_activation_energy_std_eV"):
+        old["arrhenius"].pop(key)
+    _put(store, "sum-d", "summarize study", old, meta)
+    (row,) = list_studies(store)
+    store.close()
+    assert row["activation_energy_eV"] is None
+    assert row["conductivity_300K_mS_cm"] is None
+    assert row["conductivity_300K_ci_mS_cm"] is None
+    assert row["arrhenius_not_determined"] == (
+        "Ea = -0.578 ± 0.59 eV ≤ 0: D does not rise with temperature over 1200–1350 K (too "
+        "few hops for this temperature range; run longer or over a wider range)"
+    )

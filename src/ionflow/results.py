@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ionflow.errors import InputError, StoreError
 from ionflow.io.run_marker import effective_state, find_run_markers
 from ionflow.schemas.study_doc import STUDY_DOC_KINDS, StudyDoc
+from ionflow.schemas.transport import judge_arrhenius
 
 if TYPE_CHECKING:
     from jobflow import JobStore
@@ -129,13 +130,12 @@ class Filters:
 def _study_row(doc: dict[str, Any]) -> dict[str, Any]:
     out = doc["output"]
     meta = out["meta"]
-    fit = out.get("arrhenius") or {}
+    # judged as when read into the models: an Ea <= 0 (older documents) is not a result
+    fit = judge_arrhenius(out.get("arrhenius") or {})
+    hop_fit = judge_arrhenius(out.get("hop_arrhenius") or {})
     source = "tracer D"
-    if (
-        fit.get("activation_energy_eV") is None
-        and (out.get("hop_arrhenius") or {}).get("activation_energy_eV") is not None
-    ):
-        fit, source = out["hop_arrhenius"], "hop count"  # the estimate that uses every hop
+    if fit.get("activation_energy_eV") is None and hop_fit.get("activation_energy_eV") is not None:
+        fit, source = hop_fit, "hop count"  # the estimate that uses every hop
     return {
         "study": meta["study"],
         "run_id": meta["run_id"],
@@ -152,6 +152,7 @@ def _study_row(doc: dict[str, Any]) -> dict[str, Any]:
         "conductivity_300K_mS_cm": fit.get("conductivity_at_target_mS_cm"),
         "conductivity_300K_ci_mS_cm": fit.get("conductivity_at_target_ci_mS_cm"),
         "arrhenius_source": source if fit.get("activation_energy_eV") is not None else None,
+        "arrhenius_not_determined": fit.get("not_determined") or hop_fit.get("not_determined"),
         "diffusion": _diffusion_rows(out),
         "report_dir": out.get("report_dir"),
         "job_uuid": doc.get("uuid"),
@@ -205,6 +206,7 @@ def _unstored_row(
         "conductivity_300K_mS_cm": None,
         "conductivity_300K_ci_mS_cm": None,
         "arrhenius_source": None,
+        "arrhenius_not_determined": None,
         "diffusion": [],
         "report_dir": None,
         "job_uuid": None,

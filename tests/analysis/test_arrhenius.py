@@ -132,3 +132,37 @@ def test_conductivity_conversion_matches_pymatgen():
     factor = pad.get_conversion_factor(s, "Li", 900.0)
     ours = conductivity_from_diffusivity(1.0, 3 / s.volume, 900.0, 1.0)
     assert ours == pytest.approx(factor, rel=1e-9)
+
+
+def test_an_ea_at_or_below_zero_is_kept_raw_and_not_a_result():
+    # the CHGNet li3ocl --quick vacancy cell, 5 ps per temperature (2026-12-03): a few hops
+    # each, D falls from 1200 to 1350 K; the fit slopes the wrong way
+    runs = [_result(1200.0, 8.53e-6, 3.52e-6), _result(1350.0, 4.58e-6, 2.18e-6)]
+    fit = fit_arrhenius(runs)
+    # the weighted fit of these two points, by hand: Ea = -k ln(D2/D1) / (1/T2 - 1/T1)
+    ea = -KB * math.log(4.58e-6 / 8.53e-6) / (1 / 1350.0 - 1 / 1200.0)
+    assert fit.raw_activation_energy_eV == pytest.approx(ea, rel=1e-9)
+    assert ea == pytest.approx(-0.578, abs=2e-3)  # the run printed -0.578 as a result
+    assert fit.activation_energy_eV is None
+    assert fit.conductivity_at_target_mS_cm is None
+    assert fit.conductivity_at_target_ci_mS_cm is None
+    assert fit.prefactor_cm2_s is None
+    std = fit.raw_activation_energy_std_eV
+    assert fit.not_determined.startswith(
+        f"Ea = -0.579 ± {std:.2g} eV ≤ 0: D does not rise with temperature over 1200–1350 K"
+    )
+    # a document stored by the previous release (Ea and sigma as results) is judged when read
+    old = {
+        **fit.model_dump(exclude={"not_determined", "raw_activation_energy_eV",
+                                  "raw_activation_energy_std_eV"}),
+        "activation_energy_eV": ea, "activation_energy_std_eV": 0.587,
+        "conductivity_at_target_mS_cm": 4.84e10, "conductivity_at_target_ci_mS_cm": [1e-4, 2e25],
+    }  # fmt: skip
+    read = type(fit).model_validate(old)
+    assert read.activation_energy_eV is None
+    assert read.conductivity_at_target_mS_cm is None
+    assert read.raw_activation_energy_std_eV == 0.587
+    # a positive Ea stays a result
+    rising = fit_arrhenius([_result(1200.0, 4.58e-6, 2e-6), _result(1350.0, 8.53e-6, 3e-6)])
+    assert rising.activation_energy_eV == pytest.approx(-ea, rel=1e-9)
+    assert rising.not_determined is None

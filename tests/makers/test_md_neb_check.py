@@ -16,7 +16,9 @@ FLAT = (
 
 
 def _transport(ea: float, std: float) -> SimpleNamespace:
-    fit = SimpleNamespace(activation_energy_eV=ea, activation_energy_std_eV=std)
+    fit = SimpleNamespace(
+        activation_energy_eV=ea, activation_energy_std_eV=std, not_determined=None
+    )
     return SimpleNamespace(arrhenius=fit, hop_arrhenius=None)
 
 
@@ -66,3 +68,18 @@ def test_flat_band_text_is_for_bands_refused_as_flat_only():
     assert flat_band_text(stuck) is None
     done = _hop("V_Li hop 3", converged=True, barrier_forward_eV=0.2, band_span_eV=0.2)
     assert flat_band_text(done) is None
+
+
+def test_an_ea_that_is_not_determined_says_why_in_the_check():
+    fit = SimpleNamespace(
+        activation_energy_eV=None,
+        activation_energy_std_eV=None,
+        not_determined="Ea = -0.579 ± 0.59 eV ≤ 0: D does not rise with temperature",
+    )
+    transport = SimpleNamespace(arrhenius=fit, hop_arrhenius=None)
+    check = md_neb_check(transport, [], 0.293)
+    assert check.verdict == "not compared"
+    assert check.explanation == (
+        "the MD activation energy is not determined: Ea = -0.579 ± 0.59 eV ≤ 0: D does not "
+        "rise with temperature (tracer D Arrhenius)"
+    )

@@ -356,3 +356,58 @@ def test_sigma_against_no_diffusion_needs_the_upper_bounds_to_separate():
     verdict = {t.trend.key: t for t in evaluate_trends(_doc("li3ocl", [s_cl, cold]))}
     assert verdict["s_li_i_vs_vacancy_sigma"].status == "partly"
     assert "no temperature of vacancy at or above" in verdict["s_li_i_vs_vacancy_sigma"].detail
+
+
+def test_sigma_falls_back_to_the_hop_count_fit_when_the_tracer_gives_none():
+    # a vacancy cell: the tracer MSD of all 23 Li shows no diffusion, the counted hops do
+    ea, d0 = 0.3, 1e-3
+    tracer = [_result(t, 1e-12, diffusing=False) for t in (1200, 1350, 1500)]
+    hops = [_result(t, d0 * math.exp(-ea / (KB * t))) for t in (1200, 1350, 1500)]
+    transport = _transport_of("v", tracer).model_copy(
+        update={"hop_arrhenius": fit_arrhenius(hops, target_temperature_K=300.0)}
+    )
+    doc = _doc("li3ocl", [_system("vacancy", transport=transport)])
+    sigma = computed_value(doc, "vacancy", "conductivity_300K_mS_cm")
+    fit = transport.hop_arrhenius
+    assert sigma.value == pytest.approx(fit.conductivity_at_target_mS_cm)
+    assert sigma.ci == pytest.approx(list(fit.conductivity_at_target_ci_mS_cm))
+    assert sigma.note.startswith("hop-count Arrhenius; CI ")
+    ea_row = computed_value(doc, "vacancy", "activation_energy_eV")
+    assert ea_row.value == pytest.approx(ea, abs=1e-6)
+    assert ea_row.note == "hop-count Arrhenius"
+    # with a tracer fit, the tracer fit is the one compared (as in `query`)
+    with_tracer = transport.model_copy(update={"arrhenius": fit_arrhenius(hops[:2])})
+    doc = _doc("li3ocl", [_system("vacancy", transport=with_tracer)])
+    assert computed_value(doc, "vacancy", "activation_energy_eV").note == ""
+
+
+def test_a_fit_with_ea_below_zero_is_not_determined_everywhere_it_is_shown(monkeypatch):
+    # the vacancy cell of a li3ocl --quick run (5 ps per T): D falls from 1200 to 1350 K
+    runs = [_result(1200, 8.53e-6), _result(1350, 4.58e-6), _result(1500, 1e-12, diffusing=False)]
+    transport = _transport_of("v", runs)
+    fit = transport.arrhenius
+    assert fit.activation_energy_eV is None
+    assert fit.raw_activation_energy_eV == pytest.approx(-0.5788, abs=1e-4)
+    vacancy = _system("vacancy", transport=transport, hops=[_hop("V_Li hop 1", "vacancy", 0.293)])
+    doc = _doc("li3ocl", [vacancy])
+    sigma = computed_value(doc, "vacancy", "conductivity_300K_mS_cm")
+    assert sigma.value is None
+    assert sigma.note.startswith("Ea = -0.579 ± ")
+    # the run's one-line summary (it printed "Ea -0.578 eV, σ300 4.84e+10 mS/cm")
+    from ionflow.cli.study import print_study_summary
+
+    lines: list[str] = []
+    monkeypatch.setattr("ionflow.cli.study.echo", lines.append)
+    print_study_summary(doc)  # one system with MD: the demo's printout
+    assert any(x.startswith("  Ea not determined: Ea = -0.579 ± ") for x in lines)
+    assert not any("sigma(300 K)" in x for x in lines)
+    lines.clear()
+    print_study_summary(_doc("li3ocl", [vacancy, _system("li_i")]))  # a design study
+    line = next(x for x in lines if x.strip().startswith("vacancy:"))
+    assert "Ea not determined (fit gives -0.579 eV)" in line
+    assert "σ300" not in line
+    # the design report
+    from ionflow.report.design import _system_lines
+
+    text = "\n".join(_system_lines(vacancy))
+    assert "- Arrhenius: Ea and σ(300 K) not determined: Ea = -0.579" in text

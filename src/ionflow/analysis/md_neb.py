@@ -27,6 +27,7 @@ def compare_md_neb(
     barrier_eV: float | None,
     hop: str,
     barrier_bound_eV: float | None = None,
+    no_ea_reason: str | None = None,
 ) -> MdNebCheck:
     """Compare an MD activation energy with a NEB barrier.
 
@@ -45,6 +46,8 @@ def compare_md_neb(
         When no band converged: the energy span of a band refused for having no saddle
         (eV). Its hop's barrier lies between 0 and this span, and the MD Ea is compared
         with that interval.
+    no_ea_reason
+        Why the MD has no activation energy (a fit judged not physical), when it has none.
 
     Returns
     -------
@@ -60,7 +63,12 @@ def compare_md_neb(
         "neb_hop": hop,
     }
     if ea_eV is None or ea_std_eV is None or not ea_std_eV > 0:
-        why = "the MD gave no activation energy with an error bar (too few diffusing temperatures)"
+        why = (
+            f"the MD activation energy is not determined: {no_ea_reason}"
+            if no_ea_reason
+            else "the MD gave no activation energy with an error bar (too few diffusing "
+            "temperatures)"
+        )
         return MdNebCheck(verdict="not compared", explanation=why, **base)
     if barrier_eV is None and barrier_bound_eV is None:
         why = "no NEB band converged, so there is no barrier to compare with"

@@ -202,7 +202,9 @@ def _print_arrhenius(fit: ArrheniusResult) -> None:
     for r in fit.results:
         _print_diffusion(r)
     t = fit.target_temperature_K
-    if fit.activation_energy_eV is None:
+    if fit.not_determined:
+        typer.echo(f"Arrhenius: Ea not determined: {fit.not_determined}")
+    elif fit.activation_energy_eV is None:
         typer.echo("Arrhenius: no fit")
     else:
         std = fit.activation_energy_std_eV

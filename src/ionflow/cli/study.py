@@ -36,6 +36,9 @@ def print_transport_summary(doc, report: bool = True) -> None:
         echo(line)
     shown = False
     for f, name in ((fit, "tracer D"), (doc.hop_arrhenius, "hop count")):
+        if f is not None and f.not_determined:
+            echo(f"  Ea not determined: {f.not_determined}  [{name} Arrhenius]")
+            shown = True
         if f is None or f.activation_energy_eV is None:
             continue
         ci = f.conductivity_at_target_ci_mS_cm
@@ -101,6 +104,8 @@ def _print_systems(doc) -> None:
                     f"Ea {fit.activation_energy_eV:.3f} eV, σ300 "
                     f"{fit.conductivity_at_target_mS_cm:.3g} mS/cm"
                 )
+            elif fit is not None and fit.not_determined:
+                parts.append(f"Ea not determined (fit gives {fit.raw_activation_energy_eV:.3g} eV)")
             else:
                 on = [f"{r.temperature_K:g}" for r in t.diffusion if r.diffusing]
                 parts.append(f"diffusing at {', '.join(on)} K" if on else "no diffusion")

@@ -191,13 +191,13 @@ def md_neb_check(
     """
     ea = std = None
     source = ""
-    for fit, name in (
-        (transport.arrhenius, "tracer D Arrhenius"),
-        (transport.hop_arrhenius, "hop-count Arrhenius"),
-    ):
+    fits = [(transport.arrhenius, "tracer D"), (transport.hop_arrhenius, "hop-count")]
+    for fit, name in fits:
         if fit is not None and fit.activation_energy_eV is not None:
-            ea, std, source = fit.activation_energy_eV, fit.activation_energy_std_eV, name
+            ea, std = fit.activation_energy_eV, fit.activation_energy_std_eV
+            source = f"{name} Arrhenius"
             break
+    judged = [f"{f.not_determined} ({n} Arrhenius)" for f, n in fits if f and f.not_determined]
     barriers = {h.label: b for h in hops if (b := hop_barrier(h)) is not None}
     # bands refused for having no saddle bound their hop's barrier by their energy span
     flat = {h.label: b for h in hops if (b := flat_band_bound(h)) is not None}
@@ -211,7 +211,9 @@ def md_neb_check(
     elif flat:
         hop = min(flat, key=flat.__getitem__)
         bound = flat[hop]
-    return compare_md_neb(ea, std, source, barrier, hop, barrier_bound_eV=bound)
+    return compare_md_neb(
+        ea, std, source, barrier, hop, barrier_bound_eV=bound, no_ea_reason="; ".join(judged)
+    )
 
 
 def _band_span(energies: Sequence[float] | None) -> float | None:

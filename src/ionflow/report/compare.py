@@ -178,20 +178,26 @@ def _transport(system: SystemDoc, quantity: str) -> Computed:
     doc = system.transport
     if doc is None:
         return Computed(None, note="no MD results")
-    fit = doc.arrhenius
+    fit, source = doc.arrhenius, ""
+    if (fit is None or fit.activation_energy_eV is None) and doc.hop_arrhenius is not None:
+        # as `query`: the estimate that uses every hop, when the tracer MSD gives no fit
+        fit, source = doc.hop_arrhenius, "hop-count Arrhenius"
     if fit is None or fit.activation_energy_eV is None:
         hops = ", ".join(f"{c.n_hops} at {c.temperature_K:g} K" for c in doc.hop_counts)
         hops = f"; Li hops: {hops}" if hops else ""
+        judged = [f for f in (doc.arrhenius, doc.hop_arrhenius) if f and f.not_determined]
+        if judged:
+            return Computed(None, note=f"{judged[0].not_determined}{hops}")
         if doc.diffusion and not any(r.diffusing for r in doc.diffusion):
             temps = ", ".join(f"{r.temperature_K:g}" for r in doc.diffusion)
             return Computed(NO_DIFFUSION, note=f"no diffusion at {temps} K{hops}")
         return Computed(None, note=f"fewer than two diffusing temperatures{hops}")
     if quantity == "activation_energy_eV":
-        return Computed(fit.activation_energy_eV, fit.activation_energy_std_eV)
+        return Computed(fit.activation_energy_eV, fit.activation_energy_std_eV, note=source)
     if abs(fit.target_temperature_K - 300.0) > 1e-6:
         return Computed(None, note=f"extrapolated to {fit.target_temperature_K:g} K, not 300 K")
     ci = fit.conductivity_at_target_ci_mS_cm
-    note = f"CI {ci[0]:.3g}–{ci[1]:.3g}" if ci else ""
+    note = "; ".join(p for p in (source, f"CI {ci[0]:.3g}–{ci[1]:.3g}" if ci else "") if p)
     return Computed(fit.conductivity_at_target_mS_cm, note=note, ci=list(ci) if ci else None)
 
 

@@ -156,6 +156,8 @@ def _system_lines(
                 f"{_f(fit.conductivity_at_target_mS_cm)} mS/cm"
                 + (f" (CI {ci[0]:.3g}–{ci[1]:.3g})" if ci else "")
             )
+        elif fit is not None and fit.not_determined:
+            lines.append(f"- Arrhenius: Ea and σ(300 K) not determined: {fit.not_determined}")
         if t.report_dir:
             lines.append(f"- transport report: `{t.report_dir}/report.md`")
     for h in s.hops:

@@ -65,6 +65,9 @@ def system_md_neb_lines(s: SystemDoc) -> list[str]:
                     else ""
                 )
             )
+        elif fit is not None and fit.not_determined:
+            reason = fit.not_determined
+            lines.append(f"- hop-count Arrhenius: Ea and σ(300 K) not determined: {reason}")
     check = s.md_neb
     if check is not None:
         lines.append(f"- **MD vs NEB: {check.verdict}** — {check.explanation}")

@@ -137,6 +137,8 @@ def plot_arrhenius(
                 f";  σ({fit.target_temperature_K:g} K) = "
                 f"{fit.conductivity_at_target_mS_cm:.3g} mS/cm"
             )
+    elif fit.not_determined:
+        title = f"Ea not determined (fit gives {fit.raw_activation_energy_eV:.3g} eV ≤ 0)"
     else:
         title = "no Arrhenius fit (fewer than 2 temperatures diffuse)"
     ax.set_yscale("log")

@@ -107,7 +107,9 @@ def render_markdown(doc: TransportDoc, plots: dict[str, str]) -> str:
         lines.append(f"| {t:g} | — | missing (MD or analysis failed) | | | | |")
     lines += ["", "## Arrhenius fit", ""]
     fit = doc.arrhenius
-    if fit is None or fit.activation_energy_eV is None:
+    if fit is not None and fit.not_determined:
+        lines.append(f"Ea and the extrapolated D and σ are not determined: {fit.not_determined}.")
+    elif fit is None or fit.activation_energy_eV is None:
         lines.append("No Arrhenius fit: fewer than two temperatures showed diffusion.")
     else:
         ci = fit.conductivity_at_target_ci_mS_cm

@@ -50,7 +50,7 @@ if TYPE_CHECKING:
 
     from jobflow import Flow, Job
 
-__all__ = ["THREAD_VARIABLES", "auto_workers", "execute"]
+__all__ = ["THREAD_VARIABLES", "auto_workers", "execute", "usable_cpus"]
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,13 @@ _FORWARDED_LOGGERS = ("jobflow", "ionflow", "py.warnings")
 
 # the store of this worker process (set by _init_worker)
 _WORKER_STATE: dict[str, Any] = {}
+
+
+def usable_cpus() -> int:
+    """Return the cores this process may use (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):  # Linux; not macOS
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def auto_workers(in_process_engine: bool, store: JobStore, cpus: int | None = None) -> int:
@@ -86,7 +93,7 @@ def auto_workers(in_process_engine: bool, store: JobStore, cpus: int | None = No
     int
         1, or up to one worker per core (at most :data:`MAX_AUTO_WORKERS`).
     """
-    cpus = cpus or len(os.sched_getaffinity(0))
+    cpus = cpus or usable_cpus()
     if not in_process_engine or not is_shared_store(store):
         return 1
     return max(1, min(cpus, MAX_AUTO_WORKERS))
@@ -217,7 +224,7 @@ class _Scheduler:
         ctx = multiprocessing.get_context("spawn")
         log_queue = ctx.Queue()
         listener = QueueListener(log_queue, *handlers, respect_handler_level=True)
-        threads = max(1, len(os.sched_getaffinity(0)) // self.workers)
+        threads = max(1, usable_cpus() // self.workers)
         levels = {name: logging.getLogger(name).getEffectiveLevel() for name in _FORWARDED_LOGGERS}
         levels["jobflow"] = logging.INFO  # its Starting/Finished lines drive the progress
         store_doc = json.dumps(self.store.as_dict(), cls=MontyEncoder)

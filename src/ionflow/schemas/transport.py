@@ -5,13 +5,13 @@ the transport flow stores; the JSON keys listed in issue 4 are fixed. Every floa
 finite or None: a validator rejects NaN/inf so they never reach a store.
 """
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
 from ionflow.schemas.base import MdTemperatureK, StoredDoc
 
-__all__ = ["SCHEMA_VERSION", "ArrheniusResult", "DiffusionResult"]
+__all__ = ["SCHEMA_VERSION", "ArrheniusResult", "DiffusionResult", "judge_arrhenius"]
 
 SCHEMA_VERSION = "1"
 
@@ -171,6 +171,58 @@ class DiffusionResult(_Doc):
         return self
 
 
+#: fields of an Arrhenius fit that extrapolate Ea (cleared when Ea is not a result)
+_EXTRAPOLATED = (
+    "prefactor_cm2_s",
+    "ln_prefactor_std",
+    "covariance_lnD0_Ea",
+    "diffusivity_at_target_cm2_s",
+    "diffusivity_at_target_ci_cm2_s",
+    "conductivity_at_target_mS_cm",
+    "conductivity_at_target_ci_mS_cm",
+)
+
+
+def judge_arrhenius(data: dict[str, Any]) -> dict[str, Any]:
+    """Return an Arrhenius fit (as a dict) with Ea <= 0 moved to raw_* and not_determined.
+
+    Ea <= 0 is not thermally activated hopping: a fit through too few hops over too narrow
+    a range can slope the wrong way, and its Ea and its extrapolation to 300 K (then larger
+    than any measured conductivity) are not physical results. :class:`ArrheniusResult`
+    applies this when it is built or read (documents of earlier releases too); ``query``
+    applies it to the stored dicts it reads.
+
+    Parameters
+    ----------
+    data
+        The fit's fields.
+
+    Returns
+    -------
+    dict
+        ``data`` itself when Ea is None or > 0, else a judged copy.
+    """
+    ea = data.get("activation_energy_eV")
+    if ea is None or ea > 0:
+        return data
+    std = data.get("activation_energy_std_eV")
+    temps = sorted(data.get("fitted_temperatures_K") or [])
+    span = f" over {temps[0]:g}–{temps[-1]:g} K" if len(temps) >= 2 else ""
+    err = f" ± {std:.2g}" if std is not None else ""
+    out = {**data, **dict.fromkeys(_EXTRAPOLATED)}
+    out.update(
+        activation_energy_eV=None,
+        activation_energy_std_eV=None,
+        raw_activation_energy_eV=ea,
+        raw_activation_energy_std_eV=std,
+        not_determined=(
+            f"Ea = {ea:.3g}{err} eV ≤ 0: D does not rise with temperature{span} (too few "
+            "hops for this temperature range; run longer or over a wider range)"
+        ),
+    )
+    return out
+
+
 class ArrheniusResult(_Doc):
     """Weighted Arrhenius fit ln D = ln D0 − Ea/(k_B T) and its extrapolation."""
 
@@ -219,3 +271,19 @@ class ArrheniusResult(_Doc):
         default_factory=list, description="Per-temperature diffusion results (all of them)."
     )
     warnings: list[str] = Field(default_factory=list, description="Caveats of the fit.")
+    not_determined: str | None = Field(
+        None,
+        description="Why Ea and the extrapolated D and sigma are not results although a fit "
+        "was made (Ea <= 0: D does not rise with T); the fitted values stay in raw_*.",
+    )
+    raw_activation_energy_eV: float | None = Field(
+        None, description="Fitted Ea (eV) when it is not a result (see not_determined)."
+    )
+    raw_activation_energy_std_eV: float | None = Field(
+        None, ge=0, description="Its standard error (eV)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _judge_activation_energy(cls, data: Any) -> Any:
+        return judge_arrhenius(data) if isinstance(data, dict) else data
