@@ -19,6 +19,7 @@ from ionflow.schemas.finite import find_nonfinite
 
 __all__ = [
     "MdTemperatureK",
+    "NotDeterminedReason",
     "StoredDoc",
     "StructureIn",
     "ThermostatK",
@@ -43,6 +44,10 @@ ThermostatK = Annotated[float, Field(gt=0, description="Thermostat temperature (
 MdTemperatureK = Annotated[float, Field(gt=0, description="MD temperature (K).")]
 #: the MD integration time step (a setting; not the time between stored frames)
 TimeStepFs = Annotated[float, Field(gt=0, description="Integration time step (fs).")]
+#: why a computed value is not a result (None when it is); the value stays in a raw_* field
+NotDeterminedReason = Annotated[
+    str | None, Field(description="Why the value is not determined (None when it is).")
+]
 
 
 class StoredDoc(BaseModel):

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from ionflow.schemas.base import StoredDoc, StructureIn
+from ionflow.schemas.base import NotDeterminedReason, StoredDoc, StructureIn
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -158,9 +158,6 @@ RawEnergy = Annotated[
 ]
 #: whether the value is a result, and why not (a negative formation energy, neutral parts)
 Determined = Annotated[bool, Field(description="The value is a result.")]
-NotDeterminedReason = Annotated[
-    str | None, Field(description="Why the value is not determined (None when it is).")
-]
 
 
 #: why a formation energy below 0 is not a result (the analysis layer's rule and reason)

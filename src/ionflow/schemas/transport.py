@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from ionflow.schemas.base import MdTemperatureK, StoredDoc
+from ionflow.schemas.base import MdTemperatureK, NotDeterminedReason, StoredDoc
 
 __all__ = ["SCHEMA_VERSION", "ArrheniusResult", "DiffusionResult", "judge_arrhenius"]
 
@@ -271,17 +271,10 @@ class ArrheniusResult(_Doc):
         default_factory=list, description="Per-temperature diffusion results (all of them)."
     )
     warnings: list[str] = Field(default_factory=list, description="Caveats of the fit.")
-    not_determined: str | None = Field(
-        None,
-        description="Why Ea and the extrapolated D and sigma are not results although a fit "
-        "was made (Ea <= 0: D does not rise with T); the fitted values stay in raw_*.",
-    )
-    raw_activation_energy_eV: float | None = Field(
-        None, description="Fitted Ea (eV) when it is not a result (see not_determined)."
-    )
-    raw_activation_energy_std_eV: float | None = Field(
-        None, ge=0, description="Its standard error (eV)."
-    )
+    #: Ea <= 0 (D does not rise with T): Ea, D0 and the extrapolation are not results
+    not_determined: NotDeterminedReason = None
+    raw_activation_energy_eV: float | None = Field(None, description="Ea when not determined.")
+    raw_activation_energy_std_eV: float | None = Field(None, ge=0, description="Its σ (eV).")
 
     @model_validator(mode="before")
     @classmethod
