@@ -165,8 +165,8 @@ def fit_arrhenius(
                 f"ln D vs 1/T is curved ({cs:.1f}σ quadratic term): not Arrhenius over "
                 "this range; Ea and the extrapolation are questionable"
             )
-    if ea <= 0:
-        warnings.append(f"Ea = {ea:.3g} eV ≤ 0: D does not increase with temperature")
+    # Ea <= 0 is judged by the document itself (schemas.transport.judge_arrhenius): Ea
+    # and the extrapolation become raw values with a not_determined reason
     t_min, t_max = float(temps.min()), float(temps.max())
     span = 1.0 / t_min - 1.0 / t_max
     beyond = 1.0 / target_temperature_K - 1.0 / t_min

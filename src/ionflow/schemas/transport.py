@@ -273,7 +273,7 @@ class ArrheniusResult(_Doc):
     warnings: list[str] = Field(default_factory=list, description="Caveats of the fit.")
     #: Ea <= 0 (D does not rise with T): Ea, D0 and the extrapolation are not results
     not_determined: NotDeterminedReason = None
-    raw_activation_energy_eV: float | None = Field(None, description="Ea when not determined.")
+    raw_activation_energy_eV: float | None = Field(None, description="Fitted Ea if no result (eV).")
     raw_activation_energy_std_eV: float | None = Field(None, ge=0, description="Its σ (eV).")
 
     @model_validator(mode="before")
