@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 
 import pytest
+from scipy import stats
 
 from ionflow.analysis.arrhenius import fit_arrhenius
+from ionflow.analysis.hop_counting import fit_hop_arrhenius
 from ionflow.report.compare import (
     NO_DIFFUSION,
     compare_values,
@@ -21,6 +23,7 @@ from ionflow.report.compare import (
     evaluate_trends,
 )
 from ionflow.report.published import PUBLISHED, TRENDS, published_for
+from ionflow.schemas.hops import HopCountResult
 from ionflow.schemas.study import StudyMeta, TransportDoc
 from ionflow.schemas.study_doc import (
     DefectRow,
@@ -411,3 +414,70 @@ def test_a_fit_with_ea_below_zero_is_not_determined_everywhere_it_is_shown(monke
 
     text = "\n".join(_system_lines(vacancy))
     assert "- Arrhenius: Ea and σ(300 K) not determined: Ea = -0.579" in text
+
+
+def _hop_counts(temps, hops, n_li: int, d_A: float = 2.76) -> list[HopCountResult]:
+    """Hop counts of 2 ps runs, every hop ``d_A`` long (D_hop = n d²/(6 N t))."""
+    return [
+        HopCountResult(specie="Li", temperature_K=t, duration_ps=2.0, n_mobile=n_li, n_hops=n,
+                       n_ions_hopped=n, hop_rate_per_ps=n / 2.0, hop_length_A=d_A, n_sites=n_li,
+                       capture_radius_A=0.8, hop_diffusivity_cm2_s=_d_hop(n, n_li, d_A) or None)
+        for t, n in zip(temps, hops, strict=True)
+    ]  # fmt: skip
+
+
+def _d_hop(n: int, n_li: int, d_A: float = 2.76) -> float:
+    return n * d_A**2 / (6 * n_li * 2.0) * 1e-4  # Å²/ps -> cm²/s
+
+
+def _with_hops(key: str, tracer: list[DiffusionResult], counts) -> SystemDoc:
+    transport = _transport_of(key, tracer).model_copy(
+        update={"hop_counts": counts, "hop_arrhenius": fit_hop_arrhenius(tracer, counts)}
+    )
+    return _system(key, transport=transport)
+
+
+def test_hop_counts_order_the_cells_when_the_vacancy_sigma_is_not_determined():
+    # the CHGNet li3ocl --quick run of 2026-12-03 (2 ps per temperature): the vacancy cell
+    # hopped 3, 2, 1 times at 1100/1300/1500 K (the Poisson fit gives Ea < 0: sigma(300 K)
+    # not determined), the Li_i+S_Cl cell 5, 3, 13 times at 800/1000/1200 K
+    v_tracer = [_measured(1100, 2e-6, None, 2.73e-5), _measured(1300, 1e-5, None, 2.23e-5),
+                _measured(1500, 3e-6, None, 1.16e-5)]  # fmt: skip
+    vacancy = _with_hops("vacancy", v_tracer, _hop_counts((1100, 1300, 1500), (3, 2, 1), 23))
+    s_tracer = [_measured(800, 1e-6, None, 2.04e-5), _measured(1000, 1e-6, None, 2.42e-5),
+                _measured(1200, 3.51e-5, 1.64e-5, None)]  # fmt: skip
+    s_cl = _with_hops("li_i_s_cl", s_tracer, _hop_counts((800, 1000, 1200), (5, 3, 13), 25))
+    assert vacancy.transport.hop_arrhenius.not_determined is not None
+    assert (
+        computed_value(_doc("li3ocl", [vacancy]), "vacancy", "conductivity_300K_mS_cm").value
+        is None
+    )
+    verdict = {t.trend.key: t for t in evaluate_trends(_doc("li3ocl", [s_cl, vacancy]))}
+    result = verdict["s_li_i_vs_vacancy_sigma"]
+    assert result.status == "holds"
+    # best pair: 13 hops at 1200 K (97.5 % lower bound 6.92 hops) against 1 hop at 1500 K
+    # (97.5 % upper bound 5.57 hops), each hop 2.76 Å, 25 and 23 Li, 2 ps
+    low = stats.chi2.ppf(0.025, 26) / 2 * _d_hop(1, 25)
+    high = stats.chi2.ppf(0.975, 4) / 2 * _d_hop(1, 23)
+    assert low > high
+    assert f"li_i_s_cl 13 Li hops in 2 ps at 1200 K (D_hop > {low:.3g} cm²/s)" in result.detail
+    assert f"vacancy 1 in 2 ps at 1500 K (D_hop < {high:.3g} cm²/s)" in result.detail
+    assert result.detail.startswith("vacancy:conductivity_300K_mS_cm: Ea = ")
+    # counts that do not separate leave it not computed, with the numbers (8, 7, 6 hops:
+    # Ea < 0 again; 13 hops at 1200 K against 7 at 1300 K overlap)
+    close = _with_hops("vacancy", v_tracer, _hop_counts((1100, 1300, 1500), (8, 7, 6), 23))
+    assert close.transport.hop_arrhenius.not_determined is not None
+    result = {t.trend.key: t for t in evaluate_trends(_doc("li3ocl", [s_cl, close]))}[
+        "s_li_i_vs_vacancy_sigma"
+    ]
+    assert result.status == "not computed"
+    assert "not separated by the hop counts" in result.detail
+    # and counts the other way round make it fail
+    fast_vac = _with_hops("vacancy", v_tracer, _hop_counts((1100, 1300, 1500), (90, 30, 40), 23))
+    s_slow = _with_hops(
+        "li_i_s_cl", [_measured(1200, 1e-6, None, 2e-6)], _hop_counts((1200,), (2,), 25)
+    )
+    result = {t.trend.key: t for t in evaluate_trends(_doc("li3ocl", [s_slow, fast_vac]))}[
+        "s_li_i_vs_vacancy_sigma"
+    ]
+    assert result.status == "fails"

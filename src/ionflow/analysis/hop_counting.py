@@ -31,6 +31,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from scipy import stats
 from scipy.ndimage import uniform_filter1d
 
 from ionflow.analysis.arrhenius import CHI2_WARN, arrhenius_result
@@ -48,6 +49,7 @@ __all__ = [
     "count_hops",
     "fit_hop_arrhenius",
     "hop_diffusion_results",
+    "hop_diffusivity_bounds",
     "hop_rate_fit_arrays",
 ]
 
@@ -267,6 +269,39 @@ def hop_diffusion_results(
             )
         )
     return out
+
+
+def hop_diffusivity_bounds(
+    count: HopCountResult, confidence_level: float = 0.95
+) -> tuple[float, float]:
+    """Exact (Garwood) Poisson confidence bounds on a run's hop estimate of D (cm²/s).
+
+    The count's central interval [χ²(α/2; 2n)/2, χ²(1−α/2; 2n+2)/2] times the D of one
+    average hop of the run (its mean d², or the nearest-neighbour length without hops).
+    Hops that follow each other (back-hops) scatter more than Poisson; the bounds are then
+    too narrow, so use them to separate counts that differ by several times, not by a few.
+
+    Parameters
+    ----------
+    count
+        One run's hop count.
+    confidence_level
+        Two-sided coverage.
+
+    Returns
+    -------
+    tuple of float
+        ``(lower, upper)`` bounds of D_hop (lower is 0 without hops).
+    """
+    alpha = 1.0 - confidence_level
+    n = count.n_hops
+    if n and count.hop_diffusivity_cm2_s:
+        per_hop = count.hop_diffusivity_cm2_s / n
+    else:
+        per_hop = _per_hop_diffusivity(count, count.hop_length_A**2)
+    lower = float(stats.chi2.ppf(alpha / 2, 2 * n) / 2) if n else 0.0
+    upper = float(stats.chi2.ppf(1 - alpha / 2, 2 * n + 2) / 2)
+    return lower * per_hop, upper * per_hop
 
 
 def _per_hop_diffusivity(count: HopCountResult, d2_A2: float) -> float:
