@@ -6,13 +6,15 @@ import math
 
 import numpy as np
 import pytest
+import statsmodels.api as sm
 
 from ionflow.analysis.arrhenius import fit_arrhenius
-from ionflow.analysis.hop_counting import count_hops, hop_diffusion_results
+from ionflow.analysis.hop_counting import count_hops, fit_hop_arrhenius, hop_diffusion_results
 from ionflow.analysis.trajectory import TrajectoryData
 from ionflow.schemas.hops import HopCountResult
 from ionflow.schemas.transport import DiffusionResult
 
+KB = 8.617333262e-5  # eV/K
 A = 3.0  # simple cubic Li sublattice spacing (Å)
 DT_FS = 10.0
 
@@ -161,35 +163,98 @@ def _tracer(temperature_K: float) -> DiffusionResult:
 
 
 def test_hop_estimate_gives_the_arrhenius_fit_the_tracer_cannot():
-    kb = 8.617333262e-5
     ea = 0.2
     temps = [800.0, 1000.0, 1200.0]
-    d_hop = {t: 1e-3 * math.exp(-ea / (kb * t)) for t in temps}
-    counts = [_counts(t, 100, d_hop[t]) for t in temps]
+    rate = {t: 50.0 * math.exp(-ea / (KB * t)) for t in temps}  # hops per ps
+    d_hop = {t: 1e-3 * math.exp(-ea / (KB * t)) for t in temps}
+    counts = [_counts(t, round(2.0 * rate[t]), d_hop[t]) for t in temps]
     tracer = [_tracer(t) for t in temps]
     assert fit_arrhenius(tracer).activation_energy_eV is None  # nothing "diffuses"
     hop = hop_diffusion_results(tracer, counts)
     assert [r.diffusivity_cm2_s for r in hop] == [d_hop[t] for t in temps]
-    assert all(r.diffusivity_std_cm2_s == pytest.approx(0.1 * r.diffusivity_cm2_s) for r in hop)
-    fit = fit_arrhenius(hop)
-    assert fit.activation_energy_eV == pytest.approx(ea, abs=1e-9)
-    # σ(Ea) of a weighted line with σ(ln D) = 1/√100 at each point, hand computed
-    x = np.array([-1 / (kb * t) for t in temps])
-    assert fit.activation_energy_std_eV == pytest.approx(
-        0.1 / math.sqrt(np.sum((x - x.mean()) ** 2)), rel=1e-6
-    )
+    for r, c in zip(hop, counts, strict=True):
+        assert r.diffusivity_std_cm2_s == pytest.approx(r.diffusivity_cm2_s / math.sqrt(c.n_hops))
+    fit = fit_hop_arrhenius(tracer, counts)
+    # the Poisson likelihood's maximum, checked against statsmodels' Poisson GLM (log
+    # link, offset ln t) on the same counts
+    n = np.array([c.n_hops for c in counts], float)
+    x = -1.0 / (KB * np.array(temps))
+    glm = sm.GLM(n, sm.add_constant(x), family=sm.families.Poisson(), offset=np.log([2.0] * 3))
+    ref = glm.fit()
+    assert fit.activation_energy_eV == pytest.approx(ref.params[1], rel=1e-8)
+    assert fit.activation_energy_eV == pytest.approx(ea, abs=0.03)  # counts are rounded
+    inflate = max(1.0, fit.reduced_chi2)
+    assert fit.activation_energy_std_eV == pytest.approx(ref.bse[1] * math.sqrt(inflate), rel=1e-6)
     lo, hi = fit.conductivity_at_target_ci_mS_cm
     assert lo < fit.conductivity_at_target_mS_cm < hi
-    # too few hops or a broken framework: that temperature is left out of the fit
-    mixed = hop_diffusion_results(
-        tracer,
-        [
-            _counts(800, 2, d_hop[800]),
-            _counts(1000, 50, d_hop[1000]),
-            _counts(1200, 90, 1e-4, False),
-        ],
+    assert fit.fitted_temperatures_K == temps
+
+
+def test_two_temperatures_give_the_closed_form_rate_ratio():
+    """Two runs: Ea = k ln(r2/r1) / (1/T1 − 1/T2), σ²(Ea) = (1/n1 + 1/n2) (k / Δ(1/T))²."""
+    t1, t2, n1, n2 = 900.0, 1300.0, 6, 27
+    tracer = [_tracer(t1), _tracer(t2)]
+    # D_hop = n d²/(6 N t) with d = 2.8 Å, N = 10, t = 2 ps (Å²/ps → cm²/s: 1e-4)
+    d_of = {n1: n1 * 2.8**2 / (6 * 10 * 2.0) * 1e-4, n2: n2 * 2.8**2 / (6 * 10 * 2.0) * 1e-4}
+    counts = [_counts(t1, n1, d_of[n1]), _counts(t2, n2, d_of[n2])]
+    fit = fit_hop_arrhenius(tracer, counts)
+    span = 1.0 / t1 - 1.0 / t2
+    ea = KB * math.log(n2 / n1) / span
+    assert fit.activation_energy_eV == pytest.approx(ea, rel=1e-9)
+    assert fit.activation_energy_std_eV == pytest.approx(
+        math.sqrt(1 / n1 + 1 / n2) * KB / span, rel=1e-9
     )
-    assert [r.diffusing for r in mixed] == [False, True, False]
-    assert "fewer than 4" in mixed[0].warnings[0]
-    assert "framework" in mixed[2].warnings[0]
-    assert fit_arrhenius(mixed).activation_energy_eV is None
+    # D at 300 K: the rate at 300 K times d²/(6N); the rate line passes through both runs
+    rate_300 = n2 / 2.0 * math.exp(-ea / KB * (1 / 300.0 - 1 / t2))
+    d_300 = rate_300 * 2.8**2 / (6 * 10) * 1e-4
+    assert fit.diffusivity_at_target_cm2_s == pytest.approx(d_300, rel=1e-8)
+
+
+def test_every_temperature_counts_zero_hops_included():
+    temps = [800.0, 1000.0, 1200.0]
+    tracer = [_tracer(t) for t in temps]
+    with_zero = [_counts(800.0, 0, 0.0), _counts(1000.0, 4, 4e-5), _counts(1200.0, 12, 1.2e-4)]
+    fit = fit_hop_arrhenius(tracer, with_zero)
+    assert fit.fitted_temperatures_K == temps
+    # the empty run pulls Ea up: without it, the two runs alone give k ln 3 / Δ(1/T)
+    two = fit_hop_arrhenius(tracer[1:], with_zero[1:])
+    assert two.activation_energy_eV == pytest.approx(KB * math.log(3) / (1 / 1000 - 1 / 1200))
+    assert fit.activation_energy_eV > two.activation_energy_eV
+    points = fit.results
+    assert not points[0].diffusing
+    # its point is the 97.5 % Poisson bound: −ln 0.025 hops of the Li-Li length
+    bound = -math.log(0.025) * 2.8**2 / (6 * 10 * 2.0) * 1e-4
+    assert points[0].diffusivity_upper_bound_cm2_s == pytest.approx(bound)
+    assert [p.diffusing for p in points] == [False, True, True]
+
+
+def test_hops_at_one_temperature_or_a_broken_framework_give_no_fit():
+    tracer = [_tracer(t) for t in (800.0, 1000.0, 1200.0)]
+    one = fit_hop_arrhenius(
+        tracer, [_counts(800.0, 0, 0.0), _counts(1000.0, 0, 0.0), _counts(1200.0, 9, 1e-4)]
+    )
+    assert one.activation_energy_eV is None
+    assert "hops at 1 temperature(s)" in one.warnings[-1]
+    assert "9 at 1200 K" in one.warnings[-1]
+    broken = fit_hop_arrhenius(
+        tracer,
+        [_counts(800.0, 3, 3e-5), _counts(1000.0, 50, 5e-4), _counts(1200.0, 90, 9e-4, False)],
+    )
+    assert broken.excluded_temperatures_K == [1200.0]
+    assert broken.fitted_temperatures_K == [800.0, 1000.0]
+    assert "framework not intact" in broken.warnings[0]
+    assert broken.results[2].warnings == ["hop estimate: framework not intact"]
+    assert broken.activation_energy_eV == pytest.approx(
+        KB * math.log(50 / 3) / (1 / 800 - 1 / 1000)
+    )
+
+
+def test_hop_counts_that_fall_with_temperature_are_not_a_result():
+    """The li3ocl --quick vacancy cell: 3, 2 and 1 hops in 2 ps at 1100, 1300, 1500 K."""
+    temps = [1100.0, 1300.0, 1500.0]
+    counts = [_counts(t, n, n * 1.3e-5) for t, n in zip(temps, (3, 2, 1), strict=True)]
+    fit = fit_hop_arrhenius([_tracer(t) for t in temps], counts)
+    assert fit.activation_energy_eV is None
+    assert fit.conductivity_at_target_mS_cm is None
+    assert fit.raw_activation_energy_eV == pytest.approx(-0.355, abs=0.001)
+    assert "≤ 0" in fit.not_determined

@@ -19,7 +19,7 @@ from ionflow.analysis.conductivity import BOLTZMANN_EV_K, conductivity_from_diff
 from ionflow.errors import InputError
 from ionflow.schemas.transport import ArrheniusResult, DiffusionResult
 
-__all__ = ["arrhenius_fit_arrays", "fit_arrhenius", "safe_exp"]
+__all__ = ["arrhenius_fit_arrays", "arrhenius_result", "fit_arrhenius", "safe_exp"]
 
 #: Relative σ(D) assumed when a result has none (and floor of the relative error).
 DEFAULT_RELATIVE_ERROR = 0.1
@@ -153,7 +153,6 @@ def fit_arrhenius(
     sig = np.array(rel)
     ln_d = np.log(d)
     params, cov, chi2 = arrhenius_fit_arrays(temps, ln_d, sig)
-    ln_d0, ea = float(params[0]), float(params[1])
     if chi2 is not None and chi2 > CHI2_WARN:
         warnings.append(
             f"scatter exceeds the stated errors (χ²/dof = {chi2:.3g}); σ(Ea) was inflated"
@@ -165,8 +164,47 @@ def fit_arrhenius(
                 f"ln D vs 1/T is curved ({cs:.1f}σ quadratic term): not Arrhenius over "
                 "this range; Ea and the extrapolation are questionable"
             )
-    # Ea <= 0 is judged by the document itself (schemas.transport.judge_arrhenius): Ea
-    # and the extrapolation become raw values with a not_determined reason
+    return arrhenius_result(
+        base, params, cov, chi2, used, warnings, target_temperature_K, confidence_level
+    )
+
+
+def arrhenius_result(
+    base: dict,
+    params: np.ndarray,
+    cov: np.ndarray,
+    chi2: float | None,
+    used: Sequence[DiffusionResult],
+    warnings: list[str],
+    target_temperature_K: float,
+    confidence_level: float,
+) -> ArrheniusResult:
+    """Build the fit's document: Ea, D0 and D, σ at the target temperature with their CIs.
+
+    Shared by the least-squares fit of D (:func:`fit_arrhenius`) and the Poisson fit of
+    hop counts (:func:`ionflow.analysis.hop_counting.fit_hop_arrhenius`).
+
+    Parameters
+    ----------
+    base
+        Fields of the result that do not depend on the fit (species, temperatures, ...).
+    params, cov, chi2
+        ``(ln D0 [cm²/s], Ea [eV])``, their 2×2 covariance and χ²/dof (or None).
+    used
+        The per-temperature results the fit used (number density and charge).
+    warnings
+        Caveats so far; the extrapolation's are added.
+    target_temperature_K, confidence_level
+        As for :func:`fit_arrhenius`.
+
+    Returns
+    -------
+    ArrheniusResult
+        The fit; Ea <= 0 is judged by the document itself
+        (:func:`ionflow.schemas.transport.judge_arrhenius`).
+    """
+    ln_d0, ea = float(params[0]), float(params[1])
+    temps = np.array([r.temperature_K for r in used], dtype=float)
     t_min, t_max = float(temps.min()), float(temps.max())
     span = 1.0 / t_min - 1.0 / t_max
     beyond = 1.0 / target_temperature_K - 1.0 / t_min

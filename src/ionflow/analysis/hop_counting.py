@@ -18,9 +18,11 @@ Method (lattice-free, so vacancies, interstitials and dumbbells need no site lis
    reaching another is no hop (hysteresis between the capture radius and the next site).
 
 Σd²/(6Nt) over the hops is the uncorrelated estimate of the tracer D, with the Poisson
-error of the hop count (:func:`hop_diffusion_results` turns it into results that the
-ordinary Arrhenius fit takes); the correlation factor of a vacancy or interstitialcy
-mechanism (~0.65-0.8) makes the true tracer D smaller by that factor.
+error of the hop count (:func:`hop_diffusion_results`); the correlation factor of a vacancy
+or interstitialcy mechanism (~0.65-0.8) makes the true tracer D smaller by that factor.
+:func:`fit_hop_arrhenius` fits the counts of all temperatures at once by their Poisson
+likelihood (a run with 0-3 hops still counts, with the weight its count deserves) and
+extrapolates to 300 K as the fit of D does.
 """
 
 from __future__ import annotations
@@ -31,22 +33,29 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from ionflow.analysis.conductivity import A2_PS_TO_CM2_S
+from ionflow.analysis.arrhenius import CHI2_WARN, arrhenius_result
+from ionflow.analysis.conductivity import A2_PS_TO_CM2_S, BOLTZMANN_EV_K
 from ionflow.analysis.displacements import framework_drift, hop_length_A
 from ionflow.analysis.trajectory import TrajectoryData
 from ionflow.errors import InputError
 from ionflow.schemas.hops import HopCountResult
-from ionflow.schemas.transport import DiffusionResult
+from ionflow.schemas.transport import ArrheniusResult, DiffusionResult
 
 __all__ = [
     "FRAMEWORK_LIMIT_FRACTION",
-    "MIN_HOPS",
+    "MIN_HOP_TEMPERATURES",
+    "ZERO_HOPS_UPPER",
     "count_hops",
+    "fit_hop_arrhenius",
     "hop_diffusion_results",
+    "hop_rate_fit_arrays",
 ]
 
-#: fewest hops for a temperature's hop estimate of D to enter an Arrhenius fit
-MIN_HOPS = 4
+#: a hop-count Arrhenius fit needs hops at this many temperatures (else no maximum)
+MIN_HOP_TEMPERATURES = 2
+#: one-sided 97.5 % Poisson upper bound on the mean of a count that came out 0, −ln 0.025:
+#: a run without hops bounds D as a tracer run without diffusion does (max(D, 0) + 2σ)
+ZERO_HOPS_UPPER = -math.log(0.025)
 
 #: running-mean window that removes thermal rattling (fs)
 SMOOTH_FS = 100.0
@@ -206,17 +215,17 @@ def count_hops(
 
 
 def hop_diffusion_results(
-    results: Sequence[DiffusionResult],
-    counts: Sequence[HopCountResult],
-    min_hops: int = MIN_HOPS,
+    results: Sequence[DiffusionResult], counts: Sequence[HopCountResult]
 ) -> list[DiffusionResult]:
-    """Return the tracer results with D replaced by the hop estimate (for fit_arrhenius).
+    """Return the tracer results with D replaced by the hop estimate of each temperature.
 
     D_hop = Σ d² / (6 N t) over the counted hops, σ(D_hop) = D_hop / √n (Poisson). A
-    temperature counts as diffusing with at least ``min_hops`` hops and an intact
-    framework. D_hop assumes uncorrelated hops (correlation factor f = 1), so it exceeds
-    the tracer D by 1/f (≈ 1.3-1.5 for vacancy and interstitialcy mechanisms); the
-    activation energy is unaffected when f does not depend on T.
+    temperature counts as diffusing with at least one hop and an intact framework; one
+    without hops gets the 97.5 % Poisson upper bound (:data:`ZERO_HOPS_UPPER` hops of the
+    nearest-neighbour length), as a tracer result without diffusion gets max(D, 0) + 2σ.
+    D_hop assumes uncorrelated hops (correlation factor f = 1), so it exceeds the tracer D
+    by 1/f (≈ 1.3-1.5 for vacancy and interstitialcy mechanisms); the activation energy is
+    unaffected when f does not depend on T.
 
     Parameters
     ----------
@@ -224,14 +233,12 @@ def hop_diffusion_results(
         Tracer diffusion results (one per temperature).
     counts
         Hop counts of the same runs.
-    min_hops
-        Fewest hops for a temperature to enter the fit.
 
     Returns
     -------
     list of DiffusionResult
-        Copies of the results that have a hop count, with D, σ(D) and ``diffusing`` from
-        the hops (feed them to :func:`ionflow.analysis.arrhenius.fit_arrhenius`).
+        Copies of the results that have a hop count, with D, σ(D), the upper bound and
+        ``diffusing`` from the hops (the points of :func:`fit_hop_arrhenius`).
     """
     by_t = {c.temperature_K: c for c in counts}
     out = []
@@ -241,17 +248,178 @@ def hop_diffusion_results(
             continue
         d = c.hop_diffusivity_cm2_s or 0.0
         n = c.n_hops
-        ok = n >= min_hops and c.framework_intact and d > 0
-        why = f"{n} hops (fewer than {min_hops})" if n < min_hops else "framework not intact"
+        ok = n >= 1 and c.framework_intact and d > 0
+        upper = None
+        if not c.framework_intact:
+            upper, why = d, "framework not intact"
+        elif not ok:
+            upper = _per_hop_diffusivity(c, c.hop_length_A**2) * ZERO_HOPS_UPPER
+            why = f"no hop in {c.duration_ps:.3g} ps"
         out.append(
             r.model_copy(
                 update={
                     "diffusivity_cm2_s": d,
                     "diffusivity_std_cm2_s": d / math.sqrt(n) if n else None,
-                    "diffusivity_upper_bound_cm2_s": None if ok else d,
+                    "diffusivity_upper_bound_cm2_s": upper,
                     "diffusing": ok,
-                    "warnings": [] if ok else [f"hop estimate not used: {why}"],
+                    "warnings": [] if ok else [f"hop estimate: {why}"],
                 }
             )
         )
     return out
+
+
+def _per_hop_diffusivity(count: HopCountResult, d2_A2: float) -> float:
+    """D (cm²/s) that one hop of squared length ``d2_A2`` adds in this run: d²/(6 N t)."""
+    return d2_A2 / (6.0 * count.n_mobile * count.duration_ps) * A2_PS_TO_CM2_S
+
+
+def hop_rate_fit_arrays(
+    temperatures_K: np.ndarray, n_hops: np.ndarray, durations_ps: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """Poisson maximum-likelihood fit of hop counts to an Arrhenius rate.
+
+    n_i ~ Poisson(t_i · exp(ln r0 − Ea / (k_B T_i))), fitted by Newton's method on the
+    log-likelihood (a Poisson regression with log link and offset ln t_i). Every count
+    enters with its own weight, zero included: no temperature is dropped for having few
+    hops, and low counts are not treated as Gaussian. The covariance is the inverse Fisher
+    information, inflated by Pearson's χ²/dof when the counts scatter beyond Poisson
+    (never deflated), as the least-squares fit does.
+
+    Parameters
+    ----------
+    temperatures_K
+        Temperatures (K).
+    n_hops
+        Hops counted at each temperature.
+    durations_ps
+        Analysed time of each run (ps).
+
+    Returns
+    -------
+    tuple
+        ``(params, cov, reduced_chi2)``: params = (ln r0 [1/ps], Ea [eV]), cov their 2×2
+        covariance and χ²/dof (None with 2 temperatures).
+
+    Raises
+    ------
+    InputError
+        If fewer than two distinct temperatures have a hop (the likelihood then has no
+        maximum: the rate can fall without limit where nothing hopped).
+    """
+    temps = np.asarray(temperatures_K, dtype=float)
+    n = np.asarray(n_hops, dtype=float)
+    t = np.asarray(durations_ps, dtype=float)
+    if len({float(x) for x in temps[n > 0]}) < MIN_HOP_TEMPERATURES:
+        raise InputError(
+            f"hops at {len(set(temps[n > 0].tolist()))} temperature(s); a hop-count Arrhenius "
+            f"fit needs hops at {MIN_HOP_TEMPERATURES} or more"
+        )
+    x = -1.0 / (BOLTZMANN_EV_K * temps)
+    x_mean = float(np.average(x, weights=np.maximum(n, 0.5)))
+    xc = x - x_mean  # centred: the two parameters are nearly uncorrelated
+
+    def loglik(p: np.ndarray) -> float:
+        eta = np.log(t) + p[0] + p[1] * xc
+        return float(np.sum(n * eta - np.exp(eta)))
+
+    p = np.array([math.log(n.sum() / t.sum()), 0.0])
+    design = np.column_stack([np.ones_like(xc), xc])
+    for _ in range(200):
+        mu = t * np.exp(p[0] + p[1] * xc)
+        step = np.linalg.solve(design.T @ (design * mu[:, None]), design.T @ (n - mu))
+        scale = 1.0
+        while loglik(p + scale * step) < loglik(p) - 1e-12 and scale > 1e-6:
+            scale /= 2.0  # Newton overshoots far from the maximum; halve until uphill
+        p = p + scale * step
+        if np.max(np.abs(scale * step)) < 1e-12:
+            break
+    mu = t * np.exp(p[0] + p[1] * xc)
+    cov_c = np.linalg.inv(design.T @ (design * mu[:, None]))
+    dof = len(temps) - 2
+    chi2_red = None
+    if dof > 0:
+        chi2_red = float(np.sum((n - mu) ** 2 / mu) / dof)
+        cov_c = cov_c * max(1.0, chi2_red)
+    # back from the centred intercept: ln r0 = c0 − Ea x̄
+    jac = np.array([[1.0, -x_mean], [0.0, 1.0]])
+    params = jac @ p
+    return params, jac @ cov_c @ jac.T, chi2_red
+
+
+def fit_hop_arrhenius(
+    results: Sequence[DiffusionResult],
+    counts: Sequence[HopCountResult],
+    target_temperature_K: float = 300.0,
+    confidence_level: float = 0.95,
+) -> ArrheniusResult:
+    """Arrhenius fit of the hop counts (Poisson likelihood), extrapolated like a D fit.
+
+    The hop rate n/t is fitted by :func:`hop_rate_fit_arrays` over every temperature whose
+    framework held, zero hops included, and turned into D = rate · ⟨d²⟩ / (6N) with ⟨d²⟩
+    the mean squared length of all counted hops (a property of the lattice, pooled over
+    the temperatures). D0, D and σ at the target temperature and their confidence
+    intervals then follow as for the least-squares fit of D
+    (:func:`ionflow.analysis.arrhenius.arrhenius_result`). Never raises for too few hops:
+    the result then has no Ea and a warning saying why.
+
+    Parameters
+    ----------
+    results
+        Tracer diffusion results of the runs (cell volume, charge, mobile ions).
+    counts
+        Hop counts of the same runs.
+    target_temperature_K
+        Temperature to extrapolate D and σ to (K).
+    confidence_level
+        Two-sided coverage of the reported intervals.
+
+    Returns
+    -------
+    ArrheniusResult
+        Ea ± σ, D0, and D and σ at the target temperature with confidence intervals; its
+        ``results`` are the per-temperature hop estimates (:func:`hop_diffusion_results`).
+    """
+    points = hop_diffusion_results(results, counts)
+    by_t = {c.temperature_K: c for c in counts}
+    used = [r for r in points if by_t[r.temperature_K].framework_intact]
+    excluded = sorted(r.temperature_K for r in points if r not in used)
+    warnings: list[str] = []
+    if excluded:
+        warnings.append(
+            "left out (framework not intact): " + ", ".join(f"{t:g} K" for t in excluded)
+        )
+    base = {
+        "specie": points[0].specie if points else "Li",
+        "target_temperature_K": float(target_temperature_K),
+        "confidence_level": confidence_level,
+        "fitted_temperatures_K": sorted(r.temperature_K for r in used),
+        "excluded_temperatures_K": excluded,
+        "results": sorted(points, key=lambda r: r.temperature_K),
+    }
+    fit_counts = [by_t[r.temperature_K] for r in used]
+    n = np.array([c.n_hops for c in fit_counts], dtype=float)
+    try:
+        params, cov, chi2 = hop_rate_fit_arrays(
+            np.array([c.temperature_K for c in fit_counts]),
+            n,
+            np.array([c.duration_ps for c in fit_counts]),
+        )
+    except InputError as exc:
+        hops = ", ".join(f"{c.n_hops} at {c.temperature_K:g} K" for c in fit_counts)
+        return ArrheniusResult(**base, warnings=[*warnings, f"{exc} (hops: {hops or 'none'})"])
+    if chi2 is not None and chi2 > CHI2_WARN:
+        warnings.append(
+            f"the hop counts scatter beyond Poisson (χ²/dof = {chi2:.3g}); σ(Ea) was inflated"
+        )
+    # Σd² of each run from its D_hop = Σd²/(6 N t); ⟨d²⟩ pooled over all hops
+    d2_sum = sum(
+        (c.hop_diffusivity_cm2_s or 0.0) / _per_hop_diffusivity(c, 1.0) for c in fit_counts
+    )
+    mean_d2 = d2_sum / n.sum()
+    n_mobile = float(np.mean([c.n_mobile for c in fit_counts]))
+    ln_d0 = params[0] + math.log(mean_d2 / (6.0 * n_mobile) * A2_PS_TO_CM2_S)
+    params = np.array([ln_d0, params[1]])
+    return arrhenius_result(
+        base, params, cov, chi2, used, warnings, target_temperature_K, confidence_level
+    )

@@ -16,7 +16,7 @@ from pymatgen.core.trajectory import Trajectory
 
 from ionflow.analysis.arrhenius import fit_arrhenius
 from ionflow.analysis.diffusion import analyze_diffusion
-from ionflow.analysis.hop_counting import count_hops, hop_diffusion_results
+from ionflow.analysis.hop_counting import count_hops, fit_hop_arrhenius
 from ionflow.analysis.trajectory import TrajectoryData
 from ionflow.errors import InputError
 from ionflow.report.transport import write_transport_report
@@ -207,8 +207,8 @@ def summarize_study(
     report_dir
         Where to write the report; None skips it.
     hop_counts
-        Hop counts per temperature (None where missing); their hop estimate of D gets
-        its own Arrhenius fit (``hop_arrhenius``).
+        Hop counts per temperature (None where missing); they get their own Arrhenius
+        fit (``hop_arrhenius``: Poisson likelihood of the counts, every temperature).
 
     Returns
     -------
@@ -228,8 +228,7 @@ def summarize_study(
     )
     hop_fit = None
     if counts and results:
-        hop_results = hop_diffusion_results(results, counts)
-        hop_fit = fit_arrhenius(hop_results, target_temperature_K=target_temperature_K)
+        hop_fit = fit_hop_arrhenius(results, counts, target_temperature_K=target_temperature_K)
     broken = [f"{c.temperature_K:g} K" for c in counts if not c.framework_intact]
     if broken:
         warnings.append(

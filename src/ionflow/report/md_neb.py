@@ -55,7 +55,7 @@ def system_md_neb_lines(s: SystemDoc) -> list[str]:
             ci = fit.conductivity_at_target_ci_mS_cm
             sigma = fit.conductivity_at_target_mS_cm
             lines.append(
-                f"- hop-count Arrhenius (D = Σd²/6Nt, Poisson errors, uncorrelated hops): "
+                f"- hop-count Arrhenius (Poisson fit of the counts, D = rate·⟨d²⟩/6N): "
                 f"Ea = {fit.activation_energy_eV:.3f} ± {fit.activation_energy_std_eV or 0:.3f}"
                 f" eV over {', '.join(f'{x:g}' for x in fit.fitted_temperatures_K)} K"
                 + (

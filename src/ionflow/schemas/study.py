@@ -77,8 +77,9 @@ class TransportDoc(_Doc):
     hop_arrhenius: ArrheniusResult | None = Field(
         None,
         description=(
-            "Arrhenius fit of the hop estimate of D (Σd²/6Nt, Poisson errors; uncorrelated "
-            "hops), with sigma(300 K) and its CI: the estimate that uses every hop."
+            "Arrhenius fit of the hop counts (Poisson likelihood over every temperature; "
+            "D = rate·⟨d²⟩/6N, uncorrelated hops), with sigma(300 K) and its CI: the "
+            "estimate that uses every hop."
         ),
     )
     report_dir: str | None = Field(None, description="Folder holding report.md and plots.")
