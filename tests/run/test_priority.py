@@ -20,17 +20,8 @@ from ionflow.config.study_file import Study
 from ionflow.makers.cost import COST_KEY, critical_path_priorities, job_cost, set_cost
 from ionflow.run.jobs import _Scheduler, execute
 from ionflow.settings import get_settings
-from ionflow.stores import default_store_config, open_job_store
 from ionflow.study.build import build_study
 from ionflow.testing.flow_jobs import add, fail, stamp, stop_below
-
-
-@pytest.fixture
-def disk_store(tmp_path):
-    settings = get_settings(work_dir=tmp_path / "work")
-    store = open_job_store(settings, default_store_config())
-    yield store
-    store.close()
 
 
 def _costed(job, work):
