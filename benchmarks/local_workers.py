@@ -3,9 +3,11 @@
 The demo study (LGPS, CHGNet, 4 MD temperatures and 3 NEBs), shortened by ``--steps``,
 runs twice into fresh work folders: ``local_workers=1`` (jobflow's ``run_locally`` on
 the whole flow, torch on every core) and ``local_workers=N`` (each ready job on a
-worker process with cores/N threads). Printed: wall time of each, the speed-up, and
-whether both runs give the same D per temperature and the same Ea (they should, to the
-last digit: the same seeds, the same jobs). Run it on an idle machine.
+worker process with cores/N threads; ready jobs start longest remaining path first,
+see :mod:`ionflow.run.jobs` and ``benchmarks/schedule_replay.py``). Printed: wall time
+of each, the speed-up, and whether both runs give the same D per temperature and the
+same Ea (they should, to the last digit: the same seeds, the same jobs). Run it on an
+idle machine.
 
     python benchmarks/local_workers.py --steps 200 --workers 2
 """

@@ -9,16 +9,8 @@ from maggma.stores import MemoryStore
 from ionflow.run.jobs import auto_workers, execute
 from ionflow.run.local import JobFailure, run_flow_logged
 from ionflow.settings import get_settings
-from ionflow.stores import default_store_config, get_job_store, is_shared_store, open_job_store
+from ionflow.stores import default_store_config, get_job_store, is_shared_store
 from ionflow.testing.flow_jobs import Hooked, add, fail, grow, hooked, stamp, stop_below
-
-
-@pytest.fixture
-def disk_store(tmp_path):
-    settings = get_settings(work_dir=tmp_path / "work")
-    store = open_job_store(settings, default_store_config())
-    yield store
-    store.close()
 
 
 def test_independent_jobs_run_side_by_side_in_two_processes(disk_store, tmp_path):

@@ -45,6 +45,7 @@ from ionflow.engines.registry import DEFAULT_ENGINE
 from ionflow.errors import ConfigError, InputError
 from ionflow.io.entries import read_entries
 from ionflow.io.structures import read_structure_folder
+from ionflow.makers.cost import set_cost
 from ionflow.makers.defect_cells import strain_structures
 from ionflow.makers.defect_charge import locpot_relax_maker, read_cell_potential_job
 from ionflow.makers.defects import cluster_key, collect_defect_energies
@@ -279,15 +280,18 @@ class DefectFormationMaker(Maker):
             )
         jobs = []
         structures: list[Any] = [choice.structure] + [c.structure for c in configs]
+        n_atoms = [len(s) for s in structures]  # the cells may become references below
         host_cell_job = None
         if self.relax_host_cell:
             host_cell_job = cell_relax.make(host)
             host_cell_job.name = f"defects relax host cell {formula}"
+            set_cost(host_cell_job, len(host), self.max_steps)
             strain = strain_structures(structures, host_cell_job.output.structure, choice.matrix)
             jobs += [host_cell_job, strain]
             structures = [strain.output[i] for i in range(len(structures))]
         host_job = (locpot_relax if potentials else relax).make(structures[0])
         host_job.name = f"defects relax host supercell {formula}"
+        set_cost(host_job, n_atoms[0], self.max_steps)
         jobs.append(host_job)
         relax_jobs, reads, host_potential = [], [], None
         read = "read locpot" if freysoldt else "read site potentials"
@@ -296,9 +300,10 @@ class DefectFormationMaker(Maker):
                 host_job.output.dir_name, with_vbm=True, correction=potentials, host=True
             )
             host_potential.name = f"defects {read} host supercell {formula}"
-        for config, structure in zip(configs, structures[1:], strict=True):
+        for config, structure, atoms in zip(configs, structures[1:], n_atoms[1:], strict=True):
             relax_job = (locpot_relax if locpot_relax and config.charge else relax).make(structure)
             relax_job.name = f"defects relax {config.label}"
+            set_cost(relax_job, atoms, self.max_steps)
             relax_jobs.append(relax_job)
             reads.append(None)
             if potentials and config.charge:
@@ -317,6 +322,7 @@ class DefectFormationMaker(Maker):
                     continue
                 phase_job = cell_relax.make(structure)
                 phase_job.name = f"defects relax phase {label}"
+                set_cost(phase_job, len(structure), self.max_steps)
                 phase_jobs.append(phase_job)
                 phase_labels.append(label)
             if host_cell_job is not None:

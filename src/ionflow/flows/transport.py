@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from jobflow import Flow, Maker, OnMissing
 
 from ionflow.config.study import AnalysisSection
+from ionflow.makers.cost import set_cost
 from ionflow.makers.md import MultiTemperatureMDMaker
 from ionflow.makers.transport import analyze_md, count_md_hops, summarize_study
 
@@ -91,11 +92,12 @@ class TransportStudyMaker(Maker):
                 overrides=dict(self.engine_overrides),
             ).make(structure)
             relax_job.name = "relax cell"
+            set_cost(relax_job, len(structure), self.relax_max_steps)
             jobs.append(relax_job)
             cell = relax_job.output.structure
             energy = relax_job.output.output.energy
 
-        md_flow = self.md_maker.make(cell)
+        md_flow = self.md_maker.make(cell, n_atoms=len(structure))
         jobs.append(md_flow)
         md = self.md_maker
         skip = md.equilibration_steps // md.traj_interval

@@ -22,6 +22,7 @@ from ionflow.config.engine import engine_for_study
 from ionflow.engines.registry import DEFAULT_ENGINE
 from ionflow.errors import ConfigError, InputError
 from ionflow.io.structures import read_structure_folder
+from ionflow.makers.cost import set_cost
 from ionflow.makers.window import WindowMaker, collect_entries
 from ionflow.settings import get_settings
 
@@ -111,6 +112,7 @@ class CompetingPhasesWindowMaker(Maker):
         for label, structure in structures.items():
             relax_job = relax_maker.make(structure)
             relax_job.name = f"window relax {label}"
+            set_cost(relax_job, len(structure), self.max_steps)
             relax_jobs.append(relax_job)
         labels = list(structures)
         entries_job = collect_entries(

@@ -35,6 +35,7 @@ from pymatgen.core import Structure
 
 from ionflow.errors import ConfigError
 from ionflow.makers.convergence import md_converge_check, md_run_doc
+from ionflow.makers.cost import set_cost
 from ionflow.makers.md_segments import md_segment, segment_checkpoint_dir, timestep_warning
 from ionflow.schemas.md import ConvergenceSettings, MDSegmentSpec
 from ionflow.schemas.study import MDRunDoc
@@ -268,7 +269,9 @@ class MultiTemperatureMDMaker(Maker):
             **kwargs,
         )
 
-    def make(self, structure: Structure | Any, prev_dir: str | None = None) -> Flow:
+    def make(
+        self, structure: Structure | Any, prev_dir: str | None = None, n_atoms: int | None = None
+    ) -> Flow:
         """Build the fan-out flow: one sub-flow of chained segments per temperature.
 
         Parameters
@@ -278,6 +281,10 @@ class MultiTemperatureMDMaker(Maker):
             ``velocities`` site property (Å/fs) is used as the initial velocities.
         prev_dir
             Unused; keeps the common ``make(structure, prev_dir)`` signature.
+        n_atoms
+            Atoms in the cell, when ``structure`` is a reference: each segment's work
+            estimate (:mod:`ionflow.makers.cost`) is atoms × steps. Without it (and without
+            a structure) the segments carry no estimate.
 
         Returns
         -------
@@ -286,6 +293,7 @@ class MultiTemperatureMDMaker(Maker):
         """
         formula = None
         if isinstance(structure, Structure):
+            n_atoms = len(structure)
             formula = structure.composition.formula.replace(" ", "")
             species = {el.symbol for el in structure.composition.elements}
             message = timestep_warning(species, self.time_step_fs)
@@ -300,7 +308,7 @@ class MultiTemperatureMDMaker(Maker):
         subflows, runs, trajectories, diffusion, convergence = [], [], [], [], []
         for temperature in sorted(float(t) for t in self.temperatures_K):
             sub, traj_refs, run, check = self._temperature_flow(
-                structure, temperature, plan, root / f"{temperature:g}K", formula, n_equil
+                structure, temperature, plan, root / f"{temperature:g}K", formula, n_equil, n_atoms
             )
             subflows.append(sub)
             trajectories.append(traj_refs)
@@ -337,6 +345,7 @@ class MultiTemperatureMDMaker(Maker):
         folder: Path,
         formula: str | None,
         n_equil: int,
+        n_atoms: int | None,
     ) -> tuple[Flow, list[Any], MDRunDoc, Any]:
         maker = self.engine.md_maker(
             temperature_K=temperature,
@@ -370,6 +379,8 @@ class MultiTemperatureMDMaker(Maker):
             )
             seg = md_segment(maker, spec, start, self.engine.name)
             seg.name = spec.label
+            if n_atoms:
+                set_cost(seg, n_atoms, n_steps)
             jobs.append(seg)
             traj_refs.append(seg.output.trajectory)
             start = seg.output.restart

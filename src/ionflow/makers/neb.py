@@ -29,6 +29,7 @@ from jobflow import Flow, Maker, job
 from ionflow.engines.mlip.neb import MlipNebMaker
 from ionflow.engines.vasp.neb import VaspNebMaker, collect_vasp_neb
 from ionflow.errors import ConfigError, InputError
+from ionflow.makers.cost import set_cost
 from ionflow.schemas.neb import HopDoc, NebPathDoc
 from ionflow.structures.neb_path import (
     check_images,
@@ -275,6 +276,7 @@ class NebFromEndpointsMaker(Maker):
                     continue
                 rj = relax.make(structure, prev_dir=prev_dir)
                 rj.name = f"relax {label} {tag}"
+                set_cost(rj, len(structure), self.relax_max_steps)
                 relax_jobs.append(rj)
                 jobs.append(rj)
                 if relaxed is not None:
@@ -292,6 +294,7 @@ class NebFromEndpointsMaker(Maker):
                 path.output.images, label=f"{label} prescreen", hop=hop, interpolation=interpolation
             )
             pre.name = f"prescreen neb {label}"
+            set_cost(pre, len(initial), self.n_images * self.max_steps)  # same band settings
             jobs.append(pre)
             start_images, interpolation = pre.output.images, "prescreen"
         kwargs: dict[str, Any] = {
@@ -303,5 +306,6 @@ class NebFromEndpointsMaker(Maker):
         }
         band = band_maker.make(start_images, **kwargs)
         band.name = f"{getattr(band_maker, 'name', 'neb')} {label}"
+        set_cost(band, len(initial), self.n_images * self.max_steps)
         jobs.append(band)
         return Flow(jobs, output=band.output, name=f"{self.name} {label}")

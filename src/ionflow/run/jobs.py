@@ -21,6 +21,20 @@ process, 4 min 45 s on two workers).
   ``stop_jobflow`` starts nothing new. Log records of the workers reach this process's
   handlers (log file, progress lines) through a queue.
 
+Which ready job starts first: the one with the most work left on its longest path to the
+end of the flow (longest-remaining-path first, HLFET list scheduling;
+:func:`ionflow.makers.cost.critical_path_priorities`). A job's work is the estimate its
+maker put in its metadata (``ionflow_cost``: atoms × force evaluations of an MD segment,
+a CI-NEB band or a relaxation); other jobs count 0, and ties keep the flow's order (with
+no estimate anywhere the order is exactly the flow's). Without it the flow's order
+started a study's MD production runs after its short NEB bands and relaxations, so one
+production run (4 min in the quick Li3OCl study) ran alone at the end while the other
+worker idled; now the MD chains, which the run waits on longest, start first and the
+short jobs fill in beside them. Replaying the job times of a quick Li3OCl run on 2
+workers (``benchmarks/schedule_replay.py``): 1121 s in the flow's order (its jobs took
+1120 s from the first start to the last end), 1049 s longest-first, against a lower bound
+of 1040 s (the sum of the job times over 2). A job jobflow skips takes no worker.
+
 Worker processes need a store that every process can open (montydb on disk, MongoDB);
 an in-memory store runs with one worker.
 """
@@ -44,6 +58,7 @@ from jobflow.core.flow import get_flow
 from jobflow.core.reference import OnMissing
 from monty.json import MontyDecoder, MontyEncoder, jsanitize
 
+from ionflow.makers.cost import critical_path_priorities
 from ionflow.stores import connect_job_store, is_shared_store
 
 if TYPE_CHECKING:
@@ -205,7 +220,10 @@ def _portable(output: Any) -> Any:
 
 @dataclass
 class _Scheduler:
-    """Hand every job whose parents have finished to a free worker (jobflow's rules)."""
+    """Hand every job whose parents have finished to a free worker (jobflow's rules).
+
+    Ready jobs start in order of :attr:`priority` (highest first; ties in flow order).
+    """
 
     flow: Any
     store: JobStore
@@ -216,12 +234,15 @@ class _Scheduler:
     #: uuid of every finished job -> "ok", "errored" or "stopped" (stop_children)
     ended: dict[str, str] = field(default_factory=dict)
     stop_all: bool = False
+    #: uuid -> estimated work on the longest path from the job to the end of the flow
+    priority: dict[str, float] = field(default_factory=dict)
 
     def run(self, handlers: Sequence[logging.Handler]) -> dict[str, dict[int, Response]]:
         flow = get_flow(self.flow, allow_external_references=self.allow_external)
         order = list(flow.iterflow())
         in_flow = {job.uuid for job, _ in order}
         pending = [(job, [p for p in parents if p in in_flow]) for job, parents in order]
+        self.priority = critical_path_priorities(pending)
         ctx = multiprocessing.get_context("spawn")
         log_queue = ctx.Queue()
         listener = QueueListener(log_queue, *handlers, respect_handler_level=True)
@@ -265,30 +286,56 @@ class _Scheduler:
                 self._collect(running.pop(future), future)
 
     def _dispatch(self, pool: ProcessPoolExecutor, pending: list, running: dict) -> bool:
-        """Start or skip every ready job while a worker is free; return whether any was."""
+        """Skip every ready job jobflow would skip, then start ready jobs on free workers.
+
+        Started first: the ready job with the highest priority (ties: flow order, as
+        ``pending`` is in flow order and the sort is stable). Return whether any job was
+        skipped or started.
+        """
         if self.stop_all:  # stop_jobflow: nothing more starts
             progressed = bool(pending)
             pending.clear()
             return progressed
-        progressed = False
-        for item in list(pending):
-            if len(running) >= self.workers:
-                break
-            job, parents = item
-            if not all(p in self.ended for p in parents):
-                continue
+        progressed = self._skip_ready(pending)
+        ready = sorted(self._ready(pending), key=lambda item: -self.priority[item[0].uuid])
+        for item in ready[: max(self.workers - len(running), 0)]:
+            job = item[0]
             pending.remove(item)
             progressed = True
-            states = {self.ended[p] for p in parents}
-            if "stopped" in states:
-                logger.info("%s is a child of a job with stop_children=True, skipping...", job.name)
-                self.ended[job.uuid] = "stopped"
-            elif "errored" in states and job.config.on_missing_references == OnMissing.ERROR:
-                self.ended[job.uuid] = "errored"
-            else:
-                doc = json.dumps(job, cls=MontyEncoder)
-                running[pool.submit(_run_in_worker, doc, str(self.root_dir))] = job
+            doc = json.dumps(job, cls=MontyEncoder)
+            running[pool.submit(_run_in_worker, doc, str(self.root_dir))] = job
         return progressed
+
+    def _ready(self, pending: list) -> list:
+        """Return the pending jobs whose parents have all finished (in flow order)."""
+        return [item for item in pending if all(p in self.ended for p in item[1])]
+
+    def _skip_ready(self, pending: list) -> bool:
+        """End, without running, every ready job jobflow would skip; return whether any.
+
+        Skipping takes no worker and may make further jobs ready (or skippable): repeated
+        until none is left.
+        """
+        skipped_any = False
+        while True:
+            skips = [(item, self._skip_state(*item)) for item in self._ready(pending)]
+            skips = [(item, state) for item, state in skips if state is not None]
+            if not skips:
+                return skipped_any
+            for item, state in skips:
+                pending.remove(item)
+                self.ended[item[0].uuid] = state
+            skipped_any = True
+
+    def _skip_state(self, job: Job, parents: list[str]) -> str | None:
+        """Return the state a ready job ends in without running (None: it runs)."""
+        states = {self.ended[p] for p in parents}
+        if "stopped" in states:
+            logger.info("%s is a child of a job with stop_children=True, skipping...", job.name)
+            return "stopped"
+        if "errored" in states and job.config.on_missing_references == OnMissing.ERROR:
+            return "errored"
+        return None
 
     def _collect(self, job: Job, future: Any) -> None:
         try:
