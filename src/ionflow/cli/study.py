@@ -98,17 +98,27 @@ def _print_systems(doc) -> None:
         parts = []
         t = s.transport
         if t is not None:
-            fit = t.arrhenius
+            fit, label = t.arrhenius, ""
+            hop_fit = t.hop_arrhenius
+            tracer_none = fit is None or fit.activation_energy_eV is None
+            if tracer_none and hop_fit is not None and hop_fit.fitted_temperatures_K:
+                # as the comparison and `query`: the fit that uses every hop
+                fit, label = hop_fit, " (hop count)"
+            temps = "/".join(f"{c.temperature_K:g}" for c in t.hop_counts)
+            counts = ", ".join(str(c.n_hops) for c in t.hop_counts)
+            hops = f"; Li hops {counts} at {temps} K" if counts else ""
             if fit is not None and fit.activation_energy_eV is not None:
-                parts.append(
-                    f"Ea {fit.activation_energy_eV:.3f} eV, σ300 "
-                    f"{fit.conductivity_at_target_mS_cm:.3g} mS/cm"
-                )
+                sigma = fit.conductivity_at_target_mS_cm
+                ea = f"Ea {fit.activation_energy_eV:.3f} ± {fit.activation_energy_std_eV or 0:.3f}"
+                sigma_text = f", σ300 {sigma:.3g} mS/cm" if sigma is not None else ""
+                parts.append(f"{ea} eV{sigma_text}{label}")
             elif fit is not None and fit.not_determined:
-                parts.append(f"Ea not determined (fit gives {fit.raw_activation_energy_eV:.3g} eV)")
+                which = "hop-count fit" if label else "fit"
+                raw = fit.raw_activation_energy_eV
+                parts.append(f"Ea not determined ({which} gives {raw:.3g} eV){hops}")
             else:
                 on = [f"{r.temperature_K:g}" for r in t.diffusion if r.diffusing]
-                parts.append(f"diffusing at {', '.join(on)} K" if on else "no diffusion")
+                parts.append((f"diffusing at {', '.join(on)} K" if on else "no diffusion") + hops)
         barriers = [b for b in map(hop_barrier, s.hops) if b is not None]
         if s.hops:
             low = f"{min(barriers):.3f} eV" if barriers else "none converged"
