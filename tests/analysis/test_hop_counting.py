@@ -104,11 +104,47 @@ def test_interstitial_site_is_discovered():
 
 
 def test_framework_hop_flags_a_broken_framework():
+    # a Cl moves one lattice spacing, onto the site of another Cl: matched one atom per
+    # site, one of the two is a lattice spacing from every free Cl site
     traj = _lattice_run(300, [], framework_jump=True, rattle_A=0.05)
     result = count_hops(traj, "Li")
     assert not result.framework_intact
     assert result.framework_max_displacement_A == pytest.approx(A, abs=0.3)
+    assert result.framework_max_site_distance_A == pytest.approx(A, abs=0.3)
     assert any("not intact" in w for w in result.warnings)
+
+
+def _swapped(traj: TrajectoryData, i: int, j: int, start: int, frames: int) -> TrajectoryData:
+    """The run with framework atoms ``i`` and ``j`` trading places from ``start`` on.
+
+    They pass each other on a half circle (as two S of a tetrahedron that turns).
+    """
+    frac = traj.frac_coords.copy()
+    pi, pj = frac[0, i].copy(), frac[0, j].copy()
+    centre, half = (pi + pj) / 2, (pj - pi) / 2
+    side = np.cross(half, [0.0, 0.0, 1.0])
+    for t in range(start, traj.n_frames):
+        phase = min((t - start) / frames, 1.0) * np.pi
+        turn = -np.cos(phase) * half + np.sin(phase) * side
+        frac[t, i] += centre + turn - pi
+        frac[t, j] += centre - turn - pj
+    return TrajectoryData(
+        traj.species, frac, traj.lattice(0), DT_FS, temperature_K=traj.temperature_K
+    )
+
+
+def test_framework_atoms_that_trade_sites_leave_it_intact():
+    base = _lattice_run(300, [], rattle_A=0.05)
+    n_li = base.species.count("Li")
+    turned = count_hops(_swapped(base, n_li, n_li + 9, 100, 50), "Li")  # neighbours along x
+    assert turned.framework_intact
+    assert turned.framework_max_displacement_A == pytest.approx(A, abs=0.3)
+    assert turned.framework_max_site_distance_A < 0.3
+    assert any("ended on the starting sites" in w for w in turned.warnings)
+    # stopped half way (a quarter turn each): both sit between sites at the end
+    half = count_hops(_swapped(base, n_li, n_li + 9, 200, 200), "Li")
+    assert not half.framework_intact
+    assert half.framework_max_site_distance_A > 0.6 * A
 
 
 def _counts(temperature_K: float, n: int, d_hop: float, intact: bool = True) -> HopCountResult:

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 from scipy.ndimage import uniform_filter1d
+from scipy.optimize import linear_sum_assignment
 
 from ionflow.analysis.arrhenius import CHI2_WARN, arrhenius_result
 from ionflow.analysis.conductivity import A2_PS_TO_CM2_S, BOLTZMANN_EV_K
@@ -66,9 +67,31 @@ CAPTURE_FRACTION = 0.3
 #: ... and further than this fraction from every site, for DWELL_FS, found a new site
 NEW_SITE_FRACTION = 0.6
 DWELL_FS = 100.0
-#: a framework atom whose smoothed displacement exceeds this fraction of the Li-Li
-#: distance has left its site: the framework is not intact (melting, anion hopping)
+#: a framework atom that ends further than this fraction of the Li-Li distance from every
+#: free starting site of its element has left the lattice: the framework is not intact
+#: (melting, anion hopping); one that only moved that far and came back to a site (or to
+#: an equivalent one, as the S of a turned PS4 tetrahedron) has not
 FRAMEWORK_LIMIT_FRACTION = 0.6
+
+
+def _largest_site_distance(
+    final: np.ndarray, start: np.ndarray, species: np.ndarray, lattice: np.ndarray
+) -> float:
+    """Largest distance of an atom's final position from the site it is matched to (Å).
+
+    Atoms of each element are matched one to one to that element's starting positions so
+    that the sum of the distances is smallest (Hungarian algorithm): atoms that swapped
+    sites (a turned tetrahedron) match at short distances, two atoms on one site do not.
+    """
+    inv = np.linalg.inv(lattice)
+    largest = 0.0
+    for el in set(species.tolist()):
+        sel = species == el
+        diff = (final[sel] @ inv)[:, None, :] - (start[sel] @ inv)[None, :, :]
+        dist = np.linalg.norm(_min_image(diff, lattice), axis=-1)
+        rows, cols = linear_sum_assignment(dist)
+        largest = max(largest, float(dist[rows, cols].max()))
+    return largest
 
 
 def _min_image(diff_frac: np.ndarray, lattice: np.ndarray) -> np.ndarray:
@@ -173,9 +196,11 @@ def count_hops(
     n_hops = int(hops.sum())
     d2 = float(np.sum(np.square(distances))) if distances else 0.0
     d_hop = d2 / (6.0 * n_ion * duration_ps) * A2_PS_TO_CM2_S
-    # framework: smoothed displacement from the start, per atom, and final MSD per element
+    # framework: smoothed displacement from the start, per atom, and final MSD per element;
+    # intact when the framework atoms end on the starting sites of their element, one atom
+    # per site (a PS4 tetrahedron that turned onto its own sites is intact, a melt is not)
     framework = np.setdiff1d(np.arange(traj.n_atoms), mobile)
-    fw_max, fw_msd, intact = None, {}, True
+    fw_max, fw_site, fw_msd, intact = None, None, {}, True
     if framework.size:
         fw = smoothed(framework)
         disp = fw - fw[0]
@@ -185,12 +210,20 @@ def count_hops(
         for el in sorted(set(species.tolist())):
             sel = species == el
             fw_msd[el] = float(np.mean(np.sum(raw[-1, sel] ** 2, axis=-1)))
-        intact = fw_max < FRAMEWORK_LIMIT_FRACTION * a
+        fw_site = _largest_site_distance(fw[-1], fw[0], species, lattice)
+        limit = FRAMEWORK_LIMIT_FRACTION * a
+        intact = fw_site < limit
         if not intact:
             warnings.append(
-                f"a framework atom moved {fw_max:.2f} Å (> {FRAMEWORK_LIMIT_FRACTION:g} × "
-                f"{a:.2f} Å): the framework is not intact at {temperature:g} K (melting or "
-                "anion hopping); hops of this temperature are not those of the solid"
+                f"a framework atom ended {fw_site:.2f} Å from every free starting site of its "
+                f"element (> {FRAMEWORK_LIMIT_FRACTION:g} × {a:.2f} Å): the framework is not "
+                f"intact at {temperature:g} K (melting or anion hopping); hops of this "
+                "temperature are not those of the solid"
+            )
+        elif fw_max > limit:
+            warnings.append(
+                f"framework atoms moved up to {fw_max:.2f} Å but ended on the starting sites "
+                "of their element (a framework unit turned, e.g. a PS4 tetrahedron): intact"
             )
     if n_hops == 0:
         warnings.append(f"no {specie} hop in {duration_ps:.3g} ps at {temperature:g} K")
@@ -210,6 +243,7 @@ def count_hops(
         capture_radius_A=r_cap,
         hop_diffusivity_cm2_s=d_hop if n_hops else None,
         framework_max_displacement_A=fw_max,
+        framework_max_site_distance_A=fw_site,
         framework_msd_A2=fw_msd,
         framework_intact=bool(intact),
         warnings=warnings,

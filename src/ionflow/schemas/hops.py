@@ -46,7 +46,18 @@ class HopCountResult(StoredDoc):
     framework_msd_A2: dict[str, float] = Field(
         default_factory=dict, description="Final MSD per framework element (Å²), drift removed."
     )
+    framework_max_site_distance_A: float | None = Field(
+        None,
+        description=(
+            "Largest distance of a framework atom at the end of the run from the starting "
+            "site of its element it is matched to, one atom per site (Å)."
+        ),
+    )
     framework_intact: bool = Field(
-        True, description="No framework atom left its site (smoothed displacement < limit)."
+        True,
+        description=(
+            "Every framework atom ended on a starting site of its element (matched one to "
+            "one, within the limit): no melting or anion hopping."
+        ),
     )
     warnings: list[str] = Field(default_factory=list)
