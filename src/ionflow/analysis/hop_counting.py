@@ -222,8 +222,9 @@ def count_hops(
             )
         elif fw_max > limit:
             warnings.append(
-                f"framework atoms moved up to {fw_max:.2f} Å but ended on the starting sites "
-                "of their element (a framework unit turned, e.g. a PS4 tetrahedron): intact"
+                f"framework atoms moved up to {fw_max:.2f} Å but ended within {fw_site:.2f} Å "
+                "of starting sites of their element, one atom per site (a framework unit "
+                "librated or turned, e.g. a PS4 tetrahedron): intact"
             )
     if n_hops == 0:
         warnings.append(f"no {specie} hop in {duration_ps:.3g} ps at {temperature:g} K")
