@@ -166,19 +166,3 @@ def test_an_ea_at_or_below_zero_is_kept_raw_and_not_a_result():
     rising = fit_arrhenius([_result(1200.0, 4.58e-6, 2e-6), _result(1350.0, 8.53e-6, 3e-6)])
     assert rising.activation_energy_eV == pytest.approx(-ea, rel=1e-9)
     assert rising.not_determined is None
-
-
-def test_a_temperature_left_out_with_its_reason():
-    # 1400 K melted: its D (10x the line) stays in the results, not in the fit
-    ea, d0 = 0.3, 1e-3
-    temps = [800.0, 1000.0, 1200.0]
-    runs = [_result(t, d0 * math.exp(-ea / (BOLTZMANN_EV_K * t)), 1e-7) for t in temps]
-    runs.append(_result(1400.0, 10 * d0 * math.exp(-ea / (BOLTZMANN_EV_K * 1400.0)), 1e-6))
-    fit = fit_arrhenius(runs, left_out={1400.0: "framework not intact"})
-    assert fit.activation_energy_eV == pytest.approx(ea, rel=1e-6)
-    assert fit.fitted_temperatures_K == temps
-    assert fit.excluded_temperatures_K == [1400.0]
-    assert [r.temperature_K for r in fit.results] == [*temps, 1400.0]
-    assert "left out: 1400 K (framework not intact)" in fit.warnings
-    assert not any("no diffusion detected" in w for w in fit.warnings)
-    assert fit_arrhenius(runs).activation_energy_eV > ea  # with it, the line steepens

@@ -10,7 +10,7 @@ which is where the long extrapolation to 300 K shows up in the confidence interv
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import stats
@@ -89,7 +89,6 @@ def fit_arrhenius(
     results: Sequence[DiffusionResult],
     target_temperature_K: float = 300.0,
     confidence_level: float = 0.95,
-    left_out: Mapping[float, str] | None = None,
 ) -> ArrheniusResult:
     """Arrhenius fit over the temperatures that show diffusion, with extrapolation.
 
@@ -104,9 +103,6 @@ def fit_arrhenius(
         Temperature to extrapolate D and σ to (K).
     confidence_level
         Two-sided coverage of the reported intervals.
-    left_out
-        Temperatures (K) to leave out whatever their D, each with the reason (a run whose
-        framework melted does not describe the solid).
 
     Returns
     -------
@@ -114,7 +110,6 @@ def fit_arrhenius(
         Ea ± σ, D0, D and σ at the target temperature with confidence intervals.
     """
     results = list(results)
-    left_out = dict(left_out or {})
     if not (math.isfinite(target_temperature_K) and target_temperature_K > 0):
         raise InputError(f"target temperature must be > 0 K, got {target_temperature_K}")
     if not 0 < confidence_level < 1:
@@ -124,8 +119,7 @@ def fit_arrhenius(
         raise InputError(f"results mix mobile species {sorted(species)}; fit one species at a time")
     specie = species.pop() if species else "Li"
     warnings: list[str] = []
-    skipped = [r for r in results if r.temperature_K in left_out]
-    used = [r for r in results if r.diffusing and r.diffusivity_cm2_s > 0 and r not in skipped]
+    used = [r for r in results if r.diffusing and r.diffusivity_cm2_s > 0]
     excluded = sorted(r.temperature_K for r in results if r not in used)
     base = {
         "specie": specie,
@@ -135,12 +129,10 @@ def fit_arrhenius(
         "excluded_temperatures_K": excluded,
         "results": sorted(results, key=lambda r: r.temperature_K),
     }
-    quiet = [t for t in excluded if t not in left_out]
-    if quiet:
-        warnings.append("left out (no diffusion detected): " + ", ".join(f"{t:g} K" for t in quiet))
-    warnings.extend(
-        f"left out: {r.temperature_K:g} K ({left_out[r.temperature_K]})" for r in skipped
-    )
+    if excluded:
+        warnings.append(
+            "left out (no diffusion detected): " + ", ".join(f"{t:g} K" for t in excluded)
+        )
     temps = np.array([r.temperature_K for r in used], dtype=float)
     if len(set(temps.tolist())) < 2:
         warnings.append(

@@ -219,18 +219,13 @@ def summarize_study(
     present = {r.temperature_K for r in results}
     missing = [t for t in meta.temperatures_K if t not in present]
     warnings = [f"no result at {t:g} K (MD or analysis failed)" for t in missing]
+    arrhenius = None
+    if results:
+        arrhenius = fit_arrhenius(results, target_temperature_K=target_temperature_K)
     counts = sorted(
         (as_model(c, HopCountResult) for c in hop_counts or [] if c is not None),
         key=lambda c: c.temperature_K,
     )
-    # a run whose framework melted (or whose anions hop) does not describe the solid: its
-    # tracer D stays in the table but not in the fit, as its hops stay out of the hop fit
-    melted = {c.temperature_K: "framework not intact" for c in counts if not c.framework_intact}
-    arrhenius = None
-    if results:
-        arrhenius = fit_arrhenius(
-            results, target_temperature_K=target_temperature_K, left_out=melted
-        )
     hop_fit = None
     if counts and results:
         hop_fit = fit_hop_arrhenius(results, counts, target_temperature_K=target_temperature_K)
@@ -238,7 +233,7 @@ def summarize_study(
     if broken:
         warnings.append(
             "framework not intact at " + ", ".join(broken) + " (melting or anion hopping): "
-            "those temperatures do not describe the solid and are left out of both fits"
+            "those temperatures do not describe the solid"
         )
     energy = relaxed_energy_eV
     if energy is not None and not math.isfinite(energy):
