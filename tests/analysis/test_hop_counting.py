@@ -11,6 +11,7 @@ import statsmodels.api as sm
 from ionflow.analysis.arrhenius import fit_arrhenius
 from ionflow.analysis.hop_counting import count_hops, fit_hop_arrhenius, hop_diffusion_results
 from ionflow.analysis.trajectory import TrajectoryData
+from ionflow.errors import InputError
 from ionflow.schemas.hops import HopCountResult
 from ionflow.schemas.transport import DiffusionResult
 
@@ -296,3 +297,12 @@ def test_hop_counts_that_fall_with_temperature_are_not_a_result():
     assert fit.conductivity_at_target_mS_cm is None
     assert fit.raw_activation_energy_eV == pytest.approx(-0.355, abs=0.001)
     assert "≤ 0" in fit.not_determined
+
+
+def test_hop_fit_checks_its_inputs_as_the_fit_of_d_does():
+    tracer = [_tracer(t) for t in (800.0, 1000.0)]
+    counts = [_counts(800.0, 5, 5e-5), _counts(1000.0, 9, 9e-5)]
+    with pytest.raises(InputError, match="target temperature must be > 0 K"):
+        fit_hop_arrhenius(tracer, counts, target_temperature_K=-300.0)
+    with pytest.raises(InputError, match=r"confidence level must be in \(0, 1\)"):
+        fit_hop_arrhenius(tracer, counts, confidence_level=95.0)

@@ -19,7 +19,7 @@ from ionflow.analysis.conductivity import BOLTZMANN_EV_K, conductivity_from_diff
 from ionflow.errors import InputError
 from ionflow.schemas.transport import ArrheniusResult, DiffusionResult
 
-__all__ = ["arrhenius_fit_arrays", "arrhenius_result", "fit_arrhenius", "safe_exp"]
+__all__ = ["arrhenius_fit_arrays", "arrhenius_result", "fit_arrhenius", "fit_base", "safe_exp"]
 
 #: Relative σ(D) assumed when a result has none (and floor of the relative error).
 DEFAULT_RELATIVE_ERROR = 0.1
@@ -110,29 +110,10 @@ def fit_arrhenius(
         Ea ± σ, D0, D and σ at the target temperature with confidence intervals.
     """
     results = list(results)
-    if not (math.isfinite(target_temperature_K) and target_temperature_K > 0):
-        raise InputError(f"target temperature must be > 0 K, got {target_temperature_K}")
-    if not 0 < confidence_level < 1:
-        raise InputError(f"confidence level must be in (0, 1), got {confidence_level}")
-    species = {r.specie for r in results}
-    if len(species) > 1:
-        raise InputError(f"results mix mobile species {sorted(species)}; fit one species at a time")
-    specie = species.pop() if species else "Li"
-    warnings: list[str] = []
     used = [r for r in results if r.diffusing and r.diffusivity_cm2_s > 0]
-    excluded = sorted(r.temperature_K for r in results if r not in used)
-    base = {
-        "specie": specie,
-        "target_temperature_K": float(target_temperature_K),
-        "confidence_level": confidence_level,
-        "fitted_temperatures_K": sorted(r.temperature_K for r in used),
-        "excluded_temperatures_K": excluded,
-        "results": sorted(results, key=lambda r: r.temperature_K),
-    }
-    if excluded:
-        warnings.append(
-            "left out (no diffusion detected): " + ", ".join(f"{t:g} K" for t in excluded)
-        )
+    base, warnings = fit_base(
+        results, used, "no diffusion detected", target_temperature_K, confidence_level
+    )
     temps = np.array([r.temperature_K for r in used], dtype=float)
     if len(set(temps.tolist())) < 2:
         warnings.append(
@@ -167,6 +148,61 @@ def fit_arrhenius(
     return arrhenius_result(
         base, params, cov, chi2, used, warnings, target_temperature_K, confidence_level
     )
+
+
+def fit_base(
+    results: Sequence[DiffusionResult],
+    used: Sequence[DiffusionResult],
+    why_left_out: str,
+    target_temperature_K: float,
+    confidence_level: float,
+) -> tuple[dict, list[str]]:
+    """Check a fit's inputs; return the fields that do not depend on the fit, and warnings.
+
+    Shared by :func:`fit_arrhenius` and the hop-count fit
+    (:func:`ionflow.analysis.hop_counting.fit_hop_arrhenius`).
+
+    Parameters
+    ----------
+    results
+        Every per-temperature result (all are kept in the document).
+    used
+        Those the fit uses; the others are listed as left out, with ``why_left_out``.
+    target_temperature_K, confidence_level
+        As for :func:`fit_arrhenius`.
+
+    Returns
+    -------
+    tuple
+        ``(base, warnings)``: keyword arguments of :class:`ArrheniusResult` and the
+        warning that names the temperatures left out (if any).
+
+    Raises
+    ------
+    InputError
+        A target temperature that is not > 0 K, a confidence level outside (0, 1), or
+        results of more than one mobile species.
+    """
+    if not (math.isfinite(target_temperature_K) and target_temperature_K > 0):
+        raise InputError(f"target temperature must be > 0 K, got {target_temperature_K}")
+    if not 0 < confidence_level < 1:
+        raise InputError(f"confidence level must be in (0, 1), got {confidence_level}")
+    species = {r.specie for r in results}
+    if len(species) > 1:
+        raise InputError(f"results mix mobile species {sorted(species)}; fit one species at a time")
+    excluded = sorted(r.temperature_K for r in results if r not in used)
+    base = {
+        "specie": species.pop() if species else "Li",
+        "target_temperature_K": float(target_temperature_K),
+        "confidence_level": confidence_level,
+        "fitted_temperatures_K": sorted(r.temperature_K for r in used),
+        "excluded_temperatures_K": excluded,
+        "results": sorted(results, key=lambda r: r.temperature_K),
+    }
+    warnings = []
+    if excluded:
+        warnings.append(f"left out ({why_left_out}): " + ", ".join(f"{t:g} K" for t in excluded))
+    return base, warnings
 
 
 def arrhenius_result(

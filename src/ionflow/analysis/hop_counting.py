@@ -35,7 +35,7 @@ from scipy import stats
 from scipy.ndimage import uniform_filter1d
 from scipy.optimize import linear_sum_assignment
 
-from ionflow.analysis.arrhenius import CHI2_WARN, arrhenius_result
+from ionflow.analysis.arrhenius import CHI2_WARN, arrhenius_result, fit_base
 from ionflow.analysis.conductivity import A2_PS_TO_CM2_S, BOLTZMANN_EV_K
 from ionflow.analysis.displacements import framework_drift, hop_length_A
 from ionflow.analysis.trajectory import TrajectoryData
@@ -439,10 +439,8 @@ def fit_hop_arrhenius(
         Tracer diffusion results of the runs (cell volume, charge, mobile ions).
     counts
         Hop counts of the same runs.
-    target_temperature_K
-        Temperature to extrapolate D and σ to (K).
-    confidence_level
-        Two-sided coverage of the reported intervals.
+    target_temperature_K, confidence_level
+        As for :func:`ionflow.analysis.arrhenius.fit_arrhenius` (checked the same way).
 
     Returns
     -------
@@ -453,20 +451,9 @@ def fit_hop_arrhenius(
     points = hop_diffusion_results(results, counts)
     by_t = {c.temperature_K: c for c in counts}
     used = [r for r in points if by_t[r.temperature_K].framework_intact]
-    excluded = sorted(r.temperature_K for r in points if r not in used)
-    warnings: list[str] = []
-    if excluded:
-        warnings.append(
-            "left out (framework not intact): " + ", ".join(f"{t:g} K" for t in excluded)
-        )
-    base = {
-        "specie": points[0].specie if points else "Li",
-        "target_temperature_K": float(target_temperature_K),
-        "confidence_level": confidence_level,
-        "fitted_temperatures_K": sorted(r.temperature_K for r in used),
-        "excluded_temperatures_K": excluded,
-        "results": sorted(points, key=lambda r: r.temperature_K),
-    }
+    base, warnings = fit_base(
+        points, used, "framework not intact", target_temperature_K, confidence_level
+    )
     fit_counts = [by_t[r.temperature_K] for r in used]
     n = np.array([c.n_hops for c in fit_counts], dtype=float)
     try:
